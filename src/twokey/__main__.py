@@ -1,0 +1,7 @@
+"""``python -m twokey``."""
+
+import sys
+
+from twokey.cli import main
+
+sys.exit(main())

@@ -1,0 +1,85 @@
+"""The ``twokey`` command line: thin handlers over the library.
+
+Each command group lives in its own ``_name.py`` module exposing
+``register(subparsers) -> None``; the handler it installs (``set_defaults(handler=...)``)
+takes the parsed namespace and returns an exit code.
+
+Exit codes (every gate treats 3 as deny):
+  0 allow / success, 1 deny / verification failed, 2 usage or policy error, 3 internal error.
+"""
+
+from __future__ import annotations
+
+__all__ = ["main"]
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from importlib import import_module
+
+from twokey import __version__
+from twokey.errors import ExitCode, TwokeyError
+
+# Order here is the order of `twokey --help`.
+_COMMAND_MODULES = (
+    "_check",
+    "_explain",
+    "_policy",
+    "_keys",
+    "_approve",
+    "_evidence",
+    "_hook",
+    "_ledger",
+    "_audit",
+    "_demo",
+)
+
+_EPILOG = """\
+exit codes: 0 allow, 1 deny, 2 usage or policy error, 3 internal error (a gate treats 3 as deny)
+docs: README.md and docs/ in the source tree"""
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The complete argument parser, with every command group registered."""
+    parser = argparse.ArgumentParser(
+        prog="twokey",
+        description="Separation of duties for CI/CD: no change reaches production on one "
+        "person's say-so.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"twokey {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        import_module(f"twokey.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code (see the module docstring)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE
+    return _run(handler, args)
+
+
+def _run(handler: Handler, args: argparse.Namespace) -> int:
+    try:
+        return handler(args)
+    except TwokeyError as exc:
+        print(f"twokey: error: {exc.diagnostics()}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("twokey: interrupted", file=sys.stderr)
+        return ExitCode.INTERNAL
+    except Exception as exc:  # fail closed: an internal error is exit 3, which gates treat as deny
+        print(f"twokey: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return ExitCode.INTERNAL

@@ -1,0 +1,55 @@
+"""Pure domain types: identities, git facts, evidence, decisions. No I/O."""
+
+from twokey.model._decision import (
+    Counted,
+    Decision,
+    Excluded,
+    Finding,
+    FindingCode,
+    RuleRef,
+    Severity,
+    Verdict,
+)
+from twokey.model._evidence import (
+    Approval,
+    BreakGlass,
+    BuildProvenance,
+    CheckResult,
+    DeployApproval,
+    DeployRequest,
+    Evidence,
+    TrustLevel,
+)
+from twokey.model._facts import DeployFacts, RefUpdateFacts
+from twokey.model._git import ZERO_SHA, Change, Commit, CommitSignature, Ident, UpdateKind
+from twokey.model._identity import Alias, AliasKind, PrincipalKind
+
+__all__ = [
+    "ZERO_SHA",
+    "Alias",
+    "AliasKind",
+    "Approval",
+    "BreakGlass",
+    "BuildProvenance",
+    "Change",
+    "CheckResult",
+    "Commit",
+    "CommitSignature",
+    "Counted",
+    "Decision",
+    "DeployApproval",
+    "DeployFacts",
+    "DeployRequest",
+    "Evidence",
+    "Excluded",
+    "Finding",
+    "FindingCode",
+    "Ident",
+    "PrincipalKind",
+    "RefUpdateFacts",
+    "RuleRef",
+    "Severity",
+    "TrustLevel",
+    "UpdateKind",
+    "Verdict",
+]

@@ -1,0 +1,52 @@
+"""What a door hands the engine: the facts of one ref update or one deploy request."""
+
+from __future__ import annotations
+
+__all__ = ["DeployFacts", "RefUpdateFacts"]
+
+from dataclasses import dataclass
+
+from twokey.model._evidence import (
+    Approval,
+    BreakGlass,
+    BuildProvenance,
+    CheckResult,
+    DeployApproval,
+    DeployRequest,
+)
+from twokey.model._git import Change, Commit
+
+
+@dataclass(frozen=True, slots=True)
+class RefUpdateFacts:
+    """A ref update and the verified evidence gathered for it (any order; order never matters).
+
+    ``rejected`` carries evidence the evidence layer could not accept, as (who, reason) pairs,
+    so that the decision can say why it did not count (for example an unknown signer).
+    ``break_glass`` is an emergency override asked for with the push (invariant 6).
+    """
+
+    change: Change
+    approvals: tuple[Approval, ...] = ()
+    checks: tuple[CheckResult, ...] = ()
+    rejected: tuple[tuple[str, str], ...] = ()
+    break_glass: BreakGlass | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeployFacts:
+    """A deploy request with its release and evidence.
+
+    ``commit_refs`` are the refs from which the deployed commit is reachable.
+    ``release`` are the commits the release brings (since the environment's last deploy) and
+    ``release_approvals`` the approvals that let those commits land.
+    """
+
+    request: DeployRequest
+    commit_refs: tuple[str, ...] = ()
+    release: tuple[Commit, ...] = ()
+    release_approvals: tuple[Approval, ...] = ()
+    provenance: tuple[BuildProvenance, ...] = ()
+    deploy_approvals: tuple[DeployApproval, ...] = ()
+    checks: tuple[CheckResult, ...] = ()
+    rejected: tuple[tuple[str, str], ...] = ()
