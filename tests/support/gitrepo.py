@@ -65,9 +65,7 @@ class GitRepo:
 
     def clone(self, dest: Path, person: Person | None = None) -> GitRepo:
         """Clone this repository to ``dest`` and configure ``person`` as its user."""
-        subprocess.run(
-            ["git", "clone", "-q", str(self.path), str(dest)], check=True, env=git_env()
-        )
+        subprocess.run(["git", "clone", "-q", str(self.path), str(dest)], check=True, env=git_env())
         clone = GitRepo(dest)
         if person is not None:
             clone.git("config", "user.name", person.name)
@@ -75,13 +73,21 @@ class GitRepo:
         return clone
 
     def git(
-        self, *args: str, person: Person | None = None, when: str | None = None,
-        check: bool = True, input: str | None = None,
+        self,
+        *args: str,
+        person: Person | None = None,
+        when: str | None = None,
+        check: bool = True,
+        input: str | None = None,
     ) -> str:
         """Run git in this repository and return its stdout (stripped)."""
         result = subprocess.run(
             ["git", "-C", str(self.path), *args],
-            check=False, capture_output=True, text=True, env=git_env(person, when), input=input,
+            check=False,
+            capture_output=True,
+            text=True,
+            env=git_env(person, when),
+            input=input,
         )
         if check and result.returncode != 0:
             raise AssertionError(
@@ -96,8 +102,13 @@ class GitRepo:
         target.write_text(content)
 
     def commit(
-        self, files: dict[str, str], message: str, person: Person, *,
-        when: str | None = None, co_authors: tuple[Person, ...] = (),
+        self,
+        files: dict[str, str],
+        message: str,
+        person: Person,
+        *,
+        when: str | None = None,
+        co_authors: tuple[Person, ...] = (),
     ) -> str:
         """Write ``files``, commit them as ``person`` and return the new commit id."""
         for relpath, content in files.items():

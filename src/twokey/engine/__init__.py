@@ -1,1 +1,9 @@
-"""Package placeholder."""
+"""The decision engine: ``evaluate(policy, facts, now) -> Decision``; pure, no I/O.
+
+Every door (git hook, CI check, audit, gateway) calls :func:`evaluate`; a rule lives here once.
+"""
+
+from twokey.engine._evaluate import evaluate, evaluate_safely
+from twokey.engine._render import decision_from_dict, decision_json, explain
+
+__all__ = ["decision_from_dict", "decision_json", "evaluate", "evaluate_safely", "explain"]

@@ -124,8 +124,12 @@ class Counted:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
-        return {"rule": self.rule, "person": self.person, "evidence": self.evidence,
-                "trust": self.trust}
+        return {
+            "rule": self.rule,
+            "person": self.person,
+            "evidence": self.evidence,
+            "trust": self.trust,
+        }
 
 
 @dataclass(frozen=True, slots=True)

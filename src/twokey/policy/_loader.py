@@ -1,0 +1,157 @@
+"""Loading a policy file: YAML with positions, every problem reported at once."""
+
+from __future__ import annotations
+
+__all__ = ["DEFAULT_POLICY_PATH", "load", "load_cached", "loads"]
+
+import hashlib
+import io
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from twokey.errors import ConfigError
+from twokey.policy._model import ApprovalRule, Policy
+from twokey.policy._principals import parse_directory
+from twokey.policy._problems import Reporter
+from twokey.policy._rules import Scope, parse_approval, parse_environments, parse_refs
+
+DEFAULT_POLICY_PATH = ".twokey/policy.yml"
+_TOP_KEYS = (
+    "version",
+    "people",
+    "services",
+    "groups",
+    "branches",
+    "tags",
+    "environments",
+    "policy_changes",
+)
+MAX_POLICY_BYTES = 4 * 1024 * 1024
+
+
+def load(path: Path | str) -> Policy:
+    """Load and validate the policy file at ``path``.
+
+    Raises:
+        PolicyError: the file is invalid (every problem listed, with file:line:column).
+        ConfigError: the file cannot be read.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read policy {path}: {exc.strerror}",
+            hint="pass --policy FILE, or create .twokey/policy.yml",
+        ) from exc
+    return loads(data, str(path))
+
+
+@lru_cache(maxsize=32)
+def _cached(path: str, mtime_ns: int, size: int) -> Policy:
+    del mtime_ns, size  # part of the cache key only
+    return load(path)
+
+
+def load_cached(path: Path | str) -> Policy:
+    """Like :func:`load`, cached by (path, mtime, size): compile once, evaluate many times."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return load(path)  # raises the proper ConfigError
+    return _cached(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def loads(text: str | bytes, source: str = "<policy>") -> Policy:
+    """Load and validate a policy from its bytes (e.g. a git blob); ``source`` names it."""
+    data = text.encode() if isinstance(text, str) else text
+    report = Reporter(source)
+    if len(data) > MAX_POLICY_BYTES:
+        report.at(0, 0, f"policy is {len(data)} bytes; the limit is {MAX_POLICY_BYTES}")
+        report.raise_if_any()
+    doc = _parse_yaml(data, report)
+    report.raise_if_any()
+    policy = _build(doc, data, report)
+    report.raise_if_any()
+    assert policy is not None  # every path that returns None reported a problem
+    return policy
+
+
+def _parse_yaml(data: bytes, report: Reporter) -> Any:
+    yaml = YAML(typ="rt", pure=True)
+    try:
+        doc = yaml.load(io.BytesIO(data))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line, mark.column) if mark is not None else (0, 0)
+        report.at(line, column, f"YAML syntax error: {exc.problem or exc.context}")
+        return None
+    except (YAMLError, UnicodeDecodeError) as exc:
+        report.at(0, 0, f"YAML error: {exc}")
+        return None
+    if not hasattr(doc, "items"):
+        report.at(0, 0, "a policy must be a YAML mapping", "start with 'version: 1'")
+        return None
+    return doc
+
+
+def _build(doc: Any, data: bytes, report: Reporter) -> Policy | None:
+    report.unknown_keys(doc, _TOP_KEYS, "the policy")
+    if doc.get("version") != 1:
+        where = "version" if "version" in doc else None
+        if where:
+            report.value(
+                doc,
+                "version",
+                f"unsupported version {doc.get('version')!r}",
+                "this twokey reads 'version: 1'",
+            )
+        else:
+            report.at(0, 0, "missing 'version'", "add 'version: 1' at the top")
+    directory = parse_directory(doc, report)
+    scope = Scope(report, directory)
+    refs = parse_refs(scope, doc)
+    environments = parse_environments(scope, doc)
+    policy_change = _policy_change(scope, doc)
+    if policy_change is None:
+        return None
+    return Policy(
+        version=1,
+        source=report.source,
+        digest="sha256:" + hashlib.sha256(data).hexdigest(),
+        principals=directory.principals,
+        groups=directory.groups,
+        refs=refs,
+        environments=environments,
+        policy_change=policy_change,
+        aliases=directory.aliases,
+        key_validity=directory.key_validity,
+    )
+
+
+def _policy_change(scope: Scope, doc: Any) -> ApprovalRule | None:
+    node = doc.get("policy_changes")
+    if node is None or not hasattr(node, "items"):
+        scope.report.at(
+            0,
+            0,
+            "missing 'policy_changes' (k-of-n admins for policy changes)",
+            "add e.g. 'policy_changes: {approvals: 2, approvers: [admins]}' (invariant 7)",
+        )
+        return None
+    scope.report.unknown_keys(
+        node, ("approvals", "approvers", "exclude", "accept"), "policy_changes"
+    )
+    rule = parse_approval(scope, node, "policy_changes", default_exclude=frozenset())
+    if rule.count < 1:
+        scope.report.key(
+            doc,
+            "policy_changes",
+            "policy_changes needs at least 1 approval",
+            "no policy may be changed on nobody's say-so",
+        )
+    return rule

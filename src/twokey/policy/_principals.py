@@ -1,0 +1,251 @@
+"""People, services and groups: parsing aliases and resolving names to principal ids."""
+
+from __future__ import annotations
+
+__all__ = ["Directory", "parse_directory"]
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import load_ssh_public_key
+
+from twokey.model import Alias, AliasKind, PrincipalKind, RuleRef
+from twokey.policy._model import KeyValidity, Principal
+from twokey.policy._problems import Reporter, key_position
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_PERSON_KEYS = ("name", "emails", "github", "gitlab", "gerrit", "keys")
+_SERVICE_KEYS = (*_PERSON_KEYS, "directed_by")
+_FORGES = {"github": AliasKind.GITHUB, "gitlab": AliasKind.GITLAB, "gerrit": AliasKind.GERRIT}
+_KEY_FIELDS = ("key", "valid_after", "valid_before", "revoked")
+MIN_RSA_BITS = 2048
+
+
+@dataclass
+class Directory:
+    """Principals, groups and the alias index, as parsed so far."""
+
+    principals: dict[str, Principal]
+    groups: dict[str, frozenset[str]]
+    aliases: dict[Alias, str]
+    key_validity: dict[Alias, KeyValidity]
+
+
+def parse_directory(doc: Any, report: Reporter) -> Directory:
+    """Parse ``people``, ``services`` and ``groups`` from the top-level mapping."""
+    directory = Directory({}, {}, {}, {})
+    for section, kind in (("people", PrincipalKind.PERSON), ("services", PrincipalKind.SERVICE)):
+        node = doc.get(section)
+        if node is None:
+            continue
+        if not hasattr(node, "items"):
+            report.value(doc, section, f"'{section}' must be a mapping of ids")
+            continue
+        for pid, body in node.items():
+            _parse_principal(node, str(pid), body, kind, directory, report)
+    _parse_groups(doc, directory, report)
+    return directory
+
+
+def _parse_principal(
+    parent: Any,
+    pid: str,
+    body: Any,
+    kind: PrincipalKind,
+    directory: Directory,
+    report: Reporter,
+) -> None:
+    section = "people" if kind is PrincipalKind.PERSON else "services"
+    if not _ID.match(pid):
+        report.key(parent, pid, f"invalid id '{pid}'", "ids are lower-case: [a-z0-9][a-z0-9._-]*")
+        return
+    if pid in directory.principals:
+        report.key(parent, pid, f"'{pid}' is defined twice (people and services share ids)")
+        return
+    if body is None:
+        body = {}
+    if not hasattr(body, "items"):
+        report.value(parent, pid, f"{section}.{pid} must be a mapping")
+        return
+    report.unknown_keys(
+        body, _SERVICE_KEYS if kind is PrincipalKind.SERVICE else _PERSON_KEYS, f"{section}.{pid}"
+    )
+    line, column = key_position(parent, pid)
+    rule = RuleRef(report.source, line + 1, column + 1, f"{section}.{pid}")
+    aliases = [*_emails(body, report), *_logins(body, report), *_keys(body, directory, report)]
+    for alias in aliases:
+        owner = directory.aliases.setdefault(alias, pid)
+        if owner != pid:
+            report.key(
+                parent,
+                pid,
+                f"alias {alias} of '{pid}' is already claimed by '{owner}'",
+                "an alias belongs to exactly one person or service",
+            )
+    directed = tuple(_strings(body, "directed_by", report)) if "directed_by" in body else ()
+    name = body.get("name", pid)
+    if not isinstance(name, str):
+        report.value(body, "name", "name must be a string")
+        name = pid
+    directory.principals[pid] = Principal(
+        pid, name, kind, tuple(dict.fromkeys(aliases)), rule, directed
+    )
+
+
+def _strings(body: Any, key: str, report: Reporter) -> list[str]:
+    value = body.get(key)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        report.value(body, key, f"'{key}' must be a string or a list of strings")
+        return []
+    return list(value)
+
+
+def _emails(body: Any, report: Reporter) -> list[Alias]:
+    out = []
+    for email in _strings(body, "emails", report):
+        if "@" not in email or email != email.strip():
+            report.value(body, "emails", f"'{email}' is not an email address")
+            continue
+        out.append(Alias.email(email))
+    return out
+
+
+def _logins(body: Any, report: Reporter) -> list[Alias]:
+    out = []
+    for field, forge in _FORGES.items():
+        if field not in body:
+            continue
+        value = body[field]
+        if not isinstance(value, str) or not value.strip():
+            report.value(body, field, f"'{field}' must be a login name")
+            continue
+        out.append(Alias.login(forge, value))
+    return out
+
+
+def _keys(body: Any, directory: Directory, report: Reporter) -> list[Alias]:
+    node = body.get("keys")
+    if node is None:
+        return []
+    if not isinstance(node, list):
+        report.value(body, "keys", "'keys' must be a list of OpenSSH public keys")
+        return []
+    out = []
+    for index, item in enumerate(node):
+        alias = _key(node, index, item, directory, report)
+        if alias is not None:
+            out.append(alias)
+    return out
+
+
+def _key(node: Any, index: int, item: Any, directory: Directory, report: Reporter) -> Alias | None:
+    validity = None
+    text = item
+    if hasattr(item, "items"):
+        report.unknown_keys(item, _KEY_FIELDS, "a key entry")
+        text = item.get("key")
+        validity = _validity(item, report)
+    if not isinstance(text, str):
+        report.item(node, index, "a key must be an OpenSSH public key line")
+        return None
+    problem = check_public_key(text)
+    if problem:
+        report.item(node, index, problem, "use the .pub line: 'ssh-ed25519 AAAA... comment'")
+        return None
+    alias = Alias.key(text)
+    if validity is not None:
+        directory.key_validity[alias] = validity
+    return alias
+
+
+def _validity(item: Any, report: Reporter) -> KeyValidity | None:
+    moments: dict[str, datetime | None] = {}
+    for field in ("valid_after", "valid_before"):
+        value = item.get(field)
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                value = None
+        if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
+            report.value(
+                item,
+                field,
+                f"'{field}' must be a timestamp with a time zone",
+                "e.g. 2026-01-01T00:00:00Z",
+            )
+            value = None
+        moments[field] = value
+    revoked = item.get("revoked", False)
+    if not isinstance(revoked, bool):
+        report.value(item, "revoked", "'revoked' must be true or false")
+        revoked = False
+    return KeyValidity(moments["valid_after"], moments["valid_before"], revoked)
+
+
+def check_public_key(text: str) -> str:
+    """An error message for an unacceptable OpenSSH public key, or '' when it is fine."""
+    parts = text.split()
+    if len(parts) < 2:
+        return "not an OpenSSH public key"
+    try:
+        key = load_ssh_public_key(f"{parts[0]} {parts[1]}".encode())
+    except (ValueError, TypeError) as exc:
+        return f"not a valid OpenSSH public key ({exc})"
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
+        return f"RSA key of {key.key_size} bits is too weak (at least {MIN_RSA_BITS})"
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name != "secp256r1":
+        return f"ECDSA curve {key.curve.name} is not supported (use nistp256 or ed25519)"
+    if not isinstance(key, ed25519.Ed25519PublicKey | rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        return "unsupported key type (use ssh-ed25519, ecdsa-sha2-nistp256 or ssh-rsa)"
+    return ""
+
+
+def _parse_groups(doc: Any, directory: Directory, report: Reporter) -> None:
+    node = doc.get("groups")
+    if node is None:
+        return
+    if not hasattr(node, "items"):
+        report.value(doc, "groups", "'groups' must map group names to member lists")
+        return
+    raw: dict[str, list[str]] = {}
+    for key, members in node.items():
+        name = str(key)
+        if name in directory.principals:
+            report.key(node, name, f"group '{name}' has the same name as a person or service")
+        elif not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            report.value(node, name, f"group '{name}' must be a list of names")
+        else:
+            raw[name] = list(members)
+    for name in raw:
+        directory.groups[name] = _expand(name, raw, directory, node, report, ())
+
+
+def _expand(
+    name: str,
+    raw: dict[str, list[str]],
+    directory: Directory,
+    node: Any,
+    report: Reporter,
+    stack: tuple[str, ...],
+) -> frozenset[str]:
+    if name in stack:
+        cycle = " -> ".join((*stack, name))
+        report.key(node, stack[0], f"group cycle: {cycle}", "a group may not contain itself")
+        return frozenset()
+    members: set[str] = set()
+    for index, member in enumerate(raw[name]):
+        if member in directory.principals:
+            members.add(member)
+        elif member in raw:
+            members |= _expand(member, raw, directory, node, report, (*stack, name))
+        elif not stack:
+            report.item(node[name], index, f"unknown person, service or group '{member}'")
+    return frozenset(members)
