@@ -1,0 +1,44 @@
+"""Shared command-line plumbing: output formats, JSON printing, common options."""
+
+from __future__ import annotations
+
+__all__ = ["OutputFormat", "add_format", "add_policy", "print_json"]
+
+import argparse
+import enum
+import json
+import sys
+from typing import Any
+
+from twokey.policy import DEFAULT_POLICY_PATH
+
+
+class OutputFormat(enum.StrEnum):
+    """Plain text for people, JSON for machines."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+def add_format(parser: argparse.ArgumentParser, *choices: str) -> None:
+    """``--format`` with ``text`` and ``json`` (and any extra ``choices``)."""
+    options = [f.value for f in OutputFormat] + list(choices)
+    parser.add_argument(
+        "--format", choices=options, default="text", help="output format (default: text)"
+    )
+
+
+def add_policy(parser: argparse.ArgumentParser) -> None:
+    """``--policy FILE`` (default ``.twokey/policy.yml``)."""
+    parser.add_argument(
+        "--policy",
+        metavar="FILE",
+        default=None,
+        help=f"policy file (default: {DEFAULT_POLICY_PATH})",
+    )
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as stable, indented JSON."""
+    json.dump(data, sys.stdout, indent=2, sort_keys=True, ensure_ascii=False)
+    sys.stdout.write("\n")
