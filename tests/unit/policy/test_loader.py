@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests.unit.engine.world import POLICY_YAML, public_key
 from twokey.errors import ConfigError
@@ -13,6 +15,12 @@ from twokey.model import Alias, AliasKind, PrincipalKind
 from twokey.policy import Exclusion, PolicyError, load, load_cached, loads
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "src/twokey/policy/examples/walkthrough.yml"
+WEAK_RSA = (
+    rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    .public_key()
+    .public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH)
+    .decode()
+)
 OK_TAIL = "policy_changes: {approvals: 1, approvers: [bob]}\n"
 BASE = "version: 1\npeople:\n  alice: {emails: [alice@x.org]}\n  bob: {emails: [bob@x.org]}\n"
 
@@ -156,9 +164,7 @@ MALFORMED = {
     ),
     "missing-policy-changes": (BASE, 1, 1, "missing 'policy_changes'"),
     "weak-rsa-key": (
-        "version: 1\npeople:\n  bob:\n    keys: ['"
-        + "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDCsbG7fB8H0cxbWUgw8zH9W6FgOA4ldbZF4xbG6Bn2X2ktPZ+F1dpcUxpyC0qN0P4ndJ1T0Kc+S3+0B48owZn2uQsr7+QsOvCMbF1bx4DWAStuODbRRaIKuuEmbUm9wtcOsKudQyxvO0ZUezmC3+uufw0dLKZa6tOSqm0a3IE5YQ==']\n"
-        + OK_TAIL,
+        "version: 1\npeople:\n  bob:\n    keys: ['" + WEAK_RSA + "']\n" + OK_TAIL,
         4,
         12,
         "RSA key of 1024 bits is too weak",
