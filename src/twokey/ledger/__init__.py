@@ -1,1 +1,63 @@
-"""Package placeholder."""
+"""The ledger: an RFC 6962 / RFC 9162 Merkle log of every decision and piece of evidence.
+
+The tree functions (``leaf_hash``, ``root``, proofs and their verification) are a public API
+that third parties can use on their own; ``open_ledger`` gives the stored, signed log.
+"""
+
+from twokey.ledger._entry import ENTRY_VERSION, Entry, EntryKind, canonical_json, parse_entry
+from twokey.ledger._ledger import (
+    DEFAULT_LEDGER,
+    Ledger,
+    LedgerCorruptError,
+    VerifyReport,
+    open_ledger,
+)
+from twokey.ledger._merkle import (
+    EMPTY_ROOT,
+    ProofError,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    node_hash,
+    root,
+    verify_consistency,
+    verify_inclusion,
+)
+from twokey.ledger._note import (
+    Checkpoint,
+    NoteError,
+    NoteSigner,
+    NoteVerifier,
+    generate_signer,
+    open_note,
+    sign_note,
+)
+
+__all__ = [
+    "DEFAULT_LEDGER",
+    "EMPTY_ROOT",
+    "ENTRY_VERSION",
+    "Checkpoint",
+    "Entry",
+    "EntryKind",
+    "Ledger",
+    "LedgerCorruptError",
+    "NoteError",
+    "NoteSigner",
+    "NoteVerifier",
+    "ProofError",
+    "VerifyReport",
+    "canonical_json",
+    "consistency_proof",
+    "generate_signer",
+    "inclusion_proof",
+    "leaf_hash",
+    "node_hash",
+    "open_ledger",
+    "open_note",
+    "parse_entry",
+    "root",
+    "sign_note",
+    "verify_consistency",
+    "verify_inclusion",
+]
