@@ -52,8 +52,13 @@ def test_rekor_v2_checkpoint_and_inclusion() -> None:
     checkpoint = Checkpoint.parse(open_note(v["checkpoint"], vkey))
     assert (checkpoint.size, checkpoint.root) == (v["treeSize"], base64.b64decode(v["rootHash"]))
     leaf = leaf_hash(base64.b64decode(v["canonicalizedBody"]))
-    verify_inclusion(leaf, v["logIndex"], checkpoint.size,
-                     [base64.b64decode(h) for h in v["hashes"]], checkpoint.root)
+    verify_inclusion(
+        leaf,
+        v["logIndex"],
+        checkpoint.size,
+        [base64.b64decode(h) for h in v["hashes"]],
+        checkpoint.root,
+    )
 
 
 def test_tampered_note_is_refused() -> None:
@@ -69,9 +74,11 @@ def test_tampered_note_is_refused() -> None:
         open_note("just text\n", verifier)
 
 
-@pytest.mark.parametrize("body", ["o\n", "o\nx\nAA==\n", "o\n01\n" + "A" * 44 + "\n",
-                                  "o\n1\nAAAA\n"], ids=["short", "bad-size", "leading-zero",
-                                                        "short-root"])
+@pytest.mark.parametrize(
+    "body",
+    ["o\n", "o\nx\nAA==\n", "o\n01\n" + "A" * 44 + "\n", "o\n1\nAAAA\n"],
+    ids=["short", "bad-size", "leading-zero", "short-root"],
+)
 def test_malformed_checkpoints(body: str) -> None:
     with pytest.raises(NoteError, match="checkpoint"):
         Checkpoint.parse(body)

@@ -30,7 +30,9 @@ def _b64(value: str) -> bytes:
 
 
 def _files(kind: str) -> list[Path]:
-    return sorted((TLOG / "transparency-dev-merkle" / kind).rglob("*.json")) if TLOG.is_dir() else []
+    return (
+        sorted((TLOG / "transparency-dev-merkle" / kind).rglob("*.json")) if TLOG.is_dir() else []
+    )
 
 
 def _id(path: Path) -> str:
@@ -44,8 +46,13 @@ def _load(path: Path) -> Any:
 @pytest.mark.parametrize("path", _files("inclusion"), ids=_id)
 def test_transparency_dev_inclusion(path: Path) -> None:
     v = _load(path)
-    args = (_b64(v["leafHash"]), v["leafIdx"], v["treeSize"], [_b64(p) for p in v["proof"] or []],
-            _b64(v["root"]))
+    args = (
+        _b64(v["leafHash"]),
+        v["leafIdx"],
+        v["treeSize"],
+        [_b64(p) for p in v["proof"] or []],
+        _b64(v["root"]),
+    )
     if v["wantErr"]:
         with pytest.raises(ProofError):
             verify_inclusion(*args)
@@ -55,15 +62,21 @@ def test_transparency_dev_inclusion(path: Path) -> None:
 
 def _size0_convention(v: dict[str, Any]) -> bool:
     """transparency-dev rejects every proof from size 0; we accept exactly the empty proof."""
-    return bool(v["size1"] == 0 and v["size2"] > 0 and not v["proof"]
-                and _b64(v["root1"]) == EMPTY_ROOT)
+    return bool(
+        v["size1"] == 0 and v["size2"] > 0 and not v["proof"] and _b64(v["root1"]) == EMPTY_ROOT
+    )
 
 
 @pytest.mark.parametrize("path", _files("consistency"), ids=_id)
 def test_transparency_dev_consistency(path: Path) -> None:
     v = _load(path)
-    args = (v["size1"], v["size2"], [_b64(p) for p in v["proof"] or []], _b64(v["root1"]),
-            _b64(v["root2"]))
+    args = (
+        v["size1"],
+        v["size2"],
+        [_b64(p) for p in v["proof"] or []],
+        _b64(v["root1"]),
+        _b64(v["root2"]),
+    )
     if v["wantErr"] and not _size0_convention(v):
         with pytest.raises(ProofError):
             verify_consistency(*args)
@@ -85,8 +98,13 @@ def test_cctv_tree_roots() -> None:
 def test_cctv_inclusion(valid: bool) -> None:
     name = "inclusion-valid.json" if valid else "inclusion-invalid.json"
     for v in _load(TLOG / "cctv-merkle" / name):
-        args = (_b64(v["leaf_hash"]), v["leaf_index"], v["tree_size"],
-                [_b64(p) for p in v["inclusion_path"]], _b64(v["root_hash"]))
+        args = (
+            _b64(v["leaf_hash"]),
+            v["leaf_index"],
+            v["tree_size"],
+            [_b64(p) for p in v["inclusion_path"]],
+            _b64(v["root_hash"]),
+        )
         if valid:
             verify_inclusion(*args)
         else:
@@ -98,8 +116,13 @@ def test_cctv_inclusion(valid: bool) -> None:
 def test_cctv_consistency(valid: bool) -> None:
     name = "consistency-valid.json" if valid else "consistency-invalid.json"
     for v in _load(TLOG / "cctv-merkle" / name):
-        args = (v["old_size"], v["new_size"], [_b64(p) for p in v["consistency_path"]],
-                _b64(v["old_root"]), _b64(v["new_root"]))
+        args = (
+            v["old_size"],
+            v["new_size"],
+            [_b64(p) for p in v["consistency_path"]],
+            _b64(v["old_root"]),
+            _b64(v["new_root"]),
+        )
         if valid:
             verify_consistency(*args)
         else:
@@ -116,8 +139,13 @@ def test_ct_classic_tree_generates_every_proof() -> None:
     for case in v["inclusion"]:
         proof = inclusion_proof(leaves, case["leaf_index"], case["tree_size"])
         assert [p.hex() for p in proof] == case["proof"]
-        verify_inclusion(leaves[case["leaf_index"]], case["leaf_index"], case["tree_size"], proof,
-                         root(leaves[: case["tree_size"]]))
+        verify_inclusion(
+            leaves[case["leaf_index"]],
+            case["leaf_index"],
+            case["tree_size"],
+            proof,
+            root(leaves[: case["tree_size"]]),
+        )
     for case in v["consistency"]:
         size1, size2 = case["size1"], case["size2"]
         proof = consistency_proof(leaves, size1, size2)
@@ -127,8 +155,13 @@ def test_ct_classic_tree_generates_every_proof() -> None:
 
 def test_real_ct_log_inclusion() -> None:
     v = _load(TLOG / "ct-python-merkle_test-inclusion.json")
-    verify_inclusion(bytes.fromhex(v["leaf_hash"]), v["leaf_index"], v["tree_size"],
-                     [bytes.fromhex(p) for p in v["audit_path"]], bytes.fromhex(v["root_hash"]))
+    verify_inclusion(
+        bytes.fromhex(v["leaf_hash"]),
+        v["leaf_index"],
+        v["tree_size"],
+        [bytes.fromhex(p) for p in v["audit_path"]],
+        bytes.fromhex(v["root_hash"]),
+    )
 
 
 def test_argon2020_inclusion_and_consistency() -> None:
@@ -136,8 +169,17 @@ def test_argon2020_inclusion_and_consistency() -> None:
     sth, entries = _load(base / "sth.json"), _load(base / "entries.json")
     proof, consistency = _load(base / "proof.json"), _load(base / "consistency.json")
     leaf = leaf_hash(_b64(entries["entries"][0]["leaf_input"]))
-    verify_inclusion(leaf, 10000, sth["tree_size"], [_b64(p) for p in proof["audit_path"]],
-                     _b64(sth["sha256_root_hash"]))
-    verify_consistency(3654490, sth["tree_size"], [_b64(p) for p in consistency["consistency"]],
-                       _b64("AuIZ5V6sDUj1vn3Y1K85oOaQ7y+FJJKtyRTl1edIKBQ="),
-                       _b64(sth["sha256_root_hash"]))
+    verify_inclusion(
+        leaf,
+        10000,
+        sth["tree_size"],
+        [_b64(p) for p in proof["audit_path"]],
+        _b64(sth["sha256_root_hash"]),
+    )
+    verify_consistency(
+        3654490,
+        sth["tree_size"],
+        [_b64(p) for p in consistency["consistency"]],
+        _b64("AuIZ5V6sDUj1vn3Y1K85oOaQ7y+FJJKtyRTl1edIKBQ="),
+        _b64(sth["sha256_root_hash"]),
+    )

@@ -43,7 +43,7 @@ def test_defaults_and_keys() -> None:
     main = policy.refs[0]
     assert main.approval.exclude >= {Exclusion.AUTHORS, Exclusion.LAST_PUSHER}
     assert not main.allow_force_push
-    assert policy.resolve(Alias.key(public_key("bob", 1) + " comment")).id == "bob"
+    assert policy.resolve(Alias.key(public_key("bob", 1) + " comment")) == policy.principals["bob"]
     assert policy.principals["agent"].directed_by == ("bob",)
 
 
