@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from twokey.errors import ConfigError
 from twokey.policy._model import ApprovalRule, Policy
+from twokey.policy._environments import parse_environments
 from twokey.policy._principals import parse_directory
 from twokey.policy._problems import Reporter
-from twokey.policy._rules import Scope, parse_approval, parse_environments, parse_refs
+from twokey.policy._rules import parse_refs
+from twokey.policy._scope import CHANGE_EXCLUSIONS, Scope, parse_approval
 
 DEFAULT_POLICY_PATH = ".twokey/policy.yml"
 _TOP_KEYS = (
@@ -85,6 +88,16 @@ def _parse_yaml(data: bytes, report: Reporter) -> Any:
     yaml = YAML(typ="rt", pure=True)
     try:
         doc = yaml.load(io.BytesIO(data))
+    except DuplicateKeyError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line, mark.column) if mark is not None else (0, 0)
+        report.at(
+            line,
+            column,
+            f"duplicate key: {exc.problem}",
+            "each id, ref pattern and setting may appear once per mapping",
+        )
+        return None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line, mark.column) if mark is not None else (0, 0)
@@ -101,17 +114,7 @@ def _parse_yaml(data: bytes, report: Reporter) -> Any:
 
 def _build(doc: Any, data: bytes, report: Reporter) -> Policy | None:
     report.unknown_keys(doc, _TOP_KEYS, "the policy")
-    if doc.get("version") != 1:
-        where = "version" if "version" in doc else None
-        if where:
-            report.value(
-                doc,
-                "version",
-                f"unsupported version {doc.get('version')!r}",
-                "this twokey reads 'version: 1'",
-            )
-        else:
-            report.at(0, 0, "missing 'version'", "add 'version: 1' at the top")
+    _version(doc, report)
     directory = parse_directory(doc, report)
     scope = Scope(report, directory)
     refs = parse_refs(scope, doc)
@@ -133,25 +136,43 @@ def _build(doc: Any, data: bytes, report: Reporter) -> Policy | None:
     )
 
 
-def _policy_change(scope: Scope, doc: Any) -> ApprovalRule | None:
-    node = doc.get("policy_changes")
-    if node is None or not hasattr(node, "items"):
-        scope.report.at(
-            0,
-            0,
-            "missing 'policy_changes' (k-of-n admins for policy changes)",
-            "add e.g. 'policy_changes: {approvals: 2, approvers: [admins]}' (invariant 7)",
+def _version(doc: Any, report: Reporter) -> None:
+    if "version" not in doc:
+        report.at(0, 0, "missing 'version'", "add 'version: 1' at the top")
+        return
+    version = doc["version"]
+    # `version: true` equals 1 in Python; only the integer 1 is version 1.
+    if isinstance(version, bool) or not isinstance(version, int) or version != 1:
+        report.value(
+            doc, "version", f"unsupported version {version!r}", "this twokey reads 'version: 1'"
         )
+
+
+def _policy_change(scope: Scope, doc: Any) -> ApprovalRule | None:
+    hint = "add e.g. 'policy_changes: {approvals: 2, approvers: [admins]}' (invariant 7)"
+    node = doc.get("policy_changes")
+    if node is None and "policy_changes" not in doc:
+        scope.report.at(0, 0, "missing 'policy_changes' (k-of-n admins for policy changes)", hint)
+        return None
+    if not hasattr(node, "items"):
+        scope.report.value(doc, "policy_changes", "'policy_changes' must be a mapping", hint)
         return None
     scope.report.unknown_keys(
         node, ("approvals", "approvers", "exclude", "accept"), "policy_changes"
     )
-    rule = parse_approval(scope, node, "policy_changes", default_exclude=frozenset())
-    if rule.count < 1:
-        scope.report.key(
-            doc,
-            "policy_changes",
+    # ADR 0007: a k-of-n sign-off; the author admin's own approval counts unless excluded.
+    rule = parse_approval(
+        scope,
+        node,
+        "policy_changes",
+        default_exclude=frozenset(),
+        allowed_exclude=CHANGE_EXCLUSIONS,
+    )
+    if "approvals" in node and node["approvals"] == 0:
+        scope.report.value(
+            node,
+            "approvals",
             "policy_changes needs at least 1 approval",
-            "no policy may be changed on nobody's say-so",
+            "no policy may be changed on nobody's say-so (invariant 7)",
         )
     return rule

@@ -1,0 +1,243 @@
+"""OpenSSH keys and the SSHSIG signature format (PROTOCOL.sshsig), with ``cryptography``.
+
+Signed data (PROTOCOL.sshsig §"Signed Data"): ``"SSHSIG" || string namespace ||
+string reserved || string hash_algorithm || string H(message)``. The blob:
+``"SSHSIG" || uint32 version=1 || string publickey || string namespace || string reserved ||
+string hash_algorithm || string signature``, armored as ``-----BEGIN SSH SIGNATURE-----``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SshSignature",
+    "armor",
+    "fingerprint",
+    "key_blob",
+    "load_public_key",
+    "parse_sshsig",
+    "sign_sshsig",
+    "verify_sshsig",
+]
+
+import base64
+import binascii
+import hashlib
+import struct
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_ssh_public_key,
+)
+
+from twokey.evidence._errors import EvidenceError, Reason
+
+MAGIC = b"SSHSIG"
+BEGIN = "-----BEGIN SSH SIGNATURE-----"
+END = "-----END SSH SIGNATURE-----"
+MIN_RSA_BITS = 2048
+MAX_BLOB = 16 * 1024
+PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+_HASHES = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
+
+
+@dataclass(frozen=True)
+class SshSignature:
+    """A parsed SSHSIG blob."""
+
+    public_key: str  # "<type> <base64>"
+    namespace: str
+    hash_algorithm: str
+    sig_type: str
+    signature: bytes
+
+
+def _string(value: bytes) -> bytes:
+    return struct.pack(">I", len(value)) + value
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def take(self, n: int) -> bytes:
+        if n < 0 or self.pos + n > len(self.data):
+            raise EvidenceError(Reason.MALFORMED_ENVELOPE, "truncated SSH signature")
+        out = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def uint32(self) -> int:
+        return int(struct.unpack(">I", self.take(4))[0])
+
+    def string(self) -> bytes:
+        return self.take(self.uint32())
+
+    def done(self) -> bool:
+        return self.pos == len(self.data)
+
+
+def load_public_key(text: str) -> PublicKey:
+    """An OpenSSH public key line as a ``cryptography`` key (weak or odd keys refused)."""
+    parts = text.split()
+    try:
+        key = load_ssh_public_key(f"{parts[0]} {parts[1]}".encode())
+    except (ValueError, IndexError, TypeError) as exc:
+        raise EvidenceError(Reason.MALFORMED_ENVELOPE, f"not an OpenSSH public key: {exc}") from exc
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
+        raise EvidenceError(Reason.WEAK_KEY, f"RSA key of {key.key_size} bits (< {MIN_RSA_BITS})")
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name != "secp256r1":
+        raise EvidenceError(Reason.WEAK_KEY, f"unsupported curve {key.curve.name}")
+    if not isinstance(key, PublicKey):
+        raise EvidenceError(Reason.WEAK_KEY, "unsupported key type")
+    return key
+
+
+def openssh_line(key: PublicKey) -> str:
+    """``"<type> <base64>"`` for a public key."""
+    return key.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode()
+
+
+def key_blob(public_key: str) -> bytes:
+    """The SSH wire encoding of a public key line."""
+    try:
+        return base64.b64decode(public_key.split()[1], validate=True)
+    except (IndexError, binascii.Error) as exc:
+        raise EvidenceError(Reason.MALFORMED_ENVELOPE, "bad public key encoding") from exc
+
+
+def fingerprint(public_key: str) -> str:
+    """``SHA256:<base64, no padding>`` as ssh-keygen prints it."""
+    digest = hashlib.sha256(key_blob(public_key)).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def _signed_data(namespace: str, hash_algorithm: str, message: bytes) -> bytes:
+    digest = _HASHES[hash_algorithm](message).digest()
+    return (
+        MAGIC
+        + _string(namespace.encode())
+        + _string(b"")
+        + _string(hash_algorithm.encode())
+        + _string(digest)
+    )
+
+
+def armor(blob: bytes) -> str:
+    """PEM-style armor, 70 columns, as ssh-keygen writes it."""
+    text = base64.b64encode(blob).decode()
+    lines = [text[i : i + 70] for i in range(0, len(text), 70)]
+    return "\n".join([BEGIN, *lines, END]) + "\n"
+
+
+def _unarmor(data: bytes) -> bytes:
+    text = data.decode("ascii", errors="replace").strip()
+    if text.startswith(BEGIN):
+        if not text.endswith(END):
+            raise EvidenceError(Reason.MALFORMED_ENVELOPE, "unterminated SSH signature armor")
+        body = "".join(text[len(BEGIN) : -len(END)].split())
+        try:
+            return base64.b64decode(body, validate=True)
+        except binascii.Error as exc:
+            raise EvidenceError(Reason.MALFORMED_ENVELOPE, "bad SSH signature base64") from exc
+    return data
+
+
+def parse_sshsig(data: bytes) -> SshSignature:
+    """Parse an armored or raw SSHSIG blob (bounds-checked; raises EvidenceError)."""
+    blob = _unarmor(data)
+    if len(blob) > MAX_BLOB:
+        raise EvidenceError(Reason.OVERSIZED, "SSH signature is too large")
+    reader = _Reader(blob)
+    if reader.take(6) != MAGIC or reader.uint32() != 1:
+        raise EvidenceError(Reason.MALFORMED_ENVELOPE, "not an SSHSIG version 1 blob")
+    public = reader.string()
+    namespace, _reserved = reader.string(), reader.string()
+    hash_algorithm = reader.string().decode(errors="replace")
+    sig = _Reader(reader.string())
+    sig_type, signature = sig.string().decode(errors="replace"), sig.string()
+    if not reader.done() or not sig.done():
+        raise EvidenceError(Reason.MALFORMED_ENVELOPE, "trailing bytes in SSH signature")
+    if hash_algorithm not in _HASHES:
+        raise EvidenceError(Reason.MALFORMED_ENVELOPE, f"hash {hash_algorithm!r} not allowed")
+    key_type = _Reader(public).string().decode(errors="replace")
+    line = f"{key_type} {base64.b64encode(public).decode()}"
+    return SshSignature(
+        line, namespace.decode(errors="replace"), hash_algorithm, sig_type, signature
+    )
+
+
+def verify_sshsig(sig: SshSignature, message: bytes, namespace: str) -> None:
+    """Verify ``sig`` over ``message`` in ``namespace`` with the key it names.
+
+    Steps: (1) the namespace must be the expected one; (2) the key must be acceptable;
+    (3) the signature algorithm must fit the key; (4) the signature must verify over the
+    SSHSIG signed data built from the exact message bytes.
+    """
+    if sig.namespace != namespace:  # step 1
+        raise EvidenceError(
+            Reason.BAD_SIGNATURE, f"namespace {sig.namespace!r}, expected {namespace!r}"
+        )
+    key = load_public_key(sig.public_key)  # step 2
+    data = _signed_data(sig.namespace, sig.hash_algorithm, message)
+    try:
+        _verify_raw(key, sig.sig_type, sig.signature, data)  # steps 3 and 4
+    except InvalidSignature as exc:
+        raise EvidenceError(Reason.BAD_SIGNATURE, "SSH signature does not verify") from exc
+
+
+def _verify_raw(key: PublicKey, sig_type: str, signature: bytes, data: bytes) -> None:
+    if isinstance(key, ed25519.Ed25519PublicKey) and sig_type == "ssh-ed25519":
+        key.verify(signature, data)
+    elif isinstance(key, ec.EllipticCurvePublicKey) and sig_type == "ecdsa-sha2-nistp256":
+        inner = _Reader(signature)
+        r = int.from_bytes(inner.string(), "big")
+        s = int.from_bytes(inner.string(), "big")
+        key.verify(encode_dss_signature(r, s), data, ec.ECDSA(hashes.SHA256()))
+    elif isinstance(key, rsa.RSAPublicKey) and sig_type in ("rsa-sha2-256", "rsa-sha2-512"):
+        algo = hashes.SHA256() if sig_type == "rsa-sha2-256" else hashes.SHA512()
+        key.verify(signature, data, padding.PKCS1v15(), algo)
+    else:
+        raise EvidenceError(
+            Reason.BAD_SIGNATURE,
+            f"signature type {sig_type!r} does not fit "
+            "the key (ssh-rsa SHA-1 signatures are refused)",
+        )
+
+
+def _sign_raw(key: PrivateKey, data: bytes) -> tuple[str, bytes]:
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return "ssh-ed25519", key.sign(data)
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
+
+        def mpint(n: int) -> bytes:
+            return _string(n.to_bytes(n.bit_length() // 8 + 1, "big"))
+
+        return "ecdsa-sha2-nistp256", mpint(r) + mpint(s)
+    return "rsa-sha2-512", key.sign(data, padding.PKCS1v15(), hashes.SHA512())
+
+
+def sign_sshsig(key: PrivateKey, message: bytes, namespace: str) -> str:
+    """An armored SSHSIG signature over ``message``, as ``ssh-keygen -Y sign`` makes."""
+    public = key_blob(openssh_line(key.public_key()))
+    sig_type, raw = _sign_raw(key, _signed_data(namespace, "sha512", message))
+    blob = (
+        MAGIC
+        + struct.pack(">I", 1)
+        + _string(public)
+        + _string(namespace.encode())
+        + _string(b"")
+        + _string(b"sha512")
+        + _string(_string(sig_type.encode()) + _string(raw))
+    )
+    return armor(blob)

@@ -1,0 +1,159 @@
+"""Facts from git for one ref update, with few process spawns and no full-history walk.
+
+Per update: one ``git log --stdin`` for the commits it brings (``new ^old ^<protected tips>``),
+one ``git merge-base --is-ancestor`` for a fast-forward, one ``git diff --name-only`` for the
+paths, and one ``git merge-tree --write-tree`` per merge commit (git-merge-tree(1), git 2.38+).
+Each of these stops at the merge base; none walks the repository's whole history.
+"""
+
+from __future__ import annotations
+
+__all__ = ["GitReader", "RefTip"]
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from twokey.errors import InfrastructureError
+from twokey.git._commits import LOG_ARGS, parse_log
+from twokey.git._process import Git
+from twokey.model import ZERO_SHA, Alias, Change, Commit
+
+
+@dataclass(frozen=True, slots=True)
+class RefTip:
+    """A ref and the object it points at."""
+
+    ref: str
+    sha: str
+
+
+class GitReader:
+    """Reads the facts of ref updates from a repository.
+
+    Args:
+        git_dir: the repository's git directory (a bare repository, or ``.git``).
+        env: the environment for git (the hook's, so that quarantined objects are visible).
+    """
+
+    def __init__(self, git_dir: Path, env: Mapping[str, str] | None = None) -> None:
+        self.git = Git(git_dir, env)
+
+    def refs(self, *patterns: str) -> list[RefTip]:
+        """Refs under ``patterns`` (``for-each-ref`` prefixes), with their objects."""
+        out = self.git.text("for-each-ref", "--format=%(objectname) %(refname)", *patterns)
+        tips = []
+        for line in out.splitlines():
+            sha, _, ref = line.partition(" ")
+            tips.append(RefTip(ref, sha))
+        return tips
+
+    def head_ref(self) -> str:
+        """The ref HEAD names (the default branch of a bare repository)."""
+        return self.git.text("symbolic-ref", "-q", "HEAD")
+
+    def resolve(self, rev: str) -> str | None:
+        """The object id ``rev`` names, or None when it names nothing."""
+        result = self.git.run(["rev-parse", "-q", "--verify", rev], ok=(0, 1))
+        return result.out.decode().strip() or None if result.code == 0 else None
+
+    def blob_at(self, rev: str, path: str) -> tuple[str, bytes] | None:
+        """``(blob id, bytes)`` of ``path`` in commit ``rev``, or None when it has no such file."""
+        blob = self.resolve(f"{rev}:{path}")
+        if blob is None:
+            return None
+        return blob, self.git.run(["cat-file", "blob", blob]).out
+
+    def is_shallow(self) -> bool:
+        """True for a shallow clone, whose history is cut and cannot be judged."""
+        return self.git.text("rev-parse", "--is-shallow-repository") == "true"
+
+    def change(
+        self,
+        ref: str,
+        old: str,
+        new: str,
+        *,
+        repository: str,
+        pusher: Alias | None = None,
+        exclude: Iterable[str] = (),
+    ) -> Change:
+        """The facts of updating ``ref`` from ``old`` to ``new``.
+
+        Args:
+            ref: the full ref name.
+            old: the current object id (``ZERO_SHA`` for a creation).
+            new: the proposed object id (``ZERO_SHA`` for a deletion).
+            repository: the repository id approvals are bound to.
+            pusher: who asks for the update, when known.
+            exclude: object ids (tips of other protected refs) whose history is already
+                judged; their commits are not part of this change.
+        """
+        if new == ZERO_SHA:
+            return Change(repository, ref, old, new, pusher=pusher)
+        commits = self.commits(new, [old, *exclude] if old != ZERO_SHA else list(exclude))
+        fast_forward = old == ZERO_SHA or self.is_ancestor(old, new)
+        if old == ZERO_SHA:
+            paths = sorted({p for c in commits for p in c.paths})
+        else:
+            paths = self.diff_paths(old, new)
+        tree = next((c.tree for c in commits if c.sha == new), None) or self.tree_of(new)
+        return Change(
+            repository=repository,
+            ref=ref,
+            old=old,
+            new=new,
+            new_tree=tree,
+            commits=tuple(commits),
+            fast_forward=fast_forward,
+            paths=tuple(paths),
+            pusher=pusher,
+        )
+
+    def commits(self, new: str, exclude: Iterable[str]) -> list[Commit]:
+        """Commits reachable from ``new`` and from none of ``exclude``, oldest first.
+
+        Merge commits come back with ``clean_merge`` set (see :meth:`clean_merge`).
+        """
+        negatives = "".join(f"^{sha}\n" for sha in sorted(set(exclude)) if sha != ZERO_SHA)
+        data = self.git.run([*LOG_ARGS], stdin=f"{new}\n{negatives}".encode()).out
+        return [
+            replace(c, clean_merge=self.clean_merge(c)) if c.is_merge else c
+            for c in parse_log(data)
+        ]
+
+    def clean_merge(self, commit: Commit) -> bool:
+        """True when a merge commit's tree is exactly the clean merge of its parents.
+
+        Octopus merges (more than two parents) are never judged clean: git-merge-tree(1)
+        merges two commits, and an unverifiable merge must fail closed (invariant 8).
+        """
+        if len(commit.parents) != 2:
+            return False
+        result = self.git.run(
+            ["merge-tree", "--write-tree", "--no-messages", *commit.parents], ok=(0, 1)
+        )
+        tree = result.out.decode().split("\n", 1)[0].strip()
+        return result.code == 0 and tree == commit.tree
+
+    def is_ancestor(self, old: str, new: str) -> bool:
+        """True when ``old`` is an ancestor of ``new`` (the update is a fast-forward)."""
+        result = self.git.run(["merge-base", "--is-ancestor", old, new], ok=(0, 1, 128))
+        if result.code == 128:
+            raise InfrastructureError(
+                f"cannot tell whether {old[:7]} is an ancestor of {new[:7]}: {result.err}",
+                hint="the repository may be shallow or missing objects",
+            )
+        return result.code == 0
+
+    def diff_paths(self, old: str, new: str) -> list[str]:
+        """Paths whose content differs between the trees of ``old`` and ``new``."""
+        out = self.git.run(["diff", "--name-only", "--no-renames", "-z", old, new, "--"]).out
+        return sorted(p for p in out.decode("utf-8", errors="surrogateescape").split("\0") if p)
+
+    def tree_of(self, rev: str) -> str:
+        """The tree id of a commit (or of the commit an annotated tag points at)."""
+        tree = self.resolve(f"{rev}^{{tree}}")
+        if tree is None:
+            raise InfrastructureError(f"{rev[:12]} names no commit or tree in this repository")
+        return tree
