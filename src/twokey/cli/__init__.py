@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "_keys",
     "_approve",
     "_evidence",
+    "_attest",
     "_hook",
     "_ledger",
     "_audit",

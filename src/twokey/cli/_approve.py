@@ -1,10 +1,92 @@
-"""Placeholder: this command group is registered by its owner module (not yet written)."""
+"""``twokey approve``: sign an approval of a revision's content and store it in git."""
 
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
+
+from twokey.cli._output import add_format, print_json
+from twokey.cli._signing import add_signing, signer_from
+from twokey.errors import ExitCode
+from twokey.evidence import GitEvidenceStore, fingerprint, repository_id, sign_approval
+from twokey.git import Git
+
+_EPILOG = """\
+examples:
+  twokey approve                        # approve HEAD's content for refs/heads/main
+  twokey approve feature --ref refs/heads/main --ssh-key ~/.ssh/id_ed25519
+  twokey approve origin/feature --push  # and publish: git push origin 'refs/twokey/*'
+
+The approval names the repository, the ref, the commit and its tree: it covers that content,
+so a squash or rebase with the same tree still counts, and any new content makes it stale."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register nothing yet."""
-    del subparsers
+    """Register ``twokey approve``."""
+    parser = subparsers.add_parser(
+        "approve",
+        help="sign an approval of REV's content and store it in the repository",
+        description="Sign an in-toto approval of REV's content (commit and tree) for REF and "
+        "store it under refs/twokey/evidence/.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("rev", nargs="?", default="HEAD", help="revision to approve (HEAD)")
+    parser.add_argument(
+        "--ref",
+        default="refs/heads/main",
+        help="the protected ref it may land on (default: refs/heads/main)",
+    )
+    parser.add_argument(
+        "--repository",
+        help="repository id (default: twokey.repository "
+        "config, else the origin URL, else the directory name)",
+    )
+    parser.add_argument("--comment", default="", help="a note for the record")
+    parser.add_argument(
+        "--push",
+        nargs="?",
+        const="origin",
+        metavar="REMOTE",
+        help="push the evidence refs to REMOTE (default origin)",
+    )
+    add_signing(parser)
+    add_format(parser)
+    parser.set_defaults(handler=_approve)
+
+
+def _approve(args: argparse.Namespace) -> int:
+    git = Git.discover(args.repo)
+    commit = git.rev_parse(f"{args.rev}^{{commit}}")
+    tree = git.rev_parse(f"{commit}^{{tree}}")
+    signer = signer_from(args, git)
+    repository = args.repository or repository_id(git.git_dir)
+    envelope = sign_approval(
+        signer,
+        repository=repository,
+        ref=args.ref,
+        commit=commit,
+        tree=tree,
+        when=datetime.now(UTC),
+        comment=args.comment,
+    )
+    ref = GitEvidenceStore(git.git_dir).put(envelope, commit)
+    if args.push:
+        git.run("push", "--quiet", args.push, f"{ref}:{ref}")
+    result = {
+        "ref": ref,
+        "repository": repository,
+        "target_ref": args.ref,
+        "commit": commit,
+        "tree": tree,
+        "signer": fingerprint(signer.public_key),
+        "pushed": bool(args.push),
+    }
+    if args.format == "json":
+        print_json(result)
+    else:
+        print(f"approved {commit[:7]} (tree {tree[:7]}) for {args.ref} in {repository}")
+        print(f"  signed by {fingerprint(signer.public_key)}; stored as {ref}")
+        if not args.push:
+            print("  publish it: git push origin 'refs/twokey/*:refs/twokey/*'")
+    return ExitCode.ALLOW

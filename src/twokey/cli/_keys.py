@@ -1,10 +1,99 @@
-"""Placeholder: this command group is registered by its owner module (not yet written)."""
+"""``twokey keys``: create a signing key; print git's allowed_signers from the policy."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
+from pathlib import Path
+
+from twokey.cli._output import add_format, add_policy, print_json
+from twokey.errors import ExitCode
+from twokey.evidence import fingerprint, generate_key
+from twokey.model import AliasKind
+from twokey.policy import DEFAULT_POLICY_PATH, load
+
+_EPILOG = """\
+examples:
+  twokey keys generate --out ~/.config/twokey/id_ed25519
+  twokey keys allowed-signers > .git/allowed_signers
+  git config gpg.ssh.allowedSignersFile .git/allowed_signers   # git verify-commit agrees
+
+Reviewers may also use the SSH key they already sign commits with: add its .pub line to
+their `keys:` in the policy and approve with `twokey approve --ssh-key ~/.ssh/id_ed25519`."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register nothing yet."""
-    del subparsers
+    """Register ``twokey keys``."""
+    parser = subparsers.add_parser(
+        "keys",
+        help="create signing keys; export allowed_signers",
+        description="Signing keys for approvals and attestations.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(title="keys commands", metavar="COMMAND")
+    gen = commands.add_parser(
+        "generate",
+        help="write a new Ed25519 key pair",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    gen.add_argument(
+        "--out",
+        default=str(Path.home() / ".config" / "twokey" / "id_ed25519"),
+        help="private key file; the public key goes to FILE.pub "
+        "(default: ~/.config/twokey/id_ed25519)",
+    )
+    gen.add_argument(
+        "--comment",
+        default=f"{getpass.getuser()}@{os.uname().nodename}",
+        help="comment on the public key line",
+    )
+    add_format(gen)
+    gen.set_defaults(handler=_generate)
+    signers = commands.add_parser(
+        "allowed-signers",
+        help="print git's allowed_signers file for every person's keys in the policy",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_policy(signers)
+    signers.set_defaults(handler=_allowed_signers)
+    parser.set_defaults(handler=lambda _a: _usage(parser))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return ExitCode.USAGE
+
+
+def _generate(args: argparse.Namespace) -> int:
+    public = generate_key(Path(args.out), args.comment)
+    snippet = f'keys: ["{" ".join(public.split()[:2])}"]'
+    if args.format == "json":
+        print_json({"private": args.out, "public": public, "fingerprint": fingerprint(public)})
+    else:
+        print(f"wrote {args.out} (secret, mode 0600) and {args.out}.pub")
+        print(f"fingerprint: {fingerprint(public)}")
+        print(f"add to your entry in the policy's people:  {snippet}")
+    return ExitCode.ALLOW
+
+
+def _allowed_signers(args: argparse.Namespace) -> int:
+    policy = load(args.policy or DEFAULT_POLICY_PATH)
+    for principal in sorted(policy.principals.values(), key=lambda p: p.id):
+        emails = [a.value for a in principal.aliases if a.kind is AliasKind.EMAIL]
+        ident = ",".join(emails) or principal.id
+        for alias in principal.aliases:
+            if alias.kind is AliasKind.KEY:
+                validity = policy.key_validity.get(alias)
+                options = 'namespaces="git,twokey"'
+                if validity is not None and validity.revoked:
+                    continue
+                if validity is not None and validity.valid_after is not None:
+                    options += f' valid-after="{validity.valid_after:%Y%m%d%H%M%S}Z"'
+                if validity is not None and validity.valid_before is not None:
+                    options += f' valid-before="{validity.valid_before:%Y%m%d%H%M%S}Z"'
+                print(f"{ident} {options} {alias.value}")
+    return ExitCode.ALLOW

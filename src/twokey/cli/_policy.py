@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections import defaultdict
 from collections.abc import Iterator
 
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
 from twokey.cli._output import add_format, print_json
-from twokey.errors import ExitCode
+from twokey.errors import ConfigError, ExitCode
 from twokey.policy import (
     DEFAULT_POLICY_PATH,
     ApprovalRule,
@@ -22,12 +28,14 @@ examples:
   twokey policy check                      # checks .twokey/policy.yml
   twokey policy check ops/policy.yml --format json
   twokey policy show                       # who can approve what, after groups are resolved
+  twokey policy show --format json | jq '.environments.production'
 
-exit codes: 0 valid, 2 invalid or unreadable (every problem is listed with file:line:column)"""
+exit codes: 0 valid, 2 invalid or unreadable (every problem is listed as file:line:column)
+reference: docs/policy.md"""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``twokey policy``."""
+    """Register ``twokey policy check`` and ``twokey policy show``."""
     parser = subparsers.add_parser(
         "policy",
         help="check a policy file or show its resolved rules",
@@ -37,13 +45,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     commands = parser.add_subparsers(title="policy commands", metavar="COMMAND")
     for name, handler, text in (
-        ("check", _check, "validate a policy file"),
-        ("show", _show, "print the resolved rules"),
+        ("check", _check, "validate a policy file and list every problem in it"),
+        ("show", _show, "print the resolved rules: who can approve, deploy, break glass"),
     ):
         sub = commands.add_parser(
             name,
             help=text,
-            description=text.capitalize() + ".",
+            description=text[0].upper() + text[1:] + ".",
             epilog=_EPILOG,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
@@ -59,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
+    parser.print_help(sys.stderr)
     return ExitCode.USAGE
 
 
@@ -72,11 +80,27 @@ def _check(args: argparse.Namespace) -> int:
         else:
             print(exc.diagnostics())
         return ExitCode.USAGE
+    except ConfigError as exc:
+        if args.format != "json":
+            raise
+        problem = {"file": args.file, "line": 0, "column": 0, "message": exc.message}
+        print_json({"ok": False, "problems": [{**problem, "hint": exc.hint}]})
+        return ExitCode.USAGE
+    summary = _counts(policy)
+    if args.format == "json":
+        print_json({"ok": True, "file": args.file, "digest": policy.digest, **summary})
+    else:
+        print(
+            f"ok: {args.file}: {summary['people']} people, {summary['services']} services, "
+            f"{summary['groups']} groups, {summary['protected_refs']} protected ref rules, "
+            f"{summary['environments']} environments ({policy.digest})"
+        )
+    return ExitCode.ALLOW
+
+
+def _counts(policy: Policy) -> dict[str, object]:
     people = sum(1 for p in policy.principals.values() if p.is_person)
-    summary = {
-        "ok": True,
-        "file": args.file,
-        "digest": policy.digest,
+    return {
         "people": people,
         "services": len(policy.principals) - people,
         "groups": len(policy.groups),
@@ -84,24 +108,20 @@ def _check(args: argparse.Namespace) -> int:
         "environments": len(policy.environments),
         "problems": [],
     }
-    if args.format == "json":
-        print_json(summary)
-    else:
-        print(
-            f"ok: {args.file}: {people} people, {summary['services']} services, "
-            f"{len(policy.groups)} groups, {len(policy.refs)} protected ref rules, "
-            f"{len(policy.environments)} environments ({policy.digest})"
-        )
-    return ExitCode.ALLOW
 
 
 def _show(args: argparse.Namespace) -> int:
-    policy = load(args.file)
+    policy = load(args.file)  # PolicyError -> exit 2 with every problem, via cli.main
     if args.format == "json":
         print_json(policy_summary(policy))
+    elif sys.stdout.isatty():
+        render_rich(policy, Console())
     else:
         print("\n".join(_lines(policy)))
     return ExitCode.ALLOW
+
+
+# --- JSON ------------------------------------------------------------------------------------
 
 
 def _approval(rule: ApprovalRule) -> dict[str, object]:
@@ -126,6 +146,7 @@ def _ref(rule: RefRule) -> dict[str, object]:
         if rule.checks
         else None,
         "break_glass": sorted(rule.break_glass),
+        "defined_at": str(rule.rule),
     }
 
 
@@ -135,14 +156,44 @@ def _env(env: EnvironmentRule) -> dict[str, object]:
         "deployers": sorted(env.deployers),
         **_approval(env.approval),
         "builders": sorted(env.builders),
+        "checks": {"require": list(env.checks.names), "signers": sorted(env.checks.signers)}
+        if env.checks
+        else None,
         "freeze": [w.text for w in env.freeze],
         "break_glass": sorted(env.break_glass),
+        "defined_at": str(env.rule),
     }
 
 
+def roles(policy: Policy) -> dict[str, list[str]]:
+    """For each principal, what the policy lets it do ("approve refs/heads/main", ...)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for rule in policy.refs:
+        for who in rule.approval.approvers:
+            out[who].append(f"approve {rule.pattern}")
+        for owner in rule.owners:
+            for who in owner.approval.approvers:
+                out[who].append(f"approve {owner.pattern} on {rule.pattern}")
+        for who in rule.break_glass:
+            out[who].append(f"break glass on {rule.pattern}")
+    for name, env in sorted(policy.environments.items()):
+        for who in env.approval.approvers:
+            out[who].append(f"approve deploys to {name}")
+        for who in env.deployers:
+            out[who].append(f"deploy to {name}")
+        for who in env.builders:
+            out[who].append(f"build for {name}")
+        for who in env.break_glass:
+            out[who].append(f"break glass on {name}")
+    for who in policy.policy_change.approvers:
+        out[who].append("approve policy changes")
+    return {pid: out.get(pid, []) for pid in sorted(policy.principals)}
+
+
 def policy_summary(policy: Policy) -> dict[str, object]:
-    """The resolved policy as JSON-ready data."""
+    """The resolved policy as JSON-ready data (``twokey policy show --format json``)."""
     return {
+        "source": policy.source,
         "digest": policy.digest,
         "people": sorted(p.id for p in policy.principals.values() if p.is_person),
         "services": sorted(p.id for p in policy.principals.values() if not p.is_person),
@@ -150,7 +201,11 @@ def policy_summary(policy: Policy) -> dict[str, object]:
         "refs": [_ref(rule) for rule in policy.refs],
         "environments": {name: _env(env) for name, env in sorted(policy.environments.items())},
         "policy_changes": _approval(policy.policy_change),
+        "roles": roles(policy),
     }
+
+
+# --- plain text ------------------------------------------------------------------------------
 
 
 def _describe(rule: ApprovalRule) -> str:
@@ -163,31 +218,103 @@ def _describe(rule: ApprovalRule) -> str:
     )
 
 
+def _yes(allowed: bool) -> str:
+    return "allowed" if allowed else "refused"
+
+
+def _ref_lines(rule: RefRule) -> Iterator[str]:
+    yield f"\n{rule.pattern}  [{rule.rule.file}:{rule.rule.line}]"
+    yield f"  approvals: {_describe(rule.approval)}"
+    yield f"  force-push: {_yes(rule.allow_force_push)}; deletion: {_yes(rule.allow_deletion)}"
+    for owner in rule.owners:
+        yield f"  owners of {owner.pattern}: {_describe(owner.approval)}"
+    if rule.checks:
+        signers = ", ".join(sorted(rule.checks.signers))
+        yield f"  checks: {', '.join(rule.checks.names)} signed by {signers}"
+    if rule.break_glass:
+        yield f"  break-glass: {', '.join(sorted(rule.break_glass))}"
+
+
+def _env_lines(env: EnvironmentRule) -> Iterator[str]:
+    yield f"\nenvironment {env.name}  [{env.rule.file}:{env.rule.line}]"
+    yield f"  from: {', '.join(env.from_refs)}; deployers: {', '.join(sorted(env.deployers))}"
+    yield f"  deploy approvals: {_describe(env.approval)}"
+    yield f"  builders: {', '.join(sorted(env.builders))}"
+    if env.checks:
+        signers = ", ".join(sorted(env.checks.signers))
+        yield f"  checks: {', '.join(env.checks.names)} signed by {signers}"
+    for window in env.freeze:
+        yield f"  freeze: {window.text}"
+    if env.break_glass:
+        yield f"  break-glass: {', '.join(sorted(env.break_glass))}"
+
+
 def _lines(policy: Policy) -> Iterator[str]:
     yield f"policy {policy.source} ({policy.digest})"
     for rule in policy.refs:
-        yield f"\n{rule.pattern}  [{rule.rule.file}:{rule.rule.line}]"
-        yield f"  approvals: {_describe(rule.approval)}"
-        yield (
-            f"  force-push: {'allowed' if rule.allow_force_push else 'refused'}; "
-            f"deletion: {'allowed' if rule.allow_deletion else 'refused'}"
-        )
-        for owner in rule.owners:
-            yield f"  owners of {owner.pattern}: {_describe(owner.approval)}"
-        if rule.checks:
-            yield (
-                f"  checks: {', '.join(rule.checks.names)} signed by "
-                f"{', '.join(sorted(rule.checks.signers))}"
-            )
-        if rule.break_glass:
-            yield f"  break-glass: {', '.join(sorted(rule.break_glass))}"
-    for name, env in sorted(policy.environments.items()):
-        yield f"\nenvironment {name}  [{env.rule.file}:{env.rule.line}]"
-        yield f"  from: {', '.join(env.from_refs)}; deployers: {', '.join(sorted(env.deployers))}"
-        yield f"  deploy approvals: {_describe(env.approval)}"
-        yield f"  builders: {', '.join(sorted(env.builders))}"
-        for window in env.freeze:
-            yield f"  freeze: {window.text}"
-        if env.break_glass:
-            yield f"  break-glass: {', '.join(sorted(env.break_glass))}"
+        yield from _ref_lines(rule)
+    for _name, env in sorted(policy.environments.items()):
+        yield from _env_lines(env)
     yield f"\npolicy changes: {_describe(policy.policy_change)}"
+    yield "\nwho can do what:"
+    for pid, can in roles(policy).items():
+        kind = "" if policy.principals[pid].is_person else " (service)"
+        yield f"  {pid}{kind}: {'; '.join(can) or 'author only'}"
+
+
+# --- rich (a terminal) -----------------------------------------------------------------------
+
+
+def _names(ids: frozenset[str]) -> str:
+    return ", ".join(sorted(ids)) or "-"
+
+
+def _short(rule: ApprovalRule) -> str:
+    return f"{rule.count} of {_names(rule.approvers)}" if rule.count else "none"
+
+
+def _table(title: str, *columns: str) -> Table:
+    table = Table(title=title, show_lines=True, highlight=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
+def _row(table: Table, *cells: str) -> None:
+    # Text() keeps policy strings from being read as rich markup.
+    table.add_row(*(Text(cell) for cell in cells))
+
+
+def render_rich(policy: Policy, console: Console) -> None:
+    """Print the resolved policy as tables (used when stdout is a terminal)."""
+    console.print(Text(f"policy {policy.source} ({policy.digest})", style="bold"))
+    refs = _table("Protected refs", "ref", "approvals", "excluding", "owners", "checks", "line")
+    for rule in policy.refs:
+        history = [f"force-push {_yes(rule.allow_force_push)}"]
+        history.append(f"deletion {_yes(rule.allow_deletion)}")
+        _row(
+            refs,
+            rule.pattern + "\n" + "\n".join(history),
+            _short(rule.approval),
+            ", ".join(sorted(e.value for e in rule.approval.exclude)) or "-",
+            "\n".join(f"{o.pattern}: {_short(o.approval)}" for o in rule.owners) or "-",
+            ", ".join(rule.checks.names) if rule.checks else "-",
+            str(rule.rule.line),
+        )
+    console.print(refs)
+    envs = _table("Environments", "environment", "deployers", "approvals", "freeze", "glass")
+    for name, env in sorted(policy.environments.items()):
+        _row(
+            envs,
+            f"{name}\nfrom {', '.join(env.from_refs)}\nbuilt by {_names(env.builders)}",
+            _names(env.deployers),
+            _short(env.approval) + "\nseparate: " + _names(frozenset(env.approval.exclude)),
+            "\n".join(w.text for w in env.freeze) or "-",
+            _names(env.break_glass),
+        )
+    console.print(envs)
+    console.print(Text(f"policy changes: {_describe(policy.policy_change)}"))
+    who = _table("Who can do what", "principal", "may")
+    for pid, can in roles(policy).items():
+        _row(who, pid, "\n".join(can) or "author only")
+    console.print(who)

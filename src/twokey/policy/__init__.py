@@ -1,6 +1,14 @@
-"""The policy file: schema, loading, errors with file:line, path-owner globs."""
+"""The policy file: schema, loading, errors with file:line, path-owner globs.
 
-from twokey.policy._glob import GlobError, path_glob, ref_glob
+Public API:
+    load(path) / loads(text, source) / load_cached(path) -> Policy
+    PolicyError (a ConfigError, exit 2) carrying every Problem(file, line, column, message, hint)
+    glob_to_regex(pattern, GlobKind.REF | GlobKind.PATH) -> re.Pattern
+    the compiled policy types (Policy, RefRule, ApprovalRule, ...), see docs/policy.md
+"""
+
+from twokey.policy._environments import parse_freeze_window
+from twokey.policy._glob import GlobError, GlobKind, glob_to_regex, path_glob, ref_glob
 from twokey.policy._loader import DEFAULT_POLICY_PATH, load, load_cached, loads
 from twokey.policy._model import (
     ApprovalRule,
@@ -24,6 +32,7 @@ __all__ = [
     "Exclusion",
     "FreezeWindow",
     "GlobError",
+    "GlobKind",
     "KeyValidity",
     "OwnerRule",
     "Policy",
@@ -31,9 +40,11 @@ __all__ = [
     "Principal",
     "Problem",
     "RefRule",
+    "glob_to_regex",
     "load",
     "load_cached",
     "loads",
+    "parse_freeze_window",
     "path_glob",
     "ref_glob",
 ]

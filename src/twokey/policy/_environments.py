@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from twokey.model import RuleRef
 from twokey.policy._model import EnvironmentRule, FreezeWindow
+from twokey.policy._problems import item_position
 from twokey.policy._rules import parse_checks, ref_pattern
 from twokey.policy._scope import (
     ANYONE,
@@ -114,7 +115,7 @@ def _freeze(scope: Scope, body: Any, path: str) -> tuple[FreezeWindow, ...]:
         return ()
     out = []
     for index, text in enumerate(value):
-        line, column = _item(value, index)
+        line, column = item_position(value, index)
         rule = RuleRef(scope.report.source, line + 1, column + 1, f"{path}.freeze[{index}]")
         try:
             out.append(parse_freeze_window(text, rule))
@@ -122,15 +123,6 @@ def _freeze(scope: Scope, body: Any, path: str) -> tuple[FreezeWindow, ...]:
             hint = "use an IANA name such as Europe/Berlin or UTC" if "zone" in str(exc) else ""
             scope.report.item(value, index, str(exc), hint or _FREEZE_HINT)
     return tuple(out)
-
-
-def _item(seq: Any, index: int) -> tuple[int, int]:
-    lc = getattr(seq, "lc", None)
-    try:
-        line, column = lc.item(index)  # type: ignore[union-attr]
-        return int(line), int(column)
-    except (AttributeError, KeyError, TypeError, IndexError):
-        return 0, 0
 
 
 def parse_freeze_window(text: object, rule: RuleRef) -> FreezeWindow:

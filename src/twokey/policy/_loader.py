@@ -15,8 +15,8 @@ from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from twokey.errors import ConfigError
-from twokey.policy._model import ApprovalRule, Policy
 from twokey.policy._environments import parse_environments
+from twokey.policy._model import ApprovalRule, Policy
 from twokey.policy._principals import parse_directory
 from twokey.policy._problems import Reporter
 from twokey.policy._rules import parse_refs

@@ -46,8 +46,28 @@ def parse_directory(doc: Any, report: Reporter) -> Directory:
             continue
         for pid, body in node.items():
             _parse_principal(node, str(pid), body, kind, directory, report)
+    _check_directed_by(doc.get("services"), directory, report)
     _parse_groups(doc, directory, report)
     return directory
+
+
+def _check_directed_by(node: Any, directory: Directory, report: Reporter) -> None:
+    """An agent's ``directed_by`` names people (invariant 10: they count among its authors)."""
+    if not hasattr(node, "items"):
+        return
+    for pid, body in node.items():
+        value = body.get("directed_by") if hasattr(body, "items") else None
+        if not isinstance(value, list):
+            continue
+        for index, name in enumerate(value):
+            principal = directory.principals.get(str(name))
+            if principal is None or not principal.is_person:
+                report.item(
+                    value,
+                    index,
+                    f"services.{pid}.directed_by: '{name}' is not a person",
+                    "list the people who direct this agent (ids from 'people')",
+                )
 
 
 def _parse_principal(
@@ -66,7 +86,7 @@ def _parse_principal(
         report.key(parent, pid, f"'{pid}' is defined twice (people and services share ids)")
         return
     if body is None:
-        body = {}
+        body = {}  # `bob:` alone: a person known by id only (keys may be added later)
     if not hasattr(body, "items"):
         report.value(parent, pid, f"{section}.{pid} must be a mapping")
         return
@@ -187,7 +207,10 @@ def _validity(item: Any, report: Reporter) -> KeyValidity | None:
     if not isinstance(revoked, bool):
         report.value(item, "revoked", "'revoked' must be true or false")
         revoked = False
-    return KeyValidity(moments["valid_after"], moments["valid_before"], revoked)
+    after, before = moments["valid_after"], moments["valid_before"]
+    if after is not None and before is not None and after >= before:
+        report.value(item, "valid_before", "'valid_before' must be later than 'valid_after'")
+    return KeyValidity(after, before, revoked)
 
 
 def check_public_key(text: str) -> str:

@@ -13,12 +13,12 @@ __all__ = [
 ]
 
 import enum
-from typing import Any
+from typing import Any, TypeVar
 
 from twokey.model import PrincipalKind, RuleRef, TrustLevel
 from twokey.policy._model import ApprovalRule, Exclusion
 from twokey.policy._principals import Directory
-from twokey.policy._problems import Reporter, key_position
+from twokey.policy._problems import Reporter, key_position, node_position
 
 # Which exclusions make sense where (docs/policy.md, "Exclusions"): a name the engine would
 # ignore in a place must be refused, or the policy would read stricter than it is.
@@ -32,6 +32,7 @@ DEFAULT_ACCEPT = frozenset({TrustLevel.SIGNED, TrustLevel.FORGE})
 PEOPLE = (PrincipalKind.PERSON,)
 SERVICES = (PrincipalKind.SERVICE,)
 ANYONE = (PrincipalKind.PERSON, PrincipalKind.SERVICE)
+E = TypeVar("E", bound=enum.Enum)
 
 
 class Scope:
@@ -87,7 +88,7 @@ class Scope:
             )
         return {m for m in members if directory.principals[m].kind in kinds}
 
-    def enum_set[E: enum.Enum](
+    def enum_set(
         self,
         node: Any,
         key: str,
@@ -160,12 +161,13 @@ def parse_approval(
 
 
 def _node_ref(scope: Scope, node: Any, path: str) -> RuleRef:
-    lc = getattr(node, "lc", None)
-    line, column = (lc.line, lc.col) if lc is not None and lc.line is not None else (0, 0)
+    line, column = node_position(node)
     return RuleRef(scope.report.source, line + 1, column + 1, f"{path}.approvals")
 
 
-def _check_threshold(scope: Scope, node: Any, path: str, count: int, approvers: frozenset[str]) -> None:
+def _check_threshold(
+    scope: Scope, node: Any, path: str, count: int, approvers: frozenset[str]
+) -> None:
     """Fail closed: a count that nobody, or too few people, could ever meet is an error.
 
     An empty approver set must never turn into "no approval needed" (invariant 8).
@@ -174,7 +176,7 @@ def _check_threshold(scope: Scope, node: Any, path: str, count: int, approvers: 
         return
     if "approvers" not in node:
         where = "approvals" if "approvals" in node else None
-        line, column = key_position(node, where) if where else _position(node)
+        line, column = key_position(node, where) if where else node_position(node)
         scope.report.at(
             line,
             column,
@@ -196,8 +198,3 @@ def _check_threshold(scope: Scope, node: Any, path: str, count: int, approvers: 
             f"eligible approver(s): {', '.join(sorted(approvers))}",
             "lower the count or add approvers",
         )
-
-
-def _position(node: Any) -> tuple[int, int]:
-    lc = getattr(node, "lc", None)
-    return (lc.line, lc.col) if lc is not None and lc.line is not None else (0, 0)

@@ -1,0 +1,183 @@
+"""``twokey attest``: CI signs check results and build provenance; operators approve deploys."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from twokey.cli._output import add_format, print_json
+from twokey.cli._signing import add_signing, signer_from
+from twokey.errors import ExitCode, UsageError
+from twokey.evidence import (
+    GitEvidenceStore,
+    fingerprint,
+    repository_id,
+    sign_check,
+    sign_deploy_approval,
+    sign_provenance,
+)
+from twokey.git import Git
+
+_EPILOG = """\
+examples:
+  twokey attest check --name tests --passed HEAD --key ci.key       # for HEAD's tree
+  twokey attest provenance --artifact dist/app.tar.gz --commit HEAD --key ci.key
+  twokey attest deploy-approval --artifact sha256:... --environment production \\
+      --commit HEAD --ssh-key ~/.ssh/id_ed25519
+Each statement is signed, stored under refs/twokey/ and printed with its ref."""
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``twokey attest``."""
+    parser = subparsers.add_parser(
+        "attest",
+        help="sign check results, build provenance and deploy approvals",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Sign attestations and store them in git.",
+    )
+    commands = parser.add_subparsers(title="attest commands", metavar="COMMAND")
+    check = commands.add_parser(
+        "check",
+        help="a check passed or failed for REV's tree",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("rev", nargs="?", default="HEAD")
+    check.add_argument("--name", required=True, help="the check's name, e.g. tests")
+    result = check.add_mutually_exclusive_group(required=True)
+    result.add_argument("--passed", action="store_true")
+    result.add_argument("--failed", action="store_true")
+    check.set_defaults(handler=_check)
+    prov = commands.add_parser(
+        "provenance",
+        help="an artifact was built from a commit",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    prov.add_argument("--artifact", required=True, help="artifact file, or sha256:<hex>")
+    prov.add_argument("--commit", default="HEAD")
+    prov.set_defaults(handler=_provenance)
+    deploy = commands.add_parser(
+        "deploy-approval",
+        help="approve deploying an artifact",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    deploy.add_argument("--artifact", required=True, help="artifact file, or sha256:<hex>")
+    deploy.add_argument("--environment", required=True)
+    deploy.add_argument("--commit", default="HEAD")
+    deploy.add_argument("--comment", default="")
+    deploy.set_defaults(handler=_deploy_approval)
+    for sub in (check, prov, deploy):
+        add_signing(sub)
+        add_format(sub)
+        sub.add_argument("--repository", help="repository id (default as twokey approve)")
+    parser.set_defaults(handler=lambda _a: _usage(parser))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return ExitCode.USAGE
+
+
+def artifact_digest(value: str) -> str:
+    """``sha256:<hex>`` as given, or the digest of the named file."""
+    if value.startswith("sha256:"):
+        if not _DIGEST.match(value):
+            raise UsageError(f"bad digest {value!r}: expected sha256:<64 hex digits>")
+        return value
+    try:
+        return "sha256:" + hashlib.sha256(Path(value).read_bytes()).hexdigest()
+    except OSError as exc:
+        raise UsageError(f"cannot read artifact {value}: {exc.strerror}") from exc
+
+
+def _store(
+    args: argparse.Namespace, git: Git, envelope: bytes, subject: str, fields: dict[str, object]
+) -> int:
+    ref = GitEvidenceStore(git.git_dir).put(envelope, subject)
+    data = {"ref": ref, **fields}
+    if args.format == "json":
+        print_json(data)
+    else:
+        print(f"{ref}\n  " + ", ".join(f"{k}: {v}" for k, v in fields.items()))
+    return ExitCode.ALLOW
+
+
+def _check(args: argparse.Namespace) -> int:
+    git = Git.discover(args.repo)
+    tree = git.rev_parse(f"{args.rev}^{{tree}}")
+    signer = signer_from(args, git)
+    repository = args.repository or repository_id(git.git_dir)
+    envelope = sign_check(
+        signer,
+        name=args.name,
+        repository=repository,
+        subject=tree,
+        passed=bool(args.passed),
+        when=datetime.now(UTC),
+    )
+    return _store(
+        args,
+        git,
+        envelope,
+        tree,
+        {
+            "check": args.name,
+            "passed": bool(args.passed),
+            "tree": tree,
+            "signer": fingerprint(signer.public_key),
+        },
+    )
+
+
+def _provenance(args: argparse.Namespace) -> int:
+    git = Git.discover(args.repo)
+    commit = git.rev_parse(f"{args.commit}^{{commit}}")
+    digest = artifact_digest(args.artifact)
+    signer = signer_from(args, git)
+    repository = args.repository or repository_id(git.git_dir)
+    envelope = sign_provenance(
+        signer, artifact=digest, repository=repository, commit=commit, when=datetime.now(UTC)
+    )
+    return _store(
+        args,
+        git,
+        envelope,
+        digest,
+        {"artifact": digest, "commit": commit, "signer": fingerprint(signer.public_key)},
+    )
+
+
+def _deploy_approval(args: argparse.Namespace) -> int:
+    git = Git.discover(args.repo)
+    commit = git.rev_parse(f"{args.commit}^{{commit}}")
+    digest = artifact_digest(args.artifact)
+    signer = signer_from(args, git)
+    repository = args.repository or repository_id(git.git_dir)
+    envelope = sign_deploy_approval(
+        signer,
+        artifact=digest,
+        environment=args.environment,
+        repository=repository,
+        commit=commit,
+        when=datetime.now(UTC),
+        comment=args.comment,
+    )
+    return _store(
+        args,
+        git,
+        envelope,
+        digest,
+        {
+            "artifact": digest,
+            "environment": args.environment,
+            "commit": commit,
+            "signer": fingerprint(signer.public_key),
+        },
+    )

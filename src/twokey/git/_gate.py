@@ -1,0 +1,212 @@
+"""Judging ref updates: facts from git, evidence from refs and files, the one engine.
+
+Shared by the pre-receive hook and ``twokey check``, so the two doors cannot disagree.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Gate", "Judgement"]
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from twokey.errors import TwokeyError
+from twokey.git._evidence import EnvelopeSource, RawEnvelope
+from twokey.git._policy_source import POLICY_PATH, TrustedPolicy, load_blob
+from twokey.git._reader import GitReader
+from twokey.git._updates import RefUpdate
+from twokey.git._verdicts import add_finding, door_allow, door_deny
+from twokey.model import (
+    ZERO_SHA,
+    Alias,
+    BreakGlass,
+    Change,
+    Decision,
+    Finding,
+    FindingCode,
+    RefUpdateFacts,
+    Severity,
+)
+
+if TYPE_CHECKING:
+    from twokey.evidence import VerifiedEvidence
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One ref update, its decision, and the evidence ids the decision used."""
+
+    update: RefUpdate
+    decision: Decision
+    evidence: tuple[str, ...] = ()
+    change: Change | None = None
+
+
+@dataclass
+class Gate:
+    """Judges ref updates of one repository against one trusted policy.
+
+    Args:
+        reader: facts from git.
+        trusted: the trusted policy (from the default branch or the base, never the push).
+        repository: the repository id approvals must name.
+        now: the decision time (the door reads the clock, the engine never does).
+        pusher: who pushes, as the transport proved it (see ``_pusher``).
+        break_glass: a break-glass reason asked for with the push, if any.
+        envelopes: where evidence envelopes come from.
+        files: extra envelopes (``twokey check --evidence``).
+        default_ref: the branch whose policy file is the trusted policy.
+    """
+
+    reader: GitReader
+    trusted: TrustedPolicy
+    repository: str
+    now: datetime
+    envelopes: EnvelopeSource
+    pusher: Alias | None = None
+    break_glass: str | None = None
+    files: Sequence[RawEnvelope] = ()
+    default_ref: str = ""
+    _protected: list[tuple[str, str]] | None = field(default=None, init=False)
+
+    def judge(self, update: RefUpdate) -> Judgement:
+        """The decision for one update; git failures become a deny with the reason."""
+        try:
+            if update.is_evidence:
+                return Judgement(update, self._evidence_ref(update))
+            return self._judge(update)
+        except TwokeyError as exc:
+            subject = f"{update.ref} {update.old[:7]}..{update.new[:7]}"
+            return Judgement(
+                update,
+                door_deny(
+                    subject,
+                    FindingCode.INTERNAL_ERROR,
+                    f"cannot judge this update: {exc.message}",
+                    exc.hint or "fix the repository or the evidence, then push again",
+                    self.trusted.policy.digest,
+                ),
+            )
+
+    def _judge(self, update: RefUpdate) -> Judgement:
+        from twokey.engine import evaluate_safely  # noqa: PLC0415 - lazy: hook start-up time
+
+        policy = self.trusted.policy
+        if policy.ref_rule(update.ref) is None:  # unprotected: no need to read history
+            change = Change(self.repository, update.ref, update.old, update.new, pusher=self.pusher)
+            facts = RefUpdateFacts(change)
+            return Judgement(update, evaluate_safely(policy, facts, self.now), (), change)
+        change = self.reader.change(
+            update.ref,
+            update.old,
+            update.new,
+            repository=self.repository,
+            pusher=self.pusher,
+            exclude=[sha for ref, sha in self._protected_tips() if ref != update.ref],
+        )
+        verified = self._verified(change)
+        facts = RefUpdateFacts(
+            change,
+            approvals=tuple(verified.approvals),
+            checks=tuple(verified.checks),
+            rejected=tuple(verified.rejected),
+            break_glass=self._glass(),
+        )
+        decision = evaluate_safely(policy, facts, self.now)
+        for finding in self._door_findings(change):
+            decision = add_finding(decision, finding)
+        used = {a.evidence_id for a in verified.approvals}
+        used |= {c.evidence_id for c in verified.checks}
+        return Judgement(update, decision, tuple(sorted(u for u in used if u)), change)
+
+    def _protected_tips(self) -> list[tuple[str, str]]:
+        if self._protected is None:
+            policy = self.trusted.policy
+            tips = self.reader.refs("refs/heads/", "refs/tags/")
+            self._protected = [(t.ref, t.sha) for t in tips if policy.ref_rule(t.ref)]
+        return self._protected
+
+    def _verified(self, change: Change) -> VerifiedEvidence:
+        from twokey.evidence import StoredEnvelope, verify_envelopes  # noqa: PLC0415
+
+        commits = {c.sha for c in change.commits} | {change.new}
+        head = change.head
+        if head is not None:
+            commits |= set(head.parents[1:])
+        trees = {c.tree for c in change.commits} | {change.new_tree}
+        raw = self.envelopes.for_change(commits, trees) + list(self.files)
+        return verify_envelopes(
+            [StoredEnvelope(r.data, r.source) for r in raw],
+            self.trusted.policy,
+            commit_trees={c.sha: c.tree for c in change.commits},
+        )
+
+    def _glass(self) -> BreakGlass | None:
+        if self.break_glass is None or self.pusher is None:
+            return None
+        return BreakGlass(self.pusher, self.break_glass, self.now)
+
+    def _door_findings(self, change: Change) -> list[Finding]:
+        found = []
+        if self.break_glass is not None and self.pusher is None:
+            found.append(
+                Finding(
+                    FindingCode.BREAK_GLASS_DENIED,
+                    Severity.DENY,
+                    "break-glass refused: the transport did not identify the pusher",
+                    "push over an authenticated transport that sets TWOKEY_PUSHER or REMOTE_USER, "
+                    "or sign the push (git push --signed)",
+                )
+            )
+        if change.ref == self.default_ref and POLICY_PATH in change.paths:
+            found += self._new_policy_problems(change)
+        return found
+
+    def _new_policy_problems(self, change: Change) -> list[Finding]:
+        """A policy change must leave a valid policy behind, or the branch locks up."""
+        from twokey.policy import PolicyError  # noqa: PLC0415
+
+        found = self.reader.blob_at(change.new, POLICY_PATH)
+        if found is None:
+            problem = f"the push deletes {POLICY_PATH} from {change.ref}"
+        else:
+            try:
+                load_blob(
+                    self.reader.git.git_dir, found[0], found[1], f"{change.new[:7]}:{POLICY_PATH}"
+                )
+                return []
+            except PolicyError as exc:
+                problem = f"the new policy is invalid: {exc.message}"
+        return [
+            Finding(
+                FindingCode.MALFORMED_INPUT,
+                Severity.DENY,
+                problem,
+                f"push a valid policy (check it with: twokey policy check {POLICY_PATH})",
+                commits=(change.new,),
+            )
+        ]
+
+    def _evidence_ref(self, update: RefUpdate) -> Decision:
+        """Evidence is append-only: refs under refs/twokey/ may be created, never moved."""
+        subject = f"{update.ref} {update.old[:7]}..{update.new[:7]}"
+        digest = self.trusted.policy.digest
+        if update.new == ZERO_SHA:
+            return door_deny(
+                subject,
+                FindingCode.REF_DELETION,
+                f"{update.ref} is evidence and may not be deleted (evidence is append-only)",
+                "leave evidence in place; add new evidence instead",
+                digest,
+            )
+        if not update.is_creation:
+            return door_deny(
+                subject,
+                FindingCode.FORCE_PUSH,
+                f"{update.ref} is evidence and may not be overwritten (evidence is append-only)",
+                "push the new evidence under a new ref name (its digest)",
+                digest,
+            )
+        return door_allow(subject, f"{update.ref}: new evidence (append-only)", digest)

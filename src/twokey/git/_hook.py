@@ -1,0 +1,120 @@
+"""The pre-receive hook: judge every ref update of a push; reject the whole push on any deny.
+
+githooks(5): git runs ``pre-receive`` once per push, after the objects arrived (in a quarantine
+directory, visible through the hook's environment) and before any ref moves, with one
+``<old> <new> <ref>`` line per update on standard input. A non-zero exit rejects every update.
+Whatever the hook prints reaches the pusher as ``remote:`` lines.
+"""
+
+from __future__ import annotations
+
+__all__ = ["HookOutcome", "push_options", "run_hook"]
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from twokey.errors import ExitCode, TwokeyError
+from twokey.git._evidence import EnvelopeSource
+from twokey.git._gate import Gate, Judgement
+from twokey.git._policy_source import NoPolicyError, trusted_policy
+from twokey.git._pusher import pusher_from_env
+from twokey.git._reader import GitReader, RefTip
+from twokey.git._record import ledger_entries, record
+from twokey.git._repository import repository_settings
+from twokey.git._updates import RefUpdate, parse_updates
+from twokey.git._verdicts import door_deny
+from twokey.model import AliasKind, Decision, FindingCode
+
+BREAK_GLASS_OPTION = "twokey.break-glass"
+
+
+@dataclass(frozen=True)
+class HookOutcome:
+    """What the hook decided: one judgement per update, and the exit code git sees."""
+
+    judgements: tuple[Judgement, ...]
+    exit_code: int
+    ledger_indices: tuple[int, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        """True when every update is allowed (the push goes through)."""
+        return self.exit_code == ExitCode.ALLOW
+
+
+def push_options(env: Mapping[str, str]) -> dict[str, str]:
+    """``git push -o key=value`` options (git-receive-pack(1), ``GIT_PUSH_OPTION_<i>``)."""
+    try:
+        count = int(env.get("GIT_PUSH_OPTION_COUNT", "0"))
+    except ValueError:
+        count = 0
+    options: dict[str, str] = {}
+    for i in range(count):
+        key, _, value = env.get(f"GIT_PUSH_OPTION_{i}", "").partition("=")
+        options[key.strip()] = value.strip()
+    return options
+
+
+def run_hook(git_dir: Path, stdin: str, env: Mapping[str, str], now: datetime) -> HookOutcome:
+    """Judge a push. Never raises for a bad push: every problem is a deny with its reason.
+
+    Steps: (1) parse the updates; (2) read the trusted policy from the default branch as it is
+    before the push (or the bootstrap policy); (3) judge each update, evidence refs created by
+    this push visible to the others; (4) append every decision to the ledger, if one is
+    configured, before answering; a ledger failure denies everything.
+    """
+    updates = parse_updates(stdin)  # step 1
+    reader = GitReader(git_dir, env)
+    settings = repository_settings(reader.git, env)
+    try:
+        trusted = trusted_policy(reader)  # step 2
+    except TwokeyError as exc:
+        return _all_denied(updates, exc)
+    policy = trusted.policy
+    keys = [a for a in policy.aliases if a.kind is AliasKind.KEY]
+    pusher = pusher_from_env(env, keys)
+    pending = [RefTip(u.ref, u.new) for u in updates if u.is_evidence and u.is_creation]
+    gate = Gate(
+        reader=reader,
+        trusted=trusted,
+        repository=settings.repository,
+        now=now,
+        envelopes=EnvelopeSource(reader.git, pending),
+        pusher=pusher,
+        break_glass=push_options(env).get(BREAK_GLASS_OPTION),
+        default_ref=reader.head_ref(),
+    )
+    judgements = tuple(gate.judge(u) for u in updates)  # step 3
+    if not settings.ledger:
+        return HookOutcome(judgements, _exit(judgements))
+    entries = ledger_entries(
+        judgements, door="git-hook", repository=settings.repository, pusher=pusher, now=now
+    )
+    try:
+        indices = record(settings.ledger, entries)  # step 4
+    except TwokeyError as exc:
+        return _all_denied(updates, exc, FindingCode.INTERNAL_ERROR)
+    return HookOutcome(judgements, _exit(judgements), tuple(indices))
+
+
+def _exit(judgements: Sequence[Judgement]) -> int:
+    return ExitCode.ALLOW if all(j.decision.allowed for j in judgements) else ExitCode.DENY
+
+
+def _all_denied(
+    updates: Sequence[RefUpdate], exc: TwokeyError, code: FindingCode | None = None
+) -> HookOutcome:
+    if code is None:
+        code = FindingCode.MALFORMED_INPUT
+    hint = exc.hint or "nothing was allowed; ask the repository's admins"
+    if isinstance(exc, NoPolicyError):
+        hint = exc.hint
+    judgements = tuple(Judgement(u, _deny(u, code, exc.message, hint)) for u in updates)
+    return HookOutcome(judgements, ExitCode.DENY)
+
+
+def _deny(update: RefUpdate, code: FindingCode, message: str, hint: str) -> Decision:
+    subject = f"{update.ref} {update.old[:7]}..{update.new[:7]}"
+    return door_deny(subject, code, message, hint)

@@ -1,0 +1,114 @@
+"""Installing the pre-receive hook in a (bare) repository, and removing it again."""
+
+from __future__ import annotations
+
+__all__ = ["HOOK_MARKER", "install_hook", "resolve_git_dir", "uninstall_hook"]
+
+import secrets
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+from twokey.errors import ConfigError, UsageError
+from twokey.git._policy_source import BOOTSTRAP_FILE
+from twokey.git._process import Git
+
+HOOK_MARKER = "# installed by twokey hook install"
+_SCRIPT = """\
+#!/bin/sh
+{marker} -- remove with: twokey hook uninstall
+# Judges every ref update of a push against the policy on the default branch (docs/hook.md).
+exec {python} -m twokey.git hook-run
+"""
+
+
+def resolve_git_dir(path: Path) -> Path:
+    """The git directory of ``path`` (a bare repository, or a work tree with ``.git``).
+
+    Raises:
+        UsageError: ``path`` is not a git repository.
+    """
+    candidate = path / ".git" if (path / ".git").is_dir() else path
+    if not (candidate / "HEAD").is_file() or not (candidate / "objects").is_dir():
+        raise UsageError(f"{path} is not a git repository", hint="pass the bare repository path")
+    return candidate.resolve()
+
+
+def install_hook(
+    path: Path,
+    *,
+    bootstrap_policy: Path | None = None,
+    ledger: str | None = None,
+    repository: str | None = None,
+    python: str | None = None,
+    force: bool = False,
+) -> Path:
+    """Install the pre-receive hook; returns the hook's path.
+
+    Also sets ``receive.advertisePushOptions`` (for ``git push -o twokey.break-glass=...``),
+    a ``receive.certNonceSeed`` when none is set (so that ``git push --signed`` works), and
+    ``twokey.ledger`` / ``twokey.repository`` when given.
+
+    Raises:
+        UsageError: not a repository, or another pre-receive hook exists (without ``force``).
+        PolicyError: the bootstrap policy is invalid.
+    """
+    git_dir = resolve_git_dir(path)
+    hook = git_dir / "hooks" / "pre-receive"
+    if hook.exists() and HOOK_MARKER not in _read(hook) and not force:
+        raise UsageError(
+            f"{hook} exists and was not installed by twokey",
+            hint="move it aside, or pass --force to replace it",
+        )
+    if bootstrap_policy is not None:
+        _install_bootstrap(git_dir, bootstrap_policy)
+    git = Git(git_dir)
+    git.run(["config", "receive.advertisePushOptions", "true"])
+    if git.run(["config", "--get", "receive.certNonceSeed"], ok=(0, 1)).code == 1:
+        git.run(["config", "receive.certNonceSeed", secrets.token_hex(16)])
+    for key, value in (("twokey.ledger", ledger), ("twokey.repository", repository)):
+        if value:
+            git.run(["config", key, value])
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text(
+        _SCRIPT.format(marker=HOOK_MARKER, python=shlex.quote(python or sys.executable))
+    )
+    hook.chmod(0o755)
+    return hook
+
+
+def uninstall_hook(path: Path) -> bool:
+    """Remove twokey's pre-receive hook; False when none was installed.
+
+    The bootstrap policy, caches and ``twokey.*`` config stay (reinstalling keeps them).
+
+    Raises:
+        UsageError: the pre-receive hook there is not twokey's.
+    """
+    hook = resolve_git_dir(path) / "hooks" / "pre-receive"
+    if not hook.exists():
+        return False
+    if HOOK_MARKER not in _read(hook):
+        raise UsageError(f"{hook} was not installed by twokey; leaving it alone")
+    hook.unlink()
+    return True
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _install_bootstrap(git_dir: Path, source: Path) -> None:
+    from twokey.policy import load  # noqa: PLC0415
+
+    load(source)  # raises PolicyError (file:line) or ConfigError before anything is copied
+    target = git_dir / BOOTSTRAP_FILE
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    except OSError as exc:
+        raise ConfigError(f"cannot install the bootstrap policy: {exc}") from exc

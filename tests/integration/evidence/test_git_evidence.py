@@ -1,0 +1,178 @@
+"""Evidence in real git repositories: commit signatures, approvals pushed concurrently, CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.support.gitrepo import ALICE, BOB, CAROL, DAVE, ERIN, FRANK, GitRepo, Person
+from twokey.cli import main
+from twokey.evidence import GitEvidenceStore, verify_commit_signature, verify_envelopes
+from twokey.policy import loads
+
+
+def ssh_key(tmp: Path, name: str) -> Path:
+    path = tmp / f"{name}_key"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(path)], check=True
+    )
+    return path
+
+
+def public_line(private: Path) -> str:
+    """The ``type base64`` part of a key's ``.pub`` file."""
+    return " ".join(Path(f"{private}.pub").read_text().split()[:2])
+
+
+def policy_text(keys: dict[str, Path]) -> str:
+    people = "".join(
+        f'  {name}: {{emails: [{name}@example.com], keys: ["{public_line(p)}"]}}\n'
+        for name, p in keys.items()
+    )
+    return (
+        f"version: 1\npeople:\n{people}groups:\n  reviewers: [{', '.join(keys)}]\n"
+        "branches:\n  main: {approvals: 1, approvers: [reviewers]}\n"
+        "policy_changes: {approvals: 1, approvers: [reviewers]}\n"
+    )
+
+
+@pytest.fixture
+def signed_repo(tmp_path: Path) -> tuple[GitRepo, Path, Path]:
+    repo = GitRepo.init(tmp_path / "work")
+    alice, mallory = ssh_key(tmp_path, "alice"), ssh_key(tmp_path, "mallory")
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(f"alice@example.com {(tmp_path / 'alice_key.pub').read_text()}")
+    repo.git("config", "gpg.format", "ssh")
+    repo.git("config", "gpg.ssh.allowedSignersFile", str(allowed))
+    return repo, alice, mallory
+
+
+def _verify_commit(repo: GitRepo, sha: str) -> bool:
+    return (
+        subprocess.run(
+            ["git", "-C", str(repo.path), "verify-commit", sha], capture_output=True, check=False
+        ).returncode
+        == 0
+    )
+
+
+def test_commit_signatures_agree_with_git_verify_commit(
+    signed_repo: tuple[GitRepo, Path, Path], tmp_path: Path
+) -> None:
+    repo, alice, mallory = signed_repo
+    policy = loads(policy_text({"alice": alice}))
+    cases: dict[str, str] = {}
+    repo.git("config", "user.signingkey", str(alice))
+    repo.commit({"a": "1"}, "signed", ALICE)
+    repo.git("commit", "--amend", "-S", "--no-edit", "-q", person=ALICE)
+    cases["signed"] = repo.rev_parse("HEAD")
+    cases["unsigned"] = repo.commit({"b": "2"}, "unsigned", ALICE)
+    repo.git("config", "user.signingkey", str(mallory))
+    repo.write("c", "3")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-S", "-m", "unknown key", person=ALICE)
+    cases["unknown-key"] = repo.rev_parse("HEAD")
+    raw = repo.git("cat-file", "commit", cases["signed"]).encode() + b"\n"
+    tampered = raw.replace(b"signed\n", b"signed, then edited\n")
+    sha = repo.git("hash-object", "-t", "commit", "-w", "--stdin", input=tampered.decode())
+    cases["tampered"] = sha
+    for name, commit in cases.items():
+        raw = subprocess.run(
+            ["git", "-C", str(repo.path), "cat-file", "commit", commit],
+            capture_output=True,
+            check=True,
+        ).stdout
+        signature = verify_commit_signature(raw, policy)
+        ours = signature is not None and signature.valid
+        assert ours == _verify_commit(repo, commit), name
+    assert verify_commit_signature(raw) is not None
+
+
+def test_concurrent_approvals_all_survive(tmp_path: Path) -> None:
+    origin = GitRepo.init(tmp_path / "origin.git", bare=True)
+    seed = origin.clone(tmp_path / "seed", ALICE)
+    seed.commit({"app.py": "print(1)\n"}, "feature", ALICE)
+    seed.git("push", "-q", "origin", "HEAD:main")
+    people: list[Person] = [BOB, CAROL, DAVE, ERIN, FRANK]
+    keys = {p.email.split("@")[0]: ssh_key(tmp_path, p.email.split("@")[0]) for p in people}
+    clones = [
+        (origin.clone(tmp_path / f"c{i}", p), keys[p.email.split("@")[0]])
+        for i, p in enumerate(people)
+    ]
+
+    def approve_and_push(clone: GitRepo, key: Path) -> int:
+        code = main(
+            [
+                "approve",
+                "--repo",
+                str(clone.path),
+                "--ssh-key",
+                str(key),
+                "--repository",
+                "shop",
+                "--format",
+                "json",
+            ]
+        )
+        clone.git("push", "-q", "origin", "refs/twokey/*:refs/twokey/*")
+        return code
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        assert list(pool.map(lambda c: approve_and_push(*c), clones)) == [0] * 5
+    head = origin.rev_parse("main")
+    envelopes = GitEvidenceStore(origin.path).for_subjects([head])
+    result = verify_envelopes(envelopes, loads(policy_text(keys)))
+    assert len(result.approvals) == 5
+    assert result.rejected == []
+
+
+def test_approve_then_evidence_verify(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = GitRepo.init(tmp_path / "work")
+    repo.commit({"a": "1"}, "first", ALICE)
+    key = ssh_key(tmp_path, "bob")
+    (tmp_path / "policy.yml").write_text(policy_text({"bob": key}))
+    assert main(["approve", "--repo", str(repo.path), "--ssh-key", str(key)]) == 0
+    assert "publish it: git push origin" in capsys.readouterr().out
+    assert main(["evidence", "list", "HEAD", "--repo", str(repo.path)]) == 0
+    assert "1 envelope(s)" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "evidence",
+                "verify",
+                "HEAD",
+                "--repo",
+                str(repo.path),
+                "--policy",
+                str(tmp_path / "policy.yml"),
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
+    [row] = json.loads(capsys.readouterr().out)
+    assert (row["valid"], row["person"], row["kind"]) == (True, "bob", "Approval")
+    # a corrupt evidence ref is refused, and verify says so
+    blob = repo.git("hash-object", "-w", "--stdin", input="{broken")
+    head = repo.rev_parse("HEAD")
+    repo.git("update-ref", f"refs/twokey/evidence/{head}/{'0' * 64}", blob)
+    assert (
+        main(
+            [
+                "evidence",
+                "verify",
+                "HEAD",
+                "--repo",
+                str(repo.path),
+                "--policy",
+                str(tmp_path / "policy.yml"),
+            ]
+        )
+        == 1
+    )
+    assert "MALFORMED_ENVELOPE" in capsys.readouterr().out
