@@ -7,7 +7,7 @@ __all__ = ["evaluate_deploy"]
 from datetime import datetime
 
 from twokey.engine._people import roles_of, short
-from twokey.engine._tally import Candidate, Tally, count
+from twokey.engine._tally import Tally, candidate, count
 from twokey.model import DeployFacts, Finding, FindingCode, Severity
 from twokey.policy import EnvironmentRule, Exclusion, Policy
 
@@ -39,8 +39,8 @@ def evaluate_deploy(
     _deployer(policy, facts, env, separated, tally)
     _provenance(policy, facts, env, tally)
     candidates = [
-        Candidate(a.signer, a.trust, a.evidence_id or a.source)
-        for a in facts.deploy_approvals
+        candidate(policy, a.signer, a.trust, a.evidence_id or a.source)
+        for a in sorted(facts.deploy_approvals, key=lambda a: (str(a.signer), a.evidence_id))
         if (a.artifact, a.environment, a.commit) == (request.artifact, env.name, request.commit)
     ]
     part = count(

@@ -7,8 +7,17 @@ __all__ = ["Roles", "roles_of", "short"]
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from twokey.model import Alias, Commit, Ident
+from twokey.engine._cache import identities
+from twokey.model import Alias, Commit
 from twokey.policy import Exclusion, Policy
+
+_WHY = {
+    Exclusion.AUTHORS: "an author of {}",
+    Exclusion.CO_AUTHORS: "a co-author of {}",
+    Exclusion.COMMITTERS: "the committer of {}",
+    Exclusion.LAST_PUSHER: "the pusher of this change",
+    Exclusion.APPROVERS: "an approver of {} in this release",
+}
 
 
 def short(sha: str) -> str:
@@ -18,33 +27,38 @@ def short(sha: str) -> str:
 
 @dataclass
 class Roles:
-    """Person id (or ``alias`` string when unknown) -> why, per exclusion kind."""
+    """Person id (or ``alias`` string when unknown) -> first commit, per exclusion kind.
+
+    Reasons are formatted only when asked for: the hot path stores commit ids.
+    """
 
     by_kind: dict[Exclusion, dict[str, str]] = field(default_factory=dict)
+    memo: dict[frozenset[Exclusion], dict[str, str]] = field(default_factory=dict)
 
-    def add(self, kind: Exclusion, who: str, why: str) -> None:
-        self.by_kind.setdefault(kind, {}).setdefault(who, why)
+    def add(self, kind: Exclusion, who: str, sha: str) -> None:
+        """Record ``who`` in role ``kind`` (first commit wins)."""
+        people = self.by_kind.get(kind)
+        if people is None:
+            self.by_kind[kind] = {who: sha}
+        elif who not in people:
+            people[who] = sha
 
-    def excluded(self, kinds: Iterable[Exclusion]) -> dict[str, str]:
-        """Everyone excluded under ``kinds``, with the first reason found."""
+    def excluded(self, kinds: frozenset[Exclusion]) -> dict[str, str]:
+        """Everyone excluded under ``kinds``, with the first reason found (memoised)."""
+        cached = self.memo.get(kinds)
+        if cached is not None:
+            return cached
         out: dict[str, str] = {}
         for kind in sorted(kinds):
-            for who, why in self.by_kind.get(kind, {}).items():
-                out.setdefault(who, why)
+            for who, sha in self.by_kind.get(kind, {}).items():
+                if who not in out:
+                    out[who] = _WHY[kind].format(short(sha))
+        self.memo[kinds] = out
         return out
 
     def of(self, kind: Exclusion) -> dict[str, str]:
-        """The people in one role."""
-        return self.by_kind.get(kind, {})
-
-
-def _who(policy: Policy, ident: Ident) -> list[str]:
-    alias = ident.alias
-    principal = policy.resolve(alias)
-    if principal is None:
-        return [str(alias)] if alias is not None else [f"name:{ident.name}"]
-    # An AI agent's work counts against the people who direct it (invariant 10).
-    return [principal.id, *principal.directed_by]
+        """The people in one role, with reasons."""
+        return self.excluded(frozenset({kind}))
 
 
 def roles_of(policy: Policy, commits: Iterable[Commit], pusher: Alias | None) -> Roles:
@@ -54,22 +68,27 @@ def roles_of(policy: Policy, commits: Iterable[Commit], pusher: Alias | None) ->
     merger) are not counted as authors; a merge that is not clean is content like any commit.
     """
     roles = Roles()
+    cache = identities(policy)
+    # First the distinct identities per role (cheap dict work), then resolve each once.
+    firsts: dict[Exclusion, dict[tuple[str, str], str]] = {
+        Exclusion.AUTHORS: {},
+        Exclusion.CO_AUTHORS: {},
+        Exclusion.COMMITTERS: {},
+    }
+    authors, co_authors, committers = firsts.values()
     for commit in commits:
-        if commit.is_merge and commit.clean_merge is True:
+        if commit.clean_merge is True and len(commit.parents) > 1:
             continue
-        where = short(commit.sha)
-        for who in _who(policy, commit.author):
-            roles.add(Exclusion.AUTHORS, who, f"an author of {where}")
+        sha = commit.sha
+        authors.setdefault((commit.author.email, commit.author.name), sha)
+        committers.setdefault((commit.committer.email, commit.committer.name), sha)
         for co_author in commit.co_authors:
-            for who in _who(policy, co_author):
-                roles.add(Exclusion.CO_AUTHORS, who, f"a co-author of {where}")
-        for who in _who(policy, commit.committer):
-            roles.add(Exclusion.COMMITTERS, who, f"the committer of {where}")
+            co_authors.setdefault((co_author.email, co_author.name), sha)
+    for kind, idents in firsts.items():
+        for (email, name), sha in idents.items():
+            for who in cache.who_by_email(email, name):
+                roles.add(kind, who, sha)
     if pusher is not None:
-        principal = policy.resolve(pusher)
-        roles.add(
-            Exclusion.LAST_PUSHER,
-            principal.id if principal else str(pusher),
-            "the pusher of this change",
-        )
+        person = cache.principal_id(pusher)
+        roles.add(Exclusion.LAST_PUSHER, person or str(pusher), "")
     return roles

@@ -5,7 +5,7 @@ from __future__ import annotations
 __all__ = ["evaluate_ref_update"]
 
 from twokey.engine._people import Roles, roles_of, short
-from twokey.engine._tally import Candidate, Tally, count
+from twokey.engine._tally import Candidate, Tally, candidate, count
 from twokey.model import (
     Approval,
     Change,
@@ -63,7 +63,7 @@ def evaluate_ref_update(policy: Policy, facts: RefUpdateFacts) -> tuple[Tally, R
     _unclean_merges(change, rule, tally)
     _rejected(facts, tally)
     roles = roles_of(policy, change.commits, change.pusher)
-    covering = _covering(change, facts.approvals, rule, tally)
+    covering = _covering(policy, change, facts.approvals, rule, tally)
     _merge(
         tally,
         count(
@@ -125,7 +125,7 @@ def _rejected(facts: RefUpdateFacts, tally: Tally) -> None:
 
 
 def _covering(
-    change: Change, approvals: tuple[Approval, ...], rule: RefRule, tally: Tally
+    policy: Policy, change: Change, approvals: tuple[Approval, ...], rule: RefRule, tally: Tally
 ) -> list[Candidate]:
     """Approvals bound to the content that lands (invariant 2); the rest explained."""
     head = change.head
@@ -151,7 +151,9 @@ def _covering(
             or approval.commit in merged
         ):
             out.append(
-                Candidate(approval.signer, approval.trust, approval.evidence_id or approval.source)
+                candidate(
+                    policy, approval.signer, approval.trust, approval.evidence_id or approval.source
+                )
             )
         elif approval.commit in shas or approval.tree in trees:
             newer = [short(c.sha) for c in change.commits if c.sha != approval.commit]
@@ -189,8 +191,9 @@ def _owners(
     tally: Tally,
 ) -> None:
     for owner in rule.owners:
-        touched = sorted(p for p in change.paths if owner.matches(p))
+        touched = [p for p in change.paths if owner.matches(p)]
         if touched:
+            touched.sort()
             subject = f"{change.ref} ({owner.pattern}: {', '.join(touched[:3])})"
             _merge(
                 tally,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-__all__ = ["Candidate", "Tally", "count"]
+__all__ = ["Candidate", "Tally", "candidate", "count"]
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from twokey.engine._cache import identities
 from twokey.model import Alias, Counted, Excluded, Finding, FindingCode, Severity, TrustLevel
 from twokey.policy import ApprovalRule, Policy
 
@@ -18,6 +19,12 @@ class Candidate:
     signer: Alias
     trust: TrustLevel
     evidence: str
+    person: str | None  # the principal the signer resolves to, resolved once by the caller
+
+
+def candidate(policy: Policy, signer: Alias, trust: TrustLevel, evidence: str) -> Candidate:
+    """A candidate with its signer resolved (once) through the policy's aliases."""
+    return Candidate(signer, trust, evidence, identities(policy).principal_id(signer))
 
 
 @dataclass
@@ -49,10 +56,11 @@ def count(
     tally = Tally()
     seen: set[tuple[FindingCode, str]] = set()
     where = rule.rule.path
-    for cand in sorted(candidates, key=lambda c: (str(c.signer), c.evidence)):
-        refusal = _refusal(policy, rule, cand, excluded)
+    for cand in candidates:  # callers pass candidates in a deterministic order
+        person = cand.person
+        refusal = _refusal(policy, rule, cand, person, excluded)
         if refusal is None:
-            person = policy.aliases[cand.signer]
+            assert person is not None  # _refusal refuses unknown signers
             if person not in tally.people:
                 tally.people.add(person)
                 tally.counted.append(Counted(where, person, cand.evidence, cand.trust.value))
@@ -75,10 +83,21 @@ def count(
     return tally
 
 
-def _refusal(
-    policy: Policy, rule: ApprovalRule, cand: Candidate, excluded: Mapping[str, str]
+def _refusal(  # noqa: PLR0911 - one return per numbered step of count()
+    policy: Policy,
+    rule: ApprovalRule,
+    cand: Candidate,
+    person: str | None,
+    excluded: Mapping[str, str],
 ) -> tuple[FindingCode, str, str, str] | None:
-    principal = policy.resolve(cand.signer)
+    if (
+        person is not None
+        and person in rule.approvers
+        and person not in excluded
+        and (cand.trust in rule.accept)
+    ):
+        return None  # the common case, decided with set lookups only
+    principal = policy.principals[person] if person is not None else None
     if principal is None:
         return (
             FindingCode.UNKNOWN_SIGNER,

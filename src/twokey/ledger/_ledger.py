@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = ["DEFAULT_LEDGER", "Ledger", "LedgerCorruptError", "VerifyReport", "open_ledger"]
 
 import base64
+import hashlib
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -212,35 +213,37 @@ class Ledger:
         return VerifyReport(size, head_root, 0, len(stored))
 
     def _recompute(self, size: int, progress: Progress | None) -> dict[int, bytes]:
-        wanted = {c.size for c in self.checkpoints()} | {size}
-        roots: dict[int, bytes] = {0: EMPTY_ROOT}
-        frontier: list[tuple[int, bytes]] = []  # (height, hash), leftmost first
+        """Step 1: hash every stored entry, compare with the stored leaves, rebuild the tree.
+
+        The tree is rebuilt level by level (the same work as the raw-hashlib floor); the root
+        at any size is then folded from the perfect subtrees of its binary decomposition.
+        """
+        leaves: list[bytes] = []
+        sha256 = hashlib.sha256
         expected = 0
         for index, data, stored_leaf in self.store.entries(0, None):
             if index != expected:
-                bad = min(index, expected)
                 raise LedgerCorruptError(
-                    f"entry {expected} is missing (next stored is {index})", bad
+                    f"entry {expected} is missing (next stored is {index})", min(index, expected)
                 )
             if index >= size:
                 raise LedgerCorruptError(f"entry {index} lies beyond the tree head ({size})", index)
-            leaf = leaf_hash(data)
+            leaf = sha256(b"\x00" + data).digest()
             if stored_leaf != leaf:
                 raise LedgerCorruptError(f"entry {index} does not match its recorded hash", index)
-            frontier.append((0, leaf))
-            while len(frontier) > 1 and frontier[-1][0] == frontier[-2][0]:
-                (height, right), (_, left) = frontier.pop(), frontier.pop()
-                frontier.append((height + 1, node_hash(left, right)))
+            leaves.append(leaf)
             expected += 1
-            if expected in wanted:
-                roots[expected] = fold_root([h for _, h in frontier])
             if progress is not None and expected % 65536 == 0:
                 progress(expected)
         if expected != size:
             raise LedgerCorruptError(
                 f"the log holds {expected} entries but its head says {size}", expected
             )
-        return roots
+        levels = _levels(leaves)
+        wanted = {c.size for c in self.checkpoints() if c.size <= size} | {size}
+        return {
+            n: fold_root([levels[lv][ix] for lv, ix in frontier_positions(n)]) for n in wanted
+        } | {0: EMPTY_ROOT}
 
     def _verify_since(
         self, since: Checkpoint, size: int, head_root: bytes, progress: Progress | None
@@ -264,6 +267,19 @@ class Ledger:
             if progress is not None and index % 65536 == 0:
                 progress(index)
         return VerifyReport(size, head_root, since.size, 0)
+
+
+def _levels(leaves: list[bytes]) -> list[list[bytes]]:
+    """Every complete perfect subtree hash, level by level (level 0 are the leaves)."""
+    sha256 = hashlib.sha256
+    levels = [leaves]
+    level = leaves
+    while len(level) > 1:
+        level = [
+            sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)
+        ]
+        levels.append(level)
+    return levels
 
 
 def _check_checkpoints(
