@@ -1,10 +1,141 @@
-"""Placeholder: this command group is registered by its owner module (not yet written)."""
+"""``twokey audit``: every change that reached a protected ref, judged by the gate's engine."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from twokey.cli._output import print_json
+from twokey.errors import ExitCode, UsageError
+from twokey.git._run import Git
+
+_EPILOG = """\
+examples:
+  twokey audit --since 2026-01-01 --until 2026-07-01 --format html --output audit.html
+  twokey audit --policy .twokey/policy.yml --format json > audit.json
+  twokey audit identities            # probable aliases to confirm into the policy
+  twokey audit --identities confirmed.json   # {"alias@old.example": "alice@example.com"}
+
+Without --policy the audit applies a default (one approval by someone other than the author,
+people inferred from the history's emails, trailer approvals accepted) and says so.
+exit codes: 0 report written (even with violations; add --fail-on-violation to exit 1),
+2 usage error, 3 internal error"""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register nothing yet."""
-    del subparsers
+    """Register ``twokey audit``."""
+    parser = subparsers.add_parser(
+        "audit",
+        help="report every change that landed: who wrote, approved, merged",
+        description="Walk the first-parent history of a protected ref and judge every change "
+        "with the same engine as the gate.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "action",
+        nargs="?",
+        choices=["report", "identities"],
+        default="report",
+        help="report (default) or identities (probable aliases)",
+    )
+    parser.add_argument("--repo", default=".", help="repository (default: current directory)")
+    parser.add_argument("--ref", default="refs/heads/main", help="audited ref (refs/heads/main)")
+    parser.add_argument("--since", help="only changes after this date (git's date formats)")
+    parser.add_argument("--until", help="only changes before this date")
+    parser.add_argument(
+        "--policy", type=Path, help="policy file (default: the built-in default; see above)"
+    )
+    parser.add_argument(
+        "--identities", type=Path, help="JSON map of confirmed aliases: email -> canonical email"
+    )
+    parser.add_argument("--ledger", help="ledger URL with recorded decisions (listed as a source)")
+    parser.add_argument("--format", choices=["text", "json", "csv", "html"], default="text")
+    parser.add_argument("--output", type=Path, help="write here instead of standard output")
+    parser.add_argument(
+        "--fail-on-violation",
+        action="store_true",
+        help="exit 1 when any change violates the policy",
+    )
+    parser.set_defaults(handler=_audit)
+
+
+def _load_identities(path: Path | None) -> dict[str, str] | None:
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read identities {path}: {exc}") from exc
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise UsageError(f"{path}: expected a JSON object of email -> canonical email")
+    return {str(k).lower(): v.lower() for k, v in data.items()}
+
+
+def _progress() -> tuple[Callable[[int], None] | None, Callable[[], None]]:
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    from rich.progress import Progress, SpinnerColumn, TextColumn  # noqa: PLC0415
+
+    bar = Progress(
+        SpinnerColumn(), TextColumn("auditing: {task.completed} changes"), transient=True
+    )
+    task = bar.add_task("audit", total=None)
+    bar.start()
+    return (lambda n: bar.update(task, completed=n)), bar.stop
+
+
+def _identities(args: argparse.Namespace) -> int:
+    from twokey.audit import probable_aliases  # noqa: PLC0415
+
+    git = Git.discover(args.repo)
+    out = git.text("log", "--format=%an%x00%ae%n%cn%x00%ce", args.ref, "--")
+    pairs = [tuple(line.split("\0", 1)) for line in out.splitlines() if "\0" in line]
+    candidates = probable_aliases((p[0], p[1]) for p in pairs)
+    if args.format == "json":
+        print_json([c.to_dict() for c in candidates])
+    else:
+        for c in candidates:
+            print(f"{', '.join(c.emails)}  ({c.reason}; names: {', '.join(c.names)})")
+        print(
+            f"{len(candidates)} probable alias group(s); confirm them into the policy's "
+            "people (emails:) or pass --identities"
+        )
+    return ExitCode.ALLOW
+
+
+def _audit(args: argparse.Namespace) -> int:
+    if args.action == "identities":
+        return _identities(args)
+    from twokey.audit import AuditOptions, ReportFormat, render, run_audit  # noqa: PLC0415
+
+    options = AuditOptions(
+        Path(args.repo),
+        args.ref,
+        args.since,
+        args.until,
+        args.policy,
+        _load_identities(args.identities),
+        args.ledger,
+    )
+    update, stop = _progress()
+    try:
+        report = run_audit(options, progress=update)
+    finally:
+        stop()
+    text = render(report, ReportFormat(args.format))
+    if args.output:
+        args.output.write_text(text)
+        s = report.summary()
+        print(
+            f"wrote {args.output}: {s['changes']} changes, {s['violations']} violations",
+            file=sys.stderr,
+        )
+    else:
+        sys.stdout.write(text)
+    if args.fail_on_violation and report.summary()["violations"]:
+        return ExitCode.DENY
+    return ExitCode.ALLOW

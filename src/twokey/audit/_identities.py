@@ -1,0 +1,65 @@
+"""Probable aliases in a history, for a human to confirm into the policy.
+
+A self-approval under a second email must not pass as independent review, so the audit lists
+emails that probably belong to one person: the same name with several emails, the same local
+part across domains, and GitHub noreply addresses (``123+login@users.noreply.github.com``).
+"""
+
+from __future__ import annotations
+
+__all__ = ["Candidate", "probable_aliases"]
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_NOREPLY = re.compile(r"^(?:\d+\+)?([^@]+)@users\.noreply\.github\.com$")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Emails that probably belong to one person, and why."""
+
+    emails: tuple[str, ...]
+    names: tuple[str, ...]
+    reason: str
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form."""
+        return {"emails": list(self.emails), "names": list(self.names), "reason": self.reason}
+
+
+def _key_name(name: str) -> str:
+    return " ".join(name.lower().split())
+
+
+def probable_aliases(idents: Iterable[tuple[str, str]]) -> list[Candidate]:
+    """Group ``(name, email)`` pairs into probable same-person candidates."""
+    by_name: defaultdict[str, set[str]] = defaultdict(set)
+    by_local: defaultdict[str, set[str]] = defaultdict(set)
+    names: defaultdict[str, set[str]] = defaultdict(set)
+    for name, raw_email in idents:
+        email = raw_email.strip().lower()
+        if "@" not in email:
+            continue
+        names[email].add(name.strip())
+        if name.strip():
+            by_name[_key_name(name)].add(email)
+        noreply = _NOREPLY.match(email)
+        local = noreply.group(1) if noreply else email.split("@")[0]
+        by_local[local].add(email)
+    out: list[Candidate] = []
+    seen: set[tuple[str, ...]] = set()
+    for reason, groups in (
+        ("same name, several emails", by_name),
+        ("same local part across domains", by_local),
+    ):
+        for _, emails in sorted(groups.items()):
+            key = tuple(sorted(emails))
+            if len(key) > 1 and key not in seen:
+                seen.add(key)
+                out.append(
+                    Candidate(key, tuple(sorted({n for e in key for n in names[e]})), reason)
+                )
+    return out
