@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "_approve",
     "_evidence",
     "_attest",
+    "_deploy",
     "_hook",
     "_ledger",
     "_audit",
