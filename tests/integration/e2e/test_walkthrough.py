@@ -1,0 +1,83 @@
+"""WALKTHROUGH.md end to end: real keys, a real server repository with the hook, real pushes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from twokey.cli import main
+from twokey.demo import Step, run_walkthrough
+
+pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Step]]:
+    root = tmp_path_factory.mktemp("walkthrough")
+    return root, run_walkthrough(root / "demo")
+
+
+def _step(steps: list[Step], number: str, words: str) -> Step:
+    return next(s for s in steps if s.number == number and words in s.action)
+
+
+@pytest.mark.parametrize(
+    ("number", "words", "outcome", "codes"),
+    [
+        ("1", "push the policy to main", "accepted", ()),
+        ("2", "push straight to main", "refused", ("INSUFFICIENT_APPROVALS", "CHECK_MISSING")),
+        ("3", "approve her own change", "refused", ("NOT_AN_APPROVER",)),
+        ("3", "add a commit after Bob's approval", "refused", ("STALE_APPROVAL",)),
+        ("3", "after Bob approves again", "accepted", ()),
+        ("4", "approve his own deploy/ change", "refused", ("SELF_APPROVAL",)),
+        ("4", "but not Carol's", "refused", ("OWNER_APPROVAL_MISSING",)),
+        ("4", "after Carol", "accepted", ()),
+        ("5", "on her own", "refused", ("POLICY_CHANGE_UNAPPROVED",)),
+        ("5", "with Frank's approval", "accepted", ()),
+        ("7", "release he wrote part of", "refused", ("INSUFFICIENT_DEPLOY_APPROVALS",)),
+        ("7", "deploy job verifies", "accepted", ()),
+        ("7", "CI never built", "refused", ("NO_PROVENANCE",)),
+        ("8", "Friday night", "refused", ("FREEZE_WINDOW",)),
+        ("8", "break glass", "accepted", ("BREAK_GLASS",)),
+        ("9", "verify-export", "accepted", ()),
+        ("9", "twokey audit", "accepted", ()),
+        ("10", "edits an old decision", "refused", ()),
+    ],
+)
+def test_each_step(
+    story: tuple[Path, list[Step]], number: str, words: str, outcome: str, codes: tuple[str, ...]
+) -> None:
+    step = _step(story[1], number, words)
+    assert step.outcome == outcome, step.detail
+    assert set(codes) <= set(step.codes), step.detail
+
+
+def test_every_step_as_the_story_says(story: tuple[Path, list[Step]]) -> None:
+    assert [s.to_dict() for s in story[1] if not s.as_expected] == []
+
+
+def test_the_tampered_entry_is_named(story: tuple[Path, list[Step]]) -> None:
+    assert "does not match its recorded hash" in _step(story[1], "10", "edits").detail
+
+
+def test_the_ledger_shows_both_admins_on_the_policy_change(
+    story: tuple[Path, list[Step]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = story[0] / "demo"
+    export = root / "audit-export"
+    decisions = [
+        json.loads(__import__("base64").b64decode(json.loads(line)["data"]))
+        for line in (export / "entries.jsonl").read_text().splitlines()
+    ]
+    counted = [
+        {c["person"] for c in d["body"]["decision"]["counted"] if c["rule"].startswith("policy")}
+        for d in decisions
+        if d.get("kind") == "decision" and "decision" in d.get("body", {})
+    ]
+    assert {"erin", "frank"} in counted
+    assert main(["audit", "--repo", str(root / "server" / "shop.git"), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["summary"]["changes"] == 5
