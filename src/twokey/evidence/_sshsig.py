@@ -24,6 +24,7 @@ import binascii
 import hashlib
 import struct
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -65,6 +66,9 @@ def _string(value: bytes) -> bytes:
     return struct.pack(">I", len(value)) + value
 
 
+_UINT32 = struct.Struct(">I")
+
+
 class _Reader:
     def __init__(self, data: bytes) -> None:
         self.data, self.pos = data, 0
@@ -80,7 +84,16 @@ class _Reader:
         return int(struct.unpack(">I", self.take(4))[0])
 
     def string(self) -> bytes:
-        return self.take(self.uint32())
+        """An SSH ``string``: uint32 length, then that many bytes (bounds-checked)."""
+        pos, data = self.pos, self.data
+        if pos + 4 > len(data):
+            raise EvidenceError(Reason.MALFORMED_ENVELOPE, "truncated SSH signature")
+        (size,) = _UINT32.unpack_from(data, pos)
+        end = pos + 4 + size
+        if end > len(data):
+            raise EvidenceError(Reason.MALFORMED_ENVELOPE, "truncated SSH signature")
+        self.pos = end
+        return data[pos + 4 : end]
 
     def done(self) -> bool:
         return self.pos == len(self.data)
@@ -88,6 +101,13 @@ class _Reader:
 
 def load_public_key(text: str) -> PublicKey:
     """An OpenSSH public key line as a ``cryptography`` key (weak or odd keys refused)."""
+    parts = text.split()
+    return _load_key(" ".join(parts[:2]))
+
+
+@lru_cache(maxsize=4096)
+def _load_key(text: str) -> PublicKey:
+    """Parsing a key costs more than verifying with it: keys are parsed once."""
     parts = text.split()
     try:
         key = load_ssh_public_key(f"{parts[0]} {parts[1]}".encode())

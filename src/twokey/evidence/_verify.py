@@ -81,8 +81,19 @@ class VerifiedEvidence:
             self.deploy_approvals.append(item)
 
 
+_INDEX: dict[int, tuple[Policy, dict[str, Alias]]] = {}
+
+
 def _fingerprints(policy: Policy) -> Mapping[str, Alias]:
-    return _fingerprint_index(tuple(a for a in policy.aliases if a.kind is AliasKind.KEY))
+    """Key fingerprint -> key alias, built once per policy object."""
+    cached = _INDEX.get(id(policy))
+    if cached is not None and cached[0] is policy:
+        return cached[1]
+    index = _fingerprint_index(tuple(a for a in policy.aliases if a.kind is AliasKind.KEY))
+    if len(_INDEX) > 16:
+        _INDEX.clear()
+    _INDEX[id(policy)] = (policy, index)
+    return index
 
 
 @cache
