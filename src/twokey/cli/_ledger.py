@@ -1,4 +1,8 @@
-"""``twokey ledger ...``: the transparency log from the command line."""
+"""``twokey ledger ...``: the transparency log from the command line.
+
+Thin handlers over :mod:`twokey.ledger`. Exit codes: 0 ok, 1 verification failed (the log,
+a proof or a signature is bad), 2 usage error, 3 storage unreachable or internal error.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ from twokey.ledger import (
     Entry,
     EntryKind,
     Ledger,
+    LedgerCorruptError,
+    NoteError,
     NoteSigner,
     NoteVerifier,
     generate_signer,
@@ -27,14 +33,15 @@ from twokey.ledger import (
     open_note,
     verify_consistency,
 )
-from twokey.ledger._bundle import ProofBundle, export_log, verify_export
+from twokey.ledger._bundle import ProofBundle, export_log, prove, verify_export
 
 _EPILOG = """\
 examples:
   twokey ledger keygen --name ledger.example.com --out ledger.key   # also writes ledger.key.pub
   echo '{"kind": "note", "body": {"text": "hello"}}' | twokey ledger append
   twokey ledger checkpoint --key ledger.key > checkpoint.note
-  twokey ledger prove --index 0 --key ledger.key > proof.txt
+  twokey ledger prove --index 0 > entry0.tlog-proof     # uses the latest stored checkpoint
+  twokey ledger verify-proof entry0.tlog-proof --key ledger.key.pub   # offline, no database
   twokey ledger verify --key ledger.key.pub
   twokey ledger consistency --from checkpoint.note --key ledger.key.pub
   twokey ledger export audit-2026/ --key ledger.key.pub
@@ -94,14 +101,20 @@ def _read(path: str, what: str) -> str:
 
 
 def _signer(path: str) -> NoteSigner:
-    return NoteSigner.parse(_read(path, "private key"))
+    try:
+        return NoteSigner.parse(_read(path, "private key"))
+    except NoteError as exc:
+        raise UsageError(f"{path}: {exc.message}") from exc
 
 
 def _verifier(path: str) -> NoteVerifier:
     text = _read(path, "key").strip()
-    if text.startswith("PRIVATE+KEY+"):
-        return NoteSigner.parse(text).verifier()
-    return NoteVerifier.parse(text)
+    try:
+        if text.startswith("PRIVATE+KEY+"):
+            return NoteSigner.parse(text).verifier()
+        return NoteVerifier.parse(text)
+    except NoteError as exc:
+        raise UsageError(f"{path}: {exc.message}") from exc
 
 
 def _out(args: argparse.Namespace, data: dict[str, object], text: str) -> None:
@@ -125,11 +138,16 @@ def _init(args: argparse.Namespace) -> int:
 def _keygen(args: argparse.Namespace) -> int:
     signer = generate_signer(args.name)
     out = Path(args.out)
-    if out.exists() and not args.force:
-        raise UsageError(f"{out} exists", hint="pass --force to overwrite it")
-    out.write_text(signer.text() + "\n")
-    out.chmod(0o600)
-    Path(f"{out}.pub").write_text(signer.verifier().text() + "\n")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | (0 if args.force else os.O_EXCL)
+    try:
+        fd = os.open(out, flags, 0o600)  # never readable by others, not even for a moment
+        with os.fdopen(fd, "w") as handle:
+            handle.write(signer.text() + "\n")
+        Path(f"{out}.pub").write_text(signer.verifier().text() + "\n")
+    except FileExistsError as exc:
+        raise UsageError(f"{out} exists", hint="pass --force to overwrite it") from exc
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror}") from exc
     _out(
         args,
         {"private": str(out), "public": f"{out}.pub", "vkey": signer.verifier().text()},
@@ -146,12 +164,15 @@ def _append(args: argparse.Namespace) -> int:
             continue
         try:
             raw = json.loads(line)
-            entries.append(Entry(EntryKind(raw.get("kind", "note")), dict(raw["body"]), now))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            entry = Entry(EntryKind(raw.get("kind", "note")), raw["body"], now)
+            entry.encode()  # reject floats, huge integers... before anything is written
+        except (ValueError, KeyError, TypeError, AttributeError, UsageError) as exc:
+            reason = exc.message if isinstance(exc, UsageError) else str(exc)
             raise UsageError(
                 f'stdin line {number}: expected {{"kind": ..., "body": {{...}}}}'
-                f" ({exc}); nothing was appended"
+                f" ({reason}); nothing was appended"
             ) from exc
+        entries.append(entry)
     with _open(args) as ledger:
         indices = ledger.append(entries)
     _out(args, {"indices": indices}, "\n".join(str(i) for i in indices))
@@ -167,22 +188,31 @@ def _checkpoint(args: argparse.Namespace) -> int:
 
 def _prove(args: argparse.Namespace) -> int:
     with _open(args) as ledger:
-        note = ledger.checkpoint(_signer(args.key))
-        size = Checkpoint.parse(note.split("\n\n")[0] + "\n").size
-        bundle = ProofBundle(args.index, tuple(ledger.inclusion_proof(args.index, size)), note)
-        entry = ledger.entry(args.index)
-    _out(
-        args,
-        {"bundle": bundle.text(), "entry": base64.b64encode(entry).decode()},
-        bundle.text().rstrip("\n"),
-    )
+        if args.key:
+            note = ledger.checkpoint(_signer(args.key))
+            size = _note_size(note)
+        else:
+            latest = ledger.latest_checkpoint(covering=args.index + 1)
+            if latest is None:
+                raise UsageError(
+                    f"no stored checkpoint covers entry {args.index}",
+                    hint="run `twokey ledger checkpoint --key KEY` first, or pass --key",
+                )
+            note, size = latest.note, latest.size
+        bundle = prove(ledger, args.index, note, size)
+    text = bundle.text()
+    _out(args, {"proof": text, "index": args.index, "size": size}, text.rstrip("\n"))
     return ExitCode.ALLOW
 
 
+def _note_size(note: str) -> int:
+    return Checkpoint.parse(note[: note.rfind("\n\n") + 1]).size
+
+
 def _verify_proof(args: argparse.Namespace) -> int:
-    bundle = ProofBundle.parse(_read(args.bundle, "bundle"))
-    entry = Path(args.entry).read_bytes()
-    checkpoint = bundle.verify(entry, _verifier(args.key))
+    bundle = ProofBundle.parse(_read(args.bundle, "proof"))
+    entry = Path(args.entry).read_bytes() if args.entry else None
+    checkpoint = bundle.verify(_verifier(args.key), entry)
     _out(
         args,
         {"ok": True, "index": bundle.index, "size": checkpoint.size},
@@ -192,9 +222,15 @@ def _verify_proof(args: argparse.Namespace) -> int:
 
 
 def _consistency(args: argparse.Namespace) -> int:
-    old = Checkpoint.parse(open_note(_read(args.old, "checkpoint"), _verifier(args.key)))
+    old = _trusted_checkpoint(args.old, _verifier(args.key))
     with _open(args) as ledger:
         size, root = ledger.head()
+        if old.size > size:
+            raise LedgerCorruptError(
+                f"the log holds {size} entries, fewer than the checkpoint's {old.size}: "
+                "it was truncated",
+                size,
+            )
         proof = ledger.consistency_proof(old.size, size)
     verify_consistency(old.size, size, proof, old.root, root)
     _out(
@@ -208,6 +244,13 @@ def _consistency(args: argparse.Namespace) -> int:
         f"ok: the log of size {size} extends the checkpoint of size {old.size}",
     )
     return ExitCode.ALLOW
+
+
+def _trusted_checkpoint(path: str, verifier: NoteVerifier) -> Checkpoint:
+    checkpoint = Checkpoint.parse(open_note(_read(path, "checkpoint"), verifier))
+    if checkpoint.origin != verifier.name:
+        raise NoteError(f"checkpoint origin {checkpoint.origin!r} is not {verifier.name!r}")
+    return checkpoint
 
 
 def _progress(total: int) -> tuple[Callable[[int], None] | None, Callable[[], None]]:
@@ -227,7 +270,7 @@ def _verify(args: argparse.Namespace) -> int:
     if args.since:
         if verifier is None:
             raise UsageError("--since needs --key to check the old checkpoint's signature")
-        since = Checkpoint.parse(open_note(_read(args.since, "checkpoint"), verifier))
+        since = _trusted_checkpoint(args.since, verifier)
     with _open(args) as ledger:
         update, stop = _progress(ledger.size())
         try:
@@ -251,13 +294,28 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     with _open(args) as ledger:
-        count = export_log(ledger, Path(args.directory), _verifier(args.key) if args.key else None)
+        report = export_log(ledger, Path(args.directory), _verifier(args.key) if args.key else None)
     _out(
         args,
-        {"entries": count, "directory": args.directory},
-        f"exported {count} entries to {args.directory}",
+        {
+            "entries": report.entries,
+            "checkpoints": report.checkpoints,
+            "signed": report.signed,
+            "directory": args.directory,
+        },
+        f"exported {report.entries} entries and {report.checkpoints} checkpoint(s) to "
+        f"{args.directory}" + _unsigned(report.entries, report.signed),
     )
     return ExitCode.ALLOW
+
+
+def _unsigned(entries: int, signed: int) -> str:
+    if entries == signed:
+        return ""
+    return (
+        f"\nwarning: entries {signed}..{entries - 1} are covered by no signed checkpoint; "
+        "run `twokey ledger checkpoint` before exporting"
+    )
 
 
 def _verify_export(args: argparse.Namespace) -> int:
@@ -269,11 +327,17 @@ def _verify_export(args: argparse.Namespace) -> int:
             "key obtained separately",
             file=sys.stderr,
         )
-    count, checkpoints = verify_export(directory, _verifier(key))
+    report = verify_export(directory, _verifier(key))
     _out(
         args,
-        {"ok": True, "entries": count, "checkpoints": checkpoints},
-        f"ok: {count} entries reproduce {checkpoints} signed checkpoint(s)",
+        {
+            "ok": True,
+            "entries": report.entries,
+            "checkpoints": report.checkpoints,
+            "signed": report.signed,
+        },
+        f"ok: {report.entries} entries reproduce {report.checkpoints} signed checkpoint(s)"
+        + _unsigned(report.entries, report.signed),
     )
     return ExitCode.ALLOW
 
@@ -301,8 +365,19 @@ def _key_arg(required: bool) -> Callable[[argparse.ArgumentParser], None]:
 
 
 def _prove_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--index", type=int, required=True, help="entry index")
-    _key_arg(True)(p)
+    p.add_argument("--index", type=_index, required=True, help="entry index (from 0)")
+    p.add_argument(
+        "--key",
+        help="private key: sign a fresh checkpoint for the proof (default: use the latest "
+        "stored checkpoint that covers the entry)",
+    )
+
+
+def _index(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("an index is 0 or more")
+    return value
 
 
 def _verify_args(p: argparse.ArgumentParser) -> None:
@@ -315,8 +390,10 @@ def _verify_args(p: argparse.ArgumentParser) -> None:
 
 
 def _verify_proof_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("bundle", help="proof bundle file (from `twokey ledger prove`) or -")
-    p.add_argument("--entry", required=True, help="file holding the entry's exact bytes")
+    p.add_argument("bundle", help="c2sp.org/tlog-proof file (from `twokey ledger prove`) or -")
+    p.add_argument(
+        "--entry", help="file holding the entry's exact bytes (default: the one in the proof)"
+    )
     _key_arg(True)(p)
 
 

@@ -5,13 +5,7 @@ that third parties can use on their own; ``open_ledger`` gives the stored, signe
 """
 
 from twokey.ledger._entry import ENTRY_VERSION, Entry, EntryKind, canonical_json, parse_entry
-from twokey.ledger._ledger import (
-    DEFAULT_LEDGER,
-    Ledger,
-    LedgerCorruptError,
-    VerifyReport,
-    open_ledger,
-)
+from twokey.ledger._ledger import DEFAULT_LEDGER, Ledger, open_ledger
 from twokey.ledger._merkle import (
     EMPTY_ROOT,
     ProofError,
@@ -32,6 +26,8 @@ from twokey.ledger._note import (
     open_note,
     sign_note,
 )
+from twokey.ledger._store import Store, StoredCheckpoint
+from twokey.ledger._verify import LedgerCorruptError, VerifyReport
 
 __all__ = [
     "DEFAULT_LEDGER",
@@ -46,6 +42,8 @@ __all__ = [
     "NoteSigner",
     "NoteVerifier",
     "ProofError",
+    "Store",
+    "StoredCheckpoint",
     "VerifyReport",
     "canonical_json",
     "consistency_proof",

@@ -25,6 +25,7 @@ __all__ = [
 import base64
 import binascii
 import hashlib
+import re
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -36,6 +37,8 @@ from twokey.errors import VerificationError
 _ED25519 = b"\x01"
 _DASH = "— "  # U+2014 EM DASH, then a space
 MAX_NOTE_BYTES = 1 << 20
+MAX_SIGNATURES = 100  # as golang.org/x/mod/sumdb/note: a bound on work per note
+_DECIMAL = re.compile(r"^(0|[1-9][0-9]{0,18})$")  # ASCII, no leading zeros (tlog-checkpoint)
 
 
 class NoteError(VerificationError):
@@ -77,8 +80,8 @@ class NoteVerifier:
         raw = _b64(blob, "verifier key")
         if len(raw) != 33 or raw[:1] != _ED25519:
             raise NoteError("only Ed25519 verifier keys (type 0x01) are supported")
-        key_id = bytes.fromhex(hex_id)
-        if key_id != _key_id(name, raw[1:]):
+        key_id = _key_id(name, raw[1:])
+        if hex_id != key_id.hex():
             raise NoteError(f"key id {hex_id} does not match the key for {name}")
         return cls(name, key_id, raw[1:])
 
@@ -91,7 +94,7 @@ class NoteVerifier:
         """True when ``signature`` is this key's Ed25519 signature over ``message``."""
         try:
             Ed25519PublicKey.from_public_bytes(self.public).verify(signature, message)
-        except InvalidSignature:
+        except (InvalidSignature, ValueError):
             return False
         return True
 
@@ -166,7 +169,10 @@ def open_note(note: str, verifier: NoteVerifier) -> str:
     if cut < 0 or not note.endswith("\n"):
         raise NoteError("note has no signature block")
     text, block = note[: cut + 1], note[cut + 2 :]
-    for line in block.splitlines():  # step 2
+    lines = block.split("\n")[:-1]
+    if not lines or len(lines) > MAX_SIGNATURES:
+        raise NoteError(f"a note carries 1 to {MAX_SIGNATURES} signatures")
+    for line in lines:  # step 2
         if not line.startswith(_DASH):
             raise NoteError(f"malformed signature line: {line!r}")
         name, _, blob = line[len(_DASH) :].partition(" ")
@@ -182,7 +188,11 @@ def open_note(note: str, verifier: NoteVerifier) -> str:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A tree head: origin, size and root hash (c2sp.org/tlog-checkpoint)."""
+    """A tree head: origin, size and root hash (c2sp.org/tlog-checkpoint, "Note text").
+
+    The body is the origin line, the tree size in ASCII decimal, the base64 root hash, then
+    optional non-empty extension lines, each ending in a newline.
+    """
 
     origin: str
     size: int
@@ -205,8 +215,10 @@ class Checkpoint:
         lines = text.split("\n")
         if len(lines) < 4 or lines[-1] != "" or not lines[0]:
             raise NoteError("malformed checkpoint: need origin, size and root lines")
-        if not lines[1].isdigit() or (lines[1] != "0" and lines[1].startswith("0")):
+        if not _DECIMAL.match(lines[1]):
             raise NoteError(f"malformed checkpoint size {lines[1]!r}")
+        if "" in lines[3:-1]:
+            raise NoteError("malformed checkpoint: an extension line is empty")
         root = _b64(lines[2], "checkpoint root")
         if len(root) != 32:
             raise NoteError("checkpoint root is not a SHA-256 hash")

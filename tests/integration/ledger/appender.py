@@ -1,6 +1,9 @@
 """A child process that appends to a ledger and reports each acknowledged append.
 
 Usage: python -m tests.integration.ledger.appender URL NAME COUNT BATCH
+
+It prints the last index of every batch only after ``append_raw`` returned, i.e. after the
+commit: a line on the pipe is a promise the log must keep, even across SIGKILL.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ def run(url: str, name: str, count: int, batch: int) -> None:
                 for i in range(start, min(count, start + batch))
             ]
             indices = ledger.append_raw(datas)
-            sys.stdout.write(f"{indices[-1]}\n")  # acknowledged only after the commit
+            sys.stdout.write(f"{indices[-1]}\n")
             sys.stdout.flush()
 
 

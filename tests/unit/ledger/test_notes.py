@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-from tests.conftest import shared_dir
+from tests.unit.ledger.vectors import MISSING, TLOG
 from twokey.ledger import leaf_hash, verify_inclusion
 from twokey.ledger._note import (
     Checkpoint,
@@ -21,8 +21,7 @@ from twokey.ledger._note import (
     sign_note,
 )
 
-TLOG = shared_dir() / "vectors" / "tlog"
-pytestmark = pytest.mark.skipif(not TLOG.is_dir(), reason=f"vectors not found at {TLOG}")
+pytestmark = pytest.mark.skipif(not TLOG.is_dir(), reason=MISSING)
 
 
 def _vectors() -> list[dict[str, Any]]:

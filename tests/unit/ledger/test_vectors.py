@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import shared_dir
+from tests.unit.ledger.vectors import MISSING, TLOG
 from twokey.ledger import (
     EMPTY_ROOT,
     ProofError,
@@ -21,8 +21,7 @@ from twokey.ledger import (
     verify_inclusion,
 )
 
-TLOG = shared_dir() / "vectors" / "tlog"
-pytestmark = pytest.mark.skipif(not TLOG.is_dir(), reason=f"vectors not found at {TLOG}")
+pytestmark = pytest.mark.skipif(not TLOG.is_dir(), reason=MISSING)
 
 
 def _b64(value: str) -> bytes:
@@ -65,6 +64,21 @@ def _size0_convention(v: dict[str, Any]) -> bool:
     return bool(
         v["size1"] == 0 and v["size2"] > 0 and not v["proof"] and _b64(v["root1"]) == EMPTY_ROOT
     )
+
+
+def test_size0_convention_differs_from_transparency_dev_on_exactly_one_vector() -> None:
+    """Documented in docs/ledger.md: ``0 -> n`` with an empty proof and SHA-256("") is valid.
+
+    transparency-dev marks that probe as an error; CCTV marks it valid. Every other size-0
+    probe of both sets (bad roots, non-empty proofs, 0 -> 0 with a wrong root) fails for us too.
+    """
+    differ = [_id(p) for p in _files("consistency") if _size0_convention(_load(p))]
+    assert differ == ["additional/size1-is-zero-and-size2-is-not-zero"]
+    assert _load(TLOG / "transparency-dev-merkle/consistency" / f"{differ[0]}.json")["wantErr"]
+    cctv = [v for v in _load(TLOG / "cctv-merkle/consistency-valid.json") if v["old_size"] == 0]
+    assert {(v["old_size"], v["new_size"]) for v in cctv} == {(0, 0), (0, 1)}
+    for v in cctv:
+        verify_consistency(0, v["new_size"], [], _b64(v["old_root"]), _b64(v["new_root"]))
 
 
 @pytest.mark.parametrize("path", _files("consistency"), ids=_id)
