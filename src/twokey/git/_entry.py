@@ -13,7 +13,9 @@ from typing import TextIO
 from twokey.errors import ExitCode, TwokeyError
 
 
-def hook_main(stdin: TextIO | None = None, out: TextIO | None = None) -> int:
+def hook_main(
+    stdin: TextIO | None = None, out: TextIO | None = None, *, now: datetime | None = None
+) -> int:
     """Run the pre-receive hook in the current process; returns the exit code for git.
 
     git runs the hook with ``GIT_DIR`` set (githooks(5)); anything unexpected is exit 3,
@@ -27,7 +29,8 @@ def hook_main(stdin: TextIO | None = None, out: TextIO | None = None) -> int:
         from twokey.git._hook import run_hook  # noqa: PLC0415
 
         git_dir = Path(os.environ.get("GIT_DIR", ".")).resolve()
-        outcome = run_hook(git_dir, stdin.read(), os.environ, datetime.now(UTC))
+        when = now or datetime.now(UTC)
+        outcome = run_hook(git_dir, stdin.read(), dict(os.environ), when)
         print(render_text(Report(outcome.judgements)), file=out)
         return outcome.exit_code
     except TwokeyError as exc:

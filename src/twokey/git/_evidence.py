@@ -23,8 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from twokey.git._process import Git
-from twokey.git._reader import RefTip
+from twokey.git._reader import GitReader, RefTip
 
 EVIDENCE_PREFIX = "refs/twokey/evidence/"
 _INDEX = "twokey/cache/evidence-trees.json"
@@ -43,34 +42,28 @@ class EnvelopeSource:
     """Reads evidence envelopes from a repository's evidence refs.
 
     Args:
-        git: the git runner (in the hook, with the push's quarantine environment).
+        reader: the repository (in the hook, with the push's quarantine environment).
         pending: evidence refs created by the push being judged: not yet refs, but their
             objects are readable, and the ref updates in the same push must see them.
     """
 
-    def __init__(self, git: Git, pending: Sequence[RefTip] = ()) -> None:
-        self.git = git
+    def __init__(self, reader: GitReader, pending: Sequence[RefTip] = ()) -> None:
+        self.reader = reader
+        self.git = reader.git
         self.pending = list(pending)
         self._tips: list[RefTip] | None = None
         self._trees: dict[str, list[str]] | None = None
+        self._blobs: dict[str, bytes] = {}
 
     def tips(self) -> list[RefTip]:
         """Every evidence ref (existing and pending), read once."""
         if self._tips is None:
-            out = self.git.text(
-                "for-each-ref", "--format=%(objectname) %(objecttype) %(refname)", EVIDENCE_PREFIX
-            )
-            tips = []
-            for line in out.splitlines():
-                sha, kind, ref = line.split(" ", 2)
-                if kind == "blob":
-                    tips.append(RefTip(ref, sha))
-            self._tips = tips + self.pending
+            self._tips = self.reader.refs(EVIDENCE_PREFIX) + self.pending
         return self._tips
 
-    def for_change(self, commits: Iterable[str], trees: Iterable[str]) -> list[RawEnvelope]:
-        """Envelopes filed under any of ``commits`` or whose subject tree is in ``trees``."""
-        wanted_commits = set(commits)
+    def for_change(self, subjects: Iterable[str], trees: Iterable[str]) -> list[RawEnvelope]:
+        """Envelopes filed under any of ``subjects`` or whose subject tree is in ``trees``."""
+        wanted_commits = set(subjects)
         wanted_trees = set(trees)
         index = self._tree_index()
         chosen = [
@@ -80,7 +73,9 @@ class EnvelopeSource:
             or wanted_trees.intersection(index.get(tip.sha, ()))
         ]
         blobs = self._read({t.sha for t in chosen})
-        return [RawEnvelope(blobs[t.sha], t.ref) for t in chosen if t.sha in blobs]
+        # A ref that names no readable blob is corrupt evidence: handed on empty, so that
+        # verification refuses it by name and the decision says so.
+        return [RawEnvelope(blobs.get(t.sha, b""), t.ref) for t in chosen]
 
     def _tree_index(self) -> dict[str, list[str]]:
         if self._trees is None:
@@ -88,19 +83,25 @@ class EnvelopeSource:
             index = _load_index(path)
             missing = {t.sha for t in self.tips()} - index.keys()
             if missing:
-                for sha, data in self._read(missing).items():
-                    index[sha] = _subject_trees(data)
+                read = self._read(missing)
+                for sha in missing:
+                    index[sha] = _subject_trees(read[sha]) if sha in read else []
                 _save_index(path, {t.sha: index[t.sha] for t in self.tips() if t.sha in index})
             self._trees = index
         return self._trees
 
     def _read(self, shas: set[str]) -> dict[str, bytes]:
-        """Blob contents by id, with one ``git cat-file --batch`` (git-cat-file(1))."""
-        if not shas:
-            return {}
-        order = sorted(shas)
-        out = self.git.run(["cat-file", "--batch"], stdin="".join(f"{s}\n" for s in order).encode())
-        return _parse_batch(out.out, order)
+        """Blob contents by id, with one ``git cat-file --batch`` (git-cat-file(1)).
+
+        Blobs read once (for the tree index) are kept: envelopes are small and few per push.
+        """
+        order = sorted(shas - self._blobs.keys())
+        if order:
+            stdin = "".join(f"{s}\n" for s in order).encode()
+            self._blobs.update(
+                _parse_batch(self.git.run(["cat-file", "--batch"], stdin=stdin).out, order)
+            )
+        return {s: self._blobs[s] for s in shas if s in self._blobs}
 
 
 def _commit_of(ref: str) -> str:
@@ -114,10 +115,10 @@ def _parse_batch(data: bytes, order: list[str]) -> dict[str, bytes]:
         end = data.index(b"\n", pos)
         header = data[pos:end].decode(errors="replace").split()
         pos = end + 1
-        if len(header) != 3 or header[1] != "blob":
-            continue  # "<sha> missing": a corrupt ref; the change simply lacks that evidence
+        if len(header) != 3:
+            continue  # "<sha> missing": a corrupt ref, refused by name later
         size = int(header[2])
-        if size <= MAX_ENVELOPE_BYTES:
+        if header[1] == "blob" and size <= MAX_ENVELOPE_BYTES:
             blobs[sha] = data[pos : pos + size]
         pos += size + 1
     return blobs

@@ -58,6 +58,8 @@ class Gate:
         envelopes: where evidence envelopes come from.
         files: extra envelopes (``twokey check --evidence``).
         default_ref: the branch whose policy file is the trusted policy.
+        signatures: read commit signatures into the facts (``twokey check`` does; the hook
+            does not, to stay fast: no rule reads them yet).
     """
 
     reader: GitReader
@@ -69,6 +71,7 @@ class Gate:
     break_glass: str | None = None
     files: Sequence[RawEnvelope] = ()
     default_ref: str = ""
+    signatures: bool = False
     _protected: list[tuple[str, str]] | None = field(default=None, init=False)
 
     def judge(self, update: RefUpdate) -> Judgement:
@@ -94,7 +97,9 @@ class Gate:
         from twokey.engine import evaluate_safely  # noqa: PLC0415 - lazy: hook start-up time
 
         policy = self.trusted.policy
-        if policy.ref_rule(update.ref) is None:  # unprotected: no need to read history
+        # Unprotected refs need no history, except the branch that carries the policy: a
+        # change to the policy file is judged wherever it lands (invariant 7).
+        if policy.ref_rule(update.ref) is None and update.ref != self.default_ref:
             change = Change(self.repository, update.ref, update.old, update.new, pusher=self.pusher)
             facts = RefUpdateFacts(change)
             return Judgement(update, evaluate_safely(policy, facts, self.now), (), change)
@@ -105,6 +110,7 @@ class Gate:
             repository=self.repository,
             pusher=self.pusher,
             exclude=[sha for ref, sha in self._protected_tips() if ref != update.ref],
+            signatures=self.signatures,
         )
         verified = self._verified(change)
         facts = RefUpdateFacts(
@@ -136,7 +142,8 @@ class Gate:
         if head is not None:
             commits |= set(head.parents[1:])
         trees = {c.tree for c in change.commits} | {change.new_tree}
-        raw = self.envelopes.for_change(commits, trees) + list(self.files)
+        # Evidence is filed under the commit or the tree it is about (twokey.evidence.ref_for).
+        raw = self.envelopes.for_change(commits | trees, trees) + list(self.files)
         return verify_envelopes(
             [StoredEnvelope(r.data, r.source) for r in raw],
             self.trusted.policy,

@@ -68,8 +68,9 @@ def run_hook(git_dir: Path, stdin: str, env: Mapping[str, str], now: datetime) -
     updates = parse_updates(stdin)  # step 1
     reader = GitReader(git_dir, env)
     settings = repository_settings(reader.git, env)
+    default_ref = reader.head_ref()
     try:
-        trusted = trusted_policy(reader)  # step 2
+        trusted = trusted_policy(reader, default_ref)  # step 2
     except TwokeyError as exc:
         return _all_denied(updates, exc)
     policy = trusted.policy
@@ -81,10 +82,10 @@ def run_hook(git_dir: Path, stdin: str, env: Mapping[str, str], now: datetime) -
         trusted=trusted,
         repository=settings.repository,
         now=now,
-        envelopes=EnvelopeSource(reader.git, pending),
+        envelopes=EnvelopeSource(reader, pending),
         pusher=pusher,
         break_glass=push_options(env).get(BREAK_GLASS_OPTION),
-        default_ref=reader.head_ref(),
+        default_ref=default_ref,
     )
     judgements = tuple(gate.judge(u) for u in updates)  # step 3
     if not settings.ledger:

@@ -11,15 +11,16 @@ import sys
 from pathlib import Path
 
 from twokey.errors import ConfigError, UsageError
+from twokey.git._client import SOCKET_ENV
 from twokey.git._policy_source import BOOTSTRAP_FILE
-from twokey.git._process import Git
+from twokey.git._process import Plumbing
 
 HOOK_MARKER = "# installed by twokey hook install"
 _SCRIPT = """\
 #!/bin/sh
 {marker} -- remove with: twokey hook uninstall
 # Judges every ref update of a push against the policy on the default branch (docs/hook.md).
-exec {python} -m twokey.git hook-run
+{server}exec {python} -m twokey.git hook-run
 """
 
 
@@ -42,13 +43,16 @@ def install_hook(
     ledger: str | None = None,
     repository: str | None = None,
     python: str | None = None,
+    server_socket: Path | None = None,
     force: bool = False,
 ) -> Path:
     """Install the pre-receive hook; returns the hook's path.
 
     Also sets ``receive.advertisePushOptions`` (for ``git push -o twokey.break-glass=...``),
     a ``receive.certNonceSeed`` when none is set (so that ``git push --signed`` works), and
-    ``twokey.ledger`` / ``twokey.repository`` when given.
+    ``twokey.ledger`` / ``twokey.repository`` when given. With ``server_socket`` the hook
+    first asks a warm ``twokey hook serve`` on that socket, and judges by itself when none
+    answers.
 
     Raises:
         UsageError: not a repository, or another pre-receive hook exists (without ``force``).
@@ -63,7 +67,7 @@ def install_hook(
         )
     if bootstrap_policy is not None:
         _install_bootstrap(git_dir, bootstrap_policy)
-    git = Git(git_dir)
+    git = Plumbing(git_dir)
     git.run(["config", "receive.advertisePushOptions", "true"])
     if git.run(["config", "--get", "receive.certNonceSeed"], ok=(0, 1)).code == 1:
         git.run(["config", "receive.certNonceSeed", secrets.token_hex(16)])
@@ -71,8 +75,13 @@ def install_hook(
         if value:
             git.run(["config", key, value])
     hook.parent.mkdir(exist_ok=True)
+    server = ""
+    if server_socket is not None:
+        server = f"{SOCKET_ENV}={shlex.quote(str(server_socket.resolve()))}\nexport {SOCKET_ENV}\n"
     hook.write_text(
-        _SCRIPT.format(marker=HOOK_MARKER, python=shlex.quote(python or sys.executable))
+        _SCRIPT.format(
+            marker=HOOK_MARKER, python=shlex.quote(python or sys.executable), server=server
+        )
     )
     hook.chmod(0o755)
     return hook

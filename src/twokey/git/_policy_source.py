@@ -15,11 +15,14 @@ from __future__ import annotations
 __all__ = ["BOOTSTRAP_FILE", "NoPolicyError", "TrustedPolicy", "load_blob", "trusted_policy"]
 
 import hashlib
+import io
 import os
 import pickle
+import types
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from twokey.errors import ConfigError
 from twokey.git._reader import GitReader
@@ -54,7 +57,7 @@ def trusted_policy(reader: GitReader, default_ref: str | None = None) -> Trusted
         PolicyError: the trusted policy is invalid (a policy error names file:line).
     """
     ref = default_ref or reader.head_ref()
-    found = reader.blob_at(ref, POLICY_PATH) if ref and reader.resolve(ref) else None
+    found = reader.blob_at(ref, POLICY_PATH) if ref else None
     if found is not None:
         blob, data = found
         origin = f"{ref}:{POLICY_PATH}"
@@ -81,8 +84,8 @@ def load_blob(git_dir: Path, blob: str, data: bytes, origin: str) -> Policy:
         cached = pickle.loads(cache.read_bytes())  # noqa: S301 - our own cache, see module doc
         if isinstance(cached, Policy):
             return cached
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        pass  # no cache yet, or one from another twokey version: compile again
+    except Exception:  # noqa: S110 - no cache yet, or an unusable one: compile again
+        pass
     policy = loads(data, origin)
     _store(cache, policy)
     return policy
@@ -95,11 +98,27 @@ def _key(origin: str) -> str:
     return hashlib.sha256(f"{__version__}\0{origin}".encode()).hexdigest()[:12]
 
 
+def _proxy(items: dict[object, object]) -> Mapping[object, object]:
+    """Rebuilds a read-only mapping when a cached policy is unpickled."""
+    return types.MappingProxyType(items)
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles the policy's read-only mappings (``mappingproxy`` has no pickle support)."""
+
+    def reducer_override(self, obj: object) -> Any:
+        if isinstance(obj, types.MappingProxyType):
+            return _proxy, (dict(obj),)
+        return NotImplemented
+
+
 def _store(cache: Path, policy: Policy) -> None:
     try:
+        buffer = io.BytesIO()
+        _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(policy)
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(pickle.dumps(policy))
+        tmp.write_bytes(buffer.getvalue())
         tmp.replace(cache)
-    except OSError:
-        pass  # a read-only repository still works, only without the cache
+    except Exception:  # noqa: S110 - the cache is an optimisation; never fail on it
+        pass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["Git", "GitResult"]
+__all__ = ["GitResult", "Plumbing"]
 
 import os
 import subprocess
@@ -27,7 +27,7 @@ class GitResult:
     err: str
 
 
-class Git:
+class Plumbing:
     """Runs ``git`` against one repository (a bare repository or a ``.git`` directory).
 
     Args:

@@ -63,10 +63,16 @@ def _by_fingerprint(fingerprint: str, keys: Iterable[Alias]) -> Alias | None:
 
 
 def _parse(value: str) -> Alias | None:
-    kind, sep, _ = value.partition(":")
-    if sep and kind in {k.value for k in AliasKind}:
-        try:
-            return Alias.parse(value) if kind != "email" else Alias.email(value[6:])
-        except ValueError:
-            return None
-    return Alias.email(value) if "@" in value else None
+    """``kind:value`` in the normal form of its kind (emails and logins lower-cased)."""
+    kind, sep, rest = value.partition(":")
+    if not sep or kind not in {k.value for k in AliasKind}:
+        return Alias.email(value) if "@" in value else None
+    try:
+        alias_kind = AliasKind(kind)
+        if alias_kind is AliasKind.EMAIL:
+            return Alias.email(rest)
+        if alias_kind is AliasKind.KEY:
+            return Alias.key(rest)
+        return Alias.login(alias_kind, rest)
+    except ValueError:
+        return None

@@ -16,8 +16,14 @@ from pathlib import Path
 
 from twokey.errors import InfrastructureError
 from twokey.git._commits import LOG_ARGS, parse_log
-from twokey.git._process import Git
+from twokey.git._process import Plumbing
 from twokey.model import ZERO_SHA, Alias, Change, Commit
+
+SNAPSHOT_PREFIXES = ("refs/heads/", "refs/tags/", "refs/twokey/evidence/")
+
+
+def _pairs(out: str) -> list[tuple[str, str, str]]:
+    return [line.partition(" ") for line in out.splitlines()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,19 +43,37 @@ class GitReader:
     """
 
     def __init__(self, git_dir: Path, env: Mapping[str, str] | None = None) -> None:
-        self.git = Git(git_dir, env)
+        self.git = Plumbing(git_dir, env)
+        self._snapshot: list[RefTip] | None = None
 
-    def refs(self, *patterns: str) -> list[RefTip]:
-        """Refs under ``patterns`` (``for-each-ref`` prefixes), with their objects."""
-        out = self.git.text("for-each-ref", "--format=%(objectname) %(refname)", *patterns)
-        tips = []
-        for line in out.splitlines():
-            sha, _, ref = line.partition(" ")
-            tips.append(RefTip(ref, sha))
-        return tips
+    def refs(self, *prefixes: str) -> list[RefTip]:
+        """Refs under ``prefixes``, from one ``for-each-ref`` of branches, tags and evidence.
+
+        The snapshot is read once per reader: within one push, refs do not move (git updates
+        them only after the pre-receive hook answered).
+        """
+        if self._snapshot is None:
+            out = self.git.text(
+                "for-each-ref", "--format=%(objectname) %(refname)", *SNAPSHOT_PREFIXES
+            )
+            self._snapshot = [RefTip(ref, sha) for sha, _, ref in _pairs(out)]
+        if not all(p.startswith(SNAPSHOT_PREFIXES) for p in prefixes):
+            out = self.git.text("for-each-ref", "--format=%(objectname) %(refname)", *prefixes)
+            return [RefTip(ref, sha) for sha, _, ref in _pairs(out)]
+        return [t for t in self._snapshot if t.ref.startswith(prefixes)]
 
     def head_ref(self) -> str:
-        """The ref HEAD names (the default branch of a bare repository)."""
+        """The ref HEAD names (the default branch of a bare repository).
+
+        Read from ``$GIT_DIR/HEAD`` (gitrepository-layout(5)) to save a process; anything but
+        a plain symbolic ref there is asked of git.
+        """
+        try:
+            text = (self.git.git_dir / "HEAD").read_text().strip()
+        except OSError:
+            text = ""
+        if text.startswith("ref: refs/"):
+            return text.removeprefix("ref: ")
         return self.git.text("symbolic-ref", "-q", "HEAD")
 
     def resolve(self, rev: str) -> str | None:
@@ -58,11 +82,16 @@ class GitReader:
         return result.out.decode().strip() or None if result.code == 0 else None
 
     def blob_at(self, rev: str, path: str) -> tuple[str, bytes] | None:
-        """``(blob id, bytes)`` of ``path`` in commit ``rev``, or None when it has no such file."""
-        blob = self.resolve(f"{rev}:{path}")
-        if blob is None:
-            return None
-        return blob, self.git.run(["cat-file", "blob", blob]).out
+        """``(blob id, bytes)`` of ``path`` in ``rev``; None when either does not exist.
+
+        One ``git cat-file --batch`` resolves and reads it (git-cat-file(1), "BATCH OUTPUT").
+        """
+        out = self.git.run(["cat-file", "--batch"], stdin=f"{rev}:{path}\n".encode()).out
+        header, _, rest = out.partition(b"\n")
+        fields = header.decode(errors="replace").split()
+        if len(fields) != 3 or fields[1] != "blob":
+            return None  # "<name> missing" (or a tree where a file was expected)
+        return fields[0], rest[: int(fields[2])]
 
     def is_shallow(self) -> bool:
         """True for a shallow clone, whose history is cut and cannot be judged."""
@@ -77,6 +106,7 @@ class GitReader:
         repository: str,
         pusher: Alias | None = None,
         exclude: Iterable[str] = (),
+        signatures: bool = False,
     ) -> Change:
         """The facts of updating ``ref`` from ``old`` to ``new``.
 
@@ -88,10 +118,14 @@ class GitReader:
             pusher: who asks for the update, when known.
             exclude: object ids (tips of other protected refs) whose history is already
                 judged; their commits are not part of this change.
+            signatures: also verify each commit's signature (``gpg.format=ssh``, as
+                ``git verify-commit`` does) into ``Commit.signature``; one more git process.
         """
         if new == ZERO_SHA:
             return Change(repository, ref, old, new, pusher=pusher)
         commits = self.commits(new, [old, *exclude] if old != ZERO_SHA else list(exclude))
+        if signatures:
+            commits = self.with_signatures(commits)
         fast_forward = old == ZERO_SHA or self.is_ancestor(old, new)
         if old == ZERO_SHA:
             paths = sorted({p for c in commits for p in c.paths})
@@ -121,6 +155,26 @@ class GitReader:
             replace(c, clean_merge=self.clean_merge(c)) if c.is_merge else c
             for c in parse_log(data)
         ]
+
+    def with_signatures(self, commits: list[Commit]) -> list[Commit]:
+        """``commits`` with ``signature`` set from their raw objects (one ``cat-file --batch``).
+
+        Unsigned commits keep ``None``; see ``twokey.evidence.verify_commit_signature``.
+        """
+        from twokey.evidence import verify_commit_signature  # noqa: PLC0415 - lazy: start-up
+
+        if not commits:
+            return commits
+        stdin = "".join(f"{c.sha}\n" for c in commits).encode()
+        data = self.git.run(["cat-file", "--batch"], stdin=stdin).out
+        out, pos = [], 0
+        for commit in commits:
+            end = data.index(b"\n", pos)
+            size = int(data[pos:end].split()[2])
+            raw = data[end + 1 : end + 1 + size]
+            pos = end + 1 + size + 1
+            out.append(replace(commit, signature=verify_commit_signature(raw)))
+        return out
 
     def clean_merge(self, commit: Commit) -> bool:
         """True when a merge commit's tree is exactly the clean merge of its parents.

@@ -7,7 +7,7 @@ __all__ = ["RepositorySettings", "repository_settings"]
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from twokey.git._process import Git
+from twokey.git._process import Plumbing
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,23 +18,35 @@ class RepositorySettings:
     ledger: str = ""
 
 
-def repository_settings(git: Git, env: Mapping[str, str]) -> RepositorySettings:
+def repository_settings(git: Plumbing, env: Mapping[str, str]) -> RepositorySettings:
     """Read ``twokey.repository`` and ``twokey.ledger``; ``TWOKEY_LEDGER`` overrides the latter.
 
-    Without ``twokey.repository`` the id is the repository directory's name without ``.git``
-    (``/srv/git/shop.git`` -> ``shop``), which is what a clone's origin URL ends in.
+    The repository id follows ``twokey.evidence.repository_id`` (the same rule everywhere):
+    ``twokey.repository``; else the ``origin`` URL, normalised (``git@host:org/x.git`` ->
+    ``host/org/x``); else the directory's name without ``.git`` (``/srv/git/shop.git`` ->
+    ``shop``). A server should set ``twokey.repository`` (``hook install --repository``) to
+    what its clones compute from their origin URL.
     """
-    result = git.run(["config", "--get-regexp", r"^twokey\."], ok=(0, 1))
+    result = git.run(["config", "--get-regexp", r"^(twokey\.|remote\.origin\.url$)"], ok=(0, 1))
     values: dict[str, str] = {}
     for line in result.out.decode(errors="replace").splitlines():
         key, _, value = line.partition(" ")
         values[key.lower()] = value.strip()
-    repository = values.get("twokey.repository") or default_repository_id(git)
+    repository = values.get("twokey.repository") or _from_origin(values) or directory_id(git)
     ledger = env.get("TWOKEY_LEDGER", "").strip() or values.get("twokey.ledger", "")
     return RepositorySettings(repository, ledger)
 
 
-def default_repository_id(git: Git) -> str:
+def _from_origin(values: Mapping[str, str]) -> str:
+    url = values.get("remote.origin.url", "")
+    if not url:
+        return ""
+    from twokey.evidence import normalise_url  # noqa: PLC0415
+
+    return normalise_url(url)
+
+
+def directory_id(git: Plumbing) -> str:
     """The repository directory's name, without ``.git`` (also for a work tree's ``.git``)."""
     path = git.git_dir.resolve()
     if path.name == ".git":

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 __all__ = ["render_github"]
 
-from twokey.git._formats._report import Report
+from twokey.git._formats._report import Report, repo_path
 from twokey.model import Severity
 
 _COMMAND = {Severity.DENY: "error", Severity.WARN: "warning", Severity.INFO: "notice"}
@@ -31,6 +31,6 @@ def render_github(report: Report) -> str:
                 message += f" — to satisfy: {f.satisfy}"
             props = f"title={_prop(f.code.value)}"
             if f.rule is not None:
-                props = f"file={_prop(f.rule.file)},line={f.rule.line},{props}"
+                props = f"file={_prop(repo_path(f.rule.file))},line={f.rule.line},{props}"
             lines.append(f"::{_COMMAND[f.severity]} {props}::{_data(message)}")
     return "\n".join(lines)

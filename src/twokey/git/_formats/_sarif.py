@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from twokey import __version__
-from twokey.git._formats._report import Report
+from twokey.git._formats._report import Report, repo_path
 from twokey.model import Finding, FindingCode, Severity
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -57,7 +57,7 @@ def _result(finding: Finding, subject: str) -> dict[str, Any]:
         result["locations"] = [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": finding.rule.file},
+                    "artifactLocation": {"uri": repo_path(finding.rule.file)},
                     "region": {
                         "startLine": max(finding.rule.line, 1),
                         "startColumn": max(finding.rule.column, 1),

@@ -1,17 +1,22 @@
-"""Plain text: each decision with its findings, rule, and what would satisfy it."""
+"""Plain text: each decision with its findings, the rule, and what would satisfy it."""
 
 from __future__ import annotations
 
 __all__ = ["render_text"]
 
 from twokey.git._formats._report import Report
+from twokey.model import Decision, Severity
+
+_MARK = {Severity.DENY: "✗", Severity.WARN: "!", Severity.INFO: "·"}
 
 
 def render_text(report: Report) -> str:
-    """The engine's explanation of each decision, then a one-line summary."""
-    from twokey.engine import explain  # noqa: PLC0415 - lazy: hook start-up time
-
-    parts = [explain(j.decision) for j in report.judgements]
+    """One block per decision, then a one-line summary (``--explain`` shows who counted)."""
+    # New evidence refs are allowed by construction; one line says how many arrived.
+    quiet = [j for j in report.judgements if j.update.is_evidence and j.decision.allowed]
+    parts = [_decision(j.decision) for j in report.judgements if j not in quiet]
+    if quiet:
+        parts.append(f"ALLOW: {len(quiet)} new evidence ref(s) under refs/twokey/")
     denied = sum(1 for j in report.judgements if not j.decision.allowed)
     total = len(report.judgements)
     if denied:
@@ -21,3 +26,17 @@ def render_text(report: Report) -> str:
     if report.policy_origin:
         summary += f" (policy: {report.policy_origin})"
     return "\n".join([*parts, summary])
+
+
+def _decision(decision: Decision) -> str:
+    lines = [f"{decision.verdict.value.upper()}: {decision.subject}"]
+    if decision.break_glass:
+        lines.append("  BREAK-GLASS: allowed as an open exception until someone else reviews it")
+    for f in decision.findings:
+        lines.append(f"  {_MARK[f.severity]} {f.code.value}: {f.message}")
+        if f.severity is not Severity.INFO:
+            if f.rule is not None:
+                lines.append(f"      rule: {f.rule}")
+            if f.satisfy:
+                lines.append(f"      to satisfy: {f.satisfy}")
+    return "\n".join(lines)

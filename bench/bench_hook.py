@@ -1,0 +1,254 @@
+"""Benchmark: what the pre-receive hook adds to a push, on a repository with 100,000 commits.
+
+Run: ``.venv/bin/python bench/bench_hook.py [--commits 100000] [--rounds 7]``
+
+Same run, same client, same commits: every push goes to two servers cloned from one
+repository, one with the twokey hook and one without; the difference is the hook's cost
+(Python start-up included). A second, small repository shows that the cost does not grow with
+history. Then one push of 1,000 new commits at once. Results go into ``bench/hook.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from twokey.evidence import Ed25519Signer, GitEvidenceStore, sign_approval
+from twokey.git import install_hook
+
+ENV = {
+    # A server installation has compiled bytecode (pip writes it); a development shell may
+    # forbid writing it (PYTHONDONTWRITEBYTECODE), which would make every hook run compile
+    # twokey from source. Bytecode goes to a private prefix so the source tree stays clean.
+    **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+    "PYTHONPYCACHEPREFIX": os.path.join(tempfile.gettempdir(), "twokey-bench-pycache"),
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "LC_ALL": "C",
+    "GIT_AUTHOR_NAME": "Alice Smith",
+    "GIT_AUTHOR_EMAIL": "alice@example.com",
+    "GIT_COMMITTER_NAME": "Alice Smith",
+    "GIT_COMMITTER_EMAIL": "alice@example.com",
+}
+POLICY = """\
+version: 1
+people:
+  alice: {{name: Alice, emails: [alice@example.com]}}
+  bob: {{name: Bob, emails: [bob@example.com], keys: ["{bob}"]}}
+groups:
+  reviewers: [bob]
+  admins: [alice, bob]
+branches:
+  main: {{approvals: 1, approvers: [reviewers]}}
+policy_changes: {{approvals: 2, approvers: [admins]}}
+"""
+
+
+def git(*args: str, cwd: Path | None = None, stdin: bytes | None = None) -> str:
+    out = subprocess.run(
+        ["git", *args], cwd=cwd, input=stdin, capture_output=True, env=ENV, check=True
+    )
+    return out.stdout.decode().strip()
+
+
+def fast_import_stream(commits: int, policy: str, start: int = 0, parent: str = "") -> bytes:
+    """``git fast-import`` input: a linear history, one small file change per commit."""
+    parts = []
+    for i in range(start, start + commits):
+        message = f"commit {i}\n".encode()
+        parts.append(b"commit refs/heads/main\n")
+        parts.append(f"mark :{i + 1}\n".encode())
+        parts.append(
+            f"committer Alice Smith <alice@example.com> {1_600_000_000 + i} +0000\n".encode()
+        )
+        parts.append(b"data %d\n%s" % (len(message), message))
+        if i == start and parent:
+            parts.append(f"from {parent}\n".encode())
+        if i == 0:
+            data = policy.encode()
+            parts.append(b"M 100644 inline .twokey/policy.yml\ndata %d\n%s\n" % (len(data), data))
+        body = f"{i}\n".encode()
+        parts.append(b"M 100644 inline src/file%d.txt\ndata %d\n%s\n" % (i % 1000, len(body), body))
+    return b"".join(parts)
+
+
+def build(root: Path, commits: int, policy: str) -> Path:
+    origin = root / "origin.git"
+    git("init", "-q", "--bare", "-b", "main", str(origin))
+    git("fast-import", "--quiet", cwd=origin, stdin=fast_import_stream(commits, policy))
+    git("repack", "-adq", cwd=origin)
+    git("commit-graph", "write", "--reachable", cwd=origin)
+    return origin
+
+
+def servers(root: Path, origin: Path, sock: Path) -> tuple[Path, Path, Path]:
+    plain, hooked, served = root / "plain.git", root / "hooked.git", root / "served.git"
+    for path in (plain, hooked, served):
+        git("clone", "-q", "--bare", "--local", str(origin), str(path))
+        git("commit-graph", "write", "--reachable", cwd=path)
+    install_hook(hooked, repository="bench")
+    install_hook(served, repository="bench", server_socket=sock)
+    return plain, hooked, served
+
+
+def start_server(sock: Path) -> subprocess.Popen[bytes]:
+    """``twokey hook serve`` (the warm server), waited for until its socket exists."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "twokey", "hook", "serve", "--socket", str(sock)],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not sock.exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("hook server did not start")
+        time.sleep(0.05)
+    return proc
+
+
+def client(root: Path, origin: Path) -> Path:
+    work = root / "client"
+    git("clone", "-q", "--shared", str(origin), str(work))
+    return work
+
+
+def timed_push(work: Path, server: Path, *refspecs: str) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(
+        ["git", "push", "-q", str(server), *refspecs],
+        cwd=work,
+        capture_output=True,
+        env=ENV,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"push to {server.name} failed:\n{result.stderr.decode()}")
+    return elapsed
+
+
+def approve(work: Path, bob: Ed25519Signer) -> str:
+    commit = git("rev-parse", "HEAD", cwd=work)
+    tree = git("rev-parse", "HEAD^{tree}", cwd=work)
+    envelope = sign_approval(
+        bob,
+        repository="bench",
+        ref="refs/heads/main",
+        commit=commit,
+        tree=tree,
+        when=datetime.now(UTC),
+    )
+    return GitEvidenceStore(work / ".git").put(envelope, commit)
+
+
+def one_commit_rounds(
+    work: Path, targets: list[Path], bob: Ed25519Signer, rounds: int
+) -> list[list[float]]:
+    """Push one new approved commit to every target per round; times per target."""
+    times: list[list[float]] = [[] for _ in targets]
+    for i in range(rounds):
+        (work / "change.txt").write_text(f"{i}\n")
+        git("add", "change.txt", cwd=work)
+        git("commit", "-qm", f"change {i}", cwd=work)
+        ref = approve(work, bob)
+        refspecs = ("main", f"{ref}:{ref}")
+        # rotate the order so that no target always runs with the warmest caches
+        order = list(range(len(targets)))
+        order = order[i % len(order) :] + order[: i % len(order)]
+        for k in order:
+            times[k].append(timed_push(work, targets[k], *refspecs))
+    return times
+
+
+def many_commits(work: Path, targets: list[Path], bob: Ed25519Signer, count: int) -> list[float]:
+    head = git("rev-parse", "HEAD", cwd=work)
+    stream = fast_import_stream(count, "", start=10_000_000, parent=head)
+    git("fast-import", "--quiet", "--force", cwd=work / ".git", stdin=stream)
+    git("reset", "-q", "--hard", "main", cwd=work)
+    ref = approve(work, bob)
+    return [timed_push(work, target, "main", f"{ref}:{ref}") for target in targets]
+
+
+def scenario(
+    root: Path, commits: int, rounds: int, bob: Ed25519Signer, bulk: int
+) -> dict[str, float]:
+    policy = POLICY.format(bob=bob.public_key)
+    t0 = time.perf_counter()
+    origin = build(root, commits, policy)
+    built = time.perf_counter() - t0
+    sock = root / "hook.sock"
+    targets = list(servers(root, origin, sock))
+    work = client(root, origin)
+    proc = start_server(sock)
+    try:
+        plain, cold, warm = one_commit_rounds(work, targets, bob, rounds)
+        bulk_times = many_commits(work, targets, bob, bulk) if bulk else []
+    finally:
+        proc.terminate()
+        proc.wait()
+    ms = [statistics.median(t) * 1000 for t in (plain, cold, warm)]
+    result = {
+        "commits": commits,
+        "build_s": built,
+        "plain_ms": ms[0],
+        "cold_ms": ms[1],
+        "warm_ms": ms[2],
+        "cold_adds_ms": ms[1] - ms[0],
+        "warm_adds_ms": ms[2] - ms[0],
+    }
+    names = ("bulk_plain_ms", "bulk_cold_ms", "bulk_warm_ms")
+    for name, value in zip(names[: len(bulk_times)], bulk_times, strict=True):
+        result[name] = value * 1000
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--commits", type=int, default=100_000)
+    parser.add_argument("--small", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--bulk", type=int, default=1000)
+    args = parser.parse_args()
+    bob = Ed25519Signer(ed25519.Ed25519PrivateKey.generate())
+    root = Path(tempfile.mkdtemp(prefix="twokey-bench-"))
+    try:
+        rows = [
+            scenario(root / "large", args.commits, args.rounds, bob, args.bulk),
+            scenario(root / "small", args.small, args.rounds, bob, 0),
+        ]
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(
+        f"python {sys.version.split()[0]}, git {git('--version').split()[-1]}, "
+        f"{os.cpu_count()} cpus, {args.rounds} rounds (median)"
+    )
+    print("| history | no hook | hook, in-process | adds | hook, warm server | adds |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['commits']:,} commits | {r['plain_ms']:.0f} ms | {r['cold_ms']:.0f} ms | "
+            f"{r['cold_adds_ms']:+.0f} ms | {r['warm_ms']:.0f} ms | "
+            f"**{r['warm_adds_ms']:+.0f} ms** |"
+        )
+    big = rows[0]
+    if "bulk_plain_ms" in big:
+        print(
+            f"\n{args.bulk:,} commits in one push onto {big['commits']:,}: "
+            f"no hook {big['bulk_plain_ms']:.0f} ms, in-process {big['bulk_cold_ms']:.0f} ms, "
+            f"warm server {big['bulk_warm_ms']:.0f} ms"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

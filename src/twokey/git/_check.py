@@ -1,0 +1,155 @@
+"""``twokey check``: judge one ref update in any CI, with the hook's gate.
+
+The policy comes from the base (the target branch as it is), never from the head, so a pull
+request cannot loosen its own policy; ``--policy FILE`` overrides that explicitly. Evidence comes
+from ``refs/twokey/*`` (fetched by the user: ``git fetch origin 'refs/twokey/*:refs/twokey/*'``)
+and from envelope files.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CheckRequest", "read_evidence_files", "run_check"]
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from twokey.errors import InfrastructureError, TwokeyError, UsageError
+from twokey.git._evidence import MAX_ENVELOPE_BYTES, EnvelopeSource, RawEnvelope
+from twokey.git._formats._report import Report
+from twokey.git._gate import Gate, Judgement
+from twokey.git._install import resolve_git_dir
+from twokey.git._policy_source import TrustedPolicy, trusted_policy
+from twokey.git._reader import GitReader
+from twokey.git._repository import repository_settings
+from twokey.git._updates import RefUpdate
+from twokey.git._verdicts import door_deny
+from twokey.model import ZERO_SHA, Alias, FindingCode
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """What to check: ``ref`` moving from ``old`` to ``new`` (revisions, resolved here).
+
+    ``policy_rev`` is the revision whose ``.twokey/policy.yml`` is trusted (the base);
+    ``policy_file`` overrides it. ``repository`` overrides the repository id.
+    """
+
+    repo: Path
+    ref: str
+    old: str
+    new: str
+    policy_rev: str = ""
+    policy_file: Path | None = None
+    evidence: tuple[Path, ...] = ()
+    repository: str = ""
+    pusher: Alias | None = None
+
+
+def run_check(request: CheckRequest, env: Mapping[str, str], now: datetime) -> Report:
+    """Judge the update. A missing or invalid policy at the base is a deny, not an error.
+
+    Raises:
+        UsageError: a revision or an evidence file cannot be read.
+        PolicyError: the ``--policy`` file is invalid.
+        InfrastructureError: a shallow or partial clone, or git failed.
+    """
+    reader = GitReader(resolve_git_dir(request.repo), env)
+    _require_full_history(reader)
+    old = _rev(reader, request.old)
+    new = _rev(reader, request.new)
+    update = _update(request.ref, old, new)
+    settings = repository_settings(reader.git, env)
+    repository = request.repository or settings.repository
+    try:
+        trusted = _policy(reader, request, old)
+    except TwokeyError as exc:
+        if request.policy_file is not None:
+            raise
+        subject = f"{update.ref} {update.old[:7]}..{update.new[:7]}"
+        decision = door_deny(
+            subject, FindingCode.MALFORMED_INPUT, exc.message, exc.hint or "fix the policy"
+        )
+        return Report((Judgement(update, decision),), repository, "")
+    gate = Gate(
+        reader=reader,
+        trusted=trusted,
+        repository=repository,
+        now=now,
+        envelopes=EnvelopeSource(reader),
+        pusher=request.pusher,
+        files=read_evidence_files(request.evidence),
+        default_ref=request.ref,
+        signatures=True,
+    )
+    return Report((gate.judge(update),), repository, trusted.origin)
+
+
+def _require_full_history(reader: GitReader) -> None:
+    if reader.is_shallow():
+        raise InfrastructureError(
+            "this is a shallow clone: the commits of the change cannot all be read",
+            hint="fetch the full history (actions/checkout: fetch-depth: 0; "
+            "or git fetch --unshallow)",
+        )
+    # A partial clone marks its promisor remote (git 2.39: remote.<name>.promisor) and, with
+    # repository format 1, extensions.partialClone (gitrepository-layout(5), partial-clone docs).
+    partial = reader.git.run(
+        ["config", "--get-regexp", r"^(extensions\.partialclone|remote\..*\.promisor)$"],
+        ok=(0, 1),
+    )
+    if any(
+        line.split(" ", 1)[-1].strip() not in ("", "false")
+        for line in partial.out.decode(errors="replace").splitlines()
+    ):
+        raise InfrastructureError(
+            "this is a partial clone: objects the decision needs may be missing",
+            hint="clone without --filter (twokey never judges content it cannot read)",
+        )
+
+
+def _rev(reader: GitReader, rev: str) -> str:
+    if rev in ("", ZERO_SHA):
+        return ZERO_SHA
+    sha = reader.resolve(rev)
+    if sha is None:
+        raise UsageError(f"unknown revision {rev!r}", hint="fetch it first (git fetch origin)")
+    return sha
+
+
+def _update(ref: str, old: str, new: str) -> RefUpdate:
+    try:
+        return RefUpdate(ref, old, new)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _policy(reader: GitReader, request: CheckRequest, old: str) -> TrustedPolicy:
+    if request.policy_file is not None:
+        from twokey.policy import load  # noqa: PLC0415
+
+        return TrustedPolicy(load(request.policy_file), str(request.policy_file), "")
+    rev = request.policy_rev or old
+    if rev == ZERO_SHA:
+        raise UsageError("the ref is created: name the policy's revision with --policy-from")
+    return trusted_policy(reader, _rev(reader, rev))
+
+
+def read_evidence_files(paths: Sequence[Path]) -> tuple[RawEnvelope, ...]:
+    """Envelope files; for a directory, every file below it (sorted).
+
+    Raises:
+        UsageError: a path cannot be read.
+    """
+    found: list[RawEnvelope] = []
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            try:
+                if file.stat().st_size > MAX_ENVELOPE_BYTES:
+                    raise UsageError(f"{file} is larger than {MAX_ENVELOPE_BYTES} bytes")
+                found.append(RawEnvelope(file.read_bytes(), str(file)))
+            except OSError as exc:
+                raise UsageError(f"cannot read evidence {file}: {exc.strerror}") from exc
+    return tuple(found)
