@@ -34,22 +34,36 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def decisions_in(data: Any) -> list[Decision]:
-    """One decision object, a list of them, or ``{"decisions": [...]}``."""
+    """One decision object, a list of them, or ``{"decisions": [...]}`` (as ``check`` prints).
+
+    Raises:
+        UsageError: when ``data`` holds no readable decision (exit 2).
+    """
     if isinstance(data, dict) and "decisions" in data:
         data = data["decisions"]
     items = data if isinstance(data, list) else [data]
     try:
         return [decision_from_dict(item) for item in items]
     except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+        raise UsageError(str(exc), hint="pass the output of 'twokey check --format json'") from exc
+
+
+def _read(name: str) -> Any:
+    try:
+        if name == "-":
+            text = sys.stdin.read()
+        else:
+            with open(name, encoding="utf-8") as handle:
+                text = handle.read()
+        return json.loads(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"cannot read a decision from {name}: {exc}") from exc
 
 
 def _explain(args: argparse.Namespace) -> int:
-    try:
-        text = sys.stdin.read() if args.file == "-" else open(args.file).read()  # noqa: SIM115
-        data = json.loads(text)
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UsageError(f"cannot read a decision from {args.file}: {exc}") from exc
-    decisions = decisions_in(data)
+    decisions = decisions_in(_read(args.file))
+    if not decisions:
+        print("no decisions (nothing was updated)")
+        return ExitCode.ALLOW
     print("\n\n".join(explain(d) for d in decisions))
     return ExitCode.ALLOW if all(d.allowed for d in decisions) else ExitCode.DENY

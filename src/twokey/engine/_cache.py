@@ -1,66 +1,156 @@
 """Per-policy lookups computed once: the engine is called many times with one policy.
 
-Keyed by the policy's digest (the hash of its exact bytes), so equal policies share them;
-a policy without a digest (built in code) is never cached.
+A door loads its policy once and then decides every ref update of a push (and a gateway every
+request) with the same object, so work that depends on the policy alone (alias resolution,
+which rule protects a ref, which owner globs match a path) is memoised per policy object.
+The index is keyed by ``id(policy)`` and dropped when the policy is garbage collected (a weak
+reference; the index holds only the policy's parts, never the policy itself), so it works for
+policies built in code (no digest) as well as loaded ones.
 """
 
 from __future__ import annotations
 
-__all__ = ["IdentityCache", "identities"]
+__all__ = ["PolicyIndex", "index_of"]
 
-from collections import OrderedDict
+import weakref
+from collections.abc import Callable
+from typing import TypeVar
 
-from twokey.model import Alias
-from twokey.policy import Policy
+from twokey.model import Alias, Counted
+from twokey.policy import ApprovalRule, OwnerRule, Policy, Principal, RefRule
 
-_MAX_POLICIES = 16
-_CACHES: OrderedDict[str, IdentityCache] = OrderedDict()
+# Bound the memo tables: a long-running gateway sees unbounded distinct refs and paths.
+_MAX_MEMO = 50_000
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+_INDEXES: dict[int, tuple[weakref.ref[Policy], PolicyIndex]] = {}
 
 
-class IdentityCache:
-    """Email and alias resolution for one policy, memoised."""
+class PolicyIndex:
+    """Memoised lookups for one policy (read-only views of it; never changes a decision)."""
 
     def __init__(self, policy: Policy) -> None:
-        self.policy = policy
-        self._emails: dict[str, tuple[str, ...]] = {}
+        self.principals = policy.principals
+        self._alias_table = policy.aliases
+        self._rules = policy.refs
+        self.people = frozenset(p.id for p in policy.principals.values() if p.is_person)
+        self.email_memo: dict[str, tuple[str, ...]] = {}
         self._aliases: dict[Alias, str | None] = {}
+        self._refs: dict[str, RefRule | None] = {}
+        self._owners: dict[tuple[int, tuple[str, ...]], tuple[tuple[OwnerRule, str], ...]] = {}
+        self._people_in: dict[int, frozenset[str]] = {}
+        self.counted_memo: dict[tuple[str, str, str, str], Counted] = {}
 
     def who_by_email(self, email: str, name: str) -> tuple[str, ...]:
-        """Person ids (plus the people directing an agent) behind a git email, or the alias."""
-        found = self._emails.get(email)
+        """Person ids behind a git identity (plus the people directing an agent), or the alias.
+
+        ``email`` is the identity's email, or ``"\\0" + name`` when git recorded none. An
+        identity without an email stays ``name:<name>``: it resolves to nobody, so it never
+        satisfies a rule, and it still names who wrote the commit.
+        """
+        found = self.email_memo.get(email)
         if found is None:
             found = self._resolve_email(email, name)
-            self._emails[email] = found
+            self._remember(self.email_memo, email, found)
         return found
 
     def _resolve_email(self, email: str, name: str) -> tuple[str, ...]:
         address = email.strip()
-        if not address:
+        if not address or address.startswith("\0"):
             return (f"name:{name}",)
         alias = Alias.email(address)
-        principal = self.policy.resolve(alias)
+        principal = self.resolve(alias)
         if principal is None:
             return (str(alias),)
+        # An AI agent's work counts against the people who direct it (invariant 10).
         return (principal.id, *principal.directed_by)
 
     def principal_id(self, alias: Alias) -> str | None:
-        """The principal an alias belongs to, memoised."""
-        if alias in self._aliases:
+        """The principal an alias belongs to (None when unknown)."""
+        try:
             return self._aliases[alias]
-        principal = self.policy.resolve(alias)
-        result = principal.id if principal is not None else None
-        self._aliases[alias] = result
-        return result
+        except KeyError:
+            found = self._alias_table.get(alias)
+            if found is not None:
+                _ = self.principals[found]  # as Policy.resolve: a dangling alias is an error
+            self._remember(self._aliases, alias, found)
+            return found
+
+    def resolve(self, alias: Alias) -> Principal | None:
+        """``policy.resolve(alias)``, memoised."""
+        found = self.principal_id(alias)
+        return self.principals[found] if found is not None else None
+
+    def ref_rule(self, ref: str) -> RefRule | None:
+        """``policy.ref_rule(ref)`` (the first matching rule in file order), memoised."""
+        try:
+            return self._refs[ref]
+        except KeyError:
+            found = next((rule for rule in self._rules if rule.matches(ref)), None)
+            self._remember(self._refs, ref, found)
+            return found
+
+    def owned(self, rule: RefRule, paths: tuple[str, ...]) -> tuple[tuple[OwnerRule, str], ...]:
+        """The owner rules of ``rule`` matching any of ``paths`` (file order), each with the
+        matching paths as a short text for messages (memoised per set of changed paths)."""
+        key = (id(rule), paths)
+        found = self._owners.get(key)
+        if found is None:
+            found = tuple(
+                (owner, _listing(sorted(p for p in paths if owner.matches(p))))
+                for owner in rule.owners
+                if any(owner.matches(p) for p in paths)
+            )
+            self._remember(self._owners, key, found)
+        return found
+
+    def people_in(self, rule: ApprovalRule) -> frozenset[str]:
+        """The approvers of ``rule`` that are people: a service never counts (invariant 10),
+        even when a hand-built policy lists one."""
+        found = self._people_in.get(id(rule))
+        if found is None:
+            found = rule.approvers & self.people
+            self._remember(self._people_in, id(rule), found)
+        return found
+
+    def counted(self, rule: str, person: str, evidence: str, trust: str) -> Counted:
+        """An (immutable, shared) ``Counted`` record: building a frozen dataclass is slow."""
+        key = (rule, person, evidence, trust)
+        found = self.counted_memo.get(key)
+        if found is None:
+            found = Counted(rule, person, evidence, trust)
+            self._remember(self.counted_memo, key, found)
+        return found
+
+    @staticmethod
+    def _remember(table: dict[_K, _V], key: _K, value: _V) -> None:
+        if len(table) >= _MAX_MEMO:
+            table.clear()
+        table[key] = value
 
 
-def identities(policy: Policy) -> IdentityCache:
-    """The identity cache of ``policy`` (fresh when it has no digest)."""
-    if not policy.digest:
-        return IdentityCache(policy)
-    cache = _CACHES.get(policy.digest)
-    if cache is None or (cache.policy is not policy and cache.policy != policy):
-        cache = IdentityCache(policy)
-        _CACHES[policy.digest] = cache
-        if len(_CACHES) > _MAX_POLICIES:
-            _CACHES.popitem(last=False)
-    return cache
+def _listing(paths: list[str]) -> str:
+    more = f", +{len(paths) - 3} more" if len(paths) > 3 else ""
+    return ", ".join(paths[:3]) + more
+
+
+def index_of(policy: Policy) -> PolicyIndex:
+    """The index of ``policy``, built on first use and dropped with the policy."""
+    key = id(policy)
+    entry = _INDEXES.get(key)
+    if entry is not None and entry[0]() is policy:
+        return entry[1]
+    index = PolicyIndex(policy)
+    _INDEXES[key] = (weakref.ref(policy, _forget(key)), index)
+    return index
+
+
+def _forget(key: int) -> Callable[[weakref.ref[Policy]], None]:
+    """A weakref callback dropping ``key``; it binds the table itself, since module globals
+    may already be gone when the last policies die at interpreter exit."""
+    table = _INDEXES
+
+    def forget(_: weakref.ref[Policy]) -> None:
+        table.pop(key, None)
+
+    return forget

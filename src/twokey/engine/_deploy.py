@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["evaluate_deploy"]
+__all__ = ["evaluate_deploy", "short_digest"]
 
 from datetime import datetime
 
-from twokey.engine._people import roles_of, short
+from twokey.engine._cache import PolicyIndex, index_of
+from twokey.engine._checks import check_findings, rejected_findings
+from twokey.engine._people import Why, roles_of, short, why_text
 from twokey.engine._tally import Tally, candidate, count
 from twokey.model import DeployFacts, Finding, FindingCode, Severity
 from twokey.policy import EnvironmentRule, Exclusion, Policy
@@ -30,30 +32,35 @@ def evaluate_deploy(
             )
         )
         return tally, None
+    index = index_of(policy)
     _source(facts, env, tally)
-    release_approvers = _release_approvers(policy, facts)
-    roles = roles_of(policy, facts.release, None)
-    separated = _separated(
-        env, roles.of(Exclusion.AUTHORS) | roles.of(Exclusion.CO_AUTHORS), release_approvers
-    )
-    _deployer(policy, facts, env, separated, tally)
-    _provenance(policy, facts, env, tally)
+    tally.findings += rejected_findings(facts.rejected, env.rule)
+    separated = _separated(index, env, facts)
+    _deployer(index, facts, env, separated, tally)
+    _provenance(index, facts, env, tally)
+    wanted = (request.artifact, env.name, request.commit)
     candidates = [
-        candidate(policy, a.signer, a.trust, a.evidence_id or a.source)
-        for a in sorted(facts.deploy_approvals, key=lambda a: (str(a.signer), a.evidence_id))
-        if (a.artifact, a.environment, a.commit) == (request.artifact, env.name, request.commit)
+        candidate(index, a.signer, a.trust, a.evidence_id or a.source)
+        for a in facts.deploy_approvals
+        if (a.artifact, a.environment, a.commit) == wanted
     ]
-    part = count(
-        policy,
+    part = Tally()
+    count(
+        index,
         env.approval,
         candidates,
         separated,
+        part,
         missing_code=FindingCode.INSUFFICIENT_DEPLOY_APPROVALS,
         subject=f"deploy of {short_digest(request.artifact)} to {env.name}",
     )
     tally.findings += [_as_conflict(f) for f in part.findings]
     tally.counted += part.counted
     tally.excluded += part.excluded
+    if env.checks is not None:
+        tally.findings += check_findings(
+            index, env.checks, facts.checks, request.repository, request.artifact, "artifact"
+        )
     _freeze(env, now, tally)
     return tally, env
 
@@ -78,24 +85,20 @@ def short_digest(digest: str) -> str:
     return f"{algo}:{hexdigest[:12]}" if hexdigest else digest[:19]
 
 
-def _release_approvers(policy: Policy, facts: DeployFacts) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for approval in facts.release_approvals:
-        principal = policy.resolve(approval.signer)
-        who = principal.id if principal else str(approval.signer)
-        out.setdefault(who, f"an approver of {short(approval.commit)} in this release")
-    return out
+def _separated(index: PolicyIndex, env: EnvironmentRule, facts: DeployFacts) -> dict[str, Why]:
+    """Who may neither approve nor carry out this deploy: the environment's ``separate`` list.
 
-
-def _separated(
-    env: EnvironmentRule, authors: dict[str, str], approvers: dict[str, str]
-) -> dict[str, str]:
-    out: dict[str, str] = {}
-    if Exclusion.AUTHORS in env.approval.exclude:
-        out.update(authors)
+    ``authors`` are the authors and co-authors of the release's commits (with the people who
+    direct an agent that wrote one); ``approvers`` are the people who approved them.
+    """
+    kinds = set(env.approval.exclude - {Exclusion.APPROVERS})
+    if Exclusion.AUTHORS in kinds:
+        kinds.add(Exclusion.CO_AUTHORS)
+    out = dict(roles_of(index, facts.release, None).excluded(frozenset(kinds)))
     if Exclusion.APPROVERS in env.approval.exclude:
-        for who, why in approvers.items():
-            out.setdefault(who, why)
+        for approval in sorted(facts.release_approvals, key=lambda a: (a.commit, a.signer)):
+            who = index.principal_id(approval.signer) or str(approval.signer)
+            out.setdefault(who, (Exclusion.APPROVERS, approval.commit))
     return out
 
 
@@ -115,13 +118,13 @@ def _source(facts: DeployFacts, env: EnvironmentRule, tally: Tally) -> None:
 
 
 def _deployer(
-    policy: Policy,
+    index: PolicyIndex,
     facts: DeployFacts,
     env: EnvironmentRule,
-    separated: dict[str, str],
+    separated: dict[str, Why],
     tally: Tally,
 ) -> None:
-    deployer = policy.resolve(facts.request.deployer)
+    deployer = index.resolve(facts.request.deployer)
     who = deployer.id if deployer else str(facts.request.deployer)
     if deployer is None or who not in env.deployers:
         tally.findings.append(
@@ -137,17 +140,17 @@ def _deployer(
         return
     if not deployer.is_person or who not in separated:
         return
-    reason = separated[who]
+    why = separated[who]
     code = (
         FindingCode.DEPLOYER_IS_APPROVER
-        if reason.startswith("an approver")
+        if why[0] is Exclusion.APPROVERS
         else FindingCode.DEPLOYER_IS_AUTHOR
     )
     tally.findings.append(
         Finding(
             code,
             Severity.DENY,
-            f"deployer {who} is {reason}",
+            f"deployer {who} is {why_text(why)}",
             "someone who neither wrote nor approved the release deploys it",
             env.rule,
             (who,),
@@ -155,32 +158,35 @@ def _deployer(
     )
 
 
-def _provenance(policy: Policy, facts: DeployFacts, env: EnvironmentRule, tally: Tally) -> None:
+def _provenance(index: PolicyIndex, facts: DeployFacts, env: EnvironmentRule, tally: Tally) -> None:
+    """The artifact was built from the commit by a trusted builder (invariant 5)."""
     request = facts.request
     matching = [
-        p for p in facts.provenance if p.artifact == request.artifact and p.commit == request.commit
-    ]
-    trusted = [
         p
-        for p in matching
-        if (s := policy.resolve(p.signer)) is not None
-        and s.id in env.builders
-        and p.trust.value == "signed"
+        for p in facts.provenance
+        if p.artifact == request.artifact
+        and p.commit == request.commit
+        and p.repository == request.repository
     ]
-    if trusted:
+    if any(
+        index.principal_id(p.signer) in env.builders and p.trust in env.approval.accept
+        for p in matching
+    ):
         return
-    code = FindingCode.UNTRUSTED_BUILDER if matching else FindingCode.NO_PROVENANCE
-    what = (
-        "was not built by a trusted builder"
-        if matching
-        else f"has no build provenance for commit {short(request.commit)}"
-    )
+    if matching:
+        signers = sorted({index.principal_id(p.signer) or str(p.signer) for p in matching})
+        code = FindingCode.UNTRUSTED_BUILDER
+        what = f"was built by {', '.join(signers)}, not a trusted builder"
+    else:
+        code = FindingCode.NO_PROVENANCE
+        what = f"has no build provenance for commit {short(request.commit)}"
     tally.findings.append(
         Finding(
             code,
             Severity.DENY,
             f"artifact {short_digest(request.artifact)} {what}",
-            f"signed build provenance from {', '.join(sorted(env.builders))} for this digest",
+            f"build provenance for this digest and commit, signed by "
+            f"{', '.join(sorted(env.builders)) or 'nobody (no builders configured)'}",
             env.rule,
             commits=(request.commit,),
         )

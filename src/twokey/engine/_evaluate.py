@@ -4,7 +4,9 @@ from __future__ import annotations
 
 __all__ = ["evaluate", "evaluate_safely"]
 
+import operator
 from datetime import datetime
+from typing import assert_never
 
 from twokey.engine._deploy import evaluate_deploy, short_digest
 from twokey.engine._people import short
@@ -21,7 +23,7 @@ from twokey.model import (
     Severity,
     Verdict,
 )
-from twokey.policy import Policy
+from twokey.policy import Policy, Principal
 
 # Break-glass never excuses these: they are not about too few people (invariants 1 and 8).
 _UNBREAKABLE = frozenset(
@@ -53,34 +55,46 @@ def evaluate(policy: Policy, facts: RefUpdateFacts | DeployFacts, now: datetime)
         glass = facts.break_glass
         allowed_glass = rule.break_glass if rule is not None else frozenset()
         where = rule.rule if rule is not None else None
-    else:
+    elif isinstance(facts, DeployFacts):
         tally, env = evaluate_deploy(policy, facts, now)
         request = facts.request
         subject = f"deploy {short_digest(request.artifact)} to {request.environment}"
         glass = request.break_glass
         allowed_glass = env.break_glass if env is not None else frozenset()
         where = env.rule if env is not None else None
+    else:
+        assert_never(facts)
     broken = _break_glass(policy, tally, glass, allowed_glass, where)
-    findings = tuple(sorted(tally.findings, key=_finding_key))
+    # Sets, then a total order: evidence order (and duplicates) never change the output.
+    findings = tuple(sorted(set(tally.findings), key=_finding_key))
     verdict = Verdict.DENY if any(f.severity is Severity.DENY for f in findings) else Verdict.ALLOW
     return Decision(
         verdict,
         subject,
         findings,
-        tuple(sorted(tally.counted, key=lambda c: (c.rule, c.person, c.evidence))),
-        tuple(sorted(set(tally.excluded), key=lambda e: (e.rule, e.who, e.reason))),
+        tuple(sorted(tally.counted, key=_counted_key)),  # unique per rule by construction
+        tuple(sorted(set(tally.excluded), key=_excluded_key)),
         policy.digest,
         broken,
     )
 
 
-def _finding_key(finding: Finding) -> tuple[int, int, str, tuple[str, ...]]:
+def _finding_key(finding: Finding) -> tuple[object, ...]:
+    rule = finding.rule
+    # By code (enum order), then message (the brief); the rest only breaks exact ties.
     return (
-        _SEVERITY_ORDER[finding.severity],
         _CODE_ORDER[finding.code],
         finding.message,
+        _SEVERITY_ORDER[finding.severity],
         finding.people,
+        finding.commits,
+        finding.satisfy,
+        (rule.file, rule.line, rule.column, rule.path) if rule is not None else (),
     )
+
+
+_counted_key = operator.attrgetter("rule", "person", "evidence", "trust")
+_excluded_key = operator.attrgetter("rule", "who", "reason")
 
 
 def _break_glass(
@@ -95,8 +109,8 @@ def _break_glass(
         return False
     actor = policy.resolve(glass.actor)
     who = actor.id if actor is not None else str(glass.actor)
-    if actor is None or who not in allowed or not glass.reason.strip():
-        why = "gave no reason" if actor is not None and who in allowed else "is not allowed to"
+    why = _refuse_glass(actor, who, allowed, glass.reason)
+    if why:
         tally.findings.append(
             Finding(
                 FindingCode.BREAK_GLASS_DENIED,
@@ -136,21 +150,54 @@ def _break_glass(
     return True
 
 
+def _refuse_glass(actor: Principal | None, who: str, allowed: frozenset[str], reason: str) -> str:
+    """Why break-glass is refused, or "" when it stands (invariant 6: named people, a reason)."""
+    if actor is None:
+        return "is not registered in the policy"
+    if not actor.is_person:
+        return "is a service; only named people may break glass"
+    if who not in allowed:
+        return "is not allowed to break glass here"
+    if not reason.strip():
+        return "gave no reason"
+    return ""
+
+
 def evaluate_safely(policy: Policy, facts: RefUpdateFacts | DeployFacts, now: datetime) -> Decision:
-    """:func:`evaluate`, with any internal error turned into a deny (fail closed)."""
+    """:func:`evaluate`, with any exception turned into a deny (fail closed, invariant 8).
+
+    Malformed input (a ``ValueError``, e.g. a naive ``now``) gives ``MALFORMED_INPUT``;
+    anything else ``INTERNAL_ERROR``. Neither can ever be an allow.
+    """
     try:
         return evaluate(policy, facts, now)
-    except Exception as exc:
+    except Exception as exc:  # the point: nothing may escape as an allow
+        malformed = isinstance(exc, ValueError)  # what the model raises for bad input
+        code = FindingCode.MALFORMED_INPUT if malformed else FindingCode.INTERNAL_ERROR
+        what = "malformed input" if malformed else "internal error while deciding"
         return Decision(
             Verdict.DENY,
-            "internal error",
+            _subject_of(facts),
             (
                 Finding(
-                    FindingCode.INTERNAL_ERROR,
+                    code,
                     Severity.DENY,
-                    f"internal error while deciding: {type(exc).__name__}: {exc}",
-                    "report this; nothing was allowed",
+                    f"{what}: {type(exc).__name__}: {exc}",
+                    "fix the input the door gathered" if malformed else "report this as a bug",
                 ),
             ),
-            policy_digest=policy.digest,
+            policy_digest=getattr(policy, "digest", ""),
         )
+
+
+def _subject_of(facts: object) -> str:
+    """The decision subject, as far as broken facts allow."""
+    try:
+        if isinstance(facts, RefUpdateFacts):
+            return f"{facts.change.ref} {short(facts.change.old)}..{short(facts.change.new)}"
+        if isinstance(facts, DeployFacts):
+            request = facts.request
+            return f"deploy {short_digest(request.artifact)} to {request.environment}"
+    except Exception:  # best effort only: the decision is a deny anyway
+        return "unreadable facts"
+    return f"unreadable facts ({type(facts).__name__})"

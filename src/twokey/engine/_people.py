@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["Roles", "roles_of", "short"]
+__all__ = ["Roles", "Why", "roles_of", "short", "why_text"]
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
-from twokey.engine._cache import identities
+from twokey.engine._cache import PolicyIndex
 from twokey.model import Alias, Commit
-from twokey.policy import Exclusion, Policy
+from twokey.policy import Exclusion
 
 _WHY = {
     Exclusion.AUTHORS: "an author of {}",
@@ -25,70 +24,80 @@ def short(sha: str) -> str:
     return sha[:7]
 
 
-@dataclass
+# Why someone is excluded: the role, and the first commit it was found in. A plain tuple (not
+# a NamedTuple or dataclass) because the hot path builds one per identity per decision.
+Why = tuple[Exclusion, str]
+
+
+def why_text(why: Why) -> str:
+    """E.g. ``an author of 0123abc``; built only when a message needs it."""
+    kind, sha = why
+    return _WHY[kind].format(short(sha))
+
+
 class Roles:
-    """Person id (or ``alias`` string when unknown) -> first commit, per exclusion kind.
+    """Person id (or ``alias`` string when unknown) -> why, per exclusion kind."""
 
-    Reasons are formatted only when asked for: the hot path stores commit ids.
-    """
+    __slots__ = ("by_kind", "memo")
 
-    by_kind: dict[Exclusion, dict[str, str]] = field(default_factory=dict)
-    memo: dict[frozenset[Exclusion], dict[str, str]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.by_kind: dict[Exclusion, dict[str, Why]] = {}
+        self.memo: dict[frozenset[Exclusion], dict[str, Why]] = {}
 
-    def add(self, kind: Exclusion, who: str, sha: str) -> None:
-        """Record ``who`` in role ``kind`` (first commit wins)."""
-        people = self.by_kind.get(kind)
-        if people is None:
-            self.by_kind[kind] = {who: sha}
-        elif who not in people:
-            people[who] = sha
-
-    def excluded(self, kinds: frozenset[Exclusion]) -> dict[str, str]:
-        """Everyone excluded under ``kinds``, with the first reason found (memoised)."""
+    def excluded(self, kinds: frozenset[Exclusion]) -> dict[str, Why]:
+        """Everyone excluded under ``kinds``, with the first reason in kind order (memoised)."""
         cached = self.memo.get(kinds)
         if cached is not None:
             return cached
-        out: dict[str, str] = {}
-        for kind in sorted(kinds):
-            for who, sha in self.by_kind.get(kind, {}).items():
-                if who not in out:
-                    out[who] = _WHY[kind].format(short(sha))
+        out: dict[str, Why] = {}
+        # Later updates win, so go from the last kind to the first: the first kind's reason stays.
+        for kind in sorted(kinds, reverse=True):
+            people = self.by_kind.get(kind)
+            if people:
+                out.update(people)
         self.memo[kinds] = out
         return out
 
-    def of(self, kind: Exclusion) -> dict[str, str]:
-        """The people in one role, with reasons."""
-        return self.excluded(frozenset({kind}))
 
-
-def roles_of(policy: Policy, commits: Iterable[Commit], pusher: Alias | None) -> Roles:
+def roles_of(index: PolicyIndex, commits: Iterable[Commit], pusher: Alias | None) -> Roles:
     """Authors, co-authors, committers and the pusher of ``commits``.
 
     A clean merge commit brings no content of its own, so its author and committer (the
     merger) are not counted as authors; a merge that is not clean is content like any commit.
     """
     roles = Roles()
-    cache = identities(policy)
     # First the distinct identities per role (cheap dict work), then resolve each once.
-    firsts: dict[Exclusion, dict[tuple[str, str], str]] = {
-        Exclusion.AUTHORS: {},
-        Exclusion.CO_AUTHORS: {},
-        Exclusion.COMMITTERS: {},
-    }
-    authors, co_authors, committers = firsts.values()
+    authors: dict[str, tuple[str, str]] = {}
+    co_authors: dict[str, tuple[str, str]] = {}
+    committers: dict[str, tuple[str, str]] = {}
     for commit in commits:
         if commit.clean_merge is True and len(commit.parents) > 1:
             continue
-        sha = commit.sha
-        authors.setdefault((commit.author.email, commit.author.name), sha)
-        committers.setdefault((commit.committer.email, commit.committer.name), sha)
-        for co_author in commit.co_authors:
-            co_authors.setdefault((co_author.email, co_author.name), sha)
-    for kind, idents in firsts.items():
-        for (email, name), sha in idents.items():
-            for who in cache.who_by_email(email, name):
-                roles.add(kind, who, sha)
+        ident = commit.author
+        email = ident.email or f"\0{ident.name}"
+        if email not in authors:
+            authors[email] = (commit.sha, ident.name)
+        ident = commit.committer
+        email = ident.email or f"\0{ident.name}"
+        if email not in committers:
+            committers[email] = (commit.sha, ident.name)
+        for ident in commit.co_authors:
+            email = ident.email or f"\0{ident.name}"
+            if email not in co_authors:
+                co_authors[email] = (commit.sha, ident.name)
+    memo, resolve = index.email_memo, index.who_by_email
+    for kind, idents in (
+        (Exclusion.AUTHORS, authors),
+        (Exclusion.CO_AUTHORS, co_authors),
+        (Exclusion.COMMITTERS, committers),
+    ):
+        people: dict[str, Why] = {}
+        for email, (sha, name) in idents.items():
+            for who in memo.get(email) or resolve(email, name):
+                if who not in people:
+                    people[who] = (kind, sha)
+        roles.by_kind[kind] = people
     if pusher is not None:
-        person = cache.principal_id(pusher)
-        roles.add(Exclusion.LAST_PUSHER, person or str(pusher), "")
+        person = index.principal_id(pusher) or str(pusher)
+        roles.by_kind[Exclusion.LAST_PUSHER] = {person: (Exclusion.LAST_PUSHER, "")}
     return roles

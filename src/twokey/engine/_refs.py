@@ -1,9 +1,11 @@
-"""Ref updates: invariants 1-4, 7, 8, 13 (and break-glass, 6 and 12)."""
+"""Ref updates: invariants 1-4, 7, 8, 10, 11 and 13 (break-glass, 6 and 12, is applied later)."""
 
 from __future__ import annotations
 
 __all__ = ["evaluate_ref_update"]
 
+from twokey.engine._cache import PolicyIndex, index_of
+from twokey.engine._checks import check_findings, rejected_findings
 from twokey.engine._people import Roles, roles_of, short
 from twokey.engine._tally import Candidate, Tally, candidate, count
 from twokey.model import (
@@ -15,15 +17,14 @@ from twokey.model import (
     Severity,
     UpdateKind,
 )
-from twokey.policy import Exclusion, Policy, RefRule
-
-_POLICY_EXCLUSIONS = frozenset(Exclusion)
+from twokey.policy import Policy, RefRule
 
 
 def evaluate_ref_update(policy: Policy, facts: RefUpdateFacts) -> tuple[Tally, RefRule | None]:
     """All findings for one ref update, before break-glass is applied."""
     change = facts.change
-    rule = policy.ref_rule(change.ref)
+    index = index_of(policy)
+    rule = index.ref_rule(change.ref)
     tally = Tally()
     if rule is None:
         tally.findings.append(
@@ -31,24 +32,25 @@ def evaluate_ref_update(policy: Policy, facts: RefUpdateFacts) -> tuple[Tally, R
                 FindingCode.UNPROTECTED_REF,
                 Severity.INFO,
                 f"{change.ref} is not protected by the policy",
-                "",
-                None,
+                "nothing: no rule protects this ref (add one under branches: or tags:)",
             )
         )
         return tally, None
-    if change.kind is UpdateKind.DELETE:
+    kind = change.kind
+    if kind is UpdateKind.DELETE:
         if not rule.allow_deletion:
             tally.findings.append(
                 Finding(
                     FindingCode.REF_DELETION,
                     Severity.DENY,
                     f"{change.ref} may not be deleted",
-                    "protected refs are never deleted; set 'deletion: true' to allow it",
+                    "protected refs are never deleted; the policy may allow it (deletion: true)",
                     rule.rule,
+                    commits=(change.old,),
                 )
             )
         return tally, rule
-    if change.kind is UpdateKind.FORCE and not rule.allow_force_push:
+    if kind is UpdateKind.FORCE and not rule.allow_force_push:
         tally.findings.append(
             Finding(
                 FindingCode.FORCE_PUSH,
@@ -61,36 +63,30 @@ def evaluate_ref_update(policy: Policy, facts: RefUpdateFacts) -> tuple[Tally, R
             )
         )
     _unclean_merges(change, rule, tally)
-    _rejected(facts, tally)
-    roles = roles_of(policy, change.commits, change.pusher)
-    covering = _covering(policy, change, facts.approvals, rule, tally)
-    _merge(
+    tally.findings += rejected_findings(facts.rejected, rule.rule)
+    roles = roles_of(index, change.commits, change.pusher)
+    covering = _covering(index, change, facts.approvals, rule, tally)
+    count(
+        index,
+        rule.approval,
+        covering,
+        roles.excluded(rule.approval.exclude),
         tally,
-        count(
-            policy,
-            rule.approval,
-            covering,
-            roles.excluded(rule.approval.exclude),
-            missing_code=FindingCode.INSUFFICIENT_APPROVALS,
-            subject=change.ref,
-        ),
+        missing_code=FindingCode.INSUFFICIENT_APPROVALS,
+        subject=change.ref,
     )
-    _owners(policy, change, rule, covering, roles, tally)
-    _policy_change(policy, change, covering, roles, tally)
-    _checks(policy, facts, rule, tally)
+    _owners(index, change, rule, covering, roles, tally)
+    _policy_change(policy, index, change, covering, roles, tally)
+    if rule.checks is not None:
+        tally.findings += check_findings(
+            index, rule.checks, facts.checks, change.repository, change.new_tree, "tree"
+        )
     return tally, rule
-
-
-def _merge(into: Tally, part: Tally) -> None:
-    into.people |= part.people
-    into.findings += part.findings
-    into.counted += part.counted
-    into.excluded += part.excluded
 
 
 def _unclean_merges(change: Change, rule: RefRule, tally: Tally) -> None:
     for commit in change.commits:
-        if commit.is_merge and commit.clean_merge is False:
+        if commit.clean_merge is False and len(commit.parents) > 1:
             tally.findings.append(
                 Finding(
                     FindingCode.UNCLEAN_MERGE,
@@ -105,157 +101,133 @@ def _unclean_merges(change: Change, rule: RefRule, tally: Tally) -> None:
             )
 
 
-def _rejected(facts: RefUpdateFacts, tally: Tally) -> None:
-    for who, reason in sorted(set(facts.rejected)):
-        code = (
-            FindingCode.UNKNOWN_SIGNER
-            if reason.startswith("UNKNOWN_SIGNER")
-            else FindingCode.MALFORMED_INPUT
-        )
-        tally.findings.append(
-            Finding(
-                code,
-                Severity.WARN,
-                f"evidence from {who} was rejected: {reason}",
-                "re-sign the evidence with a registered key",
-                None,
-                (who,),
-            )
-        )
-
-
 def _covering(
-    policy: Policy, change: Change, approvals: tuple[Approval, ...], rule: RefRule, tally: Tally
+    index: PolicyIndex,
+    change: Change,
+    approvals: tuple[Approval, ...],
+    rule: RefRule,
+    tally: Tally,
 ) -> list[Candidate]:
-    """Approvals bound to the content that lands (invariant 2); the rest explained."""
+    """Approvals bound to the content that lands (invariant 2); the others explained."""
     head = change.head
-    merged = set(head.parents[1:]) if head is not None and head.clean_merge else set()
-    shas = {c.sha for c in change.commits}
-    trees = {c.tree for c in change.commits}
-    out = []
-    for approval in sorted(approvals, key=lambda a: (str(a.signer), a.evidence_id, a.commit)):
+    merged = head.parents[1:] if head is not None and head.clean_merge is True else ()
+    out: list[Candidate] = []
+    stale: list[tuple[str, Finding]] = []
+    for approval in approvals:  # order-free: count() and the final sort make it so
         if approval.repository != change.repository or approval.ref != change.ref:
-            tally.findings.append(
-                Finding(
-                    FindingCode.EVIDENCE_MISMATCH,
-                    Severity.WARN,
-                    f"approval by {approval.signer} is for {approval.repository} {approval.ref}, "
-                    f"not {change.repository} {change.ref}",
-                    "approve this repository and ref",
-                    rule.rule,
-                )
-            )
+            stale.append(_mismatch(index, approval, change, rule, replay=True))
         elif (
-            approval.tree == change.new_tree
+            (approval.tree == change.new_tree and change.new_tree)  # no tree known: no binding
             or approval.commit == change.new
             or approval.commit in merged
         ):
             out.append(
                 candidate(
-                    policy, approval.signer, approval.trust, approval.evidence_id or approval.source
-                )
-            )
-        elif approval.commit in shas or approval.tree in trees:
-            newer = [short(c.sha) for c in change.commits if c.sha != approval.commit]
-            tally.findings.append(
-                Finding(
-                    FindingCode.STALE_APPROVAL,
-                    Severity.WARN,
-                    f"approval by {approval.signer} covers {short(approval.commit)} but new "
-                    f"content landed after it ({', '.join(newer[-3:])})",
-                    f"approve the new head {short(change.new)}",
-                    rule.rule,
-                    commits=(approval.commit, change.new),
+                    index, approval.signer, approval.trust, approval.evidence_id or approval.source
                 )
             )
         else:
-            tally.findings.append(
-                Finding(
-                    FindingCode.EVIDENCE_MISMATCH,
-                    Severity.WARN,
-                    f"approval by {approval.signer} is for {short(approval.commit)}, content this "
-                    "update does not bring",
-                    f"approve {short(change.new)}",
-                    rule.rule,
-                )
-            )
+            stale.append(_stale(index, approval, change, rule))
+    if stale:
+        # Someone who approved an earlier version and then the landing content needs no warning.
+        current = {c[3] for c in out}
+        tally.findings += [f for who, f in stale if who not in current]
     return out
 
 
+def _who(index: PolicyIndex, approval: Approval) -> str:
+    return index.principal_id(approval.signer) or str(approval.signer)
+
+
+def _stale(
+    index: PolicyIndex, approval: Approval, change: Change, rule: RefRule
+) -> tuple[str, Finding]:
+    """STALE_APPROVAL when the approved content is part of this change, else a mismatch."""
+    commits = change.commits
+    at = next(
+        (i for i, c in enumerate(commits) if c.sha == approval.commit or c.tree == approval.tree),
+        None,
+    )
+    if at is None:
+        return _mismatch(index, approval, change, rule, replay=False)
+    who = _who(index, approval)
+    newer = [c.sha for c in commits[at + 1 :]]
+    listed = ", ".join(short(sha) for sha in newer[:5]) + (", ..." if len(newer) > 5 else "")
+    return who, Finding(
+        FindingCode.STALE_APPROVAL,
+        Severity.WARN,
+        f"approval by {who} covers {short(approval.commit)} but new content landed after it: "
+        f"{listed}",
+        f"approve the new head {short(change.new)} (tree {short(change.new_tree)})",
+        rule.rule,
+        (who,),
+        (approval.commit, *newer),
+    )
+
+
+def _mismatch(
+    index: PolicyIndex, approval: Approval, change: Change, rule: RefRule, *, replay: bool
+) -> tuple[str, Finding]:
+    who = _who(index, approval)
+    what = (
+        f"is for {approval.repository} {approval.ref}, not {change.repository} {change.ref}"
+        if replay
+        else f"is for {short(approval.commit)}, content this update does not bring"
+    )
+    return who, Finding(
+        FindingCode.EVIDENCE_MISMATCH,
+        Severity.WARN,
+        f"approval by {who} {what}",
+        f"approve {short(change.new)} on {change.ref} of {change.repository}",
+        rule.rule,
+        (who,),
+        (approval.commit,),
+    )
+
+
 def _owners(
-    policy: Policy,
+    index: PolicyIndex,
     change: Change,
     rule: RefRule,
     covering: list[Candidate],
     roles: Roles,
     tally: Tally,
 ) -> None:
-    for owner in rule.owners:
-        touched = [p for p in change.paths if owner.matches(p)]
-        if touched:
-            touched.sort()
-            subject = f"{change.ref} ({owner.pattern}: {', '.join(touched[:3])})"
-            _merge(
-                tally,
-                count(
-                    policy,
-                    owner.approval,
-                    covering,
-                    roles.excluded(owner.approval.exclude),
-                    missing_code=FindingCode.OWNER_APPROVAL_MISSING,
-                    subject=subject,
-                ),
-            )
+    """Each owner rule matching a changed path needs its own approvals (invariant 4)."""
+    if not rule.owners:
+        return
+    for owner, subject in index.owned(rule, change.paths):
+        count(
+            index,
+            owner.approval,
+            covering,
+            roles.excluded(owner.approval.exclude),
+            tally,
+            missing_code=FindingCode.OWNER_APPROVAL_MISSING,
+            subject=f"{change.ref} ({owner.pattern}: {subject})",
+            primary=False,
+        )
 
 
 def _policy_change(
-    policy: Policy, change: Change, covering: list[Candidate], roles: Roles, tally: Tally
+    policy: Policy,
+    index: PolicyIndex,
+    change: Change,
+    covering: list[Candidate],
+    roles: Roles,
+    tally: Tally,
 ) -> None:
+    """A change to the policy file also needs the k-of-n sign-off (invariant 7, ADR 0007)."""
     if policy.policy_path not in change.paths:
         return
     rule = policy.policy_change
-    _merge(
+    count(
+        index,
+        rule,
+        covering,
+        roles.excluded(rule.exclude),
         tally,
-        count(
-            policy,
-            rule,
-            covering,
-            roles.excluded(rule.exclude),
-            missing_code=FindingCode.POLICY_CHANGE_UNAPPROVED,
-            subject=f"the policy change ({policy.policy_path})",
-        ),
+        missing_code=FindingCode.POLICY_CHANGE_UNAPPROVED,
+        subject=f"the policy change ({policy.policy_path})",
+        primary=False,
     )
-
-
-def _checks(policy: Policy, facts: RefUpdateFacts, rule: RefRule, tally: Tally) -> None:
-    if rule.checks is None:
-        return
-    checks = rule.checks
-    change = facts.change
-    for name in checks.names:
-        results = []
-        for result in facts.checks:
-            signer = policy.resolve(result.signer)
-            if (
-                result.name == name
-                and result.subject == change.new_tree
-                and result.repository == change.repository
-                and signer is not None
-                and signer.id in checks.signers
-                and result.trust in checks.accept
-            ):
-                results.append(result)
-        if any(r.passed for r in results):
-            continue
-        code = FindingCode.CHECK_FAILED if results else FindingCode.CHECK_MISSING
-        what = "failed" if results else "has no trusted passing result"
-        tally.findings.append(
-            Finding(
-                code,
-                Severity.DENY,
-                f"check '{name}' {what} for tree {short(change.new_tree)}",
-                f"a passing '{name}' result for this exact content, signed by "
-                f"{', '.join(sorted(checks.signers))}",
-                checks.rule,
-            )
-        )

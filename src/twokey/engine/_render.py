@@ -27,7 +27,8 @@ def decision_json(decision: Decision) -> str:
 
 
 def explain(decision: Decision) -> str:
-    """A decision for humans: findings with rule and remedy, who counted, who did not."""
+    """A decision for people: the verdict, each finding with its rule (``file:line``) and what
+    would satisfy it, then per rule that applied who counted and who did not, and why."""
     lines = [f"{decision.verdict.value.upper()}: {decision.subject}"]
     if decision.break_glass:
         lines.append("  BREAK-GLASS: allowed as an open exception until reviewed by someone else")
@@ -37,18 +38,26 @@ def explain(decision: Decision) -> str:
             lines.append(f"      rule: {finding.rule}")
         if finding.satisfy and finding.severity is not Severity.INFO:
             lines.append(f"      to satisfy: {finding.satisfy}")
-    if decision.counted:
-        lines.append("  counted:")
-        lines += [
-            f"    {c.person} for {c.rule} ({c.trust}, {c.evidence or 'no id'})"
-            for c in decision.counted
-        ]
-    if decision.excluded:
-        lines.append("  did not count:")
-        lines += [f"    {e.who} for {e.rule}: {e.reason}" for e in decision.excluded]
+    lines += _rules(decision)
     if decision.policy_digest:
         lines.append(f"  policy: {decision.policy_digest}")
     return "\n".join(lines)
+
+
+def _rules(decision: Decision) -> list[str]:
+    """Who counted and who did not, grouped by the rule (key path) they were counted for."""
+    rules = sorted({c.rule for c in decision.counted} | {e.rule for e in decision.excluded})
+    if not rules:
+        return []
+    lines = ["  rules applied:"]
+    for rule in rules:
+        counted = [c for c in decision.counted if c.rule == rule]
+        lines.append(f"    {rule}: {len(counted)} counted")
+        lines += [
+            f"      + {c.person} ({c.trust}, {c.evidence or 'no evidence id'})" for c in counted
+        ]
+        lines += [f"      - {e.who}: {e.reason}" for e in decision.excluded if e.rule == rule]
+    return lines
 
 
 def decision_from_dict(data: Any) -> Decision:
@@ -69,7 +78,7 @@ def decision_from_dict(data: Any) -> Decision:
             str(data.get("policy_digest", "")),
             bool(data.get("break_glass", False)),
         )
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise ValueError(f"not a twokey decision: missing or bad field {exc}") from exc
 
 

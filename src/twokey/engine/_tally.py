@@ -4,104 +4,128 @@ from __future__ import annotations
 
 __all__ = ["Candidate", "Tally", "candidate", "count"]
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping
 
-from twokey.engine._cache import identities
+from twokey.engine._cache import PolicyIndex
+from twokey.engine._people import Why, why_text
 from twokey.model import Alias, Counted, Excluded, Finding, FindingCode, Severity, TrustLevel
-from twokey.policy import ApprovalRule, Policy
+from twokey.policy import ApprovalRule
+
+# Enum ``.value`` is a slow property; the hot path looks trust names up here instead.
+_TRUST = {level: level.value for level in TrustLevel}
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One piece of approving evidence, reduced to what counting needs."""
-
-    signer: Alias
-    trust: TrustLevel
-    evidence: str
-    person: str | None  # the principal the signer resolves to, resolved once by the caller
+# One piece of approving evidence, reduced to what counting needs:
+# (signer, trust, evidence id, the principal the signer resolves to). A plain tuple, built
+# once per approval per decision: a NamedTuple or frozen dataclass costs several times as
+# much to construct (ADR 0001).
+Candidate = tuple[Alias, TrustLevel, str, str | None]
 
 
-def candidate(policy: Policy, signer: Alias, trust: TrustLevel, evidence: str) -> Candidate:
+def candidate(index: PolicyIndex, signer: Alias, trust: TrustLevel, evidence: str) -> Candidate:
     """A candidate with its signer resolved (once) through the policy's aliases."""
-    return Candidate(signer, trust, evidence, identities(policy).principal_id(signer))
+    return (signer, trust, evidence, index.principal_id(signer))
 
 
-@dataclass
 class Tally:
-    """The outcome of counting one rule."""
+    """The outcome of counting one rule, or of a whole evaluation (mutable while it runs)."""
 
-    people: set[str] = field(default_factory=set)
-    findings: list[Finding] = field(default_factory=list)
-    counted: list[Counted] = field(default_factory=list)
-    excluded: list[Excluded] = field(default_factory=list)
+    __slots__ = ("counted", "excluded", "findings", "people")
+
+    def __init__(self) -> None:
+        self.people: set[str] = set()
+        self.findings: list[Finding] = []
+        self.counted: list[Counted] = []
+        self.excluded: list[Excluded] = []
+
+    def merge(self, part: Tally) -> None:
+        """Add the outcome of one rule to this one."""
+        self.people |= part.people
+        self.findings += part.findings
+        self.counted += part.counted
+        self.excluded += part.excluded
 
 
 def count(
-    policy: Policy,
+    index: PolicyIndex,
     rule: ApprovalRule,
     candidates: Iterable[Candidate],
-    excluded: Mapping[str, str],
+    excluded: Mapping[str, Why],
+    into: Tally,
     *,
     missing_code: FindingCode,
     subject: str,
-) -> Tally:
-    """Count distinct eligible people for ``rule``; ``excluded`` maps person id to why not.
+    primary: bool = True,
+) -> int:
+    """Count distinct eligible people for ``rule`` into ``into``; return how many counted.
+
+    ``excluded`` maps person ids to why they may not count.
 
     Steps: (1) resolve each signer to a principal (unknown never counts); (2) services never
     count; (3) the trust level must be accepted by the rule; (4) the person must be an approver;
     (5) the person must not be excluded (under any alias: exclusion is by person id); (6) the
     distinct people left are compared with the threshold, and with the eligible set.
+
+    The result never depends on the order of ``candidates``: a person approving twice is
+    counted once, with the smallest (evidence id, trust) of their approvals, and refusals are
+    de-duplicated by their full text (the caller sorts findings).
+
+    A rule applied on top of the ref's own rule (path owners, the policy-change sign-off) is
+    not ``primary``: there, only evidence from that rule's own approvers is discussed, since
+    the primary rule already reported unknown signers and services, and a reviewer who is not
+    a path owner is no finding at all.
     """
-    tally = Tally()
-    seen: set[tuple[FindingCode, str]] = set()
+    approvers = index.people_in(rule)
+    accept = rule.accept
+    best: dict[str, tuple[str, str]] = {}
+    refused: dict[tuple[FindingCode, str, str], str] = {}
+    for cand in candidates:
+        person = cand[3]
+        if person in approvers and person not in excluded and cand[1] in accept:
+            assert person is not None  # approvers holds principal ids only
+            mine = (cand[2], _TRUST[cand[1]])
+            held = best.get(person)
+            if held is None or mine < held:
+                best[person] = mine
+        elif primary or person in rule.approvers:
+            code, who, reason, satisfy = _refusal(index, rule, cand, person, excluded)
+            refused[(code, who, reason)] = satisfy
     where = rule.rule.path
-    for cand in candidates:  # callers pass candidates in a deterministic order
-        person = cand.person
-        refusal = _refusal(policy, rule, cand, person, excluded)
-        if refusal is None:
-            assert person is not None  # _refusal refuses unknown signers
-            if person not in tally.people:
-                tally.people.add(person)
-                tally.counted.append(Counted(where, person, cand.evidence, cand.trust.value))
-            continue
-        code, who, reason, satisfy = refusal
-        tally.excluded.append(Excluded(where, who, reason))
-        if (code, who) not in seen:
-            seen.add((code, who))
-            tally.findings.append(
-                Finding(
-                    code,
-                    Severity.WARN,
-                    f"approval by {who} does not count for {subject}: {reason}",
-                    satisfy,
-                    rule.rule,
-                    (who,),
-                )
+    into.people.update(best)
+    memo = index.counted_memo
+    for person, (evidence, trust) in best.items():
+        key = (where, person, evidence, trust)
+        into.counted.append(memo.get(key) or index.counted(*key))
+    for (code, who, reason), satisfy in refused.items():
+        into.excluded.append(Excluded(where, who, reason))
+        into.findings.append(
+            Finding(
+                code,
+                Severity.WARN,
+                f"approval by {who} does not count for {subject}: {reason}",
+                satisfy,
+                rule.rule,
+                (who,),
             )
-    _threshold(rule, excluded, tally, missing_code, subject)
-    return tally
+        )
+    if len(best) < rule.count:
+        into.findings += _threshold(rule, approvers, excluded, best.keys(), missing_code, subject)
+    return len(best)
 
 
-def _refusal(  # noqa: PLR0911 - one return per numbered step of count()
-    policy: Policy,
+def _refusal(
+    index: PolicyIndex,
     rule: ApprovalRule,
     cand: Candidate,
     person: str | None,
-    excluded: Mapping[str, str],
-) -> tuple[FindingCode, str, str, str] | None:
-    if (
-        person is not None
-        and person in rule.approvers
-        and person not in excluded
-        and (cand.trust in rule.accept)
-    ):
-        return None  # the common case, decided with set lookups only
-    principal = policy.principals[person] if person is not None else None
+    excluded: Mapping[str, Why],
+) -> tuple[FindingCode, str, str, str]:
+    """Why a candidate that did not count was refused: (code, who, reason, satisfy)."""
+    principal = index.principals[person] if person is not None else None
     if principal is None:
         return (
             FindingCode.UNKNOWN_SIGNER,
-            str(cand.signer),
+            str(cand[0]),
             "the signer is not registered in the policy",
             "register the key under a person in the policy (keys:)",
         )
@@ -113,12 +137,12 @@ def _refusal(  # noqa: PLR0911 - one return per numbered step of count()
             f"{who} is a service, not a person",
             "services never approve; a person must (invariant 10)",
         )
-    if cand.trust not in rule.accept:
+    if cand[1] not in rule.accept:
         accepted = ", ".join(sorted(t.value for t in rule.accept))
         return (
             FindingCode.UNTRUSTED_EVIDENCE,
             who,
-            f"{cand.trust.value} evidence is not accepted here (accepted: {accepted})",
+            f"{cand[1].value} evidence is not accepted here (accepted: {accepted})",
             "sign the approval with a registered key (twokey approve)",
         )
     if who not in rule.approvers:
@@ -128,45 +152,45 @@ def _refusal(  # noqa: PLR0911 - one return per numbered step of count()
             f"{who} is not among the approvers ({', '.join(rule.approver_names)})",
             f"an approval from {_names(rule.approvers)}",
         )
-    if who in excluded:
-        return (
-            FindingCode.SELF_APPROVAL,
-            who,
-            f"{who} is {excluded[who]}",
-            "an approval from someone who did not write, commit or push the change",
-        )
-    return None
+    return (
+        FindingCode.SELF_APPROVAL,
+        who,
+        f"{who} is {why_text(excluded[who])}",
+        "an approval from someone who did not write, commit or push the change",
+    )
 
 
 def _threshold(
     rule: ApprovalRule,
-    excluded: Mapping[str, str],
-    tally: Tally,
+    approvers: frozenset[str],
+    excluded: Mapping[str, Why],
+    counted: Collection[str],
     missing_code: FindingCode,
     subject: str,
-) -> None:
-    have = len(tally.people)
-    if have >= rule.count:
-        return
-    eligible = rule.approvers - excluded.keys() - tally.people
+) -> list[Finding]:
+    """The threshold finding (and ``TOO_FEW_ELIGIBLE``) when fewer than ``rule.count`` counted."""
+    have = len(counted)
+    eligible = approvers - excluded.keys() - set(counted)
     need = rule.count - have
-    not_from = sorted(rule.approvers & excluded.keys())
-    also = f", not from {', '.join(not_from)} (excluded)" if not_from else ""
-    satisfy = f"{need} more approval(s) from {_names(eligible) or 'nobody eligible'}{also}"
-    counted = f" ({', '.join(sorted(tally.people))})" if tally.people else ""
-    tally.findings.append(
+    not_from = sorted(approvers & excluded.keys())
+    also = "".join(f", not from {who} ({why_text(excluded[who])})" for who in not_from[:3])
+    also += ", ..." if len(not_from) > 3 else ""
+    groups = ", ".join(rule.approver_names)
+    people = tuple(sorted(counted))
+    out = [
         Finding(
             missing_code,
             Severity.DENY,
-            f"{subject} needs {rule.count} approval(s) from {', '.join(rule.approver_names)}; "
-            f"{have} counted{counted}",
-            satisfy,
+            f"{subject} needs {rule.count} approval(s) from {groups}; {have} counted"
+            + (f" ({', '.join(people)})" if people else ""),
+            f"{need} more approval(s) from {groups} ({_names(eligible) or 'nobody eligible'})"
+            + also,
             rule.rule,
-            tuple(sorted(tally.people)),
+            people,
         )
-    )
+    ]
     if len(eligible) < need:
-        tally.findings.append(
+        out.append(
             Finding(
                 FindingCode.TOO_FEW_ELIGIBLE,
                 Severity.DENY,
@@ -178,6 +202,7 @@ def _threshold(
                 tuple(sorted(eligible)),
             )
         )
+    return out
 
 
 def _names(people: Iterable[str]) -> str:

@@ -106,7 +106,7 @@ CASES = {
         NOW,
         Verdict.DENY,
         FindingCode.UNTRUSTED_BUILDER,
-        "was not built by a trusted builder",
+        "was built by alice, not a trusted builder",
     ),
     "freeze": (
         facts(),
