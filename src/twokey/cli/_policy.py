@@ -21,6 +21,7 @@ from twokey.policy import (
     PolicyError,
     RefRule,
     load,
+    loosenings,
 )
 
 _EPILOG = """\
@@ -95,6 +96,9 @@ def _check(args: argparse.Namespace) -> int:
             f"{summary['groups']} groups, {summary['protected_refs']} protected ref rules, "
             f"{summary['environments']} environments ({policy.digest})"
         )
+        # DESIGN: a policy may loosen an invariant only if it says so loudly; we say it each time.
+        for loosening in loosenings(policy):
+            print(f"note: {loosening}")
     return ExitCode.ALLOW
 
 
@@ -107,6 +111,7 @@ def _counts(policy: Policy) -> dict[str, object]:
         "protected_refs": len(policy.refs),
         "environments": len(policy.environments),
         "problems": [],
+        "loosenings": [loosening.to_dict() for loosening in loosenings(policy)],
     }
 
 
@@ -202,6 +207,7 @@ def policy_summary(policy: Policy) -> dict[str, object]:
         "environments": {name: _env(env) for name, env in sorted(policy.environments.items())},
         "policy_changes": _approval(policy.policy_change),
         "roles": roles(policy),
+        "loosenings": [loosening.to_dict() for loosening in loosenings(policy)],
     }
 
 
@@ -260,6 +266,10 @@ def _lines(policy: Policy) -> Iterator[str]:
     for pid, can in roles(policy).items():
         kind = "" if policy.principals[pid].is_person else " (service)"
         yield f"  {pid}{kind}: {'; '.join(can) or 'author only'}"
+    loose = loosenings(policy)
+    if loose:
+        yield "\nlooser than the default invariants:"
+        yield from (f"  {loosening}" for loosening in loose)
 
 
 # --- rich (a terminal) -----------------------------------------------------------------------
@@ -318,3 +328,5 @@ def render_rich(policy: Policy, console: Console) -> None:
     for pid, can in roles(policy).items():
         _row(who, pid, "\n".join(can) or "author only")
     console.print(who)
+    for loosening in loosenings(policy):
+        console.print(Text(f"note: {loosening}", style="yellow"))

@@ -3,6 +3,7 @@
 Public API:
     load(path) / loads(text, source) / load_cached(path) -> Policy
     PolicyError (a ConfigError, exit 2) carrying every Problem(file, line, column, message, hint)
+    loosenings(policy) -> every place a valid policy loosens a default invariant
     glob_to_regex(pattern, GlobKind.REF | GlobKind.PATH) -> re.Pattern
     the compiled policy types (Policy, RefRule, ApprovalRule, ...), see docs/policy.md
 """
@@ -10,6 +11,7 @@ Public API:
 from twokey.policy._environments import parse_freeze_window
 from twokey.policy._glob import GlobError, GlobKind, glob_to_regex, path_glob, ref_glob
 from twokey.policy._loader import DEFAULT_POLICY_PATH, load, load_cached, loads
+from twokey.policy._loosenings import Loosening, loosenings
 from twokey.policy._model import (
     ApprovalRule,
     CheckRule,
@@ -34,6 +36,7 @@ __all__ = [
     "GlobError",
     "GlobKind",
     "KeyValidity",
+    "Loosening",
     "OwnerRule",
     "Policy",
     "PolicyError",
@@ -44,6 +47,7 @@ __all__ = [
     "load",
     "load_cached",
     "loads",
+    "loosenings",
     "parse_freeze_window",
     "path_glob",
     "ref_glob",

@@ -35,7 +35,7 @@ _ENV_KEYS = (
     "freeze",
     "break_glass",
 )
-_ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # used with fullmatch
 _DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 _FREEZE = re.compile(
     r"^(?P<d1>[A-Za-z]{3})\s+(?P<h1>\d{2}):(?P<m1>\d{2})\s*-\s*"
@@ -55,7 +55,7 @@ def parse_environments(scope: Scope, doc: Any) -> dict[str, EnvironmentRule]:
     out = {}
     for key, body in node.items():
         name = str(key)
-        if not _ENV_NAME.match(name):
+        if not _ENV_NAME.fullmatch(name):
             scope.report.key(node, key, f"invalid environment name '{name}'", "[A-Za-z0-9._-]")
         elif not hasattr(body, "items"):
             scope.report.value(node, key, f"environments.{name} must be a mapping")

@@ -8,6 +8,7 @@ import hashlib
 import io
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -44,29 +45,37 @@ def load(path: Path | str) -> Policy:
         ConfigError: the file cannot be read.
     """
     path = Path(path)
+    return loads(_read(path), str(path))
+
+
+def _read(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            return handle.read(MAX_POLICY_BYTES + 1)  # loads() refuses anything longer
     except OSError as exc:
         raise ConfigError(
             f"cannot read policy {path}: {exc.strerror}",
             hint="pass --policy FILE, or create .twokey/policy.yml",
         ) from exc
-    return loads(data, str(path))
-
-
-@lru_cache(maxsize=32)
-def _cached(path: str, mtime_ns: int, size: int) -> Policy:
-    del mtime_ns, size  # part of the cache key only
-    return load(path)
 
 
 def load_cached(path: Path | str) -> Policy:
-    """Like :func:`load`, cached by (path, mtime, size): compile once, evaluate many times."""
-    try:
-        stat = Path(path).stat()
-    except OSError:
-        return load(path)  # raises the proper ConfigError
-    return _cached(str(path), stat.st_mtime_ns, stat.st_size)
+    """Like :func:`load`, but compiled once per distinct content: evaluate many times.
+
+    The file is read on every call and the cache is keyed by its exact bytes (and its name),
+    so an edit is never missed, whatever the file system's timestamp resolution.
+
+    Raises:
+        PolicyError: the file is invalid (not cached: every call reports it again).
+        ConfigError: the file cannot be read.
+    """
+    path = Path(path)
+    return _loads_cached(_read(path), str(path))
+
+
+@lru_cache(maxsize=16)
+def _loads_cached(data: bytes, source: str) -> Policy:
+    return loads(data, source)
 
 
 def loads(text: str | bytes, source: str = "<policy>") -> Policy:
@@ -126,13 +135,14 @@ def _build(doc: Any, data: bytes, report: Reporter) -> Policy | None:
         version=1,
         source=report.source,
         digest="sha256:" + hashlib.sha256(data).hexdigest(),
-        principals=directory.principals,
-        groups=directory.groups,
+        # Read-only views: the policy is shared by every evaluation (load_cached).
+        principals=MappingProxyType(directory.principals),
+        groups=MappingProxyType(directory.groups),
         refs=refs,
-        environments=environments,
+        environments=MappingProxyType(environments),
         policy_change=policy_change,
-        aliases=directory.aliases,
-        key_validity=directory.key_validity,
+        aliases=MappingProxyType(directory.aliases),
+        key_validity=MappingProxyType(directory.key_validity),
     )
 
 

@@ -16,7 +16,8 @@ from twokey.model import Alias, AliasKind, PrincipalKind, RuleRef
 from twokey.policy._model import KeyValidity, Principal
 from twokey.policy._problems import Reporter, key_position
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+# fullmatch, not match with "$": "$" also matches before a trailing newline ("bob\n").
+_ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _PERSON_KEYS = ("name", "emails", "github", "gitlab", "gerrit", "keys")
 _SERVICE_KEYS = (*_PERSON_KEYS, "directed_by")
 _FORGES = {"github": AliasKind.GITHUB, "gitlab": AliasKind.GITLAB, "gerrit": AliasKind.GERRIT}
@@ -79,7 +80,7 @@ def _parse_principal(
     report: Reporter,
 ) -> None:
     section = "people" if kind is PrincipalKind.PERSON else "services"
-    if not _ID.match(pid):
+    if not _ID.fullmatch(pid):
         report.key(parent, pid, f"invalid id '{pid}'", "ids are lower-case: [a-z0-9][a-z0-9._-]*")
         return
     if pid in directory.principals:
@@ -267,6 +268,8 @@ def _expand(
     for index, member in enumerate(raw[name]):
         if member in directory.principals:
             members.add(member)
+        elif member in directory.groups:  # already resolved: nested groups cost linear time
+            members |= directory.groups[member]
         elif member in raw:
             members |= _expand(member, raw, directory, node, report, (*stack, name))
         elif not stack:

@@ -22,6 +22,12 @@ class Problem:
     message: str
     hint: str = ""
 
+    def __post_init__(self) -> None:
+        if self.line < 1 or self.column < 1:
+            raise ValueError("Problem line and column are 1-based")
+        if not self.message:
+            raise ValueError("a Problem needs a message")
+
     def __str__(self) -> str:
         text = f"{self.file}:{self.line}:{self.column}: {self.message}"
         return f"{text} (hint: {self.hint})" if self.hint else text

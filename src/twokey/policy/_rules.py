@@ -169,5 +169,12 @@ def parse_checks(scope: Scope, node: Any, path: str) -> CheckRule | None:
     elif not signers:
         scope.report.value(value, "signers", "'checks.signers' names no service")
     accept = scope.enum_set(value, "accept", TrustLevel, frozenset({TrustLevel.SIGNED}))
+    if value.get("accept") == []:
+        scope.report.value(
+            value,
+            "accept",
+            f"{path}.checks: 'accept' lists no trust level, so no check result could ever count",
+            "e.g. [signed]",
+        )
     rule = scope.ref(node, "checks", f"{path}.checks")
     return CheckRule(tuple(dict.fromkeys(required)), signers, accept, rule)

@@ -154,6 +154,14 @@ def parse_approval(
     _check_threshold(scope, node, path, count, approvers)
     exclude = scope.enum_set(node, exclude_key, Exclusion, default_exclude, allowed_exclude)
     accept = scope.enum_set(node, "accept", TrustLevel, DEFAULT_ACCEPT)
+    if count > 0 and node.get("accept") == []:
+        # Fail loudly: a rule no evidence can satisfy is a misconfiguration, not a policy.
+        scope.report.value(
+            node,
+            "accept",
+            f"{path}: 'accept' lists no trust level, so no approval could ever count",
+            "e.g. [signed, forge]",
+        )
     if count > len(approvers):
         # Already reported; the policy will not load. Keep the rule constructible.
         return ApprovalRule(0, frozenset(), names, exclude, accept, rule)

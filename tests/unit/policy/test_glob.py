@@ -1,0 +1,86 @@
+"""Glob semantics for refs and owned paths (docs/policy.md, "Globs")."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from twokey.policy import GlobError, GlobKind, glob_to_regex, path_glob, ref_glob
+
+REF = GlobKind.REF
+PATH = GlobKind.PATH
+
+# (pattern, kind, subject, matches)
+CASES = {
+    "ref-exact": ("refs/heads/main", REF, "refs/heads/main", True),
+    "ref-exact-no-prefix-match": ("refs/heads/main", REF, "refs/heads/main2", False),
+    "ref-exact-no-suffix-match": ("refs/heads/main", REF, "refs/heads/main/x", False),
+    "ref-star-one-segment": ("refs/heads/release/*", REF, "refs/heads/release/1.0", True),
+    "ref-star-not-across": ("refs/heads/release/*", REF, "refs/heads/release/1/x", False),
+    "ref-star-needs-segment": ("refs/heads/release/*", REF, "refs/heads/release", False),
+    "ref-double-star-across": ("refs/heads/team/**", REF, "refs/heads/team/a/b/c", True),
+    "ref-double-star-middle": ("refs/heads/**/wip", REF, "refs/heads/a/b/wip", True),
+    "ref-double-star-middle-empty": ("refs/heads/**/wip", REF, "refs/heads/wip", True),
+    "ref-tag-prefix": ("refs/tags/v*", REF, "refs/tags/v1.2.3", True),
+    "ref-tag-prefix-not-across": ("refs/tags/v*", REF, "refs/tags/v1/rc", False),
+    "ref-question": ("refs/heads/v?", REF, "refs/heads/v1", True),
+    "ref-question-one-char": ("refs/heads/v?", REF, "refs/heads/v10", False),
+    "ref-dot-is-literal": ("refs/tags/v1.0", REF, "refs/tags/v1x0", False),
+    "ref-plus-is-literal": ("refs/heads/a+b", REF, "refs/heads/a+b", True),
+    "path-dir-double-star": ("deploy/**", PATH, "deploy/prod/app.yml", True),
+    "path-dir-double-star-top": ("deploy/**", PATH, "deploy/app.yml", True),
+    "path-dir-double-star-anchored": ("deploy/**", PATH, "src/deploy/app.yml", False),
+    "path-dir-double-star-prefix-word": ("deploy/**", PATH, "deployment/app.yml", False),
+    "path-basename-any-depth": ("*.md", PATH, "docs/guide/intro.md", True),
+    "path-basename-root": ("*.md", PATH, "README.md", True),
+    "path-basename-not-suffix": ("*.md", PATH, "notes.mdx", False),
+    "path-name-any-depth": ("Makefile", PATH, "tools/Makefile", True),
+    "path-name-is-also-a-directory": ("secrets", PATH, "a/secrets/key.pem", True),
+    "path-rooted-dir": ("/docs/", PATH, "docs/a/b.md", True),
+    "path-rooted-dir-not-nested": ("/docs/", PATH, "src/docs/a.md", False),
+    "path-rooted-dir-not-the-file": ("/docs/", PATH, "docs", False),
+    "path-dir-any-depth": ("docs/", PATH, "src/docs/a.md", True),
+    "path-rooted-file": ("/setup.py", PATH, "setup.py", True),
+    "path-rooted-file-not-nested": ("/setup.py", PATH, "pkg/setup.py", False),
+    "path-inner-slash-anchors": ("src/*.py", PATH, "lib/src/a.py", False),
+    "path-inner-slash-star": ("src/*.py", PATH, "src/a.py", True),
+    # gitignore semantics: a matched directory owns everything below it (fail closed).
+    "path-star-owns-below": ("docs/*", PATH, "docs/a/b.md", True),
+    "path-middle-double-star": ("a/**/z.txt", PATH, "a/b/c/z.txt", True),
+    "path-middle-double-star-empty": ("a/**/z.txt", PATH, "a/z.txt", True),
+    "path-leading-double-star": ("**/build", PATH, "x/y/build/out.o", True),
+    "path-github-workflows": (".github/workflows/", PATH, ".github/workflows/ci.yml", True),
+}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "kind", "subject", "matches"), CASES.values(), ids=CASES.keys()
+)
+def test_glob_semantics(pattern: str, kind: GlobKind, subject: str, matches: bool) -> None:
+    assert (glob_to_regex(pattern, kind).fullmatch(subject) is not None) is matches
+
+
+def test_shorthands_agree() -> None:
+    assert ref_glob("refs/heads/*").pattern == glob_to_regex("refs/heads/*", REF).pattern
+    assert path_glob("deploy/**").pattern == glob_to_regex("deploy/**", PATH).pattern
+
+
+BAD = {
+    "empty": ("", REF, "empty or padded pattern"),
+    "padded": (" refs/heads/main", REF, "empty or padded pattern"),
+    "character-class": ("refs/heads/[ab]", REF, "character classes"),
+    "braces": ("refs/tags/{a,b}", REF, "braces"),
+    "backslash": ("deploy\\x", PATH, "backslashes"),
+    "triple-star": ("refs/***", REF, "'***'"),
+    "double-slash": ("refs//heads", REF, "'//'"),
+    "ref-not-refs": ("heads/main", REF, "must start with 'refs/'"),
+    "ref-trailing-slash": ("refs/heads/", REF, "may not end with '/'"),
+    "path-only-slashes": ("/", PATH, "pattern names no path"),
+}
+
+
+@pytest.mark.parametrize(("pattern", "kind", "message"), BAD.values(), ids=BAD.keys())
+def test_bad_globs_are_refused(pattern: str, kind: GlobKind, message: str) -> None:
+    with pytest.raises(GlobError, match=re.escape(message)):
+        glob_to_regex(pattern, kind)
