@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.support.gitrepo import ALICE, BOB, CAROL, GitRepo, Person
-from tests.unit.evidence.test_envelopes import key_of
 from twokey.audit import AuditOptions, ReportFormat, render, run_audit
 from twokey.audit._identities import probable_aliases
 from twokey.evidence import Ed25519Signer, GitEvidenceStore, sign_approval
+
+
+def key_of(name: str) -> Ed25519PrivateKey:
+    """The deterministic key the engine tests' policy registers for ``name``."""
+    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(f"{name}/0".encode()).digest())
+
 
 ALICE_HOME = Person("Alice Smith", "alice@home.example")
 T = "2026-03-{:02d}T10:00:00+00:00"
