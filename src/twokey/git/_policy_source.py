@@ -61,18 +61,35 @@ def trusted_policy(reader: GitReader, default_ref: str | None = None) -> Trusted
     if found is not None:
         blob, data = found
         origin = f"{ref}:{POLICY_PATH}"
-        return TrustedPolicy(load_blob(reader.git.git_dir, blob, data, origin), origin, blob)
+        policy = load_blob(reader.git.git_dir, blob, data, origin)
+        return TrustedPolicy(_protecting(policy, ref, origin), origin, blob)
     bootstrap = reader.git.git_dir / BOOTSTRAP_FILE
     if bootstrap.is_file():
         data = bootstrap.read_bytes()
         blob = "sha256-" + hashlib.sha256(data).hexdigest()
         policy = load_blob(reader.git.git_dir, blob, data, str(bootstrap))
-        return TrustedPolicy(policy, str(bootstrap), blob, bootstrap=True)
+        return TrustedPolicy(
+            _protecting(policy, ref, str(bootstrap)), str(bootstrap), blob, bootstrap=True
+        )
     raise NoPolicyError(
         f"no policy on {ref or 'the default branch'} ({POLICY_PATH}) and no bootstrap policy",
         hint="the first policy needs its own step: twokey hook install BARE-REPO "
         "--bootstrap-policy FILE (see docs/hook.md, 'Bootstrap')",
     )
+
+
+def _protecting(policy: Policy, ref: str | None, origin: str) -> Policy:
+    """The policy must protect the branch it lives on (invariant 7, fail closed).
+
+    A policy that leaves its own branch unprotected could be changed by anyone: the engine
+    applies the policy-change rule only on protected refs.
+    """
+    if ref and ref.startswith("refs/") and policy.ref_rule(ref) is None:
+        raise ConfigError(
+            f"the policy at {origin} does not protect {ref}, the branch it lives on",
+            hint=f"add a rule for {ref} under branches: (a policy must guard its own changes)",
+        )
+    return policy
 
 
 def load_blob(git_dir: Path, blob: str, data: bytes, origin: str) -> Policy:

@@ -268,3 +268,19 @@ def test_the_warm_server_judges_like_the_hook_and_falls_back(
     fallback = push(alice, "main")
     assert set(fallback.findings()) == {"INSUFFICIENT_APPROVALS"}
     assert not fallback.accepted
+
+
+def test_a_policy_that_leaves_its_own_branch_open_denies(tmp_path: Path, keys: Keys) -> None:
+    """Invariant 7: an unprotected default branch would let anyone rewrite the policy."""
+    bare = GitRepo.init(tmp_path / "server.git", bare=True)
+    seed = bare.clone(tmp_path / "seed", ERIN)
+    open_policy = policy_text(keys.public()).replace(
+        "branches:\n  main:", "branches:\n  release/*:"
+    )
+    seed.commit({".twokey/policy.yml": open_policy}, "Open policy", ERIN)
+    seed.git("push", "-q", "origin", "main")
+    install_hook(bare.path, repository=REPOSITORY)
+    seed.commit({".twokey/policy.yml": "version: 1\n"}, "Take over", ERIN)
+    result = push(seed, "main")
+    assert not result.accepted
+    assert "does not protect refs/heads/main" in result.output
