@@ -35,7 +35,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--ref",
         default="refs/heads/main",
-        help="the protected ref it may land on (default: refs/heads/main)",
+        help="the protected ref it may land on; a name without refs/ means refs/heads/NAME "
+        "(default: refs/heads/main)",
     )
     parser.add_argument(
         "--repository",
@@ -59,12 +60,13 @@ def _approve(args: argparse.Namespace) -> int:
     git = Git.discover(args.repo)
     commit = git.rev_parse(f"{args.rev}^{{commit}}")
     tree = git.rev_parse(f"{commit}^{{tree}}")
+    target = args.ref if args.ref.startswith("refs/") else f"refs/heads/{args.ref}"
     signer = signer_from(args, git)
     repository = args.repository or repository_id(git.git_dir)
     envelope = sign_approval(
         signer,
         repository=repository,
-        ref=args.ref,
+        ref=target,
         commit=commit,
         tree=tree,
         when=datetime.now(UTC),
@@ -76,7 +78,7 @@ def _approve(args: argparse.Namespace) -> int:
     result = {
         "ref": ref,
         "repository": repository,
-        "target_ref": args.ref,
+        "target_ref": target,
         "commit": commit,
         "tree": tree,
         "signer": fingerprint(signer.public_key),
@@ -85,7 +87,7 @@ def _approve(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(result)
     else:
-        print(f"approved {commit[:7]} (tree {tree[:7]}) for {args.ref} in {repository}")
+        print(f"approved {commit[:7]} (tree {tree[:7]}) for {target} in {repository}")
         print(f"  signed by {fingerprint(signer.public_key)}; stored as {ref}")
         if not args.push:
             print("  publish it: git push origin 'refs/twokey/*:refs/twokey/*'")

@@ -4,24 +4,33 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from twokey.cli._output import add_format, add_policy, print_json
 from twokey.errors import ExitCode
 from twokey.evidence import (
+    Envelope,
     EvidenceError,
     GitEvidenceStore,
+    Item,
     StoredEnvelope,
-    verify_envelope,
+    fingerprint,
+    repository_id,
+    signer_of,
+    verify_envelopes,
 )
 from twokey.git import Git
-from twokey.policy import DEFAULT_POLICY_PATH, load
+from twokey.model import Approval, BuildProvenance, CheckResult, DeployApproval, DeployRequest
+from twokey.policy import DEFAULT_POLICY_PATH, Policy, load
 
 _EPILOG = """\
 examples:
   git fetch origin 'refs/twokey/*:refs/twokey/*'
   twokey evidence list HEAD
   twokey evidence verify HEAD --format json
+  twokey evidence verify --policy .twokey/policy.yml     # everything under refs/twokey/
 
+The policy defaults to .twokey/policy.yml in the repository's working tree.
 exit codes (verify): 0 every statement verifies, 1 some statement is refused"""
 
 
@@ -36,15 +45,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     commands = parser.add_subparsers(title="evidence commands", metavar="COMMAND")
     for name, handler, text in (
-        ("list", _list, "list stored envelopes"),
-        ("verify", _verify, "verify each statement, signer and person"),
+        ("list", _list, "list stored envelopes (unverified)"),
+        ("verify", _verify, "verify each statement: signer, person, valid or why not"),
     ):
         sub = commands.add_parser(
             name, help=text, epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
         )
         sub.add_argument("rev", nargs="?", help="revision (its commit and tree); default: all")
         sub.add_argument("--repo", default=".", help="repository (default: current directory)")
-        add_policy(sub)
+        if name == "verify":
+            add_policy(sub)
+            sub.add_argument(
+                "--repository",
+                help="refuse statements for another repository id (default: twokey.repository "
+                "config, else the origin URL, else the directory name)",
+            )
         add_format(sub)
         sub.set_defaults(handler=handler)
     parser.set_defaults(handler=lambda _a: _usage(parser))
@@ -55,59 +70,116 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return ExitCode.USAGE
 
 
-def _envelopes(args: argparse.Namespace) -> list[StoredEnvelope]:
-    git = Git.discover(args.repo)
+def _envelopes(git: Git, rev: str | None) -> tuple[list[StoredEnvelope], dict[str, str]]:
+    """The envelopes about REV's commit and tree (or all), and REV's real commit -> tree."""
     store = GitEvidenceStore(git.git_dir)
-    if args.rev is None:
-        return list(store.all())
-    commit = git.rev_parse(f"{args.rev}^{{commit}}")
-    return store.for_subjects([commit, git.rev_parse(f"{commit}^{{tree}}")])
+    if rev is None:
+        return list(store.all()), {}
+    commit = git.rev_parse(f"{rev}^{{commit}}")
+    tree = git.rev_parse(f"{commit}^{{tree}}")
+    return store.for_subjects([commit, tree]), {commit: tree}
+
+
+def _kind(data: bytes) -> str:
+    """The predicate type of an envelope, unverified (for listing only)."""
+    try:
+        return str(Envelope.parse(data).statement().get("predicateType", "?")).rsplit("/", 2)[-2]
+    except (EvidenceError, IndexError):
+        return "?"
 
 
 def _list(args: argparse.Namespace) -> int:
-    envelopes = _envelopes(args)
-    if args.format == "json":
-        print_json([{"ref": e.source, "id": e.digest, "bytes": len(e.data)} for e in envelopes])
-    else:
-        for env in envelopes:
-            print(f"{env.source}  {len(env.data)} bytes")
-        print(f"{len(envelopes)} envelope(s)")
-    return ExitCode.ALLOW
-
-
-def _verify(args: argparse.Namespace) -> int:
-    policy = load(Path(args.policy or DEFAULT_POLICY_PATH))
-    rows = []
-    for env in _envelopes(args):
-        try:
-            for item in verify_envelope(env, policy):
-                person = policy.resolve(item.signer)
-                rows.append(
-                    {
-                        "ref": env.source,
-                        "kind": type(item).__name__,
-                        "valid": True,
-                        "signer": str(item.signer)[:60],
-                        "person": person.id if person else None,
-                        "reason": "",
-                    }
-                )
-        except EvidenceError as exc:
-            rows.append(
-                {
-                    "ref": env.source,
-                    "kind": "?",
-                    "valid": False,
-                    "signer": "",
-                    "person": None,
-                    "reason": str(exc),
-                }
-            )
+    envelopes, _ = _envelopes(Git.discover(args.repo), args.rev)
+    rows = [
+        {"ref": e.source, "id": e.digest, "bytes": len(e.data), "kind": _kind(e.data)}
+        for e in envelopes
+    ]
     if args.format == "json":
         print_json(rows)
     else:
         for row in rows:
-            mark = "ok " if row["valid"] else "BAD"
-            who = f"{row['kind']} by {row['person']}" if row["valid"] else row["reason"]
-            print(f"{mark} {row['ref']}: {who}")
-    return ExitCode.ALLOW if all(r["valid"] for r in rows) else ExitCode.DENY
+            print(f"{row['ref']}  {row['kind']}  {row['bytes']} bytes")
+        print(f"{len(rows)} envelope(s) (not verified: twokey evidence verify)")
+    return ExitCode.ALLOW
+
+
+_KINDS: dict[type, str] = {
+    Approval: "approval",
+    BuildProvenance: "provenance",
+    CheckResult: "check",
+    DeployApproval: "deploy-approval",
+    DeployRequest: "deploy",
+}
+
+
+def _about(item: Item) -> str:
+    match item:
+        case Approval():
+            return f"approval of {item.commit[:12]} (tree {item.tree[:12]}) for {item.ref}"
+        case BuildProvenance():
+            return f"provenance: {item.artifact[:19]} built from {item.commit[:12]}"
+        case CheckResult():
+            verdict = "passed" if item.passed else "FAILED"
+            return f"check {item.name!r} {verdict} for {item.subject[:19]}"
+        case DeployApproval():
+            return f"deploy approval: {item.artifact[:19]} to {item.environment}"
+        case DeployRequest():
+            return f"deploy record: {item.artifact[:19]} to {item.environment}"
+
+
+def _row(item: Item, policy: Policy) -> dict[str, Any]:
+    signer = signer_of(item)
+    person = policy.resolve(signer)
+    return {
+        "ref": item.source if not isinstance(item, DeployRequest) else "",
+        "id": item.evidence_id if not isinstance(item, DeployRequest) else item.id,
+        "kind": _KINDS[type(item)],
+        "statement": _about(item),
+        "valid": True,
+        "signer": fingerprint(signer.value),
+        "person": person.id if person else None,
+        "time": item.time.isoformat(),
+        "reason": "",
+    }
+
+
+def _refused(where: str, why: str) -> dict[str, Any]:
+    return {
+        "ref": where,
+        "kind": None,
+        "statement": "",
+        "valid": False,
+        "signer": "",
+        "person": None,
+        "reason": why,
+    }
+
+
+def _verify(args: argparse.Namespace) -> int:
+    git = Git.discover(args.repo)
+    default = git.git_dir.parent / DEFAULT_POLICY_PATH if git.git_dir.name == ".git" else None
+    policy = load(Path(args.policy) if args.policy else default or Path(DEFAULT_POLICY_PATH))
+    envelopes, trees = _envelopes(git, args.rev)
+    repository = args.repository or repository_id(git.git_dir)
+    result = verify_envelopes(envelopes, policy, repository=repository, commit_trees=trees)
+    items: list[Item] = [
+        *result.approvals,
+        *result.checks,
+        *result.provenance,
+        *result.deploy_approvals,
+        *result.deploys,
+    ]
+    rows = [_row(item, policy) for item in items]
+    rows += [_refused(where, why) for where, why in result.rejected]
+    if args.format == "json":
+        print_json(rows)
+    else:
+        for row in rows:
+            if row["valid"]:
+                print(f"ok   {row['statement']}")
+                print(f"     signed by {row['person']} ({row['signer']}) at {row['time']}")
+            else:
+                print(f"BAD  {row['reason']}")
+            print(f"     {row['ref'] or row['id']}")
+        print(f"{len(items)} verified, {len(result.rejected)} refused (repository {repository})")
+    return ExitCode.ALLOW if not result.rejected else ExitCode.DENY

@@ -5,18 +5,18 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import sys
 from pathlib import Path
 
-from twokey.cli._output import add_format, add_policy, print_json
+from twokey.cli._output import add_format, print_json
 from twokey.errors import ExitCode
-from twokey.evidence import fingerprint, generate_key
-from twokey.model import AliasKind
+from twokey.evidence import allowed_signers_text, fingerprint, generate_key
 from twokey.policy import DEFAULT_POLICY_PATH, load
 
 _EPILOG = """\
 examples:
   twokey keys generate --out ~/.config/twokey/id_ed25519
-  twokey keys allowed-signers > .git/allowed_signers
+  twokey keys allowed-signers .twokey/policy.yml > .git/allowed_signers
   git config gpg.ssh.allowedSignersFile .git/allowed_signers   # git verify-commit agrees
 
 Reviewers may also use the SSH key they already sign commits with: add its .pub line to
@@ -58,7 +58,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_policy(signers)
+    signers.add_argument("policy", nargs="?", help="policy file (default: .twokey/policy.yml)")
+    signers.add_argument("--policy", dest="policy_option", metavar="FILE", help=argparse.SUPPRESS)
     signers.set_defaults(handler=_allowed_signers)
     parser.set_defaults(handler=lambda _a: _usage(parser))
 
@@ -81,19 +82,6 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _allowed_signers(args: argparse.Namespace) -> int:
-    policy = load(args.policy or DEFAULT_POLICY_PATH)
-    for principal in sorted(policy.principals.values(), key=lambda p: p.id):
-        emails = [a.value for a in principal.aliases if a.kind is AliasKind.EMAIL]
-        ident = ",".join(emails) or principal.id
-        for alias in principal.aliases:
-            if alias.kind is AliasKind.KEY:
-                validity = policy.key_validity.get(alias)
-                options = 'namespaces="git,twokey"'
-                if validity is not None and validity.revoked:
-                    continue
-                if validity is not None and validity.valid_after is not None:
-                    options += f' valid-after="{validity.valid_after:%Y%m%d%H%M%S}Z"'
-                if validity is not None and validity.valid_before is not None:
-                    options += f' valid-before="{validity.valid_before:%Y%m%d%H%M%S}Z"'
-                print(f"{ident} {options} {alias.value}")
+    policy = load(args.policy or args.policy_option or DEFAULT_POLICY_PATH)
+    sys.stdout.write(allowed_signers_text(policy))
     return ExitCode.ALLOW

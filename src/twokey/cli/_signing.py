@@ -40,8 +40,10 @@ def signer_from(args: argparse.Namespace, git: Git) -> Signer:
     fmt = git.run("config", "--get", "gpg.format", check=False).decode().strip()
     key = git.run("config", "--get", "user.signingkey", check=False).decode().strip()
     if fmt == "ssh" and key and not key.startswith(("ssh-", "ecdsa-", "key::")):
+        given = Path(key).expanduser()
         private = Path(key.removesuffix(".pub")).expanduser()
-        return load_signer(private, ssh=True)
+        # a .pub without its private key: the key lives in ssh-agent (ssh-keygen -Y sign)
+        return load_signer(private if private.exists() else given, ssh=True)
     raise UsageError(
         "no signing key",
         hint="pass --key FILE or --ssh-key FILE (or set "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 __all__ = ["verify_commit_signature"]
 
+from datetime import UTC, datetime
+
 from twokey.evidence._errors import EvidenceError
 from twokey.evidence._sshsig import parse_sshsig, verify_sshsig
 from twokey.model import Alias, CommitSignature
@@ -37,11 +39,36 @@ def split_signature(raw: bytes) -> tuple[bytes, bytes] | None:
     return b"\n".join(kept) + sep + body, b"\n".join(signature) + b"\n"
 
 
+def _committed_at(payload: bytes) -> datetime | None:
+    """The committer time of a commit object (git checks key validity at this time)."""
+    head = payload.partition(b"\n\n")[0]
+    for line in head.split(b"\n"):
+        if line.startswith(b"committer "):
+            try:
+                return datetime.fromtimestamp(int(line.rsplit(b" ", 2)[1]), UTC)
+            except (ValueError, IndexError, OverflowError):
+                return None
+    return None
+
+
+def _admitted(policy: Policy, key: Alias, payload: bytes) -> bool:
+    """Registered, unrevoked, and valid at the committer time (as allowed_signers would say)."""
+    if policy.resolve(key) is None:
+        return False
+    validity = policy.key_validity.get(key)
+    if validity is None:
+        return True
+    when = _committed_at(payload)
+    return when is not None and validity.valid_at(when)
+
+
 def verify_commit_signature(raw: bytes, policy: Policy | None = None) -> CommitSignature | None:
     """The signature of a raw commit object: its key, and whether it verifies.
 
     ``valid`` is True only when the SSH signature verifies over the exact payload in the
-    ``git`` namespace and, when a policy is given, the key is registered in it.
+    ``git`` namespace and, when a policy is given, the key is registered in it, not revoked
+    and valid at the committer time (what ``git verify-commit`` says with the allowed_signers
+    file of ``twokey keys allowed-signers``).
     """
     parts = split_signature(raw)
     if parts is None:
@@ -58,5 +85,4 @@ def verify_commit_signature(raw: bytes, policy: Policy | None = None) -> CommitS
         verify_sshsig(sig, payload, GIT_NAMESPACE)
     except EvidenceError:
         return CommitSignature(key, valid=False)
-    known = policy is None or policy.resolve(key) is not None
-    return CommitSignature(key, valid=known)
+    return CommitSignature(key, valid=policy is None or _admitted(policy, key, payload))

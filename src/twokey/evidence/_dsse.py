@@ -46,33 +46,48 @@ class Envelope:
     signatures: tuple[Signature, ...]
 
     @classmethod
-    def parse(cls, data: bytes) -> Envelope:
-        """Parse untrusted envelope bytes (bounded, strict base64). Raises EvidenceError."""
+    def parse(cls, data: bytes, payload_type: str | None = PAYLOAD_TYPE) -> Envelope:
+        """Parse untrusted envelope bytes (bounded, strict base64).
+
+        Args:
+            data: the envelope's JSON bytes, exactly as received.
+            payload_type: the only payload type accepted; ``None`` accepts any (for the
+                DSSE specification's own test vector, which is not an in-toto statement).
+
+        Raises:
+            EvidenceError: OVERSIZED, MALFORMED_ENVELOPE, WRONG_PAYLOAD_TYPE or NO_SIGNATURES.
+        """
         if len(data) > MAX_ENVELOPE_BYTES:
             raise EvidenceError(
                 Reason.OVERSIZED, f"envelope is {len(data)} bytes (limit {MAX_ENVELOPE_BYTES})"
             )
         try:
-            raw = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
+            raw = json.loads(data.decode())  # str: skips json's encoding detection
+        except ValueError as exc:  # includes UnicodeDecodeError
             raise EvidenceError(Reason.MALFORMED_ENVELOPE, f"not JSON: {exc}") from exc
         if not isinstance(raw, dict):
             raise EvidenceError(Reason.MALFORMED_ENVELOPE, "envelope is not a JSON object")
-        payload_type = raw.get("payloadType")
-        if not isinstance(payload_type, str):
+        kind = raw.get("payloadType")
+        if not isinstance(kind, str):
             raise EvidenceError(Reason.MALFORMED_ENVELOPE, "payloadType missing")
-        if payload_type != PAYLOAD_TYPE:
-            raise EvidenceError(Reason.WRONG_PAYLOAD_TYPE, f"payloadType {payload_type!r}")
+        if payload_type is not None and kind != payload_type:
+            raise EvidenceError(
+                Reason.WRONG_PAYLOAD_TYPE, f"payloadType {kind!r}, expected {payload_type!r}"
+            )
         signatures = raw.get("signatures")
         if not isinstance(signatures, list) or not signatures:
             raise EvidenceError(Reason.NO_SIGNATURES, "the envelope carries no signature")
         if len(signatures) > MAX_SIGNATURES:
             raise EvidenceError(Reason.OVERSIZED, f"more than {MAX_SIGNATURES} signatures")
         return cls(
-            payload_type,
+            kind,
             _b64(raw.get("payload"), "payload"),
             tuple(_signature(s) for s in signatures),
         )
+
+    def pae(self) -> bytes:
+        """The bytes every signature of this envelope covers."""
+        return pae(self.payload_type, self.payload)
 
     def to_json(self) -> bytes:
         """The envelope's JSON bytes (as stored)."""
@@ -92,8 +107,8 @@ class Envelope:
     def statement(self) -> dict[str, Any]:
         """The payload as JSON (call only after a signature verified)."""
         try:
-            value = json.loads(self.payload)
-        except (ValueError, UnicodeDecodeError) as exc:
+            value = json.loads(self.payload.decode())
+        except ValueError as exc:  # includes UnicodeDecodeError
             raise EvidenceError(Reason.MALFORMED_STATEMENT, f"payload is not JSON: {exc}") from exc
         if not isinstance(value, dict):
             raise EvidenceError(Reason.MALFORMED_STATEMENT, "payload is not a JSON object")

@@ -8,7 +8,14 @@ Publishing is ``git push origin 'refs/twokey/*:refs/twokey/*'``; fetching the re
 
 from __future__ import annotations
 
-__all__ = ["EVIDENCE_PREFIX", "GitEvidenceStore", "repository_id"]
+__all__ = [
+    "ARTIFACT_PREFIX",
+    "EVIDENCE_PREFIX",
+    "GitEvidenceStore",
+    "normalise_url",
+    "ref_for",
+    "repository_id",
+]
 
 import hashlib
 import re
@@ -17,10 +24,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from twokey.errors import InfrastructureError
+from twokey.evidence._dsse import MAX_ENVELOPE_BYTES
 from twokey.evidence._verify import StoredEnvelope
 
 EVIDENCE_PREFIX = "refs/twokey/evidence/"
 ARTIFACT_PREFIX = "refs/twokey/artifacts/"
+_OID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _SUBJECT = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$|^sha256:[0-9a-f]{64}$")
 
 
@@ -55,10 +64,19 @@ class GitEvidenceStore:
         self.git_dir = git_dir
 
     def put(self, envelope: bytes, subject: str) -> str:
-        """Store ``envelope`` as a blob under its own ref; returns the ref name."""
+        """Store ``envelope`` as a blob under its own ref; returns the ref name.
+
+        The ref is created, never moved: storing the same envelope twice is a no-op, and two
+        writers never touch one ref (the ref name is the envelope's own digest).
+        """
         ref = ref_for(subject, envelope)
         blob = _git(self.git_dir, "hash-object", "-w", "--stdin", stdin=envelope).decode().strip()
-        _git(self.git_dir, "update-ref", ref, blob, "0" * 40)  # create only, never overwrite
+        try:
+            _git(self.git_dir, "update-ref", ref, blob, "0" * len(blob))  # create only
+        except InfrastructureError:
+            existing = _git(self.git_dir, "for-each-ref", "--format=%(objectname)", ref).strip()
+            if existing.decode() != blob:
+                raise
         return ref
 
     def _refs(self, patterns: list[str]) -> list[tuple[str, str]]:
@@ -75,24 +93,45 @@ class GitEvidenceStore:
         return refs
 
     def read(self, refs: list[tuple[str, str]]) -> list[StoredEnvelope]:
-        """Read the blobs behind ``refs`` with one ``git cat-file --batch``."""
-        wanted = [(name, oid) for name, oid in refs if oid]
+        """The envelopes behind ``(refname, blob id)`` pairs, with one ``git cat-file --batch``.
+
+        A ref that names no blob (empty id) is corrupt evidence: it is returned empty, so that
+        verification refuses it by name instead of it silently vanishing.
+        """
+        blobs = self.read_blobs([oid for _, oid in refs if oid])
+        return [StoredEnvelope(blobs.get(oid, b""), name) for name, oid in refs]
+
+    def read_blobs(self, oids: Iterable[str]) -> dict[str, bytes]:
+        """Blob contents by id, one ``git cat-file --batch`` for all; missing ids are absent.
+
+        In a pre-receive hook (with the quarantine environment) this reads the objects of the
+        push being received, before any ref names them.
+        """
+        wanted = [oid for oid in dict.fromkeys(oids) if _OID.match(oid)]
         if not wanted:
-            return [StoredEnvelope(b"", name) for name, oid in refs if not oid]
+            return {}
         data = _git(
-            self.git_dir,
-            "cat-file",
-            "--batch",
-            stdin="".join(f"{oid}\n" for _, oid in wanted).encode(),
+            self.git_dir, "cat-file", "--batch", stdin="".join(f"{o}\n" for o in wanted).encode()
         )
-        out, pos = [], 0
-        for name, _ in wanted:
+        out: dict[str, bytes] = {}
+        pos = 0
+        for oid in wanted:
             header_end = data.index(b"\n", pos)
-            size = int(data[pos:header_end].split()[2])
-            out.append(StoredEnvelope(data[header_end + 1 : header_end + 1 + size], name))
+            header = data[pos:header_end].split()
+            if len(header) != 3:  # "<oid> missing"
+                pos = header_end + 1
+                continue
+            size = int(header[2])
+            if header[1] == b"blob" and size <= MAX_ENVELOPE_BYTES:
+                out[oid] = data[header_end + 1 : header_end + 1 + size]
+            elif header[1] == b"blob":
+                out[oid] = data[header_end + 1 : header_end + 2 + MAX_ENVELOPE_BYTES]  # OVERSIZED
             pos = header_end + 1 + size + 1
-        # a ref that points at a non-blob is corrupt evidence: kept, so verification refuses it
-        return out + [StoredEnvelope(b"", name) for name, oid in refs if not oid]
+        return out
+
+    def read_blob(self, oid: str) -> bytes | None:
+        """One blob's content (e.g. an evidence object in a push), or None when absent."""
+        return self.read_blobs([oid]).get(oid)
 
     def for_subjects(self, subjects: Iterable[str]) -> list[StoredEnvelope]:
         """Every envelope about the given commits, trees or artifact digests."""
@@ -103,6 +142,16 @@ class GitEvidenceStore:
             else:
                 patterns.append(f"{EVIDENCE_PREFIX}{subject}/")
         return self.read(self._refs(patterns)) if patterns else []
+
+    def for_commits(self, shas: Iterable[str]) -> list[StoredEnvelope]:
+        """Every envelope filed under the given commits (or trees)."""
+        return self.for_subjects(s for s in shas if _OID.match(s))
+
+    def for_artifact(self, digest: str) -> list[StoredEnvelope]:
+        """Every envelope about an artifact (``sha256:<hex>``)."""
+        if not _SUBJECT.match(digest) or not digest.startswith("sha256:"):
+            raise ValueError(f"not a sha256 digest: {digest!r}")
+        return self.for_subjects([digest])
 
     def all(self) -> Iterator[StoredEnvelope]:
         """Every envelope in the namespace."""
@@ -132,9 +181,20 @@ def repository_id(git_dir: Path) -> str:
 
 
 def normalise_url(url: str) -> str:
-    """``https://user@host/org/x.git`` / ``git@host:org/x.git`` -> ``host/org/x``."""
-    text = re.sub(r"^[a-z+]+://", "", url.strip())
+    """A remote URL as a repository id: scheme, user, port and ``.git`` dropped.
+
+    ``https://user@host/org/x.git``, ``ssh://git@host:2222/org/x.git`` and the scp-like
+    ``git@host:org/x.git`` all become ``host/org/x``, so every clone computes the same id.
+    """
+    text = url.strip()
+    has_scheme = re.match(r"^[a-z][a-z0-9+.-]*://", text) is not None
+    text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", text)
     text = re.sub(r"^[^@/]+@", "", text)
-    if ":" in text.split("/", 1)[0]:
-        text = text.replace(":", "/", 1)
-    return text.removesuffix("/").removesuffix(".git")
+    host, slash, path = text.partition("/")
+    if has_scheme:
+        host = re.sub(r":\d*$", "", host)  # a port
+    elif ":" in host:  # scp-like host:path
+        host, _, first = host.partition(":")
+        path = f"{first}{slash}{path}" if first else path
+        slash = "/"
+    return f"{host}{slash}{path}".rstrip("/").removesuffix(".git")

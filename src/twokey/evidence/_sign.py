@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["sign_approval", "sign_check", "sign_deploy_approval", "sign_provenance"]
+__all__ = [
+    "sign_approval",
+    "sign_check",
+    "sign_deploy_approval",
+    "sign_deploy_record",
+    "sign_provenance",
+]
 
 from datetime import datetime
 
@@ -12,6 +18,7 @@ from twokey.evidence._statements import (
     approval_statement,
     check_statement,
     deploy_approval_statement,
+    deploy_record_statement,
     provenance_statement,
 )
 
@@ -82,5 +89,28 @@ def sign_deploy_approval(
         approver=signer.public_key,
         when=when,
         comment=comment,
+    )
+    return signer.envelope(PAYLOAD_TYPE, payload).to_json()
+
+
+def sign_deploy_record(
+    signer: Signer,
+    *,
+    artifact: str,
+    environment: str,
+    repository: str,
+    commit: str,
+    when: datetime,
+    request: str = "",
+) -> bytes:
+    """A deploy record envelope: the signer deployed ``artifact`` to ``environment``."""
+    payload = deploy_record_statement(
+        artifact=artifact,
+        environment=environment,
+        repository=repository,
+        commit=commit,
+        deployer=signer.public_key,
+        when=when,
+        request=request,
     )
     return signer.envelope(PAYLOAD_TYPE, payload).to_json()

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-__all__ = ["Ed25519Signer", "Signer", "SshSigner", "generate_key", "load_signer"]
+__all__ = [
+    "Ed25519Signer",
+    "Signer",
+    "SshKeygenSigner",
+    "SshSigner",
+    "generate_key",
+    "load_signer",
+]
 
 import abc
 import base64
+import subprocess
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -16,14 +24,18 @@ from cryptography.hazmat.primitives.serialization import (
     load_ssh_private_key,
 )
 
-from twokey.errors import UsageError
+from twokey.errors import InfrastructureError, UsageError
 from twokey.evidence._dsse import NAMESPACE, Envelope, Signature, pae
+from twokey.evidence._errors import EvidenceError
 from twokey.evidence._sshsig import (
     PrivateKey,
     fingerprint,
     key_blob,
+    load_public_key,
     openssh_line,
+    parse_sshsig,
     sign_sshsig,
+    verify_sshsig,
 )
 
 
@@ -74,17 +86,74 @@ class SshSigner(Signer):
         return Signature(fingerprint(self.public_key), base64.b64decode(body))
 
 
+class SshKeygenSigner(Signer):
+    """Signs through ``ssh-keygen -Y sign -n twokey``: for passphrase-protected keys and agents.
+
+    ``path`` is a private key file (ssh-keygen asks for its passphrase) or a ``.pub`` file
+    whose private key is held by ssh-agent (``SSH_AUTH_SOCK``). Each signature is checked
+    before it is used, so a misbehaving ssh-keygen cannot produce a bad envelope.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        pub = path if path.suffix == ".pub" else Path(f"{path}.pub")
+        try:
+            line = " ".join(pub.read_text().split()[:2])
+        except OSError as exc:
+            raise UsageError(f"cannot read public key {pub}: {exc.strerror}") from exc
+        try:
+            load_public_key(line)
+        except EvidenceError as exc:
+            raise UsageError(f"{pub}: {exc}") from exc
+        self._public = line
+
+    @property
+    def public_key(self) -> str:
+        return self._public
+
+    def signature(self, message: bytes) -> Signature:
+        command = ["ssh-keygen", "-q", "-Y", "sign", "-f", str(self.path), "-n", NAMESPACE]
+        try:
+            done = subprocess.run(command, input=message, capture_output=True, check=False)
+        except OSError as exc:
+            raise InfrastructureError(f"cannot run ssh-keygen: {exc}") from exc
+        if done.returncode != 0:
+            raise UsageError(
+                f"ssh-keygen -Y sign failed: {done.stderr.decode(errors='replace').strip()}"
+            )
+        try:
+            parsed = parse_sshsig(done.stdout)
+            verify_sshsig(parsed, message, NAMESPACE)
+        except EvidenceError as exc:
+            raise InfrastructureError(f"ssh-keygen made an unusable signature: {exc}") from exc
+        body = "".join(done.stdout.decode().strip().splitlines()[1:-1])
+        return Signature(fingerprint(self._public), base64.b64decode(body))
+
+
 def load_signer(path: Path, *, ssh: bool) -> Signer:
-    """Load an unencrypted OpenSSH private key; ``ssh`` selects SSHSIG signatures."""
+    """The signer for a key file.
+
+    Args:
+        path: an OpenSSH private key; with ``ssh``, also a passphrase-protected key or the
+            ``.pub`` of a key in ssh-agent (both signed through ``ssh-keygen -Y sign``).
+        ssh: sign as SSHSIG (``ssh-keygen -Y sign -n twokey``); else raw Ed25519.
+
+    Raises:
+        UsageError: unreadable, unsupported or (without ``ssh``) encrypted keys.
+    """
+    if ssh and path.suffix == ".pub":
+        return SshKeygenSigner(path)
     try:
         key = load_ssh_private_key(path.read_bytes(), password=None)
     except OSError as exc:
         raise UsageError(f"cannot read key {path}: {exc.strerror}") from exc
     except (ValueError, TypeError) as exc:
+        if ssh and "password" in str(exc).lower():
+            return SshKeygenSigner(path)
         raise UsageError(
             f"{path} is not an unencrypted OpenSSH private key ({exc})",
-            hint="for a passphrase-protected key, sign with ssh-agent via "
-            "ssh-keygen -Y sign (see docs/evidence.md)",
+            hint="for a passphrase-protected key or ssh-agent, use --ssh-key "
+            "(signs through ssh-keygen -Y sign; see docs/evidence.md)",
         ) from exc
     if not ssh and isinstance(key, ed25519.Ed25519PrivateKey):
         return Ed25519Signer(key)

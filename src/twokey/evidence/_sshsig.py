@@ -20,13 +20,12 @@ __all__ = [
 ]
 
 import base64
-import binascii
 import hashlib
 import struct
 from dataclasses import dataclass
 from functools import lru_cache
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import (
@@ -69,34 +68,28 @@ def _string(value: bytes) -> bytes:
 _UINT32 = struct.Struct(">I")
 
 
-class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self.data, self.pos = data, 0
-
-    def take(self, n: int) -> bytes:
-        if n < 0 or self.pos + n > len(self.data):
-            raise EvidenceError(Reason.MALFORMED_ENVELOPE, "truncated SSH signature")
-        out = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return out
-
-    def uint32(self) -> int:
-        return int(struct.unpack(">I", self.take(4))[0])
-
-    def string(self) -> bytes:
-        """An SSH ``string``: uint32 length, then that many bytes (bounds-checked)."""
-        pos, data = self.pos, self.data
-        if pos + 4 > len(data):
+def _strings(data: bytes, pos: int, count: int) -> tuple[list[bytes], int]:
+    """``count`` SSH ``string``s (uint32 length, then the bytes) from ``pos``, bounds-checked."""
+    out = []
+    size_of = len(data)
+    for _ in range(count):
+        if pos + 4 > size_of:
             raise EvidenceError(Reason.MALFORMED_ENVELOPE, "truncated SSH signature")
         (size,) = _UINT32.unpack_from(data, pos)
         end = pos + 4 + size
-        if end > len(data):
+        if end > size_of:
             raise EvidenceError(Reason.MALFORMED_ENVELOPE, "truncated SSH signature")
-        self.pos = end
-        return data[pos + 4 : end]
+        out.append(data[pos + 4 : end])
+        pos = end
+    return out, pos
 
-    def done(self) -> bool:
-        return self.pos == len(self.data)
+
+def _exact_strings(data: bytes, count: int) -> list[bytes]:
+    """Exactly ``count`` strings making up all of ``data`` (no trailing bytes)."""
+    out, end = _strings(data, 0, count)
+    if end != len(data):
+        raise EvidenceError(Reason.MALFORMED_ENVELOPE, "trailing bytes in SSH signature")
+    return out
 
 
 def load_public_key(text: str) -> PublicKey:
@@ -111,7 +104,7 @@ def _load_key(text: str) -> PublicKey:
     parts = text.split()
     try:
         key = load_ssh_public_key(f"{parts[0]} {parts[1]}".encode())
-    except (ValueError, IndexError, TypeError) as exc:
+    except (ValueError, IndexError, TypeError, UnsupportedAlgorithm) as exc:
         raise EvidenceError(Reason.MALFORMED_ENVELOPE, f"not an OpenSSH public key: {exc}") from exc
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
         raise EvidenceError(Reason.WEAK_KEY, f"RSA key of {key.key_size} bits (< {MIN_RSA_BITS})")
@@ -131,7 +124,7 @@ def key_blob(public_key: str) -> bytes:
     """The SSH wire encoding of a public key line."""
     try:
         return base64.b64decode(public_key.split()[1], validate=True)
-    except (IndexError, binascii.Error) as exc:
+    except (IndexError, ValueError) as exc:  # ValueError covers binascii.Error
         raise EvidenceError(Reason.MALFORMED_ENVELOPE, "bad public key encoding") from exc
 
 
@@ -160,6 +153,8 @@ def armor(blob: bytes) -> str:
 
 
 def _unarmor(data: bytes) -> bytes:
+    if data.startswith(MAGIC):  # already a raw blob (the DSSE form): nothing to undo
+        return data
     text = data.decode("ascii", errors="replace").strip()
     if text.startswith(BEGIN):
         if not text.endswith(END):
@@ -167,32 +162,40 @@ def _unarmor(data: bytes) -> bytes:
         body = "".join(text[len(BEGIN) : -len(END)].split())
         try:
             return base64.b64decode(body, validate=True)
-        except binascii.Error as exc:
+        except ValueError as exc:  # binascii.Error, or non-ASCII text
             raise EvidenceError(Reason.MALFORMED_ENVELOPE, "bad SSH signature base64") from exc
     return data
 
 
+@lru_cache(maxsize=4096)
+def _key_line(public: bytes) -> str:
+    """``"<type> <base64>"`` of a public key blob (reviewers' keys repeat: computed once)."""
+    [key_type], _ = _strings(public, 0, 1)
+    return f"{key_type.decode(errors='replace')} {base64.b64encode(public).decode()}"
+
+
 def parse_sshsig(data: bytes) -> SshSignature:
-    """Parse an armored or raw SSHSIG blob (bounds-checked; raises EvidenceError)."""
+    """Parse an armored or raw SSHSIG blob (PROTOCOL.sshsig §2; bounds-checked).
+
+    Raises:
+        EvidenceError: OVERSIZED, or MALFORMED_ENVELOPE naming what is wrong.
+    """
     blob = _unarmor(data)
     if len(blob) > MAX_BLOB:
         raise EvidenceError(Reason.OVERSIZED, "SSH signature is too large")
-    reader = _Reader(blob)
-    if reader.take(6) != MAGIC or reader.uint32() != 1:
+    if blob[:6] != MAGIC or blob[6:10] != b"\x00\x00\x00\x01":
         raise EvidenceError(Reason.MALFORMED_ENVELOPE, "not an SSHSIG version 1 blob")
-    public = reader.string()
-    namespace, _reserved = reader.string(), reader.string()
-    hash_algorithm = reader.string().decode(errors="replace")
-    sig = _Reader(reader.string())
-    sig_type, signature = sig.string().decode(errors="replace"), sig.string()
-    if not reader.done() or not sig.done():
-        raise EvidenceError(Reason.MALFORMED_ENVELOPE, "trailing bytes in SSH signature")
+    public, namespace, _reserved, hash_alg, wrapped = _exact_strings(blob[10:], 5)
+    sig_type, signature = _exact_strings(wrapped, 2)
+    hash_algorithm = hash_alg.decode(errors="replace")
     if hash_algorithm not in _HASHES:
         raise EvidenceError(Reason.MALFORMED_ENVELOPE, f"hash {hash_algorithm!r} not allowed")
-    key_type = _Reader(public).string().decode(errors="replace")
-    line = f"{key_type} {base64.b64encode(public).decode()}"
     return SshSignature(
-        line, namespace.decode(errors="replace"), hash_algorithm, sig_type, signature
+        _key_line(public),
+        namespace.decode(errors="replace"),
+        hash_algorithm,
+        sig_type.decode(errors="replace"),
+        signature,
     )
 
 
@@ -219,9 +222,8 @@ def _verify_raw(key: PublicKey, sig_type: str, signature: bytes, data: bytes) ->
     if isinstance(key, ed25519.Ed25519PublicKey) and sig_type == "ssh-ed25519":
         key.verify(signature, data)
     elif isinstance(key, ec.EllipticCurvePublicKey) and sig_type == "ecdsa-sha2-nistp256":
-        inner = _Reader(signature)
-        r = int.from_bytes(inner.string(), "big")
-        s = int.from_bytes(inner.string(), "big")
+        r_bytes, s_bytes = _exact_strings(signature, 2)
+        r, s = int.from_bytes(r_bytes, "big"), int.from_bytes(s_bytes, "big")
         key.verify(encode_dss_signature(r, s), data, ec.ECDSA(hashes.SHA256()))
     elif isinstance(key, rsa.RSAPublicKey) and sig_type in ("rsa-sha2-256", "rsa-sha2-512"):
         algo = hashes.SHA256() if sig_type == "rsa-sha2-256" else hashes.SHA512()

@@ -18,6 +18,7 @@ __all__ = [
     "approval_statement",
     "check_statement",
     "deploy_approval_statement",
+    "deploy_record_statement",
     "provenance_statement",
 ]
 
@@ -141,5 +142,33 @@ def deploy_approval_statement(
             "approver": approver,
             "time": stamp(when),
             "comment": comment,
+        },
+    )
+
+
+def deploy_record_statement(
+    *,
+    artifact: str,
+    environment: str,
+    repository: str,
+    commit: str,
+    deployer: str,
+    when: datetime,
+    request: str = "",
+) -> bytes:
+    """``deployer`` deployed ``artifact`` (built from ``commit``) to ``environment``.
+
+    ``request`` names the deploy request it carried out, when there was one.
+    """
+    return _statement(
+        _artifact(artifact),
+        DEPLOY,
+        {
+            "environment": environment,
+            "repository": repository,
+            "commit": commit,
+            "deployer": deployer,
+            "time": stamp(when),
+            "request": request,
         },
     )

@@ -6,33 +6,17 @@ __all__ = ["StoredEnvelope", "VerifiedEvidence", "verify_envelope", "verify_enve
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from twokey.evidence._dsse import NAMESPACE, Envelope, Signature, pae
 from twokey.evidence._errors import EvidenceError, Reason
-from twokey.evidence._sshsig import (
-    MAGIC,
-    fingerprint,
-    load_public_key,
-    parse_sshsig,
-    verify_sshsig,
-)
-from twokey.evidence._statements import (
-    APPROVAL,
-    CHECK,
-    DEPLOY_APPROVAL,
-    DIGEST,
-    PROVENANCE,
-    SHA,
-    SLSA_PROVENANCE,
-    STATEMENT_TYPE,
-)
+from twokey.evidence._predicates import Item, Origin, digests, to_model
+from twokey.evidence._sshsig import MAGIC, fingerprint, load_public_key, parse_sshsig, verify_sshsig
 from twokey.model import (
     Alias,
     AliasKind,
@@ -40,10 +24,12 @@ from twokey.model import (
     BuildProvenance,
     CheckResult,
     DeployApproval,
-    Evidence,
-    TrustLevel,
+    DeployRequest,
 )
 from twokey.policy import Policy
+
+_EVIDENCE_REFS = "refs/twokey/evidence/"
+_ARTIFACT_REFS = "refs/twokey/artifacts/"
 
 
 @dataclass(frozen=True)
@@ -59,33 +45,50 @@ class StoredEnvelope:
         return "sha256:" + hashlib.sha256(self.data).hexdigest()
 
 
-@dataclass
+@dataclass(frozen=True)
 class VerifiedEvidence:
-    """What verified, by kind, and what was refused (who, "CODE: detail")."""
+    """What verified, by kind, and what was refused: (who or where, "CODE: detail")."""
 
-    approvals: list[Approval] = field(default_factory=list)
-    provenance: list[BuildProvenance] = field(default_factory=list)
-    checks: list[CheckResult] = field(default_factory=list)
-    deploy_approvals: list[DeployApproval] = field(default_factory=list)
-    rejected: list[tuple[str, str]] = field(default_factory=list)
+    approvals: tuple[Approval, ...] = ()
+    provenance: tuple[BuildProvenance, ...] = ()
+    checks: tuple[CheckResult, ...] = ()
+    deploy_approvals: tuple[DeployApproval, ...] = ()
+    deploys: tuple[DeployRequest, ...] = ()
+    rejected: tuple[tuple[str, str], ...] = ()
 
-    def add(self, item: Evidence) -> None:
-        """File one verified object under its kind."""
-        if isinstance(item, Approval):
-            self.approvals.append(item)
-        elif isinstance(item, BuildProvenance):
-            self.provenance.append(item)
-        elif isinstance(item, CheckResult):
-            self.checks.append(item)
-        else:
-            self.deploy_approvals.append(item)
+    def __post_init__(self) -> None:
+        for reason in self.rejected:
+            if ":" not in reason[1]:
+                raise ValueError(f"a refusal reason must read 'CODE: detail': {reason[1]!r}")
+
+    @classmethod
+    def of(
+        cls, items: Iterable[Item], rejected: Iterable[tuple[str, str]] = ()
+    ) -> VerifiedEvidence:
+        """Sort evidence objects by kind (the order within a kind is kept)."""
+        listed = list(items)
+        return cls(
+            tuple(i for i in listed if isinstance(i, Approval)),
+            tuple(i for i in listed if isinstance(i, BuildProvenance)),
+            tuple(i for i in listed if isinstance(i, CheckResult)),
+            tuple(i for i in listed if isinstance(i, DeployApproval)),
+            tuple(i for i in listed if isinstance(i, DeployRequest)),
+            tuple(rejected),
+        )
+
+    @property
+    def count(self) -> int:
+        """How many statements verified, all kinds together."""
+        kinds = (self.approvals, self.provenance, self.checks, self.deploy_approvals, self.deploys)
+        return sum(len(k) for k in kinds)
 
 
-_INDEX: dict[int, tuple[Policy, dict[str, Alias]]] = {}
+_Registered = tuple[Alias, ed25519.Ed25519PublicKey | None]
+_INDEX: dict[int, tuple[Policy, dict[str, _Registered]]] = {}
 
 
-def _fingerprints(policy: Policy) -> Mapping[str, Alias]:
-    """Key fingerprint -> key alias, built once per policy object."""
+def _fingerprints(policy: Policy) -> Mapping[str, _Registered]:
+    """Key fingerprint -> key alias, built once per policy object (the hot path looks up here)."""
     cached = _INDEX.get(id(policy))
     if cached is not None and cached[0] is policy:
         return cached[1]
@@ -97,8 +100,17 @@ def _fingerprints(policy: Policy) -> Mapping[str, Alias]:
 
 
 @cache
-def _fingerprint_index(keys: tuple[Alias, ...]) -> dict[str, Alias]:
-    return {fingerprint(a.value): a for a in keys}
+def _fingerprint_index(keys: tuple[Alias, ...]) -> dict[str, _Registered]:
+    """Fingerprint -> (alias, parsed Ed25519 key or None for other key types)."""
+    out: dict[str, _Registered] = {}
+    for alias in keys:
+        try:
+            key = load_public_key(alias.value)
+            ed = key if isinstance(key, ed25519.Ed25519PublicKey) else None
+            out[fingerprint(alias.value)] = (alias, ed)
+        except EvidenceError:
+            continue  # an unparsable or weak registered key verifies nothing
+    return out
 
 
 def _verified_keys(envelope: Envelope, policy: Policy) -> list[Alias]:
@@ -112,23 +124,25 @@ def _verified_keys(envelope: Envelope, policy: Policy) -> list[Alias]:
         except EvidenceError as exc:
             errors.append(exc)
             continue
-        if alias not in keys:  # one key signing twice counts once
+        if alias not in keys:  # DSSE §"(t, n)": a set of accepted keys; one key counts once
             keys.append(alias)
     if not keys:
-        raise errors[0] if errors else EvidenceError(Reason.NO_SIGNATURES, "no signature")
+        raise errors[0]  # Envelope.parse guarantees at least one signature
     return keys
 
 
 def _verify_one(signature: Signature, message: bytes, policy: Policy) -> Alias:
-    if signature.sig.startswith(MAGIC) or signature.sig.startswith(b"-----BEGIN"):
+    """One signature: an SSHSIG blob (carries its key) or raw Ed25519 (keyid = fingerprint)."""
+    if signature.sig.startswith((MAGIC, b"-----BEGIN")):
         parsed = parse_sshsig(signature.sig)
         verify_sshsig(parsed, message, NAMESPACE)
         return Alias.key(parsed.public_key)
-    alias = _fingerprints(policy).get(signature.keyid)
-    if alias is None:
-        raise EvidenceError(Reason.UNKNOWN_SIGNER, f"no registered key has id {signature.keyid}")
-    key = load_public_key(alias.value)
-    if not isinstance(key, ed25519.Ed25519PublicKey):
+    # The keyid is unauthenticated (DSSE protocol): it only selects the candidate key.
+    registered = _fingerprints(policy).get(signature.keyid)
+    if registered is None:
+        raise EvidenceError(Reason.UNKNOWN_SIGNER, f"no registered key has id {signature.keyid!r}")
+    alias, key = registered
+    if key is None:
         raise EvidenceError(
             Reason.BAD_SIGNATURE, "raw signatures need an Ed25519 key; other keys sign as SSHSIG"
         )
@@ -139,173 +153,10 @@ def _verify_one(signature: Signature, message: bytes, policy: Policy) -> Alias:
     return alias
 
 
-@dataclass(frozen=True)
-class _Origin:
-    signer: Alias
-    source: str
-    evidence_id: str
-
-
-def _text(obj: Mapping[str, Any], key: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str) or not value:
-        raise EvidenceError(Reason.MALFORMED_STATEMENT, f"predicate.{key} missing")
-    return value
-
-
-def _time(predicate: Mapping[str, Any]) -> datetime:
-    try:
-        when = datetime.fromisoformat(_text(predicate, "time").replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise EvidenceError(Reason.MALFORMED_STATEMENT, "predicate.time is not RFC 3339") from exc
-    if when.tzinfo is None:
-        raise EvidenceError(Reason.MALFORMED_STATEMENT, "predicate.time has no time zone")
-    return when
-
-
-def _digests(statement: Mapping[str, Any]) -> dict[str, str]:
-    subjects = statement.get("subject")
-    if not isinstance(subjects, list) or not subjects:
-        raise EvidenceError(Reason.MALFORMED_STATEMENT, "statement has no subject")
-    out: dict[str, str] = {}
-    for subject in subjects:
-        digest = subject.get("digest") if isinstance(subject, dict) else None
-        if not isinstance(digest, dict):
-            raise EvidenceError(Reason.MALFORMED_STATEMENT, "subject without digest")
-        for algo, value in digest.items():
-            if not isinstance(value, str) or out.setdefault(str(algo), value) != value:
-                raise EvidenceError(Reason.SUBJECT_MISMATCH, f"conflicting {algo} subjects")
-    return out
-
-
-def _need(digests: Mapping[str, str], algo: str, pattern: Any) -> str:
-    value = digests.get(algo, "")
-    if not pattern.match(value if algo != "sha256" else f"sha256:{value}"):
-        raise EvidenceError(Reason.MALFORMED_STATEMENT, f"subject needs a valid {algo} digest")
-    return value if algo != "sha256" else f"sha256:{value}"
-
-
-def _to_model(statement: Mapping[str, Any], signer: Alias, env: StoredEnvelope) -> Evidence:
-    """Step 5: the statement, parsed only now that a signature verified over it."""
-    if statement.get("_type") != STATEMENT_TYPE:
-        raise EvidenceError(Reason.MALFORMED_STATEMENT, "not an in-toto Statement v1")
-    kind, predicate = statement.get("predicateType"), statement.get("predicate")
-    if not isinstance(predicate, dict):
-        raise EvidenceError(Reason.MALFORMED_STATEMENT, "predicate missing")
-    digests = _digests(statement)
-    origin = _Origin(signer, env.source, env.digest)
-    if kind == APPROVAL:
-        return _approval(predicate, digests, origin)
-    if kind == CHECK:
-        return _check(predicate, digests, origin)
-    if kind == DEPLOY_APPROVAL:
-        return DeployApproval(
-            _need(digests, "sha256", DIGEST),
-            _text(predicate, "environment"),
-            _text(predicate, "commit"),
-            origin.signer,
-            _time(predicate),
-            TrustLevel.SIGNED,
-            origin.source,
-            str(predicate.get("comment", "")),
-            origin.evidence_id,
-        )
-    if kind == PROVENANCE:
-        return BuildProvenance(
-            _need(digests, "sha256", DIGEST),
-            _text(predicate, "repository"),
-            _text(predicate, "commit"),
-            origin.signer,
-            _time(predicate),
-            TrustLevel.SIGNED,
-            origin.source,
-            origin.evidence_id,
-        )
-    if kind == SLSA_PROVENANCE:
-        return _slsa(predicate, digests, origin)
-    raise EvidenceError(Reason.MALFORMED_STATEMENT, f"unknown predicateType {kind!r}")
-
-
-def _approval(
-    predicate: Mapping[str, Any], digests: Mapping[str, str], origin: _Origin
-) -> Approval:
-    if predicate.get("decision") != "approve":
-        raise EvidenceError(Reason.MALFORMED_STATEMENT, "approval decision is not 'approve'")
-    return Approval(
-        _text(predicate, "repository"),
-        _text(predicate, "ref"),
-        _need(digests, "gitCommit", SHA),
-        _need(digests, "gitTree", SHA),
-        origin.signer,
-        _time(predicate),
-        TrustLevel.SIGNED,
-        origin.source,
-        str(predicate.get("comment", "")),
-        origin.evidence_id,
-    )
-
-
-def _check(
-    predicate: Mapping[str, Any], digests: Mapping[str, str], origin: _Origin
-) -> CheckResult:
-    subject = digests["gitTree"] if "gitTree" in digests else _need(digests, "sha256", DIGEST)
-    passed = predicate.get("passed")
-    if not isinstance(passed, bool):
-        raise EvidenceError(Reason.MALFORMED_STATEMENT, "predicate.passed is not a boolean")
-    return CheckResult(
-        _text(predicate, "name"),
-        _text(predicate, "repository"),
-        subject,
-        passed,
-        origin.signer,
-        _time(predicate),
-        TrustLevel.SIGNED,
-        origin.source,
-        origin.evidence_id,
-    )
-
-
-def _slsa(
-    predicate: Mapping[str, Any], digests: Mapping[str, str], origin: _Origin
-) -> BuildProvenance:
-    """SLSA provenance v1: the source is the resolved dependency with a gitCommit digest."""
-    build = predicate.get("buildDefinition")
-    deps = build.get("resolvedDependencies") if isinstance(build, dict) else None
-    source = next(
-        (
-            d
-            for d in deps or []
-            if isinstance(d, dict)
-            and isinstance(d.get("digest"), dict)
-            and "gitCommit" in d["digest"]
-        ),
-        None,
-    )
-    run = predicate.get("runDetails")
-    metadata = run.get("metadata") if isinstance(run, dict) else None
-    started = metadata.get("startedOn") if isinstance(metadata, dict) else None
-    if source is None or not isinstance(started, str):
-        raise EvidenceError(
-            Reason.MALFORMED_STATEMENT,
-            "SLSA provenance needs a git source "
-            "in resolvedDependencies and runDetails.metadata.startedOn",
-        )
-    repository = str(source.get("uri", "")).removeprefix("git+")
-    return BuildProvenance(
-        _need(digests, "sha256", DIGEST),
-        repository,
-        str(source["digest"]["gitCommit"]),
-        origin.signer,
-        _time({"time": started}),
-        TrustLevel.SIGNED,
-        origin.source,
-        origin.evidence_id,
-    )
-
-
-def _check_key(policy: Policy, alias: Alias, when: datetime) -> None:
-    """Step 4: a registered key, not revoked, inside its validity window at statement time."""
-    if policy.resolve(alias) is None:
+def _check_key(policy: Policy, alias: Alias, when: datetime) -> str:
+    """Step 5: a registered key, not revoked, valid at the statement's time; its principal id."""
+    principal = policy.resolve(alias)
+    if principal is None:
         raise EvidenceError(
             Reason.UNKNOWN_SIGNER,
             f"key {fingerprint(alias.value)} is not registered to anyone in the policy",
@@ -318,66 +169,112 @@ def _check_key(policy: Policy, alias: Alias, when: datetime) -> None:
             Reason.KEY_EXPIRED,
             f"key {fingerprint(alias.value)} was not valid at {when.isoformat()}",
         )
+    return principal.id
 
 
-def verify_envelope(env: StoredEnvelope, policy: Policy) -> list[Evidence]:
-    """Verify one envelope; one evidence object per distinct registered signer.
+def _check_filed(env: StoredEnvelope, subjects: Mapping[str, str]) -> None:
+    """Step 6: an envelope filed under a subject's ref must be about that subject."""
+    if env.source.startswith(_EVIDENCE_REFS):
+        filed = env.source.removeprefix(_EVIDENCE_REFS).split("/", 1)[0]
+        if filed not in (subjects.get("gitCommit"), subjects.get("gitTree")):
+            raise EvidenceError(
+                Reason.SUBJECT_MISMATCH, f"filed under {filed[:12]} but about other objects"
+            )
+    elif env.source.startswith(_ARTIFACT_REFS):
+        filed = env.source.removeprefix(_ARTIFACT_REFS).split("/", 1)[0]
+        if filed != subjects.get("sha256"):
+            raise EvidenceError(
+                Reason.SUBJECT_MISMATCH, f"filed under artifact {filed[:12]} but about another"
+            )
 
-    Steps: (1) parse the envelope (bounded; payload type; at least one signature);
-    (2-3) verify every signature over the exact PAE bytes, de-duplicating keys; (4) each key
-    must be registered, unrevoked and valid at the statement's time; (5) parse the statement
-    only then, checking subjects against the predicate. Raises EvidenceError.
+
+def verify_envelope(env: StoredEnvelope, policy: Policy) -> list[Item]:
+    """Verify one envelope: one evidence object per distinct registered principal that signed.
+
+    Steps (each marked in the code):
+      1. Parse the envelope: bounded size, JSON, strict base64, payload type, 1-16 signatures.
+      2. Verify each signature over PAE(payloadType, the exact decoded payload bytes), never
+         over a re-serialisation.
+      3. Keep the distinct keys whose signature verified (one key signing twice counts once).
+      4. Only now parse the payload as an in-toto statement, into the engine's evidence object.
+      5. Each key must be registered to a principal, unrevoked and valid at the statement's
+         time; two keys of one principal give one object (a person counts once).
+      6. The ref the envelope was read from must name one of its subjects.
+
+    Raises:
+        EvidenceError: with the first refusal's code when nothing in the envelope holds.
     """
     envelope = Envelope.parse(env.data)  # step 1
-    keys = _verified_keys(envelope, policy)
-    statement = envelope.statement()
-    out: list[Evidence] = []
+    keys = _verified_keys(envelope, policy)  # steps 2 and 3
+    statement = envelope.statement()  # step 4
+    subjects = digests(statement)
+    _check_filed(env, subjects)  # step 6 (needs only the subjects)
+    out: list[Item] = []
+    seen: set[str] = set()
+    evidence_id = env.digest
     first_error: EvidenceError | None = None
     for alias in keys:
         try:
-            item = _to_model(statement, alias, env)
-            _check_key(policy, alias, item.time)
-            out.append(item)
+            item = to_model(statement, subjects, Origin(alias, env.source, evidence_id))  # step 4
+            principal = _check_key(policy, alias, item.time)  # step 5
         except EvidenceError as exc:
             first_error = first_error or exc
+            continue
+        if principal not in seen:
+            seen.add(principal)
+            out.append(item)
     if not out:
-        assert first_error is not None
+        assert first_error is not None  # at least one key verified, so something refused it
         raise first_error
     return out
+
+
+def _replayed(item: Item, repository: str | None, commit_trees: Mapping[str, str]) -> str | None:
+    """Why ``item`` is evidence for something else (another repository or tree), if it is."""
+    claimed = getattr(item, "repository", None)
+    if repository is not None and claimed is not None and claimed != repository:
+        return f"{Reason.SUBJECT_MISMATCH}: statement is for repository {claimed!r}"
+    if isinstance(item, Approval):
+        real = commit_trees.get(item.commit)
+        if real is not None and real != item.tree:
+            return (
+                f"{Reason.SUBJECT_MISMATCH}: approval claims tree {item.tree[:7]} "
+                f"for {item.commit[:7]}, whose tree is {real[:7]}"
+            )
+    return None
 
 
 def verify_envelopes(
     envelopes: Iterable[StoredEnvelope],
     policy: Policy,
     *,
+    repository: str | None = None,
     commit_trees: Mapping[str, str] | None = None,
 ) -> VerifiedEvidence:
     """Verify many envelopes; refusals are collected, never raised.
 
-    ``commit_trees`` maps commit ids to their real trees: an approval claiming another tree
-    for a known commit is refused (SUBJECT_MISMATCH).
+    Args:
+        envelopes: what was read (from refs, files or a push).
+        policy: the trusted policy, whose keys and validity windows decide.
+        repository: when given, statements naming another repository are refused (replay).
+        commit_trees: real trees of known commits: an approval that claims another tree for
+            one of them is refused (replay of a forged binding).
+
+    Returns:
+        The verified objects by kind, and (source or signer, "CODE: detail") refusals.
     """
-    result = VerifiedEvidence()
+    items: list[Item] = []
+    rejected: list[tuple[str, str]] = []
     for env in envelopes:
         try:
-            items = verify_envelope(env, policy)
+            verified = verify_envelope(env, policy)
         except EvidenceError as exc:
-            result.rejected.append((env.source, str(exc)))
+            rejected.append((env.source, str(exc)))
             continue
-        for item in items:
-            real = (
-                commit_trees.get(item.commit)
-                if commit_trees and isinstance(item, Approval)
-                else None
-            )
-            if isinstance(item, Approval) and real is not None and real != item.tree:
-                result.rejected.append(
-                    (
-                        str(item.signer),
-                        f"{Reason.SUBJECT_MISMATCH}: approval "
-                        f"claims tree {item.tree[:7]} for {item.commit[:7]}",
-                    )
-                )
-                continue
-            result.add(item)
-    return result
+        for item in verified:
+            why = _replayed(item, repository, commit_trees or {})
+            if why is None:
+                items.append(item)
+            else:
+                rejected.append((env.source, why))
+    return VerifiedEvidence.of(items, rejected)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -11,7 +12,12 @@ import pytest
 
 from tests.support.gitrepo import ALICE, BOB, CAROL, DAVE, ERIN, FRANK, GitRepo, Person
 from twokey.cli import main
-from twokey.evidence import GitEvidenceStore, verify_commit_signature, verify_envelopes
+from twokey.evidence import (
+    GitEvidenceStore,
+    allowed_signers_text,
+    verify_commit_signature,
+    verify_envelopes,
+)
 from twokey.policy import loads
 
 
@@ -40,17 +46,6 @@ def policy_text(keys: dict[str, Path]) -> str:
     )
 
 
-@pytest.fixture
-def signed_repo(tmp_path: Path) -> tuple[GitRepo, Path, Path]:
-    repo = GitRepo.init(tmp_path / "work")
-    alice, mallory = ssh_key(tmp_path, "alice"), ssh_key(tmp_path, "mallory")
-    allowed = tmp_path / "allowed_signers"
-    allowed.write_text(f"alice@example.com {(tmp_path / 'alice_key.pub').read_text()}")
-    repo.git("config", "gpg.format", "ssh")
-    repo.git("config", "gpg.ssh.allowedSignersFile", str(allowed))
-    return repo, alice, mallory
-
-
 def _verify_commit(repo: GitRepo, sha: str) -> bool:
     return (
         subprocess.run(
@@ -60,26 +55,42 @@ def _verify_commit(repo: GitRepo, sha: str) -> bool:
     )
 
 
-def test_commit_signatures_agree_with_git_verify_commit(
-    signed_repo: tuple[GitRepo, Path, Path], tmp_path: Path
-) -> None:
-    repo, alice, mallory = signed_repo
-    policy = loads(policy_text({"alice": alice}))
-    cases: dict[str, str] = {}
-    repo.git("config", "user.signingkey", str(alice))
-    repo.commit({"a": "1"}, "signed", ALICE)
-    repo.git("commit", "--amend", "-S", "--no-edit", "-q", person=ALICE)
-    cases["signed"] = repo.rev_parse("HEAD")
-    cases["unsigned"] = repo.commit({"b": "2"}, "unsigned", ALICE)
-    repo.git("config", "user.signingkey", str(mallory))
-    repo.write("c", "3")
+def _signed_commit(repo: GitRepo, key: Path, name: str, when: str | None = None) -> str:
+    repo.git("config", "user.signingkey", str(key))
+    repo.write(name, name)
     repo.git("add", "-A")
-    repo.git("commit", "-q", "-S", "-m", "unknown key", person=ALICE)
-    cases["unknown-key"] = repo.rev_parse("HEAD")
+    repo.git("commit", "-q", "-S", "-m", name, person=ALICE, when=when)
+    return repo.rev_parse("HEAD")
+
+
+def test_commit_signatures_agree_with_git_verify_commit(tmp_path: Path) -> None:
+    repo = GitRepo.init(tmp_path / "work")
+    keys = {n: ssh_key(tmp_path, n) for n in ("alice", "mallory", "dave", "erin")}
+    dave, erin = public_line(keys["dave"]), public_line(keys["erin"])
+    extra = (
+        f'  dave: {{emails: [dave@example.com], keys: [{{key: "{dave}", revoked: true}}]}}\n'
+        "  erin:\n    emails: [erin@example.com]\n"
+        f'    keys: [{{key: "{erin}", valid_before: 2026-01-01T00:00:00Z}}]\n'
+    )
+    policy = loads(policy_text({"alice": keys["alice"]}).replace("groups:", f"{extra}groups:"))
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(allowed_signers_text(policy))  # what `twokey keys allowed-signers` prints
+    repo.git("config", "gpg.format", "ssh")
+    repo.git("config", "gpg.ssh.allowedSignersFile", str(allowed))
+    cases = {
+        "signed": _signed_commit(repo, keys["alice"], "a"),
+        "unsigned": repo.commit({"b": "2"}, "unsigned", ALICE),
+        "unknown-key": _signed_commit(repo, keys["mallory"], "c"),
+        "revoked-key": _signed_commit(repo, keys["dave"], "d"),
+        "inside-window": _signed_commit(repo, keys["erin"], "e", "2025-06-01T12:00:00Z"),
+        "outside-window": _signed_commit(repo, keys["erin"], "f", "2026-06-01T12:00:00Z"),
+    }
     raw = repo.git("cat-file", "commit", cases["signed"]).encode() + b"\n"
-    tampered = raw.replace(b"signed\n", b"signed, then edited\n")
-    sha = repo.git("hash-object", "-t", "commit", "-w", "--stdin", input=tampered.decode())
-    cases["tampered"] = sha
+    tampered = raw.replace(b"\na\n", b"\na, then edited\n")
+    cases["tampered"] = repo.git(
+        "hash-object", "-t", "commit", "-w", "--stdin", input=tampered.decode()
+    )
+    expected = {"signed": True, "inside-window": True}
     for name, commit in cases.items():
         raw = subprocess.run(
             ["git", "-C", str(repo.path), "cat-file", "commit", commit],
@@ -88,8 +99,8 @@ def test_commit_signatures_agree_with_git_verify_commit(
         ).stdout
         signature = verify_commit_signature(raw, policy)
         ours = signature is not None and signature.valid
-        assert ours == _verify_commit(repo, commit), name
-    assert verify_commit_signature(raw) is not None
+        assert ours == _verify_commit(repo, commit) == expected.get(name, False), name
+    assert verify_commit_signature(raw) is not None  # without a policy: the signature's own key
 
 
 def test_concurrent_approvals_all_survive(tmp_path: Path) -> None:
@@ -118,16 +129,22 @@ def test_concurrent_approvals_all_survive(tmp_path: Path) -> None:
                 "json",
             ]
         )
+        start.wait()  # every clone has signed: now all push at once
         clone.git("push", "-q", "origin", "refs/twokey/*:refs/twokey/*")
         return code
 
-    with ThreadPoolExecutor(max_workers=5) as pool:
+    start = threading.Barrier(len(clones))
+    with ThreadPoolExecutor(max_workers=len(clones)) as pool:
         assert list(pool.map(lambda c: approve_and_push(*c), clones)) == [0] * 5
     head = origin.rev_parse("main")
+    tree = origin.rev_parse("main^{tree}")
     envelopes = GitEvidenceStore(origin.path).for_subjects([head])
-    result = verify_envelopes(envelopes, loads(policy_text(keys)))
+    policy = loads(policy_text(keys))
+    result = verify_envelopes(envelopes, policy, repository="shop", commit_trees={head: tree})
     assert len(result.approvals) == 5
-    assert result.rejected == []
+    assert result.rejected == ()
+    signers = {policy.resolve(a.signer).id for a in result.approvals}  # type: ignore[union-attr]
+    assert signers == set(keys)
 
 
 def test_approve_then_evidence_verify(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -156,7 +173,7 @@ def test_approve_then_evidence_verify(tmp_path: Path, capsys: pytest.CaptureFixt
         == 0
     )
     [row] = json.loads(capsys.readouterr().out)
-    assert (row["valid"], row["person"], row["kind"]) == (True, "bob", "Approval")
+    assert (row["valid"], row["person"], row["kind"]) == (True, "bob", "approval")
     # a corrupt evidence ref is refused, and verify says so
     blob = repo.git("hash-object", "-w", "--stdin", input="{broken")
     head = repo.rev_parse("HEAD")
