@@ -1,9 +1,11 @@
 """The separation-of-duties audit: every change that landed, judged by the gate's engine."""
 
 from twokey.audit._identities import Candidate, probable_aliases
-from twokey.audit._model import ApproverRow, AuditChange, AuditReport, Signal
-from twokey.audit._render import ReportFormat, render
+from twokey.audit._model import ApproverRow, AuditChange, Deployment, Signal, Totals, summarise
+from twokey.audit._render import ReportFormat, render, write_report
+from twokey.audit._report import AuditReport, Spool
 from twokey.audit._run import AuditOptions, run_audit
+from twokey.audit._signals import SignalStats, TimedApproval, implausibly_fast, risk_signals
 
 __all__ = [
     "ApproverRow",
@@ -11,9 +13,18 @@ __all__ = [
     "AuditOptions",
     "AuditReport",
     "Candidate",
+    "Deployment",
     "ReportFormat",
     "Signal",
+    "SignalStats",
+    "Spool",
+    "TimedApproval",
+    "Totals",
+    "implausibly_fast",
     "probable_aliases",
     "render",
+    "risk_signals",
     "run_audit",
+    "summarise",
+    "write_report",
 ]

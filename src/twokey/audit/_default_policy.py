@@ -8,7 +8,7 @@ This is an inference, and the report says so.
 
 from __future__ import annotations
 
-__all__ = ["default_policy"]
+__all__ = ["DefaultPolicy", "default_policy"]
 
 import json
 import re
@@ -60,3 +60,26 @@ def default_policy(
         + "policy_changes: {approvals: 1, approvers: [everyone]}\n"
     )
     return loads(text, "<default audit policy>")
+
+
+class DefaultPolicy:
+    """The default policy, grown while the history streams past.
+
+    Reading every email before the walk would cost a second pass over history (as long as the
+    walk itself); instead the policy is rebuilt when a change brings an email not seen yet,
+    which happens once per person, not per change.
+    """
+
+    def __init__(self, ref: str, same_person: Mapping[str, str] | None = None) -> None:
+        self.ref = ref
+        self.same_person = {k.lower(): v.lower() for k, v in (same_person or {}).items()}
+        self.emails: set[str] = set()
+        self.policy = default_policy(ref, (), self.same_person)
+
+    def ensure(self, emails: Iterable[str]) -> Policy:
+        """The policy, with every one of ``emails`` a person."""
+        new = {e.strip().lower() for e in emails if e.strip()} - self.emails
+        if new:
+            self.emails |= new
+            self.policy = default_policy(self.ref, self.emails, self.same_person)
+        return self.policy

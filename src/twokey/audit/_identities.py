@@ -7,12 +7,16 @@ part across domains, and GitHub noreply addresses (``123+login@users.noreply.git
 
 from __future__ import annotations
 
-__all__ = ["Candidate", "probable_aliases"]
+__all__ = ["Candidate", "history_idents", "probable_aliases"]
 
 import re
+import subprocess
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from twokey.git._run import Git, GitError
+from twokey.git._trailers import parse_ident
 
 _NOREPLY = re.compile(r"^(?:\d+\+)?([^@]+)@users\.noreply\.github\.com$")
 
@@ -62,4 +66,42 @@ def probable_aliases(idents: Iterable[tuple[str, str]]) -> list[Candidate]:
                 out.append(
                     Candidate(key, tuple(sorted({n for e in key for n in names[e]})), reason)
                 )
+    return out
+
+
+_IDENT_FORMAT = (
+    "%an%x00%ae%n%cn%x00%ce%n%(trailers:key=Reviewed-by,key=Acked-by,key=Approved-by,"
+    "key=Co-authored-by,valueonly,separator=%x0a)"
+)
+
+
+def history_idents(git: Git, ref: str) -> set[tuple[str, str]]:
+    """Every (name, email) of ``ref``'s history: authors, committers, trailers' people.
+
+    Streamed from one ``git log``; the result grows with the number of people only.
+
+    Raises:
+        GitError: git failed.
+    """
+    command = ["git", "--git-dir", str(git.git_dir), "log", f"--format={_IDENT_FORMAT}", ref]
+    try:
+        proc = subprocess.Popen(
+            [*command, "--"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git.env
+        )
+    except OSError as exc:
+        raise GitError(f"cannot run git: {exc}") from exc
+    assert proc.stdout is not None
+    out: set[tuple[str, str]] = set()
+    with proc.stdout:
+        for raw in proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            if "\0" in line:
+                name, _, email = line.partition("\0")
+                out.add((name, email.lower()))
+            else:
+                ident = parse_ident(line.strip())
+                if ident is not None and ident.email:
+                    out.add((ident.name, ident.email.lower()))
+    if proc.wait() != 0:
+        raise GitError(f"git log {ref} failed")
     return out

@@ -1,28 +1,85 @@
-"""The audit report's data: one row per landed change, totals, sources, policy."""
+"""The audit report's data: one row per landed change, totals, sources, policy.
+
+Rows are written to a spool as they are judged (``twokey.audit._spool``) and totals are kept
+by :class:`Totals` on the way, so a report over 200,000 changes needs memory for the totals
+only, never for the history (issue #6, "memory bounded independent of history length").
+"""
 
 from __future__ import annotations
 
-__all__ = ["ApproverRow", "AuditChange", "AuditReport", "Signal", "summarise"]
+__all__ = ["ApproverRow", "AuditChange", "Deployment", "Signal", "Totals", "summarise"]
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+VERDICTS = ("allow", "deny")
 
 
 @dataclass(frozen=True)
 class ApproverRow:
-    """Someone who approved a change, with the source and trust of the evidence."""
+    """Someone who approved a change, with the source and trust of the evidence.
+
+    ``time`` is when the approval was given, for signed and forge evidence (a trailer's time is
+    the commit's, which says nothing about when the review happened, so it is None).
+    """
 
     who: str
     source: str
     trust: str
     counted: bool
     email: str = ""
+    time: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.who:
+            raise ValueError("ApproverRow.who must not be empty")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON form (docs/audit-json.md)."""
+        return {
+            "who": self.who,
+            "source": self.source,
+            "trust": self.trust,
+            "counted": self.counted,
+            "time": self.time,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], email: str = "") -> ApproverRow:
+        """Inverse of :meth:`to_dict` (the spool's own form adds ``email``)."""
+        return cls(
+            data["who"], data["source"], data["trust"], data["counted"], email, data.get("time")
+        )
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A deploy that first brought a change to an environment."""
+
+    environment: str
+    deployer: str
+    time: str
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "environment": self.environment,
+            "deployer": self.deployer,
+            "time": self.time,
+            "source": self.source,
+        }
 
 
 @dataclass(frozen=True)
 class AuditChange:
-    """One change that landed on the audited ref, judged by the engine."""
+    """One change that landed on the audited ref, judged by the engine.
+
+    ``gate`` is the verdict the gate recorded in the ledger for this update, when the ledger
+    was given and holds one; ``None`` otherwise.
+    """
 
     commit: str
     time: str
@@ -32,17 +89,41 @@ class AuditChange:
     authors: tuple[str, ...]
     approvers: tuple[ApproverRow, ...]
     merger: str
-    deployer: str | None
+    deployments: tuple[Deployment, ...]
     verdict: str
     findings: tuple[tuple[str, str], ...]
     break_glass: bool
-    files: int
+    files: int | None  # paths changed (None: not read, the default policy needs none)
     author_emails: tuple[str, ...] = ()
+    gate: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"AuditChange.verdict must be allow or deny, not {self.verdict!r}")
+        if self.kind not in ("merge", "squash-or-direct"):
+            raise ValueError(f"AuditChange.kind {self.kind!r} is unknown")
 
     @property
     def violation(self) -> bool:
         """True for a change the policy would have refused."""
         return self.verdict == "deny"
+
+    @property
+    def reviewed(self) -> bool:
+        """True when at least one approval counted."""
+        return any(a.counted for a in self.approvers)
+
+    @property
+    def deployer(self) -> str | None:
+        """Who deployed it, per environment (``dave (production)``), or None when unknown."""
+        if not self.deployments:
+            return None
+        return ", ".join(f"{d.deployer} ({d.environment})" for d in self.deployments)
+
+    @property
+    def section(self) -> int:
+        """Report order: 0 exceptions (break-glass), 1 violations, 2 the rest."""
+        return 0 if self.break_glass else 1 if self.violation else 2
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON form (docs/audit-json.md)."""
@@ -52,16 +133,48 @@ class AuditChange:
             "subject": self.subject,
             "kind": self.kind,
             "authors": list(self.authors),
-            "approvers": [
-                {"who": a.who, "source": a.source, "trust": a.trust, "counted": a.counted}
-                for a in self.approvers
-            ],
+            "approvers": [a.to_dict() for a in self.approvers],
             "merger": self.merger,
             "deployer": self.deployer,
+            "deployments": [d.to_dict() for d in self.deployments],
             "verdict": self.verdict,
+            "gate": self.gate,
             "break_glass": self.break_glass,
+            "files": self.files,
             "findings": [{"code": c, "message": m} for c, m in self.findings],
         }
+
+    def spool_extras(self) -> dict[str, Any]:
+        """What only the audit itself needs back besides :meth:`to_dict` (month, emails)."""
+        return {
+            "month": self.month,
+            "author_emails": list(self.author_emails),
+            "approver_emails": [a.email for a in self.approvers],
+        }
+
+    @classmethod
+    def from_spool(cls, data: dict[str, Any]) -> AuditChange:
+        """Inverse of :meth:`to_dict` merged with :meth:`spool_extras`."""
+        return cls(
+            data["commit"],
+            data["time"],
+            data["month"],
+            data["subject"],
+            data["kind"],
+            tuple(data["authors"]),
+            tuple(
+                ApproverRow.from_dict(a, e)
+                for a, e in zip(data["approvers"], data["approver_emails"], strict=True)
+            ),
+            data["merger"],
+            tuple(Deployment(**d) for d in data["deployments"]),
+            data["verdict"],
+            tuple((f["code"], f["message"]) for f in data["findings"]),
+            data["break_glass"],
+            data["files"],
+            tuple(data["author_emails"]),
+            data["gate"],
+        )
 
 
 @dataclass(frozen=True)
@@ -72,6 +185,7 @@ class Signal:
     message: str
     people: tuple[str, ...]
     explanation: str
+    commits: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -79,69 +193,66 @@ class Signal:
             "kind": self.kind,
             "message": self.message,
             "people": list(self.people),
+            "commits": list(self.commits),
             "explanation": self.explanation,
         }
 
 
 @dataclass
-class AuditReport:
-    """Everything a report renderer needs."""
+class Totals:
+    """Totals kept while the changes stream past: by verdict, month and finding."""
 
-    repository: str
-    ref: str
-    since: str | None
-    until: str | None
-    changes: list[AuditChange]
-    sources: list[str]
-    policy: dict[str, Any]
-    signals: list[Signal] = field(default_factory=list)
+    changes: int = 0
+    violations: int = 0
+    reviewed: int = 0
+    break_glass: int = 0
+    deployed: int = 0
+    gate_disagreements: int = 0
+    by_month: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_finding: Counter[str] = field(default_factory=Counter)
+    violations_by_finding: Counter[str] = field(default_factory=Counter)
 
-    def ordered(self) -> list[AuditChange]:
-        """Exceptions (break-glass) first, then violations, then the rest; newest first."""
-        return sorted(
-            self.changes, key=lambda c: (not c.break_glass, not c.violation, c.time), reverse=False
+    def add(self, change: AuditChange) -> None:
+        """Count one change."""
+        month = self.by_month.setdefault(
+            change.month, {"changes": 0, "violations": 0, "reviewed": 0}
         )
-
-    def summary(self) -> dict[str, Any]:
-        """Totals by verdict, month and finding."""
-        return summarise(self.changes)
+        reviewed = change.reviewed
+        self.changes += 1
+        self.violations += change.violation
+        self.reviewed += reviewed
+        self.break_glass += change.break_glass
+        self.deployed += bool(change.deployments)
+        self.gate_disagreements += change.gate is not None and change.gate != change.verdict
+        month["changes"] += 1
+        month["violations"] += change.violation
+        month["reviewed"] += reviewed
+        for code, _ in change.findings:
+            self.by_finding[code] += 1
+            if change.violation:
+                self.violations_by_finding[code] += 1
 
     def to_dict(self) -> dict[str, Any]:
-        """The stable JSON report (docs/audit-json.md)."""
+        """The ``summary`` object of the JSON report."""
+        total = self.changes
         return {
-            "version": 1,
-            "repository": self.repository,
-            "ref": self.ref,
-            "period": {"since": self.since, "until": self.until},
-            "changes": [c.to_dict() for c in self.ordered()],
-            "summary": self.summary(),
-            "signals": [s.to_dict() for s in self.signals],
-            "sources": self.sources,
-            "policy": self.policy,
+            "changes": total,
+            "violations": self.violations,
+            "allowed": total - self.violations,
+            "reviewed": self.reviewed,
+            "reviewed_rate": round(self.reviewed / total, 4) if total else None,
+            "break_glass": self.break_glass,
+            "deployed": self.deployed,
+            "gate_disagreements": self.gate_disagreements,
+            "by_month": dict(sorted(self.by_month.items())),
+            "by_finding": dict(sorted(self.by_finding.items())),
+            "violations_by_finding": dict(sorted(self.violations_by_finding.items())),
         }
 
 
-def summarise(changes: list[AuditChange]) -> dict[str, Any]:
-    """Totals: changes, violations, reviewed rate, by month and by finding code."""
-    by_month: dict[str, dict[str, int]] = {}
-    findings: Counter[str] = Counter()
+def summarise(changes: Iterable[AuditChange]) -> dict[str, Any]:
+    """Totals of ``changes`` (the ``summary`` of the JSON report)."""
+    totals = Totals()
     for change in changes:
-        month = by_month.setdefault(change.month, {"changes": 0, "violations": 0, "reviewed": 0})
-        month["changes"] += 1
-        month["violations"] += change.violation
-        month["reviewed"] += any(a.counted for a in change.approvers)
-        for code, _ in change.findings:
-            findings[code] += 1
-    total = len(changes)
-    violations = sum(c.violation for c in changes)
-    reviewed = sum(any(a.counted for a in c.approvers) for c in changes)
-    return {
-        "changes": total,
-        "violations": violations,
-        "allowed": total - violations,
-        "reviewed": reviewed,
-        "reviewed_rate": round(reviewed / total, 4) if total else None,
-        "break_glass": sum(c.break_glass for c in changes),
-        "by_month": dict(sorted(by_month.items())),
-        "by_finding": dict(sorted(findings.items())),
-    }
+        totals.add(change)
+    return totals.to_dict()

@@ -1,17 +1,23 @@
-"""Audit report renderers: text, JSON (stable, docs/audit-json.md), CSV, self-contained HTML."""
+"""Audit report renderers: text, JSON (stable, docs/audit-json.md), CSV, self-contained HTML.
+
+Every renderer streams the spooled rows to its output, so a report over 200,000 changes is
+written without holding them in memory.
+"""
 
 from __future__ import annotations
 
-__all__ = ["ReportFormat", "render"]
+__all__ = ["ReportFormat", "render", "write_report"]
 
 import csv
 import enum
 import io
 import json
-from typing import assert_never
+from collections.abc import Iterable
+from typing import Any, TextIO, assert_never
 
 from twokey.audit._charts import bar_chart, line_chart
-from twokey.audit._model import AuditReport
+from twokey.audit._model import ApproverRow
+from twokey.audit._report import CANONICAL, AuditReport
 
 
 class ReportFormat(enum.StrEnum):
@@ -23,66 +29,97 @@ class ReportFormat(enum.StrEnum):
     HTML = "html"
 
 
-def render(report: AuditReport, fmt: ReportFormat) -> str:
-    """The report in ``fmt``."""
+def write_report(report: AuditReport, fmt: ReportFormat, out: TextIO) -> None:
+    """Write the report in ``fmt`` to ``out``."""
     if fmt is ReportFormat.TEXT:
-        return _text(report)
-    if fmt is ReportFormat.JSON:
-        return json.dumps(report.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    if fmt is ReportFormat.CSV:
-        return _csv(report)
-    if fmt is ReportFormat.HTML:
-        return _html(report)
-    assert_never(fmt)
+        _text(report, out)
+    elif fmt is ReportFormat.JSON:
+        _json(report, out)
+    elif fmt is ReportFormat.CSV:
+        _csv(report, out)
+    elif fmt is ReportFormat.HTML:
+        _html(report, out)
+    else:
+        assert_never(fmt)
 
 
-def _approvers(change_approvers: object) -> str:
-    rows = change_approvers if isinstance(change_approvers, tuple) else ()
-    return "; ".join(f"{a.who} ({a.trust}{'' if a.counted else ', not counted'})" for a in rows)
+def render(report: AuditReport, fmt: ReportFormat) -> str:
+    """The report in ``fmt``, as one string (small reports, tests)."""
+    out = io.StringIO()
+    write_report(report, fmt, out)
+    return out.getvalue()
 
 
-def _text(report: AuditReport) -> str:
+def _dump(value: Any) -> str:
+    return json.dumps(value, **CANONICAL)
+
+
+def _json(report: AuditReport, out: TextIO) -> None:
+    """Canonical JSON: keys sorted at every level, one change per line ("changes" first)."""
+    out.write('{"changes": [')
+    for n, (public, _) in enumerate(report.spool.lines()):
+        out.write(("\n" if n == 0 else ",\n") + public)
+    out.write("\n]")
+    for key, value in sorted(report.header().items()):
+        out.write(f",\n{json.dumps(key)}: {_dump(value)}")
+    out.write("}\n")
+
+
+def approvers_text(rows: Iterable[ApproverRow]) -> str:
+    """``bob (trailer:Reviewed-by, trailer); carol (twokey evidence ref, signed, not counted)``."""
+    return "; ".join(
+        f"{a.who} ({a.source}, {a.trust}{'' if a.counted else ', not counted'})" for a in rows
+    )
+
+
+def _text(report: AuditReport, out: TextIO) -> None:
+    if out.isatty():
+        from twokey.audit._text import rich_report  # noqa: PLC0415 - rich only on a terminal
+
+        rich_report(report, out)
+        return
     s = report.summary()
     rate = f"{s['reviewed_rate']:.0%}" if s["reviewed_rate"] is not None else "n/a"
-    lines = [
+    out.write(
         f"audit of {report.repository} {report.ref}: {s['changes']} changes, "
-        f"{s['violations']} violations, reviewed {rate}, break-glass {s['break_glass']}",
-        f"policy: {report.policy['source']} ({report.policy['digest'][:19]})",
-    ]
+        f"{s['violations']} violations, reviewed {rate}, break-glass {s['break_glass']}\n"
+        f"policy: {report.policy['source']} ({report.policy['digest']})\n"
+    )
     for change in report.ordered():
         mark = "DENY " if change.violation else "allow"
         glass = " [BREAK-GLASS]" if change.break_glass else ""
-        lines.append(f"{mark} {change.commit[:10]} {change.time[:10]} {change.subject[:50]}{glass}")
-        lines.append(
+        out.write(f"{mark} {change.commit[:10]} {change.time[:10]} {change.subject[:60]}{glass}\n")
+        out.write(
             f"      authors: {', '.join(change.authors)}; approvers: "
-            f"{_approvers(change.approvers) or 'none'}; merged by {change.merger}"
+            f"{approvers_text(change.approvers) or 'none'}; merged by {change.merger}; "
+            f"deployed by {change.deployer or 'unknown'}\n"
         )
-        lines += [f"      {code}: {message}" for code, message in change.findings]
+        out.writelines(f"      {code}: {message}\n" for code, message in change.findings)
     if report.signals:
-        lines.append("risk signals (do not change verdicts):")
-        lines += [f"  {sig.kind}: {sig.message}" for sig in report.signals]
-    lines.append("sources: " + " | ".join(report.sources))
-    return "\n".join(lines) + "\n"
+        out.write("risk signals (never change a verdict):\n")
+        out.writelines(f"  {sig.kind}: {sig.message}\n" for sig in report.signals)
+    out.writelines(f"source: {source}\n" for source in report.sources)
 
 
-def _csv(report: AuditReport) -> str:
-    out = io.StringIO()
+CSV_COLUMNS = (
+    "commit",
+    "time",
+    "subject",
+    "kind",
+    "authors",
+    "approvers",
+    "merger",
+    "deployer",
+    "verdict",
+    "gate",
+    "break_glass",
+    "findings",
+)
+
+
+def _csv(report: AuditReport, out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        [
-            "commit",
-            "time",
-            "subject",
-            "kind",
-            "authors",
-            "approvers",
-            "merger",
-            "deployer",
-            "verdict",
-            "break_glass",
-            "findings",
-        ]
-    )
+    writer.writerow(CSV_COLUMNS)
     for c in report.ordered():
         writer.writerow(
             [
@@ -91,36 +128,35 @@ def _csv(report: AuditReport) -> str:
                 c.subject,
                 c.kind,
                 " ".join(c.authors),
-                _approvers(c.approvers),
+                approvers_text(c.approvers),
                 c.merger,
                 c.deployer or "",
                 c.verdict,
+                c.gate or "",
                 str(c.break_glass).lower(),
                 " | ".join(f"{k}: {m}" for k, m in c.findings),
             ]
         )
-    return out.getvalue()
 
 
-def _html(report: AuditReport) -> str:
-    from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: PLC0415
+def _html(report: AuditReport, out: TextIO) -> None:
+    from jinja2 import Environment, PackageLoader  # noqa: PLC0415 - only for HTML
 
-    env = Environment(
-        loader=PackageLoader("twokey.audit", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
-    )
+    env = Environment(loader=PackageLoader("twokey.audit", "templates"), autoescape=True)
     summary = report.summary()
     months = summary["by_month"]
     rate_points = [
         (m, (v["reviewed"] / v["changes"]) if v["changes"] else 0.0) for m, v in months.items()
     ]
-    return env.get_template("report.html.j2").render(
+    stream = env.get_template("report.html.j2").generate(
         report=report,
         summary=summary,
         changes=report.ordered(),
         rate_chart=line_chart(rate_points, "Reviewed-change rate by month"),
         finding_chart=bar_chart(
-            sorted(summary["by_finding"].items(), key=lambda kv: -kv[1]),
-            "Violations and warnings by kind",
+            sorted(summary["violations_by_finding"].items(), key=lambda kv: (-kv[1], kv[0])),
+            "Violations by kind (findings of denied changes)",
         ),
     )
+    for piece in stream:
+        out.write(piece)

@@ -1,287 +1,410 @@
-"""Walking history and judging every landed change with the gate's own engine."""
+"""Walking history and judging every landed change with the gate's own engine.
+
+One streaming ``git log`` gives the first-parent history; each commit becomes the engine's
+:class:`RefUpdateFacts` with the approvals of every source, and :func:`evaluate_safely` (the
+gate's function, never a copy of a rule) judges it. Rows are spooled and totals kept on the
+way, so memory does not grow with the length of history.
+"""
 
 from __future__ import annotations
 
-__all__ = ["AuditOptions", "run_audit"]
+__all__ = ["AuditOptions", "Progress", "run_audit"]
 
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from twokey.audit._default_policy import default_policy
-from twokey.audit._model import ApproverRow, AuditChange, AuditReport
-from twokey.audit._signals import risk_signals
-from twokey.engine import evaluate_safely
-from twokey.evidence import GitEvidenceStore, repository_id, verify_envelopes
+from twokey.audit._changes import approver_row, build_change, trailer_approvals, trailer_idents
+from twokey.audit._default_policy import DefaultPolicy
+from twokey.audit._memo import Judgement, Memo, judge
+from twokey.audit._model import ApproverRow, AuditChange, Deployment, Totals
+from twokey.audit._report import AuditReport, Spool
+from twokey.audit._signals import SignalStats, TimedApproval, risk_signals
+from twokey.audit._sources import Deploys, LedgerRecords, RefEvidence, read_ledger
+from twokey.errors import UsageError
+from twokey.evidence import repository_id
 from twokey.git._history import brought_commits, first_parent_history
+from twokey.git._reader import GitReader
 from twokey.git._run import Git
-from twokey.git._trailers import parse_ident
 from twokey.model import (
     ZERO_SHA,
     Alias,
     Approval,
+    BreakGlass,
     Change,
     CheckResult,
     Commit,
-    Decision,
     RefUpdateFacts,
     TrustLevel,
 )
 from twokey.policy import Policy, load
 
-REVIEW_TRAILERS = ("reviewed-by", "acked-by", "approved-by")
 Progress = Callable[[int], None]
+PROGRESS_EVERY = 1000
+CACHE_LIMIT = 4096  # entries per cache: memory stays bounded whatever the history
+PREFETCH = 64  # commits read ahead of the one being judged
+WORKERS = 4  # concurrent git processes for merges (they mostly wait on process start-up)
+_EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree (SHA-1)
 
 
 @dataclass(frozen=True)
 class AuditOptions:
-    """What to audit, and with what."""
+    """What to audit, and with what.
+
+    Attributes:
+        repo: a work tree or bare repository.
+        ref: the audited ref (``main`` means ``refs/heads/main``).
+        since: only changes committed after this (any date git's ``--since`` reads).
+        until: only changes committed before this.
+        policy: a policy file; None applies the default (docs/audit.md).
+        identities: confirmed aliases, email -> the person's canonical email (default policy).
+        ledger: a ledger URL whose decisions, forge approvals and deploys are used.
+    """
 
     repo: Path
     ref: str = "refs/heads/main"
     since: str | None = None
     until: str | None = None
     policy: Path | None = None
-    identities: dict[str, str] | None = None  # email -> canonical email, confirmed by a human
+    identities: dict[str, str] | None = None
     ledger: str | None = None
 
+    def __post_init__(self) -> None:
+        if not self.ref.strip():
+            raise UsageError("--ref must name a ref, e.g. refs/heads/main")
 
-class _Evidence:
-    """Signed evidence from the repository's refs, indexed by commit and tree."""
-
-    def __init__(self, git: Git, policy: Policy) -> None:
-        verified = verify_envelopes(GitEvidenceStore(git.git_dir).all(), policy)
-        self.approvals: dict[str, list[Approval]] = {}
-        for approval in verified.approvals:
-            self.approvals.setdefault(approval.commit, []).append(approval)
-            self.approvals.setdefault(approval.tree, []).append(approval)
-        self.checks: dict[str, list[CheckResult]] = {}
-        for check in verified.checks:
-            self.checks.setdefault(check.subject, []).append(check)
-        self.count = sum(1 for _ in verified.approvals) + len(verified.checks)
-        self.rejected = verified.rejected
-
-    def for_change(self, change: Change) -> tuple[list[Approval], list[CheckResult]]:
-        keys = {
-            change.new,
-            change.new_tree,
-            *(c.sha for c in change.commits),
-            *(p for c in change.commits for p in c.parents[1:]),
-        }
-        found = {id(a): a for k in keys for a in self.approvals.get(k, [])}
-        return list(found.values()), self.checks.get(change.new_tree, [])
+    @property
+    def full_ref(self) -> str:
+        """The ref with its namespace."""
+        return self.ref if self.ref.startswith("refs/") else f"refs/heads/{self.ref}"
 
 
-def _trailer_approvals(commit: Commit, repository: str, ref: str, when: datetime) -> list[Approval]:
-    out = []
-    for key, value in commit.trailers:
-        if key.lower() in REVIEW_TRAILERS and "<" in value and value.endswith(">"):
-            email = value[value.rindex("<") + 1 : -1].strip()
-            if email:
-                out.append(
-                    Approval(
-                        repository,
-                        ref,
-                        commit.sha,
-                        commit.tree,
-                        Alias.email(email),
-                        when,
-                        TrustLevel.TRAILER,
-                        f"trailer:{key}",
-                    )
+class _Walk:
+    """State of one audit walk: sources, policy, totals, signals, deploys in effect."""
+
+    def __init__(self, git: Git, options: AuditOptions, repository: str, memo: bool) -> None:
+        self.git = git
+        self.reader = GitReader(git.git_dir, git.env)
+        self.options = options
+        self.ref = options.full_ref
+        self.repository = repository
+        self.default: DefaultPolicy | None = None
+        if options.policy is not None:
+            self.policy = load(options.policy)
+        else:
+            self.default = DefaultPolicy(self.ref, options.identities)
+            self.policy = self.default.policy
+        self.evidence = RefEvidence(git, self.policy, repository)
+        self.ledger = read_ledger(options.ledger, self.ref, repository) if options.ledger else None
+        self.deploys = self.ledger.deploys if self.ledger else Deploys()
+        self.deploys.extend(self.evidence.deploys)
+        self.current: dict[str, Deployment] = {}  # environment -> deploy of newer history
+        self.totals = Totals()
+        self.stats = SignalStats()
+        self.idents: set[tuple[str, str]] = set()
+        self.names: dict[str, str] = {}
+        self.names_of: Policy = self.policy
+        self.memo = Memo() if memo else None
+        self.learnt: set[tuple[object, ...]] = set()
+        self.people: dict[tuple[object, ...], tuple[tuple[str, ...], tuple[ApproverRow, ...]]] = {}
+
+    def judge(self, commit: Commit, brought: list[Commit] | None) -> AuditChange:
+        """Judge one first-parent commit (``brought``: a merge's commits, else None)."""
+        recorded = self.ledger.decisions.get(commit.sha) if self.ledger else None
+        pusher = recorded.pusher if recorded else None
+        change, kind = build_change(brought, commit, self.repository, self.ref, pusher)
+        when = commit.committer.time or commit.author.time or datetime.now(UTC)
+        approvals, checks = self._approvals(change, when)
+        self._learn(change)
+        glass = None
+        if recorded is not None and recorded.break_glass and pusher is not None:
+            glass = BreakGlass(pusher, recorded.break_glass, recorded.time)
+        facts = RefUpdateFacts(change, tuple(approvals), tuple(checks), (), glass)
+        decision = judge(self.memo, self.policy, facts, when)
+        row = self._row(change, kind, decision, approvals, recorded.verdict if recorded else None)
+        self.totals.add(row)
+        self.stats.add(row, self._timed(change, approvals, decision))
+        return row
+
+    def _approvals(
+        self, change: Change, when: datetime
+    ) -> tuple[list[Approval], list[CheckResult]]:
+        signed, checks = self.evidence.for_change(change)
+        approvals = list(signed)
+        if self.ledger is not None and self.ledger.approvals:
+            keys = {change.new, change.new_tree, *(c.sha for c in change.commits)}
+            seen = {id(a): a for k in keys for a in self.ledger.approvals.get(k, ())}
+            approvals += seen.values()
+        for c in change.commits:
+            if c.trailers:
+                approvals += trailer_approvals(
+                    c, self.repository, self.ref, c.committer.time or when
                 )
-    return out
+        return approvals, checks
 
+    def _learn(self, change: Change) -> None:
+        """Identities seen (for probable aliases) and, by default policy, new people."""
+        emails = []
+        for c in change.commits:
+            seen = (c.author.name, c.author.email, c.committer.name, c.committer.email, c.trailers)
+            if seen in self.learnt:
+                continue  # most commits: people (and trailers' people) already known
+            if len(self.learnt) < CACHE_LIMIT:
+                self.learnt.add(seen)
+            self.idents.add((c.author.name, c.author.email.lower()))
+            self.idents.add((c.committer.name, c.committer.email.lower()))
+            emails += [c.author.email, c.committer.email, *(a.email for a in c.co_authors)]
+            for name, email in trailer_idents(c):
+                self.idents.add((name, email.lower()))
+                emails.append(email)
+        if self.default is not None:
+            self.policy = self.default.ensure(emails)
 
-def _trailer_idents(commit: Commit) -> set[tuple[str, str]]:
-    out = set()
-    for key, value in commit.trailers:
-        ident = parse_ident(value) if key.lower() in REVIEW_TRAILERS else None
-        if ident is not None:
-            out.add((ident.name, ident.email))
-    return out
+    def _fresh(self) -> None:
+        """Forget names and people resolved under an older policy (the default grows)."""
+        if self.names_of is not self.policy:
+            self.names, self.names_of = {}, self.policy
+            self.people.clear()
 
+    def _name(self, email: str) -> str:
+        self._fresh()
+        name = self.names.get(email)
+        if name is None:
+            principal = self.policy.resolve(Alias.email(email)) if email.strip() else None
+            name = principal.id if principal is not None else email.lower()
+            self.names[email] = name
+        return name
 
-def _change(git: Git, commit: Commit, repository: str, ref: str) -> tuple[Change, str]:
-    old = commit.parents[0] if commit.parents else ZERO_SHA
-    if commit.is_merge:
-        brought = brought_commits(git, commit)
-        clean = _clean(git, commit)
-        merged = Commit(
-            commit.sha,
-            commit.tree,
-            commit.parents,
-            commit.author,
-            commit.committer,
-            commit.co_authors,
-            commit.message,
-            (),
-            None,
-            clean,
-            commit.trailers,
+    def _row(
+        self,
+        change: Change,
+        kind: str,
+        decision: Judgement,
+        approvals: list[Approval],
+        gate: str | None,
+    ) -> AuditChange:
+        head = change.commits[-1]
+        content = [c for c in change.commits if not (c.is_merge and c.clean_merge)]
+        authors, rows = self._people(change, content, approvals, decision.counted)
+        when = head.committer.time or datetime.now(UTC)
+        merger = str(change.pusher) if change.pusher else head.committer.email
+        emails = {c.author.email.lower() for c in content}
+        emails |= {a.email.lower() for c in change.commits for a in c.co_authors}
+        return AuditChange(
+            head.sha,
+            when.isoformat(),
+            when.strftime("%Y-%m"),
+            head.message.split("\n", 1)[0],
+            kind,
+            authors,
+            rows,
+            self._name_alias(change.pusher) if change.pusher else self._name(merger),
+            self._deployments(head.sha),
+            decision.verdict,
+            decision.findings,
+            decision.break_glass,
+            len(change.paths) if self.options.policy is not None else None,
+            tuple(sorted(emails)),
+            gate,
         )
-        return Change(repository, ref, old, commit.sha, commit.tree, (*brought, merged)), "merge"
-    return Change(repository, ref, old, commit.sha, commit.tree, (commit,)), "squash-or-direct"
+
+    def _people(
+        self,
+        change: Change,
+        content: list[Commit],
+        approvals: list[Approval],
+        counted: frozenset[tuple[str, str]],
+    ) -> tuple[tuple[str, ...], tuple[ApproverRow, ...]]:
+        """Authors and approver rows; remembered for a single commit with trailer approvals."""
+        key: tuple[object, ...] | None = None
+        if len(change.commits) == 1 and all(a.trust is TrustLevel.TRAILER for a in approvals):
+            commit = change.commits[0]
+            signers = tuple((a.signer, a.source) for a in approvals)
+            key = (commit.author.email, commit.co_authors, signers, counted)
+            self._fresh()
+            hit = self.people.get(key)
+            if hit is not None:
+                return hit
+        authors = {self._name(c.author.email) for c in content}
+        authors |= {self._name(a.email) for c in change.commits for a in c.co_authors}
+        rows = {approver_row(self.policy, a, counted) for a in approvals}
+        found = (
+            tuple(sorted(authors)),
+            tuple(sorted(rows, key=lambda r: (r.who, r.source, r.trust, r.time or ""))),
+        )
+        if key is not None:
+            if len(self.people) >= CACHE_LIMIT:
+                self.people.clear()
+            self.people[key] = found
+        return found
+
+    def _name_alias(self, alias: Alias) -> str:
+        principal = self.policy.resolve(alias)
+        return principal.id if principal is not None else str(alias)
+
+    def _deployments(self, sha: str) -> tuple[Deployment, ...]:
+        """The first deploy per environment that included this change (newest-first walk)."""
+        for environment, deployer, when, source in sorted(
+            self.deploys.by_commit.get(sha, ()), key=lambda d: d[2], reverse=True
+        ):
+            who = self._name_alias(deployer)
+            self.current[environment] = Deployment(environment, who, when.isoformat(), source)
+        return tuple(self.current[e] for e in sorted(self.current))
+
+    def _timed(
+        self, change: Change, approvals: list[Approval], decision: Judgement
+    ) -> list[TimedApproval]:
+        """Counted signed or forge approvals, with their delay and the change's size."""
+        counted = decision.counted
+        timed = []
+        for a in approvals:
+            if a.trust is TrustLevel.TRAILER:
+                continue
+            principal = self.policy.resolve(a.signer)
+            if principal is None or (principal.id, a.trust.value) not in counted:
+                continue
+            content = next((c for c in change.commits if c.sha == a.commit), change.commits[-1])
+            if content.committer.time is None:
+                continue
+            seconds = (a.time - content.committer.time).total_seconds()
+            timed.append(TimedApproval(principal.id, seconds, self._lines(change)))
+        return timed
+
+    def _lines(self, change: Change) -> int:
+        old = change.old if change.old != ZERO_SHA else _EMPTY_TREE
+        out = self.git.run("diff", "--numstat", "--no-renames", old, change.new, "--")
+        total = 0
+        for line in out.decode(errors="replace").splitlines():
+            added, removed, _ = line.split("\t", 2)
+            total += int(added) if added.isdigit() else 0
+            total += int(removed) if removed.isdigit() else 0
+        return total
 
 
-def _clean(git: Git, merge: Commit) -> bool:
-    if len(merge.parents) != 2:
-        return False
-    out = git.run("merge-tree", "--write-tree", "--no-messages", *merge.parents, check=False)
-    return out.decode().split()[:1] == [merge.tree]
+def _prefetched(
+    reader: GitReader, history: Iterator[Commit]
+) -> Iterator[tuple[Commit, Future[list[Commit]] | None]]:
+    """The history, each merge with its brought commits being read ahead in threads.
+
+    A merge costs two git processes (the gate's own reads: the commits, then the clean-merge
+    check); run one after the other they dominate a merge-heavy history, so up to
+    ``PREFETCH`` merges ahead are read concurrently. The window bounds memory.
+    """
+    window: deque[tuple[Commit, Future[list[Commit]] | None]] = deque()
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="twokey-audit") as pool:
+        for commit in history:
+            future = pool.submit(brought_commits, reader, commit) if commit.is_merge else None
+            window.append((commit, future))
+            if len(window) > PREFETCH:
+                yield window.popleft()
+        while window:
+            yield window.popleft()
 
 
-def _row(
-    policy: Policy, change: Change, kind: str, decision: Decision, approvals: list[Approval]
-) -> AuditChange:
-    head = change.commits[-1]
-    authors = sorted(
-        {
-            _name(policy, c.author.email)
-            for c in change.commits
-            if not (c.is_merge and c.clean_merge)
-        }
-        | {_name(policy, a.email) for c in change.commits for a in c.co_authors}
-    )
-    counted = {c.person for c in decision.counted}
-    rows = sorted(
-        {_approver(policy, a, counted) for a in approvals}, key=lambda r: (r.who, r.source)
-    )
-    when = head.committer.time or datetime.now(UTC)
-    return AuditChange(
-        head.sha,
-        when.isoformat(),
-        when.strftime("%Y-%m"),
-        head.message.split("\n", 1)[0],
-        kind,
-        tuple(authors),
-        tuple(rows),
-        _name(policy, head.committer.email),
-        None,
-        decision.verdict.value,
-        tuple((f.code.value, f.message) for f in decision.findings if f.severity.value != "info"),
-        decision.break_glass,
-        len(change.paths),
-        tuple(
-            sorted(
-                {c.author.email.lower() for c in change.commits}
-                | {a.email.lower() for c in change.commits for a in c.co_authors}
-            )
-        ),
-    )
+def run_audit(
+    options: AuditOptions, *, progress: Progress | None = None, memo: bool = True
+) -> AuditReport:
+    """Judge every change that landed on ``options.ref`` in the period.
 
+    ``memo=False`` sends every change to the engine (``twokey.audit._memo`` explains the memo;
+    the tests compare both).
 
-def _approver(policy: Policy, approval: Approval, counted: set[str]) -> ApproverRow:
-    principal = policy.resolve(approval.signer)
-    if principal is not None:
-        who = principal.id
-    elif approval.signer.kind == "email":
-        who = approval.signer.value
-    else:
-        who = str(approval.signer)[:40]
-    source = "twokey evidence ref" if approval.source.startswith("refs/") else approval.source
-    email = approval.signer.value if approval.signer.kind == "email" else ""
-    counts = principal is not None and principal.id in counted
-    return ApproverRow(who, source, approval.trust.value, counts, email)
-
-
-def _name(policy: Policy, email: str) -> str:
-    principal = policy.resolve(Alias.email(email)) if email.strip() else None
-    return principal.id if principal is not None else email.lower()
-
-
-def _history(git: Git, options: AuditOptions) -> Iterator[Commit]:
-    return first_parent_history(git, options.ref, since=options.since, until=options.until)
-
-
-def _emails(git: Git, options: AuditOptions) -> set[str]:
-    out = git.run(
-        "log",
-        "--format=%ae%n%ce%n%(trailers:key=Reviewed-by,key=Acked-by,"
-        "key=Approved-by,key=Co-authored-by,valueonly,separator=%x0a)",
-        options.ref,
-        "--",
-    )
-    emails = set()
-    for raw in out.decode(errors="replace").splitlines():
-        value = raw.strip()
-        if "<" in value and value.endswith(">"):
-            value = value[value.rindex("<") + 1 : -1]
-        if "@" in value:
-            emails.add(value.lower())
-    return emails
-
-
-def run_audit(options: AuditOptions, *, progress: Progress | None = None) -> AuditReport:
-    """Judge every change that landed on ``options.ref`` in the period."""
+    Raises:
+        UsageError: the ref does not exist.
+        ConfigError: the policy file is invalid.
+        InfrastructureError: git or the ledger failed.
+    """
     git = Git.discover(options.repo)
-    repository = repository_id(git.git_dir)
-    ref = options.ref if options.ref.startswith("refs/") else f"refs/heads/{options.ref}"
-    options = AuditOptions(
-        options.repo,
+    ref = options.full_ref
+    if not git.ok("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"):
+        raise UsageError(f"{ref} does not exist in {options.repo}", hint="pass --ref REF")
+    walk = _Walk(git, options, repository_id(git.git_dir), memo)
+    spool = Spool()
+    try:
+        history = first_parent_history(
+            git, ref, since=options.since, until=options.until, paths=options.policy is not None
+        )
+        for n, (commit, brought) in enumerate(_prefetched(walk.reader, history), 1):
+            spool.add(walk.judge(commit, brought.result() if brought else None))
+            if progress is not None and n % PROGRESS_EVERY == 0:
+                progress(n)
+    except BaseException:
+        spool.close()
+        raise
+    report = AuditReport(
+        walk.repository,
         ref,
         options.since,
         options.until,
-        options.policy,
-        options.identities,
-        options.ledger,
+        spool,
+        walk.totals,
+        _sources(walk),
+        _policy_info(walk),
     )
-    if options.policy is not None:
-        policy = load(options.policy)
-        policy_info = {"source": str(options.policy), "digest": policy.digest, "default": False}
-    else:
-        policy = default_policy(ref, _emails(git, options), options.identities)
-        policy_info = {
-            "source": "default: one approval by someone other than the author "
-            "(people inferred from the history's emails)",
-            "digest": policy.digest,
-            "default": True,
-        }
-    evidence = _Evidence(git, policy)
-    changes = []
-    idents: set[tuple[str, str]] = set()
-    for n, commit in enumerate(_history(git, options), 1):
-        idents.add((commit.author.name, commit.author.email))
-        idents.update(_trailer_idents(commit))
-        change, kind = _change(git, commit, repository, ref)
-        when = commit.committer.time or datetime.now(UTC)
-        signed, checks = evidence.for_change(change)
-        trailers = [a for c in change.commits for a in _trailer_approvals(c, repository, ref, when)]
-        trailers = [a for a in trailers if a.commit == commit.sha] + [
-            Approval(
-                a.repository, a.ref, commit.sha, commit.tree, a.signer, a.time, a.trust, a.source
-            )
-            for a in trailers
-            if a.commit != commit.sha
-        ]
-        approvals = signed + trailers
-        decision = evaluate_safely(
-            policy, RefUpdateFacts(change, tuple(approvals), tuple(checks)), when
-        )
-        changes.append(_row(policy, change, kind, decision, approvals))
-        if progress is not None and n % 1000 == 0:
-            progress(n)
-    sources = _sources(evidence, options)
-    report = AuditReport(
-        repository, ref, options.since, options.until, changes, sources, policy_info
-    )
-    report.signals = risk_signals(report.changes, idents)
+    report.signals = risk_signals(walk.stats, walk.idents)
     return report
 
 
-def _sources(evidence: _Evidence, options: AuditOptions) -> list[str]:
+def _policy_info(walk: _Walk) -> dict[str, object]:
+    if walk.default is None:
+        source = str(walk.options.policy)
+        if walk.options.identities:
+            source += " (--identities ignored: the policy's people decide who is who)"
+        return {"source": source, "digest": walk.policy.digest, "default": False}
+    return {
+        "source": "default: one approval by someone other than the author (and co-authors), "
+        "accepting signed, forge and trailer evidence; people inferred from the history's "
+        "emails (each distinct email one person unless --identities merges them)",
+        "digest": walk.policy.digest,
+        "default": True,
+    }
+
+
+def _sources(walk: _Walk) -> list[str]:
+    ev = walk.evidence
     sources = [
-        f"git history of {options.ref} (first-parent; merges and squashes count as one change)",
+        f"git history of {walk.ref} (first-parent; a merge or a squash counts as one change)",
         "commit-message trailers: Reviewed-by, Acked-by, Approved-by (trust: trailer, an "
-        "unverified claim)",
-        f"twokey evidence refs (refs/twokey/*): {evidence.count} verified statement(s), "
-        f"{len(evidence.rejected)} refused",
+        "unverified claim; the policy's accept list decides whether they count)",
+        f"twokey evidence refs (refs/twokey/*): {ev.count} verified statement(s), "
+        f"{len(ev.rejected)} refused"
+        + (" (no policy, so no keys to verify with)" if walk.default and ev.rejected else ""),
+        _ledger_source(walk.ledger),
+        _forge_source(walk.ledger),
     ]
-    sources.append(
-        f"ledger: {options.ledger}"
-        if options.ledger
-        else "ledger: not given (--ledger URL adds recorded decisions and deploys)"
-    )
-    sources.append("forge data: none (the gateway that records forge reviews is not deployed)")
+    if not len(walk.deploys):
+        sources.append("deploys: no deploy records (signed or in the ledger): deployer unknown")
     return sources
+
+
+def _forge_count(ledger: LedgerRecords | None) -> int:
+    return len({id(a) for v in ledger.approvals.values() for a in v}) if ledger else 0
+
+
+def _forge_source(ledger: LedgerRecords | None) -> str:
+    count = _forge_count(ledger)
+    if count:
+        return f"forge data: {count} forge review(s) recorded in the ledger (trust: forge)"
+    return (
+        "forge data: none; forge reviews are recorded into the ledger by the gateway, which "
+        "is not deployed yet"
+    )
+
+
+def _ledger_source(ledger: LedgerRecords | None) -> str:
+    if ledger is None:
+        return (
+            "ledger: not given (--ledger URL adds recorded gate decisions, forge reviews "
+            "and deploys)"
+        )
+    forge = _forge_count(ledger)
+    text = (
+        f"ledger {ledger.url}: {ledger.entries} entries; {len(ledger.decisions)} gate "
+        f"decision(s) on this ref, {forge} forge approval(s), {len(ledger.deploys)} deploy(s)"
+    )
+    if ledger.skipped:
+        text += f"; {ledger.skipped} unreadable entries ignored (run twokey ledger verify)"
+    return text

@@ -1,132 +1,237 @@
-"""Risk signals no forge reports. Each is explained in the report; none changes a verdict."""
+"""Risk signals no forge reports. Each is explained in the report; none changes a verdict.
+
+:class:`SignalStats` keeps small counters while the changes stream past (bounded by the number
+of people, never by the length of history); each signal is then a small pure function over
+those counters with a named threshold and an explanation.
+"""
 
 from __future__ import annotations
 
-__all__ = ["risk_signals"]
+__all__ = [
+    "BREAK_GLASS_RATE",
+    "CONCENTRATION",
+    "FAST_LINES_PER_MINUTE",
+    "FAST_MIN_LINES",
+    "MIN_CHANGES",
+    "SignalStats",
+    "TimedApproval",
+    "implausibly_fast",
+    "risk_signals",
+]
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from twokey.audit._identities import probable_aliases
 from twokey.audit._model import AuditChange, Signal
 
-MIN_CHANGES = 4  # below this, patterns are noise
-CONCENTRATION = 0.8
-FAST_FILES = 20  # "large" changes, approved ...
-BREAK_GLASS_RATE = 0.05
+MIN_CHANGES = 4  # below this many changes by an author, patterns are noise
+CONCENTRATION = 0.8  # one reviewer approving >= 80% of an author's changes
+RECIPROCAL_MIN = 2  # each direction at least this often
+FAST_LINES_PER_MINUTE = 200  # faster than this is not reading (a generous reading speed)
+FAST_MIN_LINES = 50  # small changes can be approved at a glance
+BREAK_GLASS_RATE = 0.05  # more than 1 in 20 changes by emergency override
+EXAMPLES = 5  # commits named per signal
 
 
-def _pairs(changes: list[AuditChange]) -> Counter[tuple[str, str]]:
-    """(approver, author) -> how often the approver's approval counted for the author."""
-    pairs: Counter[tuple[str, str]] = Counter()
-    for change in changes:
-        for approver in {a.who for a in change.approvers if a.counted}:
-            for author in change.authors:
-                if author != approver:
-                    pairs[(approver, author)] += 1
-    return pairs
+@dataclass(frozen=True)
+class TimedApproval:
+    """A counted approval whose time is known, against the change it approved."""
+
+    who: str
+    seconds: float  # from the approved content's commit time to the approval
+    lines: int  # lines added plus removed by the change
 
 
-def self_merges(changes: list[AuditChange]) -> list[Signal]:
+def implausibly_fast(seconds: float, lines: int) -> bool:
+    """True when ``lines`` changed lines were approved too fast to have been read.
+
+    An approval dated before its content was committed is implausible at any size.
+    """
+    if seconds < 0:
+        return True
+    if lines < FAST_MIN_LINES:
+        return False
+    return lines / max(seconds / 60, 1 / 60) > FAST_LINES_PER_MINUTE
+
+
+@dataclass
+class SignalStats:
+    """Counters the signals are computed from, fed one change at a time."""
+
+    changes: int = 0
+    by_author: Counter[str] = field(default_factory=Counter)
+    pairs: Counter[tuple[str, str]] = field(default_factory=Counter)  # (approver, author)
+    self_merges: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    self_merge_count: Counter[str] = field(default_factory=Counter)
+    glass: list[str] = field(default_factory=list)
+    glass_count: int = 0
+    fast: list[tuple[str, TimedApproval]] = field(default_factory=list)
+    fast_count: int = 0
+    email_pairs: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    def add(self, change: AuditChange, timed: Iterable[TimedApproval] = ()) -> None:
+        """Count one judged change (and its counted approvals with known times)."""
+        self.changes += 1
+        counted = {a.who for a in change.approvers if a.counted}
+        for author in change.authors:
+            self.by_author[author] += 1
+            for approver in counted - {author}:
+                self.pairs[(approver, author)] += 1
+        # Who landed a direct commit is unknown without a recorded push (its committer is
+        # its author by construction); a merge's committer, or a recorded pusher, is known.
+        if (change.kind == "merge" or change.gate is not None) and change.merger in change.authors:
+            self.self_merge_count[change.merger] += 1
+            _example(self.self_merges[change.merger], change.commit)
+        if change.break_glass:
+            self.glass_count += 1
+            _example(self.glass, change.commit)
+        for approval in timed:
+            if implausibly_fast(approval.seconds, approval.lines):
+                self.fast_count += 1
+                if len(self.fast) < EXAMPLES:
+                    self.fast.append((change.commit, approval))
+        for row in change.approvers:
+            if row.counted and row.email:
+                for author in change.author_emails:
+                    if row.email != author:
+                        _example(
+                            self.email_pairs.setdefault((row.email, author), []), change.commit
+                        )
+
+
+def _example(examples: list[str], commit: str) -> None:
+    if len(examples) < EXAMPLES:
+        examples.append(commit)
+
+
+def self_merges(stats: SignalStats) -> list[Signal]:
     """Changes landed (merged or pushed) by one of their own authors."""
-    own = [c for c in changes if c.merger in c.authors]
-    if not own:
+    total = sum(stats.self_merge_count.values())
+    if not total:
         return []
-    people = tuple(sorted({c.merger for c in own}))
+    people = tuple(sorted(stats.self_merge_count))
+    commits = tuple(c for p in people for c in stats.self_merges[p])[:EXAMPLES]
+    per = ", ".join(f"{p} {stats.self_merge_count[p]}" for p in people)
     return [
         Signal(
             "self-merge",
-            f"{len(own)} of {len(changes)} changes were landed by one of "
-            f"their authors ({', '.join(people)})",
+            f"{total} of {stats.changes} changes were merged (or pushed, as recorded) by one of "
+            f"their authors ({per})",
             people,
-            "The person who merged the change also wrote it. Fine with independent "
+            "The person who merged or pushed the change also wrote it. Fine with independent "
             "approval; without it, one person decided alone.",
+            commits,
         )
     ]
 
 
-def reciprocal_pairs(changes: list[AuditChange]) -> list[Signal]:
-    """A approves B, and B approves A, repeatedly."""
-    pairs = _pairs(changes)
+def reciprocal_pairs(stats: SignalStats) -> list[Signal]:
+    """A approves B, and B approves A, repeatedly (each way at least RECIPROCAL_MIN times)."""
     out = []
-    for (a, b), count in sorted(pairs.items()):
-        back = pairs.get((b, a), 0)
-        if a < b and count >= 2 and back >= 2:
+    for (a, b), count in sorted(stats.pairs.items()):
+        back = stats.pairs.get((b, a), 0)
+        if a < b and count >= RECIPROCAL_MIN and back >= RECIPROCAL_MIN:
             out.append(
                 Signal(
                     "reciprocal-approval",
                     f"{a} approved {b}'s changes {count} times and {b} approved {a}'s {back} times",
                     (a, b),
-                    "Two people who mostly review each other can rubber-stamp each "
-                    "other's work; look for a third reviewer.",
+                    "Two people who mostly review each other can rubber-stamp each other's "
+                    "work; look for a third reviewer.",
                 )
             )
     return out
 
 
-def concentration(changes: list[AuditChange]) -> list[Signal]:
-    """One person approves most of someone's changes."""
-    by_author: defaultdict[str, list[AuditChange]] = defaultdict(list)
-    for change in changes:
-        for author in change.authors:
-            by_author[author].append(change)
-    pairs = _pairs(changes)
+def concentration(stats: SignalStats) -> list[Signal]:
+    """One reviewer approves at least CONCENTRATION of an author's (>= MIN_CHANGES) changes."""
     out = []
-    for author, own in sorted(by_author.items()):
-        if len(own) < MIN_CHANGES:
-            continue
-        for (approver, target), count in sorted(pairs.items()):
-            if target == author and count / len(own) >= CONCENTRATION:
-                out.append(
-                    Signal(
-                        "reviewer-concentration",
-                        f"{approver} approved {count} of {author}'s {len(own)} changes",
-                        (approver, author),
-                        "When one reviewer approves nearly everything of one author, "
-                        "review depends on a single relationship.",
-                    )
+    for (approver, author), count in sorted(stats.pairs.items()):
+        own = stats.by_author[author]
+        if own >= MIN_CHANGES and count / own >= CONCENTRATION:
+            out.append(
+                Signal(
+                    "reviewer-concentration",
+                    f"{approver} approved {count} of {author}'s {own} changes",
+                    (approver, author),
+                    "When one reviewer approves nearly everything of one author, review "
+                    "depends on a single relationship.",
                 )
+            )
     return out
 
 
-def fast_approvals(changes: list[AuditChange]) -> list[Signal]:
-    """Large changes approved only by trailer claims (no signed review time to check)."""
-    quick = [
-        c
-        for c in changes
-        if c.files >= FAST_FILES and c.approvers and all(a.trust == "trailer" for a in c.approvers)
-    ]
-    if not quick:
+def fast_approvals(stats: SignalStats) -> list[Signal]:
+    """Counted approvals faster than FAST_LINES_PER_MINUTE, or dated before their content."""
+    if not stats.fast_count:
         return []
+    people = tuple(sorted({a.who for _, a in stats.fast}))
+    first_commit, first = stats.fast[0]
     return [
         Signal(
-            "unverifiable-approval-of-large-change",
-            f"{len(quick)} change(s) touching "
-            f">= {FAST_FILES} files were approved only by commit-message claims",
-            (),
-            "Approval times are unknown for trailer claims, so implausibly fast reviews "
-            "cannot be ruled out; signed approvals carry their time.",
+            "implausibly-fast-approval",
+            f"{stats.fast_count} approval(s) came too fast for the size of the change, e.g. "
+            f"{first.who} approved {first.lines} changed lines of {first_commit[:10]} "
+            f"{_duration(first.seconds)}",
+            people,
+            f"More than {FAST_LINES_PER_MINUTE} changed lines a minute (on changes of "
+            f"{FAST_MIN_LINES} lines or more), or an approval dated before its content, "
+            "suggests the approval was not a review. Only signed and forge approvals carry "
+            "their time; trailer claims do not.",
+            tuple(c for c, _ in stats.fast),
         )
     ]
 
 
-def break_glass_frequency(changes: list[AuditChange]) -> list[Signal]:
-    """How often break-glass was used."""
-    used = [c for c in changes if c.break_glass]
-    if not used or (len(used) / max(len(changes), 1) < BREAK_GLASS_RATE and len(used) < 2):
+def _duration(seconds: float) -> str:
+    span = abs(seconds)
+    text = f"{span:.0f} s" if span < 120 else f"{span / 60:.0f} min"
+    return f"{text} {'before' if seconds < 0 else 'after'} it was committed"
+
+
+def break_glass_frequency(stats: SignalStats) -> list[Signal]:
+    """Break-glass used at all repeatedly, or in more than BREAK_GLASS_RATE of changes."""
+    used = stats.glass_count
+    if not used or (used / max(stats.changes, 1) <= BREAK_GLASS_RATE and used < 2):
         return []
     return [
         Signal(
             "break-glass-frequency",
-            f"break-glass used {len(used)} time(s) in {len(changes)} changes",
+            f"break-glass used {used} time(s) in {stats.changes} changes",
             (),
-            "Emergency overrides should be rare; each "
-            "stays an open exception until someone else reviews it.",
+            "Emergency overrides should be rare; each stays an open exception until someone "
+            "other than its actor reviews it.",
+            tuple(stats.glass),
         )
     ]
 
 
-_SIGNALS: tuple[Callable[[list[AuditChange]], list[Signal]], ...] = (
+def probable_self_approvals(stats: SignalStats, idents: Iterable[tuple[str, str]]) -> list[Signal]:
+    """Counted approvals by an email that probably belongs to one of the change's authors."""
+    same: dict[str, set[str]] = {}
+    for group in probable_aliases(idents):
+        for email in group.emails:
+            same.setdefault(email, set()).update(group.emails)
+    out = []
+    for (approver, author), commits in sorted(stats.email_pairs.items()):
+        if author in same.get(approver, ()):
+            out.append(
+                Signal(
+                    "probable-self-approval",
+                    f"{approver} approved changes by {author} (e.g. {commits[0][:10]}); "
+                    "the two emails probably belong to one person",
+                    (approver, author),
+                    "A second email of the author is not independent review. Confirm the "
+                    "alias into the policy (or --identities) and re-run.",
+                    tuple(commits),
+                )
+            )
+    return out
+
+
+_SIGNALS: tuple[Callable[[SignalStats], list[Signal]], ...] = (
     self_merges,
     reciprocal_pairs,
     concentration,
@@ -135,42 +240,8 @@ _SIGNALS: tuple[Callable[[list[AuditChange]], list[Signal]], ...] = (
 )
 
 
-def probable_self_approvals(
-    changes: list[AuditChange], idents: Iterable[tuple[str, str]]
-) -> list[Signal]:
-    """Counted approvals by an email that probably belongs to one of the change's authors."""
-    same: dict[str, set[str]] = {}
-    for group in probable_aliases(idents):
-        for email in group.emails:
-            same.setdefault(email, set()).update(group.emails)
-    out = []
-    for change in changes:
-        authors = set(change.author_emails)
-        suspects = sorted(
-            {
-                a.email
-                for a in change.approvers
-                if a.counted and a.email and same.get(a.email, set()) & authors
-            }
-        )
-        if suspects:
-            out.append(
-                Signal(
-                    "probable-self-approval",
-                    f"{change.commit[:10]} was approved by "
-                    f"{', '.join(suspects)}, probably an alias of its author "
-                    f"({', '.join(sorted(authors))})",
-                    tuple(suspects),
-                    "A second email of the author is not independent review. Confirm "
-                    "the alias into the policy (or --identities) and re-run.",
-                )
-            )
-    return out
-
-
-def risk_signals(
-    changes: list[AuditChange], idents: Iterable[tuple[str, str]] = ()
-) -> list[Signal]:
-    """Every signal, in a stable order."""
-    signals = [signal for compute in _SIGNALS for signal in compute(changes)]
-    return probable_self_approvals(changes, idents) + signals
+def risk_signals(stats: SignalStats, idents: Iterable[tuple[str, str]] = ()) -> list[Signal]:
+    """Every signal, in a stable order (probable self-approvals first: they matter most)."""
+    return probable_self_approvals(stats, idents) + [
+        signal for compute in _SIGNALS for signal in compute(stats)
+    ]

@@ -53,7 +53,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--identities", type=Path, help="JSON map of confirmed aliases: email -> canonical email"
     )
     parser.add_argument("--ledger", help="ledger URL with recorded decisions (listed as a source)")
-    parser.add_argument("--format", choices=["text", "json", "csv", "html"], default="text")
+    parser.add_argument(
+        "--format", choices=["text", "json", "csv", "html"], default="text", help="(text)"
+    )
     parser.add_argument("--output", type=Path, help="write here instead of standard output")
     parser.add_argument(
         "--fail-on-violation",
@@ -76,12 +78,18 @@ def _load_identities(path: Path | None) -> dict[str, str] | None:
 
 
 def _progress() -> tuple[Callable[[int], None] | None, Callable[[], None]]:
+    """A progress bar on stderr when it is a terminal (long runs); nothing otherwise."""
     if not sys.stderr.isatty():
         return None, lambda: None
-    from rich.progress import Progress, SpinnerColumn, TextColumn  # noqa: PLC0415
+    from rich.console import Console  # noqa: PLC0415 - only on a terminal
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # noqa: PLC0415
 
     bar = Progress(
-        SpinnerColumn(), TextColumn("auditing: {task.completed} changes"), transient=True
+        SpinnerColumn(),
+        TextColumn("auditing: {task.completed:,} changes judged"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
     )
     task = bar.add_task("audit", total=None)
     bar.start()
@@ -90,27 +98,29 @@ def _progress() -> tuple[Callable[[int], None] | None, Callable[[], None]]:
 
 def _identities(args: argparse.Namespace) -> int:
     from twokey.audit import probable_aliases  # noqa: PLC0415
+    from twokey.audit._identities import history_idents  # noqa: PLC0415
 
     git = Git.discover(args.repo)
-    out = git.text("log", "--format=%an%x00%ae%n%cn%x00%ce", args.ref, "--")
-    pairs = [tuple(line.split("\0", 1)) for line in out.splitlines() if "\0" in line]
-    candidates = probable_aliases((p[0], p[1]) for p in pairs)
+    ref = args.ref if args.ref.startswith("refs/") else f"refs/heads/{args.ref}"
+    if not git.ok("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"):
+        raise UsageError(f"{ref} does not exist in {args.repo}", hint="pass --ref REF")
+    candidates = probable_aliases(history_idents(git, ref))
     if args.format == "json":
         print_json([c.to_dict() for c in candidates])
-    else:
-        for c in candidates:
-            print(f"{', '.join(c.emails)}  ({c.reason}; names: {', '.join(c.names)})")
-        print(
-            f"{len(candidates)} probable alias group(s); confirm them into the policy's "
-            "people (emails:) or pass --identities"
-        )
+        return ExitCode.ALLOW
+    for c in candidates:
+        print(f"{', '.join(c.emails)}  ({c.reason}; names: {', '.join(c.names)})")
+    print(
+        f"{len(candidates)} probable alias group(s); confirm them into the policy's "
+        "people (emails:) or pass --identities FILE"
+    )
     return ExitCode.ALLOW
 
 
 def _audit(args: argparse.Namespace) -> int:
     if args.action == "identities":
         return _identities(args)
-    from twokey.audit import AuditOptions, ReportFormat, render, run_audit  # noqa: PLC0415
+    from twokey.audit import AuditOptions, ReportFormat, run_audit, write_report  # noqa: PLC0415
 
     options = AuditOptions(
         Path(args.repo),
@@ -126,16 +136,23 @@ def _audit(args: argparse.Namespace) -> int:
         report = run_audit(options, progress=update)
     finally:
         stop()
-    text = render(report, ReportFormat(args.format))
-    if args.output:
-        args.output.write_text(text)
-        s = report.summary()
-        print(
-            f"wrote {args.output}: {s['changes']} changes, {s['violations']} violations",
-            file=sys.stderr,
-        )
-    else:
-        sys.stdout.write(text)
-    if args.fail_on_violation and report.summary()["violations"]:
+    try:
+        if args.output:
+            try:
+                with args.output.open("w", encoding="utf-8") as out:
+                    write_report(report, ReportFormat(args.format), out)
+            except OSError as exc:
+                raise UsageError(f"cannot write {args.output}: {exc.strerror}") from exc
+            s = report.summary()
+            print(
+                f"wrote {args.output}: {s['changes']} changes, {s['violations']} violations",
+                file=sys.stderr,
+            )
+        else:
+            write_report(report, ReportFormat(args.format), sys.stdout)
+        violations = report.summary()["violations"]
+    finally:
+        report.close()
+    if args.fail_on_violation and violations:
         return ExitCode.DENY
     return ExitCode.ALLOW

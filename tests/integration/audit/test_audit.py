@@ -1,180 +1,259 @@
-"""The audit on real repositories, asserted change by change."""
+"""The audit on a real repository, asserted change by change (see support.build_history)."""
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.support.gitrepo import ALICE, BOB, CAROL, GitRepo, Person
-from twokey.audit import AuditOptions, ReportFormat, render, run_audit
-from twokey.audit._identities import probable_aliases
-from twokey.evidence import Ed25519Signer, GitEvidenceStore, sign_approval
+from tests.integration.audit.support import build_history, policy_file
+from tests.support.gitrepo import GitRepo
+from twokey.audit import AuditChange, AuditOptions, AuditReport, ReportFormat, render, run_audit
 
-
-def key_of(name: str) -> Ed25519PrivateKey:
-    """The deterministic key the engine tests' policy registers for ``name``."""
-    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(f"{name}/0".encode()).digest())
+TRAILER, SIGNED = "trailer", "signed"
+NO_APPROVAL = "INSUFFICIENT_APPROVALS"
 
 
-ALICE_HOME = Person("Alice Smith", "alice@home.example")
-T = "2026-03-{:02d}T10:00:00+00:00"
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[GitRepo, dict[str, str], Path]:
+    root = tmp_path_factory.mktemp("audit")
+    repo = GitRepo.init(root / "r")
+    return repo, build_history(repo), root
 
 
-def _history(repo: GitRepo) -> dict[str, str]:
-    """A small history with every kind of change; returns label -> landing commit."""
-    c: dict[str, str] = {}
-    c["init"] = repo.commit({"README": "x\n"}, "init", ALICE, when=T.format(1))
-    c["reviewed"] = repo.commit(
-        {"a.py": "1\n"},
-        "feature a\n\nReviewed-by: Bob Jones <bob@example.com>",
-        ALICE,
-        when=T.format(2),
+def by_label(report: AuditReport, commits: dict[str, str]) -> dict[str, AuditChange]:
+    rows = {row.commit: row for row in report.changes}
+    assert set(rows) == set(commits.values())  # every landed change once, nothing else
+    return {label: rows[sha] for label, sha in commits.items()}
+
+
+def shape(row: AuditChange) -> tuple[object, ...]:
+    return (
+        row.verdict,
+        row.kind,
+        row.authors,
+        row.merger,
+        [(a.who, a.trust, a.counted) for a in row.approvers],
+        sorted({code for code, _ in row.findings}),
     )
-    c["self-reviewed"] = repo.commit(
-        {"b.py": "2\n"},
-        "feature b\n\nReviewed-by: Alice Smith <alice@home.example>",
-        ALICE,
-        when=T.format(3),
-    )
-    repo.git("checkout", "-q", "-b", "topic")
-    repo.commit({"c.py": "3\n"}, "topic work", CAROL, when=T.format(4))
-    repo.git("checkout", "-q", "main")
-    repo.git(
-        "merge",
-        "-q",
-        "--no-ff",
-        "topic",
-        "-m",
-        "Merge topic\n\nAcked-by: Bob Jones <bob@example.com>",
-        person=BOB,
-        when=T.format(5),
-    )
-    c["merge"] = repo.rev_parse("HEAD")
-    c["unreviewed"] = repo.commit({"d.py": "4\n"}, "hotfix", BOB, when=T.format(6))
-    c["signed"] = repo.commit({"e.py": "5\n"}, "feature e", CAROL, when=T.format(7))
-    return c
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> tuple[GitRepo, dict[str, str]]:
-    repo = GitRepo.init(tmp_path / "r")
-    commits = _history(repo)
-    envelope = sign_approval(
-        Ed25519Signer(key_of("bob")),
-        repository="r",
-        ref="refs/heads/main",
-        commit=commits["signed"],
-        tree=repo.rev_parse(f"{commits['signed']}^{{tree}}"),
-        when=__import__("datetime").datetime(2026, 3, 7, 11, tzinfo=__import__("datetime").UTC),
-    )
-    GitEvidenceStore(repo.path / ".git").put(envelope, commits["signed"])
-    return repo, commits
+DEFAULT_EXPECTED = {
+    "init": ("deny", "squash-or-direct", ("alice",), "alice", [], [NO_APPROVAL]),
+    "rev": ("allow", "squash-or-direct", ("alice",), "alice", [("bob", TRAILER, True)], []),
+    # alice's second email is another provisional person until confirmed: a signal, below
+    "self": ("allow", "squash-or-direct", ("alice",), "alice", [("alice-2", TRAILER, True)], []),
+    "merge": ("allow", "merge", ("carol",), "bob", [("bob", TRAILER, True)], []),
+    "unrev": ("deny", "squash-or-direct", ("bob",), "bob", [], [NO_APPROVAL]),
+    # no policy, no keys: the signed approval cannot name anyone (listed as refused)
+    "signed": ("deny", "squash-or-direct", ("carol",), "carol", [], [NO_APPROVAL]),
+    # a trailer on the merged head of a clean merge covers the merge (same rule as signed)
+    "kernel": ("allow", "merge", ("dave",), "dave", [("carol", TRAILER, True)], []),
+    "owners": ("allow", "squash-or-direct", ("erin",), "erin", [("bob", TRAILER, True)], []),
+}
 
 
-def test_default_policy_change_by_change(repo: tuple[GitRepo, dict[str, str]]) -> None:
-    git_repo, c = repo
-    report = run_audit(
-        AuditOptions(git_repo.path, identities={"alice@home.example": "alice@example.com"})
-    )
-    by = {ch.commit: ch for ch in report.changes}
-    assert len(report.changes) == 6  # the merge counts once; the topic commit is inside it
-    assert by[c["reviewed"]].verdict == "allow"
-    assert [(a.who, a.trust, a.counted) for a in by[c["reviewed"]].approvers] == [
-        ("bob", "trailer", True)
-    ]
-    selfr = by[c["self-reviewed"]]
-    assert selfr.verdict == "deny"
-    assert "SELF_APPROVAL" in {code for code, _ in selfr.findings}
-    merge = by[c["merge"]]
-    assert (merge.kind, merge.verdict, merge.authors, merge.merger) == (
-        "merge",
-        "allow",
-        ("carol",),
-        "bob",
-    )
-    assert by[c["unreviewed"]].verdict == "deny"
-    assert "INSUFFICIENT_APPROVALS" in {code for code, _ in by[c["unreviewed"]].findings}
-    assert by[c["init"]].verdict == "deny"
-    # without a policy nobody's key is known, so the signed approval cannot name a person
-    assert by[c["signed"]].verdict == "deny"
-    summary = report.summary()
-    assert (summary["changes"], summary["violations"]) == (6, 4)
-    assert report.policy["default"] is True
-    assert any("trailers" in s for s in report.sources)
+@pytest.fixture(scope="module")
+def default_report(world: tuple[GitRepo, dict[str, str], Path]) -> dict[str, AuditChange]:
+    repo, commits, _ = world
+    return by_label(run_audit(AuditOptions(repo.path)), commits)
 
 
-def test_signed_evidence_counts_with_a_policy_that_refuses_trailers(
-    repo: tuple[GitRepo, dict[str, str]], tmp_path: Path
+@pytest.mark.parametrize("label", list(DEFAULT_EXPECTED), ids=list(DEFAULT_EXPECTED))
+def test_default_policy_change_by_change(
+    default_report: dict[str, AuditChange], label: str
 ) -> None:
-    from tests.unit.engine.world import public_key  # noqa: PLC0415
+    assert shape(default_report[label]) == DEFAULT_EXPECTED[label]
 
-    git_repo, c = repo
-    policy = tmp_path / "policy.yml"
-    policy.write_text(
-        "version: 1\npeople:\n"
-        "  alice: {emails: [alice@example.com, alice@home.example]}\n"
-        f'  bob: {{emails: [bob@example.com], keys: ["{public_key("bob")}"]}}\n'
-        "  carol: {emails: [carol@example.com]}\n"
-        "groups:\n  reviewers: [alice, bob, carol]\n"
-        "branches:\n  main: {approvals: 1, approvers: [reviewers]}\n"
-        "policy_changes: {approvals: 1, approvers: [reviewers]}\n"
+
+def test_default_report_totals_order_and_statement(
+    world: tuple[GitRepo, dict[str, str], Path],
+) -> None:
+    repo, c, _ = world
+    report = run_audit(AuditOptions(repo.path))
+    s = report.summary()
+    assert (s["changes"], s["violations"], s["reviewed"], s["break_glass"]) == (8, 3, 5, 0)
+    assert s["by_month"] == {
+        "2026-03": {"changes": 7, "reviewed": 4, "violations": 3},
+        "2026-04": {"changes": 1, "reviewed": 1, "violations": 0},
+    }
+    assert s["by_finding"] == {NO_APPROVAL: 3}
+    # violations first, each section newest first
+    assert [r.commit for r in report.changes][:3] == [c["signed"], c["unrev"], c["init"]]
+    assert report.policy["default"] is True
+    assert report.policy["source"].startswith("default: one approval by someone other than")
+    assert any(s.startswith("commit-message trailers") for s in report.sources)
+    assert any("1 refused (no policy, so no keys" in s for s in report.sources)
+    assert any("deployer unknown" in s for s in report.sources)
+    assert any(s.startswith("forge data:") and "not deployed" in s for s in report.sources)
+
+
+def test_default_report_signals(world: tuple[GitRepo, dict[str, str], Path]) -> None:
+    repo, c, _ = world
+    signals = {s.kind: s for s in run_audit(AuditOptions(repo.path)).signals}
+    assert set(signals) == {"probable-self-approval", "self-merge"}
+    alias = signals["probable-self-approval"]
+    assert alias.people == ("alice@home.example", "alice@example.com")
+    assert alias.commits == (c["self"],)
+    merge = signals["self-merge"]  # dave merged his own topic; bob merged carol's
+    assert (merge.people, merge.commits) == (("dave",), (c["kernel"],))
+    assert merge.message.startswith("1 of 8 changes were merged")
+
+
+def test_a_confirmed_alias_makes_the_self_review_a_violation(
+    world: tuple[GitRepo, dict[str, str], Path],
+) -> None:
+    repo, c, _ = world
+    confirmed = {"alice@home.example": "alice@example.com"}
+    row = by_label(run_audit(AuditOptions(repo.path, identities=confirmed)), c)["self"]
+    assert shape(row) == (
+        "deny",
+        "squash-or-direct",
+        ("alice",),
+        "alice",
+        [("alice", TRAILER, False)],
+        [NO_APPROVAL, "SELF_APPROVAL"],
     )
-    report = run_audit(AuditOptions(git_repo.path, policy=policy))
-    by = {ch.commit: ch for ch in report.changes}
-    assert by[c["signed"]].verdict == "allow"
-    assert [(a.who, a.trust) for a in by[c["signed"]].approvers] == [("bob", "signed")]
-    reviewed = by[c["reviewed"]]
-    assert reviewed.verdict == "deny"  # a trailer claim is not enough under this policy
-    assert "UNTRUSTED_EVIDENCE" in {code for code, _ in reviewed.findings}
+    assert f"alice is an author of {c['self'][:7]}" in dict(row.findings)["SELF_APPROVAL"]
 
 
-def test_a_second_email_of_the_author_is_flagged(repo: tuple[GitRepo, dict[str, str]]) -> None:
-    git_repo, c = repo
-    report = run_audit(AuditOptions(git_repo.path))  # no identities confirmed
-    assert {ch.commit: ch.verdict for ch in report.changes}[c["self-reviewed"]] == "allow"
-    [signal] = [s for s in report.signals if s.kind == "probable-self-approval"]
-    assert c["self-reviewed"][:10] in signal.message
-    assert signal.people == ("alice@home.example",)
-
-
-def test_renderers(repo: tuple[GitRepo, dict[str, str]]) -> None:
-    git_repo, c = repo
-    report = run_audit(AuditOptions(git_repo.path))
-    data = json.loads(render(report, ReportFormat.JSON))
-    assert set(data) >= {"changes", "summary", "sources", "policy"}
-    assert data["changes"][0]["verdict"] == "deny"  # violations first
-    assert {"commit", "time", "authors", "approvers", "verdict", "findings"} <= set(
-        data["changes"][0]
+def test_a_policy_that_refuses_trailers_counts_only_signed_evidence(
+    world: tuple[GitRepo, dict[str, str], Path],
+) -> None:
+    repo, c, root = world
+    report = run_audit(AuditOptions(repo.path, policy=policy_file(root / "strict")))
+    rows = by_label(report, c)
+    assert shape(rows["signed"]) == (
+        "allow",
+        "squash-or-direct",
+        ("carol",),
+        "carol",
+        [("bob", SIGNED, True)],
+        [],
     )
+    assert rows["signed"].approvers[0].source == "twokey evidence ref"
+    assert rows["signed"].approvers[0].time == "2026-03-07T11:00:00+00:00"
+    for label in ("rev", "merge", "kernel"):  # listed, not counted, and said so
+        row = rows[label]
+        assert row.verdict == "deny", label
+        assert [a.counted for a in row.approvers] == [False], label
+        assert {code for code, _ in row.findings} == {NO_APPROVAL, "UNTRUSTED_EVIDENCE"}, label
+    assert report.policy == {
+        "source": str(root / "strict" / "policy.yml"),
+        "digest": report.policy["digest"],
+        "default": False,
+    }
+    assert report.policy["digest"].startswith("sha256:")
+
+
+def test_owner_rules_see_the_changed_paths(world: tuple[GitRepo, dict[str, str], Path]) -> None:
+    repo, c, root = world
+    policy = policy_file(root / "owners", accept="signed, trailer", owners=True)
+    rows = by_label(run_audit(AuditOptions(repo.path, policy=policy)), c)
+    owners = rows["owners"]
+    assert (owners.verdict, owners.files) == ("deny", 1)
+    assert owners.findings == (
+        (
+            "OWNER_APPROVAL_MISSING",
+            "refs/heads/main (deploy/**: deploy/app.yml) needs 1 approval(s) from carol; 0 counted",
+        ),
+    )
+    assert (rows["rev"].verdict, rows["kernel"].files) == ("allow", 2)
+
+
+@pytest.mark.parametrize(("variant"), ["default", "identities", "strict", "owners"], ids=str)
+def test_the_memo_gives_the_engines_own_answers(
+    world: tuple[GitRepo, dict[str, str], Path], variant: str
+) -> None:
+    repo, _, root = world
+    options = {
+        "default": AuditOptions(repo.path),
+        "identities": AuditOptions(
+            repo.path, identities={"alice@home.example": "alice@example.com"}
+        ),
+        "strict": AuditOptions(repo.path, policy=policy_file(root / "memo-strict")),
+        "owners": AuditOptions(
+            repo.path, policy=policy_file(root / "memo-owners", accept="trailer", owners=True)
+        ),
+    }[variant]
+    fast = run_audit(options)
+    slow = run_audit(options, memo=False)
+    assert [c.to_dict() for c in fast.changes] == [c.to_dict() for c in slow.changes]
+    assert fast.summary() == slow.summary()
+
+
+def test_the_period_selects_changes_by_commit_date(
+    world: tuple[GitRepo, dict[str, str], Path],
+) -> None:
+    repo, c, _ = world
+    report = run_audit(AuditOptions(repo.path, since="2026-03-05T12:00:00Z", until="2026-03-31"))
+    assert {r.commit for r in report.changes} == {c["unrev"], c["signed"], c["kernel"]}
+    assert report.to_dict()["period"] == {"since": "2026-03-05T12:00:00Z", "until": "2026-03-31"}
+
+
+def test_json_report(world: tuple[GitRepo, dict[str, str], Path]) -> None:
+    repo, c, _ = world
+    report = run_audit(AuditOptions(repo.path))
+    text = render(report, ReportFormat.JSON)
+    data = json.loads(text)
+    assert data == json.loads(json.dumps(report.to_dict()))
+    assert list(data) == sorted(data)
+    assert {"changes", "summary", "sources", "policy", "signals", "period", "version"} <= set(data)
+    first = data["changes"][0]
+    assert first == {
+        "approvers": [],
+        "authors": ["carol"],
+        "break_glass": False,
+        "commit": c["signed"],
+        "deployer": None,
+        "deployments": [],
+        "files": None,
+        "findings": [
+            {
+                "code": NO_APPROVAL,
+                "message": "refs/heads/main needs 1 approval(s) from everyone; 0 counted",
+            }
+        ],
+        "gate": None,
+        "kind": "squash-or-direct",
+        "merger": "carol",
+        "subject": "feature e",
+        "time": "2026-03-07T10:00:00+00:00",
+        "verdict": "deny",
+    }
+    lines = text.splitlines()  # one change per line, then one line per other key
+    assert [json.loads(line.rstrip(",")) for line in lines[1:9]] == data["changes"]
+    assert (lines[0], lines[9], len(lines)) == ('{"changes": [', "],", 10 + len(data) - 1)
+
+
+def test_csv_text_and_html_reports(world: tuple[GitRepo, dict[str, str], Path]) -> None:
+    repo, c, _ = world
+    report = run_audit(AuditOptions(repo.path))
     rows = list(csv.DictReader(io.StringIO(render(report, ReportFormat.CSV))))
-    assert len(rows) == 6
+    assert [r["commit"] for r in rows] == [r.commit for r in report.changes]
+    merge = next(r for r in rows if r["commit"] == c["merge"])
+    assert (merge["authors"], merge["merger"], merge["verdict"]) == ("carol", "bob", "allow")
+    assert merge["approvers"] == "bob (trailer:Acked-by, trailer)"
+    text = render(report, ReportFormat.TEXT)
+    assert text.startswith("audit of r refs/heads/main: 8 changes, 3 violations, reviewed 62%")
+    assert f"DENY  {c['signed'][:10]} 2026-03-07 feature e" in text
     html = render(report, ReportFormat.HTML)
-    assert "<svg" in html
-    assert "http" not in html.replace("https://in-toto", "")  # self-contained: no network
-    assert "Reviewed-change rate" in html
-    assert c["merge"][:10] in render(report, ReportFormat.TEXT)
+    assert "<script" not in html
+    assert "http://" not in html
+    assert "https://" not in html  # self-contained: nothing to fetch
+    assert html.count("<svg") == 2
+    assert "No policy file was given: the default policy" in html
+    assert report.policy["digest"] in html
 
 
-def test_probable_aliases() -> None:
-    groups = probable_aliases(
-        [
-            ("Alice Smith", "alice@example.com"),
-            ("Alice  Smith", "ALICE@home.example"),
-            ("Bob", "bob@example.com"),
-            ("bob", "bob@corp.example"),
-            ("B", "123+bob@users.noreply.github.com"),
-        ]
-    )
-    reasons = {(g.emails, g.reason) for g in groups}
-    assert (("alice@example.com", "alice@home.example"), "same name, several emails") in reasons
-    assert any(
-        g.reason == "same local part across domains"
-        and "123+bob@users.noreply.github.com" in g.emails
-        for g in groups
-    )
+def test_html_escapes_what_the_repository_wrote(tmp_path: Path) -> None:
+    from tests.support.gitrepo import ALICE  # noqa: PLC0415
+
+    repo = GitRepo.init(tmp_path / "r")
+    repo.commit({"a": "1\n"}, "<script>alert(1)</script> & [bold]x[/]", ALICE)
+    html = render(run_audit(AuditOptions(repo.path)), ReportFormat.HTML)
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; [bold]x[/]" in html

@@ -1,0 +1,215 @@
+"""Evidence sources of an audit: twokey evidence refs and the ledger.
+
+Both are indexed by commit (and tree) once, before the history walk; their size grows with the
+evidence recorded, not with the length of history. Commit-message trailers are the third
+source; they are read with the history itself (``twokey.audit._changes``).
+
+The ledger holds what the doors recorded (docs/audit.md, "Ledger records"):
+
+- ``decision`` entries (the git hook): the gate's verdict for ``ref old..new``, its pusher and
+  break-glass; the audit shows the recorded verdict beside its own and re-judges with the
+  recorded pusher (``last-pusher``) and break-glass.
+- ``evidence`` entries whose body holds an ``approval`` object: forge reviews recorded by the
+  gateway (trust ``forge``; the gateway does not exist yet, so today there are none).
+- ``deploy`` entries ``{"environment", "commit", "deployer", "decision"?}``: who deployed what.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Deploys", "LedgerRecords", "RecordedDecision", "RefEvidence", "read_ledger"]
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from twokey.errors import InfrastructureError, TwokeyError, UsageError, VerificationError
+from twokey.evidence import GitEvidenceStore, verify_envelopes
+from twokey.git._run import Git
+from twokey.ledger import EntryKind, open_ledger, parse_entry
+from twokey.model import Alias, Approval, Change, CheckResult, DeployRequest, TrustLevel
+from twokey.policy import Policy
+
+
+class RefEvidence:
+    """Signed evidence from ``refs/twokey/*``, verified against the policy's keys."""
+
+    def __init__(self, git: Git, policy: Policy, repository: str) -> None:
+        verified = verify_envelopes(
+            GitEvidenceStore(git.git_dir).all(), policy, repository=repository
+        )
+        self.approvals: dict[str, list[Approval]] = {}
+        for approval in verified.approvals:
+            self.approvals.setdefault(approval.commit, []).append(approval)
+            if approval.tree != approval.commit:
+                self.approvals.setdefault(approval.tree, []).append(approval)
+        self.checks: dict[str, list[CheckResult]] = {}
+        for check in verified.checks:
+            self.checks.setdefault(check.subject, []).append(check)
+        self.deploys: tuple[DeployRequest, ...] = verified.deploys
+        self.count = verified.count
+        self.rejected = verified.rejected
+
+    def for_change(self, change: Change) -> tuple[list[Approval], list[CheckResult]]:
+        """Approvals of any commit or tree the change brings; checks of its new tree.
+
+        Which of them count is the engine's decision (bound to the landing content, or stale).
+        """
+        if not self.approvals and not self.checks:
+            return [], []
+        keys = {change.new, change.new_tree, *(c.sha for c in change.commits)}
+        keys.update(c.tree for c in change.commits)
+        found = {id(a): a for k in keys for a in self.approvals.get(k, ())}
+        return list(found.values()), list(self.checks.get(change.new_tree, ()))
+
+
+@dataclass(frozen=True)
+class RecordedDecision:
+    """What the gate recorded for one update of the audited ref."""
+
+    verdict: str
+    pusher: Alias | None
+    break_glass: str | None  # the reason, when the update was a break-glass
+    time: datetime
+
+
+@dataclass
+class Deploys:
+    """Deploy records by deployed commit: (environment, deployer, time, source), oldest first."""
+
+    by_commit: dict[str, list[tuple[str, Alias, datetime, str]]] = field(default_factory=dict)
+
+    def add(
+        self, commit: str, environment: str, deployer: Alias, when: datetime, source: str
+    ) -> None:
+        """Record one deploy."""
+        self.by_commit.setdefault(commit, []).append((environment, deployer, when, source))
+
+    def extend(self, requests: Iterable[DeployRequest]) -> None:
+        """Add signed deploy records (from the evidence refs)."""
+        for r in requests:
+            self.add(r.commit, r.environment, r.deployer, r.time, "signed deploy record")
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.by_commit.values())
+
+
+@dataclass
+class LedgerRecords:
+    """What the ledger holds about the audited ref."""
+
+    url: str
+    entries: int = 0
+    decisions: dict[str, RecordedDecision] = field(default_factory=dict)  # by new commit
+    approvals: dict[str, list[Approval]] = field(default_factory=dict)  # by commit and tree
+    deploys: Deploys = field(default_factory=Deploys)
+    skipped: int = 0  # entries that could not be read as records
+
+
+def _alias(text: object) -> Alias | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return Alias.parse(text) if ":" in text else Alias.email(text)
+    except ValueError:
+        return None
+
+
+def _glass_reason(decision: dict[str, Any]) -> str | None:
+    if not decision.get("break_glass"):
+        return None
+    for finding in decision.get("findings", ()):
+        if finding.get("code") == "BREAK_GLASS":
+            return str(finding.get("message", "")).partition(": ")[2] or "recorded break-glass"
+    return "recorded break-glass"
+
+
+def _decision(records: LedgerRecords, body: dict[str, Any], ref: str, when: datetime) -> None:
+    decision = body.get("decision")
+    if body.get("ref") != ref or not isinstance(decision, dict) or "new" not in body:
+        return
+    records.decisions[str(body["new"])] = RecordedDecision(
+        str(decision.get("verdict")), _alias(body.get("pusher")), _glass_reason(decision), when
+    )
+
+
+def _approval(records: LedgerRecords, body: dict[str, Any], repository: str) -> None:
+    raw = body.get("approval")
+    if not isinstance(raw, dict):
+        return  # an evidence ref recorded by the hook: read from the refs themselves
+    signer = _alias(raw.get("signer"))
+    if signer is None or raw.get("repository") != repository:
+        records.skipped += 1
+        return
+    approval = Approval(
+        repository,
+        str(raw["ref"]),
+        str(raw["commit"]),
+        str(raw.get("tree", "")),
+        signer,
+        datetime.fromisoformat(str(raw["time"])),
+        TrustLevel.FORGE,  # recorded from a forge, never more (invariant 11)
+        str(raw.get("source") or "forge (ledger)"),
+    )
+    records.approvals.setdefault(approval.commit, []).append(approval)
+    if approval.tree:
+        records.approvals.setdefault(approval.tree, []).append(approval)
+
+
+def _deploy(records: LedgerRecords, body: dict[str, Any], when: datetime) -> None:
+    decision = body.get("decision")
+    if isinstance(decision, dict) and decision.get("verdict") != "allow":
+        return  # a refused deploy did not happen
+    deployer = _alias(body.get("deployer"))
+    if deployer is None or not isinstance(body.get("commit"), str):
+        records.skipped += 1
+        return
+    records.deploys.add(
+        body["commit"], str(body.get("environment", "?")), deployer, when, "ledger deploy record"
+    )
+
+
+def read_ledger(url: str, ref: str, repository: str) -> LedgerRecords:
+    """Read the ledger's decisions, forge approvals and deploys for ``ref`` of ``repository``.
+
+    Raises:
+        InfrastructureError: the ledger cannot be opened or read (from ``open_ledger``).
+    """
+    records = LedgerRecords(url)
+    if not url.startswith(("postgresql://", "postgres://")):
+        path = Path(url.removeprefix("sqlite://"))
+        if not path.exists():  # open_ledger would create an empty one
+            raise UsageError(f"no ledger at {path}", hint="pass the URL the doors write to")
+    try:
+        with open_ledger(url) as ledger:
+            for _, data in ledger.entries():
+                _read_entry(records, data, ref, repository)
+    except TwokeyError:
+        raise
+    except Exception as exc:  # any driver error (sqlite3, psycopg): one clear reason
+        raise InfrastructureError(
+            f"cannot read the ledger {url}: {type(exc).__name__}: {exc}"
+        ) from exc
+    return records
+
+
+def _read_entry(records: LedgerRecords, data: bytes, ref: str, repository: str) -> None:
+    records.entries += 1
+    try:
+        entry = parse_entry(data)
+    except VerificationError:
+        records.skipped += 1  # not canonical: tampered or foreign; `twokey ledger verify` says
+        return
+    body = entry.body
+    if body.get("repository") not in (None, repository):
+        return
+    try:
+        if entry.kind is EntryKind.DECISION:
+            _decision(records, body, ref, entry.time)
+        elif entry.kind is EntryKind.EVIDENCE:
+            _approval(records, body, repository)
+        elif entry.kind is EntryKind.DEPLOY:
+            _deploy(records, body, entry.time)
+    except (KeyError, ValueError, TypeError):
+        records.skipped += 1  # a record the audit cannot read is listed, not trusted

@@ -1,0 +1,57 @@
+"""The text report on a terminal: rich tables, violations first."""
+
+from __future__ import annotations
+
+__all__ = ["rich_report"]
+
+from typing import TextIO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from twokey.audit._report import AuditReport
+
+_STYLE = {"deny": "bold red", "allow": "green"}
+
+
+def rich_report(report: AuditReport, out: TextIO) -> None:
+    """Summary, the changes table (exceptions and violations first), signals and sources."""
+    console = Console(file=out)
+    s = report.summary()
+    rate = f"{s['reviewed_rate']:.0%}" if s["reviewed_rate"] is not None else "n/a"
+    console.print(
+        f"[bold]audit of {report.repository} {report.ref}[/]: {s['changes']} changes, "
+        f"[red]{s['violations']} violations[/], reviewed {rate}, "
+        f"break-glass {s['break_glass']}",
+        highlight=False,
+    )
+    console.print(f"policy: {report.policy['source']} ({report.policy['digest']})", markup=False)
+    table = Table("verdict", "change", "time", "authors", "approvers", "merged by", "deployed by")
+    table.add_column("findings", overflow="fold")
+    for c in report.ordered():
+        verdict = ("BREAK-GLASS " if c.break_glass else "") + c.verdict
+        approvers = "\n".join(
+            f"{a.who} ({a.trust}{'' if a.counted else ', not counted'})" for a in c.approvers
+        )
+        # Text, not markup: subjects and names are the repository's, "[...]" included.
+        table.add_row(
+            Text(verdict, style=_STYLE[c.verdict]),
+            *(
+                Text(cell)
+                for cell in (
+                    f"{c.commit[:10]} {c.subject[:40]}",
+                    c.time[:10],
+                    ", ".join(c.authors),
+                    approvers or "none",
+                    c.merger,
+                    c.deployer or "unknown",
+                    "\n".join(f"{code}: {message}" for code, message in c.findings),
+                )
+            ),
+        )
+    console.print(table)
+    for sig in report.signals:
+        console.print(Text(sig.kind, style="yellow") + Text(f": {sig.message}"))
+    for source in report.sources:
+        console.print(f"source: {source}", markup=False, highlight=False)

@@ -1,0 +1,115 @@
+"""The ledger as an evidence source: recorded gate decisions, forge reviews, deploys."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.audit.support import REF, build_history, policy_file
+from tests.support.gitrepo import GitRepo
+from twokey.audit import AuditOptions, Deployment, run_audit
+from twokey.errors import UsageError
+from twokey.ledger import Entry, EntryKind, open_ledger
+
+WHEN = datetime(2026, 5, 1, 9, tzinfo=UTC)
+
+
+def decision(new: str, pusher: str, verdict: str, glass: str = "") -> Entry:
+    findings = (
+        [{"code": "BREAK_GLASS", "message": f"break-glass by erin: {glass}"}] if glass else []
+    )
+    body: dict[str, Any] = {
+        "door": "hook",
+        "repository": "r",
+        "ref": REF,
+        "old": "0" * 40,
+        "new": new,
+        "pusher": pusher,
+        "evidence": [],
+        "decision": {"verdict": verdict, "break_glass": bool(glass), "findings": findings},
+    }
+    return Entry(EntryKind.DECISION, body, WHEN)
+
+
+def deploy(commit: str, verdict: str) -> Entry:
+    body = {
+        "repository": "r",
+        "environment": "production",
+        "commit": commit,
+        "deployer": "email:dave@example.com",
+        "decision": {"verdict": verdict},
+    }
+    return Entry(EntryKind.DEPLOY, body, WHEN)
+
+
+def forge_review(commit: str, tree: str) -> Entry:
+    approval = {
+        "repository": "r",
+        "ref": REF,
+        "commit": commit,
+        "tree": tree,
+        "signer": "email:bob@example.com",
+        "time": "2026-03-01T11:00:00+00:00",
+        "source": "github review",
+    }
+    return Entry(EntryKind.EVIDENCE, {"approval": approval}, WHEN)
+
+
+def test_ledger_records_change_the_rows(tmp_path: Path) -> None:
+    repo = GitRepo.init(tmp_path / "r")
+    c = build_history(repo)
+    url = f"sqlite://{tmp_path / 'ledger.db'}"
+    with open_ledger(url) as ledger:
+        ledger.append(
+            [
+                decision(c["rev"], "email:bob@example.com", "allow"),
+                decision(c["unrev"], "email:erin@example.com", "allow", glass="prod down"),
+                forge_review(c["init"], repo.rev_parse(f"{c['init']}^{{tree}}")),
+                deploy(c["merge"], "allow"),
+                deploy(c["owners"], "deny"),  # refused: no deploy happened
+            ]
+        )
+    policy = policy_file(tmp_path / "p", break_glass="erin")
+    report = run_audit(AuditOptions(repo.path, policy=policy, ledger=url))
+    rows = {r.commit: r for r in report.changes}
+    unrev = rows[c["unrev"]]
+    assert report.changes[0].commit == c["unrev"]  # exceptions first
+    assert (unrev.verdict, unrev.break_glass, unrev.gate, unrev.merger) == (
+        "allow",
+        True,
+        "allow",
+        "erin",
+    )
+    assert ("BREAK_GLASS", "break-glass by erin: prod down") in unrev.findings
+    rev = rows[c["rev"]]  # trailers do not count under this policy: the audit disagrees
+    assert (rev.verdict, rev.gate, rev.merger) == ("deny", "allow", "bob")
+    init = rows[c["init"]]
+    assert init.verdict == "allow"
+    assert [(a.who, a.trust, a.counted, a.source) for a in init.approvers] == [
+        ("bob", "forge", True, "github review")
+    ]
+    deployed = Deployment("production", "dave", WHEN.isoformat(), "ledger deploy record")
+    for label in ("merge", "self", "rev", "init"):
+        assert rows[c[label]].deployments == (deployed,), label
+        assert rows[c[label]].deployer == "dave (production)", label
+    for label in ("owners", "kernel", "signed", "unrev"):
+        assert rows[c[label]].deployments == (), label
+    s = report.summary()
+    assert (s["break_glass"], s["deployed"], s["gate_disagreements"]) == (1, 4, 1)
+    [ledger_source] = [x for x in report.sources if x.startswith("ledger ")]
+    assert ledger_source.endswith(
+        "5 entries; 2 gate decision(s) on this ref, 1 forge approval(s), 1 deploy(s)"
+    )
+    assert not any("deployer unknown" in x for x in report.sources)
+    assert "forge data: 1 forge review(s) recorded in the ledger (trust: forge)" in report.sources
+
+
+def test_a_missing_ledger_is_a_usage_error(tmp_path: Path) -> None:
+    repo = GitRepo.init(tmp_path / "r")
+    build_history(repo)
+    with pytest.raises(UsageError, match="no ledger at"):
+        run_audit(AuditOptions(repo.path, ledger=str(tmp_path / "nope.db")))
+    assert not (tmp_path / "nope.db").exists()
