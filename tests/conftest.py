@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,31 +38,3 @@ def chromium_path() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return CHROMIUM
-
-
-POSTGRES_URL = os.environ.get("TWOKEY_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test")
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL URL with a fresh schema of its own, dropped afterwards.
-
-    Skips with a reason when no server answers; fails instead when TWOKEY_REQUIRE_POSTGRES=1
-    (CI), so that CI never silently skips the PostgreSQL tests.
-    """
-    import psycopg  # noqa: PLC0415 - only the tests that need PostgreSQL import it
-
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    try:
-        admin = psycopg.connect(POSTGRES_URL, connect_timeout=3, autocommit=True)
-    except psycopg.OperationalError as exc:
-        message = f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}".splitlines()[0]
-        if os.environ.get("TWOKEY_REQUIRE_POSTGRES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{sep}schema={schema}"
-    finally:
-        admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        admin.close()

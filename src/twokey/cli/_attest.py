@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from twokey.cli._output import add_format, print_json
+from twokey.cli._output import add_format, help_handler, print_json
 from twokey.cli._signing import add_signing, signer_from
 from twokey.errors import ExitCode, UsageError
 from twokey.evidence import (
@@ -77,12 +77,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         add_signing(sub)
         add_format(sub)
         sub.add_argument("--repository", help="repository id (default as twokey approve)")
-    parser.set_defaults(handler=lambda _a: _usage(parser))
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return ExitCode.USAGE
+    parser.set_defaults(handler=help_handler(parser))
 
 
 def artifact_digest(value: str) -> str:

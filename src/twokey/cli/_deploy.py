@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from twokey.cli._attest import artifact_digest
-from twokey.cli._output import print_json
+from twokey.cli._output import help_handler, print_json
 from twokey.engine import decision_json, evaluate_safely, explain
 from twokey.errors import ExitCode, UsageError
 from twokey.evidence import GitEvidenceStore, repository_id, verify_envelopes
@@ -70,12 +70,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--now", help="decision time, ISO 8601 with zone (default: now)")
     check.add_argument("--format", choices=["text", "json"], default="text")
     check.set_defaults(handler=_check)
-    parser.set_defaults(handler=lambda _a: _usage(parser))
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return ExitCode.USAGE
+    parser.set_defaults(handler=help_handler(parser))
 
 
 def _alias(text: str) -> Alias:

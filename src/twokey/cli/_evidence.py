@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from twokey.cli._output import add_format, add_policy, print_json
+from twokey.cli._output import add_format, add_policy, help_handler, print_json
 from twokey.errors import ExitCode
 from twokey.evidence import (
     Envelope,
@@ -62,12 +62,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             )
         add_format(sub)
         sub.set_defaults(handler=handler)
-    parser.set_defaults(handler=lambda _a: _usage(parser))
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return ExitCode.USAGE
+    parser.set_defaults(handler=help_handler(parser))
 
 
 def _envelopes(git: Git, rev: str | None) -> tuple[list[StoredEnvelope], dict[str, str]]:

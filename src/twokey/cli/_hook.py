@@ -6,6 +6,7 @@ import argparse
 import contextlib
 from pathlib import Path
 
+from twokey.cli._output import help_handler
 from twokey.errors import ExitCode
 
 _EPILOG = """\
@@ -63,12 +64,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.set_defaults(handler=_serve)
     run = commands.add_parser("run", help="run as git's pre-receive hook (reads its stdin)")
     run.set_defaults(handler=_run)
-    parser.set_defaults(handler=lambda _args: _usage(parser))
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return ExitCode.USAGE
+    parser.set_defaults(handler=help_handler(parser))
 
 
 def _install(args: argparse.Namespace) -> int:

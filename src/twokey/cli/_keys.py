@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from twokey.cli._output import add_format, print_json
+from twokey.cli._output import add_format, help_handler, print_json
 from twokey.errors import ExitCode
 from twokey.evidence import allowed_signers_text, fingerprint, generate_key
 from twokey.policy import DEFAULT_POLICY_PATH, load
@@ -61,12 +61,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     signers.add_argument("policy", nargs="?", help="policy file (default: .twokey/policy.yml)")
     signers.add_argument("--policy", dest="policy_option", metavar="FILE", help=argparse.SUPPRESS)
     signers.set_defaults(handler=_allowed_signers)
-    parser.set_defaults(handler=lambda _a: _usage(parser))
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return ExitCode.USAGE
+    parser.set_defaults(handler=help_handler(parser))
 
 
 def _generate(args: argparse.Namespace) -> int:

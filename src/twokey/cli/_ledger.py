@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from twokey.cli._output import add_format, print_json
+from twokey.cli._output import add_format, help_handler, print_json
 from twokey.errors import ExitCode, UsageError
 from twokey.ledger import (
     DEFAULT_LEDGER,
@@ -79,12 +79,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         add_format(sub)
         extra(sub)
         sub.set_defaults(handler=handler)
-    parser.set_defaults(handler=lambda _a: _usage(parser))
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return ExitCode.USAGE
+    parser.set_defaults(handler=help_handler(parser))
 
 
 @contextmanager

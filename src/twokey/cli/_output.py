@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-__all__ = ["OutputFormat", "add_format", "add_policy", "print_json"]
+__all__ = ["OutputFormat", "add_format", "add_policy", "help_handler", "print_json"]
 
 import argparse
 import enum
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
+from twokey.errors import ExitCode
 from twokey.policy import DEFAULT_POLICY_PATH
 
 
@@ -42,3 +44,13 @@ def print_json(data: Any) -> None:
     """Print ``data`` as stable, indented JSON."""
     json.dump(data, sys.stdout, indent=2, sort_keys=True, ensure_ascii=False)
     sys.stdout.write("\n")
+
+
+def help_handler(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """The handler of a command group run without a subcommand: its help, exit 2."""
+
+    def show(_args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE
+
+    return show

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from twokey.cli._output import add_format, print_json
+from twokey.cli._output import add_format, help_handler, print_json
 from twokey.errors import ConfigError, ExitCode
 from twokey.policy import (
     DEFAULT_POLICY_PATH,
@@ -64,12 +64,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         )
         add_format(sub)
         sub.set_defaults(handler=handler)
-    parser.set_defaults(handler=lambda _args: _usage(parser))
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return ExitCode.USAGE
+    parser.set_defaults(handler=help_handler(parser))
 
 
 def _check(args: argparse.Namespace) -> int:
