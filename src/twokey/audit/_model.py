@@ -7,7 +7,15 @@ only, never for the history (issue #6, "memory bounded independent of history le
 
 from __future__ import annotations
 
-__all__ = ["ApproverRow", "AuditChange", "Deployment", "Signal", "Totals", "summarise"]
+__all__ = [
+    "ApproverRow",
+    "AuditChange",
+    "Deployment",
+    "RowCounts",
+    "Signal",
+    "Totals",
+    "summarise",
+]
 
 from collections import Counter
 from collections.abc import Iterable
@@ -82,8 +90,7 @@ class AuditChange:
     """
 
     commit: str
-    time: str
-    month: str
+    time: str  # ISO 8601, the commit's own offset
     subject: str
     kind: str  # "merge", "squash-or-direct"
     authors: tuple[str, ...]
@@ -102,6 +109,11 @@ class AuditChange:
             raise ValueError(f"AuditChange.verdict must be allow or deny, not {self.verdict!r}")
         if self.kind not in ("merge", "squash-or-direct"):
             raise ValueError(f"AuditChange.kind {self.kind!r} is unknown")
+
+    @property
+    def month(self) -> str:
+        """``YYYY-MM`` of the commit time (the totals' month)."""
+        return self.time[:7]
 
     @property
     def violation(self) -> bool:
@@ -145,9 +157,8 @@ class AuditChange:
         }
 
     def spool_extras(self) -> dict[str, Any]:
-        """What only the audit itself needs back besides :meth:`to_dict` (month, emails)."""
+        """What only the audit itself needs back besides :meth:`to_dict` (emails)."""
         return {
-            "month": self.month,
             "author_emails": list(self.author_emails),
             "approver_emails": [a.email for a in self.approvers],
         }
@@ -158,7 +169,6 @@ class AuditChange:
         return cls(
             data["commit"],
             data["time"],
-            data["month"],
             data["subject"],
             data["kind"],
             tuple(data["authors"]),
@@ -198,6 +208,30 @@ class Signal:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class RowCounts:
+    """What :class:`Totals` counts of a row, its month aside (rows alike share one)."""
+
+    violation: bool
+    reviewed: bool
+    break_glass: bool
+    deployed: bool
+    gate_disagreement: bool
+    codes: tuple[str, ...]  # one per finding, as many times as it occurs
+
+    @classmethod
+    def of(cls, change: AuditChange) -> RowCounts:
+        """The counts of one row."""
+        return cls(
+            change.violation,
+            change.reviewed,
+            change.break_glass,
+            bool(change.deployments),
+            change.gate is not None and change.gate != change.verdict,
+            tuple(code for code, _ in change.findings),
+        )
+
+
 @dataclass
 class Totals:
     """Totals kept while the changes stream past: by verdict, month and finding."""
@@ -214,23 +248,26 @@ class Totals:
 
     def add(self, change: AuditChange) -> None:
         """Count one change."""
-        month = self.by_month.setdefault(
-            change.month, {"changes": 0, "violations": 0, "reviewed": 0}
-        )
-        reviewed = change.reviewed
-        self.changes += 1
-        self.violations += change.violation
+        self.count(change.month, RowCounts.of(change))
+
+    def count(self, month: str, counts: RowCounts, times: int = 1) -> None:
+        """Count ``times`` changes of month ``month`` that all count as ``counts``."""
+        row = self.by_month.setdefault(month, {"changes": 0, "violations": 0, "reviewed": 0})
+        violations = times if counts.violation else 0
+        reviewed = times if counts.reviewed else 0
+        self.changes += times
+        self.violations += violations
         self.reviewed += reviewed
-        self.break_glass += change.break_glass
-        self.deployed += bool(change.deployments)
-        self.gate_disagreements += change.gate is not None and change.gate != change.verdict
-        month["changes"] += 1
-        month["violations"] += change.violation
-        month["reviewed"] += reviewed
-        for code, _ in change.findings:
-            self.by_finding[code] += 1
-            if change.violation:
-                self.violations_by_finding[code] += 1
+        self.break_glass += times if counts.break_glass else 0
+        self.deployed += times if counts.deployed else 0
+        self.gate_disagreements += times if counts.gate_disagreement else 0
+        row["changes"] += times
+        row["violations"] += violations
+        row["reviewed"] += reviewed
+        for code in counts.codes:
+            self.by_finding[code] += times
+            if violations:
+                self.violations_by_finding[code] += violations
 
     def to_dict(self) -> dict[str, Any]:
         """The ``summary`` object of the JSON report."""

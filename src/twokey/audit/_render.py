@@ -57,8 +57,11 @@ def _dump(value: Any) -> str:
 def _json(report: AuditReport, out: TextIO) -> None:
     """Canonical JSON: keys sorted at every level, one change per line ("changes" first)."""
     out.write('{"changes": [')
-    for n, (public, _) in enumerate(report.spool.lines()):
-        out.write(("\n" if n == 0 else ",\n") + public)
+    more = "\n"  # before the first row a newline, before each further row a comma too
+    for block in report.spool.public_blocks():
+        # a row is one line (JSON text never holds a raw newline): rows are copied in blocks
+        out.write(more + block[:-1].replace("\n", ",\n"))
+        more = ",\n"
     out.write("\n]")
     for key, value in sorted(report.header().items()):
         out.write(f",\n{json.dumps(key)}: {_dump(value)}")

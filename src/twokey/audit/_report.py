@@ -7,11 +7,13 @@ holding the history in memory.
 
 from __future__ import annotations
 
-__all__ = ["CANONICAL", "AuditReport", "Spool"]
+__all__ = ["CANONICAL", "TEXT_ERRORS", "AuditReport", "Spool", "row_lines"]
 
+import codecs
 import json
 import tempfile
 from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -22,40 +24,77 @@ CANONICAL: dict[str, Any] = {
     "ensure_ascii": False,
     "separators": (", ", ": "),
 }
+
+
+def _replacement_character(error: UnicodeError) -> tuple[bytes, int]:
+    """Each byte git gave that is not UTF-8 (read with ``surrogateescape``) becomes U+FFFD.
+
+    Encoded here: the UTF-8 codec takes a handler's text only when it is ASCII.
+    """
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    return "\ufffd".encode() * (error.end - error.start), error.end
+
+
+# The error handler of every text the audit writes (spool, report file, standard output): a
+# commit message or name in a legacy encoding must not stop the report.
+TEXT_ERRORS = "twokey-replace"
+codecs.register_error(TEXT_ERRORS, _replacement_character)
 _SECTIONS = 3  # AuditChange.section: exceptions, violations, the rest
+_HOLD = 2048  # lines held per section before they are written (two per row)
 
 
 class Spool:
-    """Rows of a report in temporary files, one per section; read back in report order."""
+    """Rows of a report in temporary files, per section; read back in report order.
+
+    Each section has two files written line for line: the row's canonical JSON (as the JSON
+    report prints it, so that report is a copy) and the extras only the audit needs back
+    (``AuditChange.spool_extras``).
+    """
 
     def __init__(self) -> None:
-        self._files: list[IO[str]] = [
-            # closed by close(); a spool outlives any one block
-            tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
-            for _ in range(_SECTIONS)
-        ]
+        self._public = [_temporary() for _ in range(_SECTIONS)]
+        self._extras = [_temporary() for _ in range(_SECTIONS)]
+        self._held: list[list[str]] = [[] for _ in range(_SECTIONS)]  # lines not yet written
 
     def add(self, change: AuditChange) -> None:
-        """Append one row to its section.
+        """Append one row to its section."""
+        self.write(change.section, *row_lines(change))
 
-        A line is the row's canonical JSON (as the JSON report prints it), a tab (never raw in
-        JSON text), and the extras only the audit needs back (``AuditChange.spool_extras``).
-        """
-        public = json.dumps(change.to_dict(), **CANONICAL)
-        extras = json.dumps(change.spool_extras(), ensure_ascii=False, separators=(",", ":"))
-        self._files[change.section].write(f"{public}\t{extras}\n")
+    def write(self, section: int, public: str, extras: str) -> None:
+        """Append one row's lines (:func:`row_lines`) to ``section``."""
+        held = self._held[section]
+        held.append(public)
+        held.append(extras)
+        if len(held) >= _HOLD:
+            self._write(section)
+
+    def _write(self, section: int) -> None:
+        """Write the held lines of ``section`` (one write per file, not two per row)."""
+        held = self._held[section]
+        self._public[section].write("".join(held[0::2]))
+        self._extras[section].write("".join(held[1::2]))
+        held.clear()
+
+    def _drain(self) -> None:
+        for section in range(_SECTIONS):
+            self._write(section)
+
+    def public_blocks(self, size: int = 1 << 20) -> Generator[str, None, None]:
+        """The canonical JSON lines in report order, in blocks of whole lines."""
+        self._drain()
+        for spool in self._public:
+            with _reading(spool):
+                while block := spool.read(size):
+                    yield block if block.endswith("\n") else block + spool.readline()
 
     def lines(self) -> Generator[tuple[str, str], None, None]:
         """(canonical JSON, extras JSON) of each row, exceptions and violations first."""
-        for spool in self._files:
-            spool.flush()
-            spool.seek(0)
-            try:
-                for line in spool:
-                    public, _, extras = line.rstrip("\n").partition("\t")
-                    yield public, extras
-            finally:
-                spool.seek(0, 2)  # back to the end, even if the reader stopped: rows append
+        self._drain()
+        for public, extras in zip(self._public, self._extras, strict=True):
+            with _reading(public), _reading(extras):
+                for line, extra in zip(public, extras, strict=True):
+                    yield line.rstrip("\n"), extra.rstrip("\n")
 
     def rows(self) -> Generator[AuditChange, None, None]:
         """The spooled rows, exceptions and violations first."""
@@ -64,8 +103,31 @@ class Spool:
 
     def close(self) -> None:
         """Delete the temporary files."""
-        for spool in self._files:
+        for spool in (*self._public, *self._extras):
             spool.close()
+
+
+def row_lines(change: AuditChange) -> tuple[str, str]:
+    """The spool's two lines for one row: canonical JSON and extras, each ending in a newline."""
+    public = json.dumps(change.to_dict(), **CANONICAL)
+    extras = json.dumps(change.spool_extras(), ensure_ascii=False, separators=(",", ":"))
+    return f"{public}\n", f"{extras}\n"
+
+
+def _temporary() -> IO[str]:
+    # closed by Spool.close(); a spool outlives any one block
+    return tempfile.TemporaryFile("w+", encoding="utf-8", errors=TEXT_ERRORS)
+
+
+@contextmanager
+def _reading(spool: IO[str]) -> Iterator[None]:
+    """Read ``spool`` from its start, then go back to its end (rows append), even on error."""
+    spool.flush()
+    spool.seek(0)
+    try:
+        yield
+    finally:
+        spool.seek(0, 2)
 
 
 @dataclass
@@ -82,6 +144,8 @@ class AuditReport:
         sources: a statement of each evidence source used (or not available).
         policy: ``{"source", "digest", "default"}`` of the policy applied.
         signals: risk signals (never change a verdict).
+        fast_rows: rows written from a template (``twokey.audit._fast``), for tests and
+            benchmarks; the report is the same either way.
     """
 
     repository: str
@@ -93,6 +157,7 @@ class AuditReport:
     sources: list[str]
     policy: dict[str, Any]
     signals: list[Signal] = field(default_factory=list)
+    fast_rows: int = 0
 
     def ordered(self) -> Iterator[AuditChange]:
         """Exceptions (break-glass) first, then violations, then the rest; newest first."""

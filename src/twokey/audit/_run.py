@@ -19,6 +19,7 @@ from pathlib import Path
 
 from twokey.audit._changes import approver_row, build_change, trailer_approvals, trailer_idents
 from twokey.audit._default_policy import DefaultPolicy
+from twokey.audit._fast import FastLane
 from twokey.audit._memo import Judgement, Memo, judge
 from twokey.audit._model import ApproverRow, AuditChange, Deployment, Totals
 from twokey.audit._report import AuditReport, Spool
@@ -26,7 +27,7 @@ from twokey.audit._signals import SignalStats, TimedApproval, risk_signals
 from twokey.audit._sources import Deploys, LedgerRecords, RefEvidence, read_ledger
 from twokey.errors import UsageError
 from twokey.evidence import repository_id
-from twokey.git._history import brought_commits, first_parent_history
+from twokey.git._history import Record, brought_commits, commit_of, first_parent_batches
 from twokey.git._reader import GitReader
 from twokey.git._run import Git
 from twokey.model import (
@@ -102,6 +103,7 @@ class _Walk:
         self.deploys = self.ledger.deploys if self.ledger else Deploys()
         self.deploys.extend(self.evidence.deploys)
         self.current: dict[str, Deployment] = {}  # environment -> deploy of newer history
+        self.epoch = 0  # counts changes of `current` (rows depend on the deploys in effect)
         self.totals = Totals()
         self.stats = SignalStats()
         self.idents: set[tuple[str, str]] = set()
@@ -110,6 +112,13 @@ class _Walk:
         self.memo = Memo() if memo else None
         self.learnt: set[tuple[object, ...]] = set()
         self.people: dict[tuple[object, ...], tuple[tuple[str, ...], tuple[ApproverRow, ...]]] = {}
+
+    def special(self) -> set[str]:
+        """Commit ids and trees named by evidence, ledger records or deploys (not simple)."""
+        found = {*self.evidence.approvals, *self.evidence.checks, *self.deploys.by_commit}
+        if self.ledger is not None:
+            found.update(self.ledger.decisions, self.ledger.approvals)
+        return found
 
     def judge(self, commit: Commit, brought: list[Commit] | None) -> AuditChange:
         """Judge one first-parent commit (``brought``: a merge's commits, else None)."""
@@ -189,14 +198,13 @@ class _Walk:
         head = change.commits[-1]
         content = [c for c in change.commits if not (c.is_merge and c.clean_merge)]
         authors, rows = self._people(change, content, approvals, decision.counted)
-        when = head.committer.time or datetime.now(UTC)
+        when = (head.committer.time or datetime.now(UTC)).isoformat()
         merger = str(change.pusher) if change.pusher else head.committer.email
         emails = {c.author.email.lower() for c in content}
         emails |= {a.email.lower() for c in change.commits for a in c.co_authors}
         return AuditChange(
             head.sha,
-            when.isoformat(),
-            when.strftime("%Y-%m"),
+            when,
             head.message.split("\n", 1)[0],
             kind,
             authors,
@@ -252,6 +260,7 @@ class _Walk:
         ):
             who = self._name_alias(deployer)
             self.current[environment] = Deployment(environment, who, when.isoformat(), source)
+            self.epoch += 1
         return tuple(self.current[e] for e in sorted(self.current))
 
     def _timed(
@@ -284,24 +293,37 @@ class _Walk:
         return total
 
 
-def _prefetched(
-    reader: GitReader, history: Iterator[Commit]
-) -> Iterator[tuple[Commit, Future[list[Commit]] | None]]:
-    """The history, each merge with its brought commits being read ahead in threads.
+class _Prefetch:
+    """Merges with their brought commits being read ahead in threads, rows kept in order.
 
     A merge costs two git processes (the gate's own reads: the commits, then the clean-merge
     check); run one after the other they dominate a merge-heavy history, so up to
-    ``PREFETCH`` merges ahead are read concurrently. The window bounds memory.
+    ``PREFETCH`` merges ahead are read concurrently. The window bounds memory; without
+    merges nothing waits in it.
     """
-    window: deque[tuple[Commit, Future[list[Commit]] | None]] = deque()
-    with ThreadPoolExecutor(WORKERS, thread_name_prefix="twokey-audit") as pool:
-        for commit in history:
-            future = pool.submit(brought_commits, reader, commit) if commit.is_merge else None
-            window.append((commit, future))
-            if len(window) > PREFETCH:
-                yield window.popleft()
-        while window:
-            yield window.popleft()
+
+    def __init__(self, reader: GitReader, pool: ThreadPoolExecutor) -> None:
+        self.reader = reader
+        self.pool = pool
+        self.window: deque[tuple[Record, Future[list[Commit]] | None]] = deque()
+
+    def add(self, record: Record) -> Iterator[tuple[Record, Future[list[Commit]] | None]]:
+        """Queue ``record``; yield what is ready, in history order."""
+        if " " in record[0][2]:  # parents: a merge
+            merge = self.pool.submit(brought_commits, self.reader, commit_of(record))
+            self.window.append((record, merge))
+        elif self.window:
+            self.window.append((record, None))
+        else:
+            yield record, None  # nothing read ahead: no need to queue
+            return
+        if len(self.window) > PREFETCH:
+            yield self.window.popleft()
+
+    def rest(self) -> Iterator[tuple[Record, Future[list[Commit]] | None]]:
+        """What is left in the window, in order."""
+        while self.window:
+            yield self.window.popleft()
 
 
 def run_audit(
@@ -309,8 +331,8 @@ def run_audit(
 ) -> AuditReport:
     """Judge every change that landed on ``options.ref`` in the period.
 
-    ``memo=False`` sends every change to the engine (``twokey.audit._memo`` explains the memo;
-    the tests compare both).
+    ``memo=False`` sends every change to the engine and writes every row the slow way
+    (``twokey.audit._memo`` and ``twokey.audit._fast`` explain both; the tests compare).
 
     Raises:
         UsageError: the ref does not exist.
@@ -322,15 +344,10 @@ def run_audit(
     if not git.ok("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"):
         raise UsageError(f"{ref} does not exist in {options.repo}", hint="pass --ref REF")
     walk = _Walk(git, options, repository_id(git.git_dir), memo)
+    lane = FastLane(walk.special(), walk.policy, walk.totals, walk.stats) if memo else None
     spool = Spool()
     try:
-        history = first_parent_history(
-            git, ref, since=options.since, until=options.until, paths=options.policy is not None
-        )
-        for n, (commit, brought) in enumerate(_prefetched(walk.reader, history), 1):
-            spool.add(walk.judge(commit, brought.result() if brought else None))
-            if progress is not None and n % PROGRESS_EVERY == 0:
-                progress(n)
+        _walk_history(walk, lane, spool, progress)
     except BaseException:
         spool.close()
         raise
@@ -345,7 +362,66 @@ def run_audit(
         _policy_info(walk),
     )
     report.signals = risk_signals(walk.stats, walk.idents)
+    report.fast_rows = lane.hits if lane is not None else 0
     return report
+
+
+def _walk_history(
+    walk: _Walk, lane: FastLane | None, spool: Spool, progress: Progress | None
+) -> None:
+    options = walk.options
+    batches = first_parent_batches(
+        walk.git,
+        walk.ref,
+        since=options.since,
+        until=options.until,
+        paths=options.policy is not None,
+    )
+    done = 0
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="twokey-audit") as pool:
+        ahead = _Prefetch(walk.reader, pool)
+        waiting = ahead.window
+        for batch in batches:  # the hot loop: one batch per chunk of git's output
+            for record in batch:
+                if waiting or " " in record[0][2]:  # merges, or rows waiting behind one
+                    for ready, brought in ahead.add(record):
+                        _one(walk, lane, spool, ready, brought)
+                elif lane is None or not lane.write(record, walk.epoch, walk.policy, spool):
+                    _judge(walk, lane, spool, record, None)
+            before, done = done, done + len(batch)
+            if progress is not None and done // PROGRESS_EVERY > before // PROGRESS_EVERY:
+                progress(done)
+        for ready, brought in ahead.rest():
+            _one(walk, lane, spool, ready, brought)
+    if lane is not None:
+        lane.flush()
+
+
+def _one(
+    walk: _Walk,
+    lane: FastLane | None,
+    spool: Spool,
+    record: Record,
+    brought: Future[list[Commit]] | None,
+) -> None:
+    """Judge one change: from its shape's template when there is one, else the slow way."""
+    if brought is None and lane is not None and lane.write(record, walk.epoch, walk.policy, spool):
+        return
+    _judge(walk, lane, spool, record, brought)
+
+
+def _judge(
+    walk: _Walk,
+    lane: FastLane | None,
+    spool: Spool,
+    record: Record,
+    brought: Future[list[Commit]] | None,
+) -> None:
+    """The slow way: the engine judges the change; the fast lane learns the shape's template."""
+    row = walk.judge(commit_of(record), brought.result() if brought else None)
+    spool.add(row)
+    if lane is not None and brought is None:
+        lane.learn(record, row, walk.policy)
 
 
 def _policy_info(walk: _Walk) -> dict[str, object]:

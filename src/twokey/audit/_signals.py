@@ -13,6 +13,7 @@ __all__ = [
     "FAST_LINES_PER_MINUTE",
     "FAST_MIN_LINES",
     "MIN_CHANGES",
+    "SignalShape",
     "SignalStats",
     "TimedApproval",
     "implausibly_fast",
@@ -73,37 +74,77 @@ class SignalStats:
 
     def add(self, change: AuditChange, timed: Iterable[TimedApproval] = ()) -> None:
         """Count one judged change (and its counted approvals with known times)."""
-        self.changes += 1
-        counted = {a.who for a in change.approvers if a.counted}
-        for author in change.authors:
-            self.by_author[author] += 1
-            for approver in counted - {author}:
-                self.pairs[(approver, author)] += 1
-        # Who landed a direct commit is unknown without a recorded push (its committer is
-        # its author by construction); a merge's committer, or a recorded pusher, is known.
-        if (change.kind == "merge" or change.gate is not None) and change.merger in change.authors:
-            self.self_merge_count[change.merger] += 1
-            _example(self.self_merges[change.merger], change.commit)
-        if change.break_glass:
-            self.glass_count += 1
-            _example(self.glass, change.commit)
+        shape = SignalShape.of(change)
+        self.count(shape)
+        self.example(change.commit, shape)
         for approval in timed:
             if implausibly_fast(approval.seconds, approval.lines):
                 self.fast_count += 1
                 if len(self.fast) < EXAMPLES:
                     self.fast.append((change.commit, approval))
-        for row in change.approvers:
-            if row.counted and row.email:
-                for author in change.author_emails:
-                    if row.email != author:
-                        _example(
-                            self.email_pairs.setdefault((row.email, author), []), change.commit
-                        )
+
+    def count(self, shape: SignalShape, times: int = 1) -> None:
+        """Count ``times`` changes of one shape (what does not depend on their commit ids)."""
+        self.changes += times
+        for author in shape.authors:
+            self.by_author[author] += times
+        for pair in shape.pairs:
+            self.pairs[pair] += times
+        if shape.self_merger is not None:
+            self.self_merge_count[shape.self_merger] += times
+        if shape.break_glass:
+            self.glass_count += times
+
+    def example(self, commit: str, shape: SignalShape) -> bool:
+        """Name ``commit`` as an example of its shape's signals; False once none has room."""
+        room = False
+        if shape.self_merger is not None:
+            room |= _example(self.self_merges[shape.self_merger], commit)
+        if shape.break_glass:
+            room |= _example(self.glass, commit)
+        for pair in shape.email_pairs:
+            room |= _example(self.email_pairs.setdefault(pair, []), commit)
+        return room
 
 
-def _example(examples: list[str], commit: str) -> None:
+@dataclass(frozen=True, slots=True)
+class SignalShape:
+    """What the signals count of a change, its commit aside (changes alike share one)."""
+
+    authors: tuple[str, ...]
+    pairs: tuple[tuple[str, str], ...]  # (approver, author): counted, not the author
+    self_merger: str | None  # the merger, when known and one of the authors
+    break_glass: bool
+    email_pairs: tuple[tuple[str, str], ...]  # (approver email, author email), counted
+
+    @classmethod
+    def of(cls, change: AuditChange) -> SignalShape:
+        """The shape of one judged change."""
+        counted = sorted({a.who for a in change.approvers if a.counted})
+        # Who landed a direct commit is unknown without a recorded push (its committer is
+        # its author by construction); a merge's committer, or a recorded pusher, is known.
+        known = change.kind == "merge" or change.gate is not None
+        emails = [
+            (row.email, author)
+            for row in change.approvers
+            if row.counted and row.email
+            for author in change.author_emails
+            if row.email != author
+        ]
+        return cls(
+            change.authors,
+            tuple((a, author) for author in change.authors for a in counted if a != author),
+            change.merger if known and change.merger in change.authors else None,
+            change.break_glass,
+            tuple(emails),
+        )
+
+
+def _example(examples: list[str], commit: str) -> bool:
+    """Add ``commit`` to ``examples`` if there is room; True while room is left."""
     if len(examples) < EXAMPLES:
         examples.append(commit)
+    return len(examples) < EXAMPLES
 
 
 def self_merges(stats: SignalStats) -> list[Signal]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from collections.abc import Callable
@@ -118,9 +119,18 @@ def _identities(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
+    from twokey.audit import (  # noqa: PLC0415
+        TEXT_ERRORS,
+        AuditOptions,
+        ReportFormat,
+        run_audit,
+        write_report,
+    )
+
+    if isinstance(sys.stdout, io.TextIOWrapper):  # names and messages in legacy encodings
+        sys.stdout.reconfigure(errors=TEXT_ERRORS)
     if args.action == "identities":
         return _identities(args)
-    from twokey.audit import AuditOptions, ReportFormat, run_audit, write_report  # noqa: PLC0415
 
     options = AuditOptions(
         Path(args.repo),
@@ -139,7 +149,7 @@ def _audit(args: argparse.Namespace) -> int:
     try:
         if args.output:
             try:
-                with args.output.open("w", encoding="utf-8") as out:
+                with args.output.open("w", encoding="utf-8", errors=TEXT_ERRORS) as out:
                     write_report(report, ReportFormat(args.format), out)
             except OSError as exc:
                 raise UsageError(f"cannot write {args.output}: {exc.strerror}") from exc

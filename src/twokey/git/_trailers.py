@@ -7,7 +7,13 @@ lines make up at least a quarter of it; continuation lines start with white spac
 
 from __future__ import annotations
 
-__all__ = ["co_authors", "parse_ident", "parse_trailers"]
+__all__ = [
+    "co_authors",
+    "last_paragraph",
+    "paragraph_trailers",
+    "parse_ident",
+    "parse_trailers",
+]
 
 import re
 
@@ -17,15 +23,31 @@ _TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)\s*:\s?(.*)$")
 _NAME_EMAIL = re.compile(r"^\s*(.*?)\s*<([^<>\s]+)>\s*$")
 
 
-def parse_trailers(message: str) -> tuple[tuple[str, str], ...]:
-    """The message's trailers as ``(key, value)`` pairs, keys as written, in order."""
-    paragraphs = [p for p in re.split(r"\n\s*\n", message.strip("\n")) if p.strip()]
-    if len(paragraphs) < 2:  # the subject line alone is never a trailer block
-        return ()
-    lines = paragraphs[-1].splitlines()
+_SEPARATOR = re.compile(r"\n\s*\n")
+
+
+def last_paragraph(message: str) -> str | None:
+    """The last non-blank paragraph of a message of two or more, else None.
+
+    Exactly the paragraph :func:`parse_trailers` reads. The common shape (a message that
+    starts with text and whose last paragraph follows a plain blank line) is found with one
+    ``rfind``; anything else is split with the paragraph regex.
+    """
+    text = message.strip("\n")
+    cut = text.rfind("\n\n")
+    if cut > 0 and not text[0].isspace():
+        tail = text[cut + 2 :]
+        if tail and not tail[0].isspace() and ("\n" not in tail or not _SEPARATOR.search(tail)):
+            return tail  # the separator at `cut` ends here, and none follows
+    paragraphs = [p for p in _SEPARATOR.split(text) if p.strip()]
+    return paragraphs[-1] if len(paragraphs) >= 2 else None  # a subject alone has none
+
+
+def paragraph_trailers(paragraph: str) -> tuple[tuple[str, str], ...]:
+    """The trailers of a message's last paragraph (see :func:`parse_trailers`)."""
     trailers: list[list[str]] = []
     other = 0
-    for line in lines:
+    for line in paragraph.splitlines():
         match = _TRAILER.match(line)
         if match:
             trailers.append([match.group(1), match.group(2).strip()])
@@ -36,6 +58,12 @@ def parse_trailers(message: str) -> tuple[tuple[str, str], ...]:
     if not trailers or len(trailers) * 3 < other:
         return ()
     return tuple((key, value) for key, value in trailers)
+
+
+def parse_trailers(message: str) -> tuple[tuple[str, str], ...]:
+    """The message's trailers as ``(key, value)`` pairs, keys as written, in order."""
+    paragraph = last_paragraph(message)
+    return paragraph_trailers(paragraph) if paragraph is not None else ()
 
 
 def parse_ident(value: str) -> Ident | None:

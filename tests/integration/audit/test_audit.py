@@ -183,6 +183,7 @@ def test_the_memo_gives_the_engines_own_answers(
     slow = run_audit(options, memo=False)
     assert [c.to_dict() for c in fast.changes] == [c.to_dict() for c in slow.changes]
     assert fast.summary() == slow.summary()
+    assert render(fast, ReportFormat.JSON) == render(slow, ReportFormat.JSON)
 
 
 def test_the_period_selects_changes_by_commit_date(

@@ -36,7 +36,6 @@ def row(
     return AuditChange(
         f"{n:040x}",
         f"2026-0{1 + n % 3}-01T00:00:00+00:00",
-        f"2026-0{1 + n % 3}",
         f"change {n}",
         kind,
         (author,),
@@ -177,7 +176,6 @@ def test_rows_check_their_invariants(field: str, value: str, message: str) -> No
         AuditChange(
             "c" * 40,
             "t",
-            "m",
             "s",
             fields["kind"],
             (),

@@ -1,0 +1,235 @@
+"""The audit's fast lane: a change shaped like one judged before is written from a template.
+
+Most of a long history is a few people committing one change each, reviewed by trailer. Such a
+change is *simple*: one non-merge commit whose only evidence is its own trailers (no signed
+evidence, ledger record or deploy names its id or tree). Its report row then depends on its
+*shape* only (author, committer, review and co-author trailers, whether it is the root commit,
+its paths when the policy reads them, and the deploys in effect), besides its own id, tree,
+parent, time and subject.
+
+The first change of a shape goes the slow way: the gate's engine (through
+``twokey.audit._memo``), the row, the spool lines. Those lines, with the change's own values
+replaced by numbered fields, become the shape's template; later changes of the shape fill it in
+and count their totals in a tally. A template is kept only if filling it with the values of the
+change it came from gives exactly the lines the slow way wrote. ``tests/integration/audit``
+compares whole reports with the fast lane and without it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["FastLane", "Shape", "Template"]
+
+import re
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import datetime
+from json.encoder import encode_basestring  # a JSON string as json.dumps writes it
+
+from twokey.audit._changes import REVIEW_TRAILERS
+from twokey.audit._model import AuditChange, RowCounts, Totals
+from twokey.audit._report import Spool, row_lines
+from twokey.audit._signals import SignalShape, SignalStats
+from twokey.git._history import Record
+from twokey.git._trailers import last_paragraph, paragraph_trailers
+from twokey.model import ZERO_SHA
+from twokey.policy import Policy
+
+MAX_TEMPLATES = 4096  # shapes remembered (memory bounded whatever the history)
+MAX_TALLY = 65536  # (template, month) counts held before they are added to the totals
+MAX_CACHED = 4096  # trailer paragraphs, and days, remembered
+_SHORT = 7  # the engine's short ids
+_KEPT = REVIEW_TRAILERS | {"co-authored-by"}  # the trailers a row depends on
+
+# A template's fields, in the order Template.fill takes them.
+_FIELDS = ("commit", "subject", "time", "old", "tree", "commit7", "old7", "tree7")
+# Placeholders while a template is made: control characters, never in an id or a time
+# (JSON writes them as \u0002 ... \u0003, so they are found again in the encoded lines).
+_MARKS = {name: f"\x02{n}\x03" for n, name in enumerate(_FIELDS)}
+
+Shape = tuple[object, ...]
+_ISO_LENGTH = 25
+# From the "T" on: a time of day and a UTC offset under a day, not git's -00:00 ("unknown").
+_ISO_TIME = re.compile(r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?!-00:00)[+-](?:[01]\d|2[0-3]):[0-5]\d")
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # compared and hashed by identity: fast
+class Template:
+    """The spool lines of one shape: ``public`` has ``str.format`` fields ``{0}`` .. ``{7}``
+    (_FIELDS); ``extras`` (emails) is the same for every change of the shape."""
+
+    section: int
+    public: str
+    extras: str
+    counts: RowCounts
+    signals: SignalShape
+
+
+class FastLane:
+    """Templates by shape, and the tally of rows written from them (see the module)."""
+
+    def __init__(
+        self, special: set[str], policy: Policy, totals: Totals, stats: SignalStats
+    ) -> None:
+        self.special = special  # ids and trees some evidence, record or deploy names
+        self.policy = policy  # the templates hold rows judged under this policy
+        self.totals = totals  # where tallied rows are counted (at flush)
+        self.stats = stats  # and their signals (examples are named as rows are written)
+        self.templates: dict[Shape, Template] = {}
+        self.tally: Counter[tuple[Template, str]] = Counter()
+        self.examples: set[Template] = set()  # templates whose signals still want examples
+        self.paragraphs: dict[str, tuple[tuple[str, str], ...]] = {}
+        self.days: dict[str, bool] = {}  # day and offset -> a valid date
+        self.hits = 0
+        self.missed: Shape | None = None  # the shape write() found no template for
+
+    def write(self, record: Record, extra: object, policy: Policy, spool: Spool) -> bool:
+        """Write the row of a simple change from its shape's template.
+
+        False when the change must go the slow way: not simple, or the first of its shape
+        (then :meth:`learn` takes its row). ``extra`` is the walk's own state the row depends
+        on (the deploys in effect); ``policy`` the walk's policy now. The audit's hot loop.
+        """
+        self.missed = None
+        fields, paths = record
+        head, tree, parent, author, email, _, name, address, committed, message = fields
+        commit = head[1:]
+        if " " in parent or commit in self.special or tree in self.special:
+            return False  # a merge, or a change with evidence beyond its trailers
+        if policy is not self.policy:  # the default policy grew: rows may differ now
+            self._forget(policy)
+        trailers = self._trailers(message)
+        shape = (author, email, name, address, trailers, not parent, tuple(paths), extra)
+        template = self.templates.get(shape)
+        if template is None:
+            self.missed = shape
+            return False
+        if not self._iso(committed):
+            return False
+        old = parent or ZERO_SHA
+        subject = encode_basestring(message.split("\n", 1)[0])
+        public = template.public.format(
+            commit, subject, committed, old, tree, commit[:_SHORT], old[:_SHORT], tree[:_SHORT]
+        )
+        spool.write(template.section, public, template.extras)
+        self.tally[template, committed[:7]] += 1  # the month of the time
+        self.hits += 1
+        if template in self.examples and not self.stats.example(commit, template.signals):
+            self.examples.discard(template)
+        if len(self.tally) >= MAX_TALLY:
+            self.flush()
+        return True
+
+    def learn(self, record: Record, row: AuditChange, policy: Policy) -> None:
+        """Make a template from the row the slow way judged for ``record``.
+
+        Only after :meth:`write` returned False for ``record`` as the first of its shape.
+        """
+        shape, self.missed = self.missed, None
+        if shape is None:
+            return  # not simple
+        if policy is not self.policy:  # judging it grew the default policy
+            self._forget(policy)
+        values = self._values(record)
+        if values is None or len({v[:_SHORT] for v in (values[0], values[3], values[4])}) != 3:
+            return  # a broken date, or two ids alike in short: the slow way stays
+        template = _template(row, values)
+        if template is None:
+            return
+        if len(self.templates) >= MAX_TEMPLATES:
+            self.templates.clear()
+        self.templates[shape] = template
+        self.examples.add(template)
+
+    def flush(self) -> None:
+        """Add the tallied rows to the totals and signal counters (call once the walk ends)."""
+        for (template, month), times in self.tally.items():
+            self.totals.count(month, template.counts, times)
+            self.stats.count(template.signals, times)
+        self.tally.clear()
+
+    def _forget(self, policy: Policy) -> None:
+        self.templates.clear()
+        self.examples.clear()
+        self.policy = policy
+
+    def _values(self, record: Record) -> tuple[str, ...] | None:
+        """A record's template fields (_FIELDS), or None when its date is not one git writes."""
+        fields = record[0]
+        commit, tree, parent, committed = fields[0][1:], fields[1], fields[2], fields[8]
+        if not self._iso(committed):
+            return None
+        old = parent or ZERO_SHA
+        subject = encode_basestring(fields[9].split("\n", 1)[0])
+        short = _SHORT
+        return (commit, subject, committed, old, tree, commit[:short], old[:short], tree[:short])
+
+    def _iso(self, text: str) -> bool:
+        """True when ``text`` is a time the slow way writes back unchanged (its row's time).
+
+        git's ``%cI`` is ``YYYY-MM-DDTHH:MM:SS+HH:MM``: valid when its time of day and offset
+        match the pattern and its day is a real one (checked once per day and offset).
+        """
+        if len(text) != _ISO_LENGTH or not _ISO_TIME.fullmatch(text, 10):
+            return False
+        day = text[:10] + text[19:]
+        ok = self.days.get(day)
+        if ok is None:
+            sample = f"{text[:10]}T00:00:00{text[19:]}"
+            try:
+                ok = datetime.fromisoformat(sample).isoformat() == sample
+            except ValueError:
+                ok = False
+            if len(self.days) >= MAX_CACHED:
+                self.days.clear()
+            self.days[day] = ok
+        return ok
+
+    def _trailers(self, message: str) -> tuple[tuple[str, str], ...]:
+        """The review and co-author trailers of ``message`` (what a row depends on)."""
+        paragraph = last_paragraph(message) if ":" in message else None
+        if paragraph is None or ":" not in paragraph:
+            return ()
+        kept = self.paragraphs.get(paragraph)
+        if kept is None:
+            trailers = paragraph_trailers(paragraph)
+            kept = tuple((k, v) for k, v in trailers if k.lower() in _KEPT)
+            if len(self.paragraphs) >= MAX_CACHED:
+                self.paragraphs.clear()
+            self.paragraphs[paragraph] = kept
+        return kept
+
+
+def _template(row: AuditChange, values: tuple[str, ...]) -> Template | None:
+    """The template of ``row``, or None when it does not give back ``row``'s own lines."""
+    commit, _, _, old, tree, commit7, old7, tree7 = values
+    # full ids first: a short id is the start of its full one
+    ids = (commit, old, tree, commit7, old7, tree7)
+    names = ("commit", "old", "tree", "commit7", "old7", "tree7")
+    findings = []
+    for code, message in row.findings:
+        marked_message = message
+        for value, name in zip(ids, names, strict=True):
+            marked_message = marked_message.replace(value, _MARKS[name])
+        findings.append((code, marked_message))
+    marked = replace(
+        row,
+        commit=_MARKS["commit"],
+        subject=_MARKS["subject"],
+        time=_MARKS["time"],
+        findings=tuple(findings),
+    )
+    marked_public, extras = row_lines(marked)
+    public = _pattern(marked_public)
+    if (public.format(*values), extras) != row_lines(row):
+        return None
+    return Template(row.section, public, extras, RowCounts.of(row), SignalShape.of(row))
+
+
+def _pattern(line: str) -> str:
+    """``line`` as a ``str.format`` pattern: braces doubled, placeholders made fields."""
+    pattern = line.replace("{", "{{").replace("}", "}}")
+    quoted = encode_basestring(_MARKS["subject"])  # the subject's field: the whole JSON string
+    pattern = pattern.replace(quoted, "{1}")
+    for n, name in enumerate(_FIELDS):
+        pattern = pattern.replace(encode_basestring(_MARKS[name])[1:-1], f"{{{n}}}")
+    return pattern
