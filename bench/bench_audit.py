@@ -114,7 +114,28 @@ def timed(command: list[str]) -> tuple[float, int, int]:
     return float(out[0]), int(out[1]), int(out[2])
 
 
-def run(count: int, merge_every: int, runs: int) -> dict[str, float]:
+def policy_file() -> Path:
+    """A policy naming the generated people (alice's two emails one person), trailers accepted.
+
+    With a policy the audit reads each commit's paths (rules may look at them), so the floor
+    reads them too (``--name-only``).
+    """
+    path = CACHE / "policy.yml"
+    people = "".join(
+        f"  {name.split()[0].lower()}: {{emails: [{email}]}}\n"
+        for name, email in PEOPLE
+        if not email.endswith("home.example")
+    ).replace("alice@example.com", "alice@example.com, alice@home.example")
+    path.write_text(
+        f"version: 1\npeople:\n{people}"
+        "groups:\n  reviewers: [alice, bob, carol, dave, erin]\n"
+        "branches:\n  main: {approvals: 1, approvers: [reviewers], accept: [trailer]}\n"
+        "policy_changes: {approvals: 1, approvers: [reviewers]}\n"
+    )
+    return path
+
+
+def run(count: int, merge_every: int, runs: int, policy: bool = False) -> dict[str, float]:
     """Generate (or reuse) the repository and time both sides, best of ``runs``."""
     repo = CACHE / f"history-{count}{f'-m{merge_every}' if merge_every else ''}.git"
     if not repo.exists():
@@ -124,6 +145,10 @@ def run(count: int, merge_every: int, runs: int) -> dict[str, float]:
     git_log += [f"--format={FORMAT}", "refs/heads/main"]
     audit = [sys.executable, "-m", "twokey", "audit", "--repo", str(repo)]
     audit += ["--format", "json", "--output", os.devnull]
+    if policy:
+        CACHE.mkdir(exist_ok=True)
+        git_log[5:5] = ["--name-only", "--no-renames"]
+        audit += ["--policy", str(policy_file())]
     floors, audits = [], []
     floor_rss = largest = own = 0
     for _ in range(runs):  # interleaved: both see the same machine load
@@ -149,11 +174,15 @@ def main() -> None:
     parser.add_argument("--count", type=int, help="first-parent commits (default 200,000)")
     parser.add_argument("--merge-every", type=int, default=0, help="every Nth change a merge")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument(
+        "--policy", action="store_true", help="audit with a policy file (paths read by both)"
+    )
     args = parser.parse_args()
     count = args.count or (2_000 if args.quick else 200_000)
-    r = run(count, args.merge_every, args.runs)
+    r = run(count, args.merge_every, args.runs, args.policy)
     per = (r["audit"] - r["floor"]) / r["count"] * 1e6
     merges = f", a merge every {args.merge_every}" if args.merge_every else ""
+    merges += ", policy file (paths)" if args.policy else ""
     print(
         "| commits | git log (floor) | twokey audit | ratio | µs/change over floor "
         "| peak RSS: audit process | largest (its git log) | git log floor |"

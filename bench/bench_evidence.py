@@ -2,7 +2,8 @@
 
 The floor is the raw ``cryptography`` verify loop on the same keys and the same signed bytes,
 in the same run. ``verify_envelope`` parses the envelope, verifies the signature over the PAE
-bytes, resolves the key through the policy and parses the statement.
+bytes, resolves the key through the policy and parses the statement. SSHSIG is measured with
+each accepted key type: ssh-ed25519, ecdsa-sha2-nistp256 and rsa-sha2-512 (RSA 2048).
 
     .venv/bin/python bench/bench_evidence.py            # full run
     .venv/bin/python bench/bench_evidence.py --quick    # smoke run
@@ -20,7 +21,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from twokey.evidence import (
@@ -33,26 +37,32 @@ from twokey.evidence import (
     sign_approval,
     verify_envelope,
 )
-from twokey.evidence._sshsig import _signed_data
-from twokey.policy import Policy, loads
+from twokey.evidence._sshsig import PrivateKey, _exact_strings, _signed_data
+from twokey.policy import loads
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 KEYS = [Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"k%d" % i).digest()) for i in range(8)]
+EC_KEYS = [ec.derive_private_key(1000 + i, ec.SECP256R1()) for i in range(8)]
 
 
-def _pub(key: Ed25519PrivateKey) -> str:
+def rsa_keys() -> list[rsa.RSAPrivateKey]:
+    """Two RSA 2048 keys (random: generating them is slow, so only two)."""
+    return [rsa.generate_private_key(65537, 2048) for _ in range(2)]
+
+
+def _pub(key: PrivateKey) -> str:
     return key.public_key().public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode()
 
 
-def policy_text() -> str:
+def policy_text(keys: list[PrivateKey]) -> str:
     people = "".join(
-        f'  p{i}: {{emails: [p{i}@x.org], keys: ["{_pub(k)}"]}}\n' for i, k in enumerate(KEYS)
+        f'  p{i}: {{emails: [p{i}@x.org], keys: ["{_pub(k)}"]}}\n' for i, k in enumerate(keys)
     )
     return f"version: 1\npeople:\n{people}policy_changes: {{approvals: 1, approvers: [p0]}}\n"
 
 
 def rates(
-    ours: Callable[[int], None], floor: Callable[[int], None], rounds: int
+    ours: Callable[[int], object], floor: Callable[[int], object], rounds: int
 ) -> tuple[float, float]:
     """Both loops, interleaved in blocks so that load on a shared machine hits them alike.
 
@@ -103,22 +113,63 @@ def ssh_keygen_verify_ms(runs: int) -> float:
         return (time.perf_counter() - begin) / runs * 1000
 
 
-def _loops(
-    policy: Policy,
-    envelopes: list[StoredEnvelope],
-    publics: list[Ed25519PublicKey],
-    sigs: list[bytes],
-    messages: list[bytes],
-) -> tuple[Callable[[int], None], Callable[[int], None]]:
+Floor = Callable[[int], None]
+
+
+def _floor(keys: list[PrivateKey], sigs: list[bytes], data: list[bytes]) -> Floor:
+    """The raw ``cryptography`` verify of each key type over the exact signed bytes."""
+    publics = [k.public_key() for k in keys]
+    n = len(keys)
+    if isinstance(publics[0], ec.EllipticCurvePublicKey):
+        der = []
+        for sig in sigs:  # SSHSIG carries (r, s) as two mpints; cryptography takes DER
+            r, s = (int.from_bytes(b, "big") for b in _exact_strings(sig, 2))
+            der.append(encode_dss_signature(r, s))
+        ec_keys = [p for p in publics if isinstance(p, ec.EllipticCurvePublicKey)]
+        return lambda i: ec_keys[i % n].verify(der[i % n], data[i % n], ec.ECDSA(hashes.SHA256()))
+    if isinstance(publics[0], rsa.RSAPublicKey):
+        rsa_publics = [p for p in publics if isinstance(p, rsa.RSAPublicKey)]
+        return lambda i: rsa_publics[i % n].verify(
+            sigs[i % n], data[i % n], padding.PKCS1v15(), hashes.SHA512()
+        )
+    ed = [p for p in publics if isinstance(p, Ed25519PublicKey)]
+    return lambda i: ed[i % n].verify(sigs[i % n], data[i % n])
+
+
+def _signer(label: str, key: PrivateKey) -> Ed25519Signer | SshSigner:
+    if label == "ed25519-dsse" and isinstance(key, Ed25519PrivateKey):
+        return Ed25519Signer(key)  # raw Ed25519 DSSE signatures
+    return SshSigner(key)  # SSHSIG, as ssh-keygen -Y sign makes
+
+
+def case(label: str, keys: list[PrivateKey], rounds: int) -> tuple[float, float]:
+    """Our verification and its floor for one key type and envelope kind, interleaved."""
+    policy = loads(policy_text(keys), "bench")
+    envelopes = [
+        StoredEnvelope(
+            sign_approval(
+                _signer(label, k),
+                repository="r",
+                ref="refs/heads/main",
+                commit="c" * 40,
+                tree="d" * 40,
+                when=NOW,
+            ),
+            f"e{i}",
+        )
+        for i, k in enumerate(keys)
+    ]
+    parsed = [Envelope.parse(e.data) for e in envelopes]
+    messages = [pae(p.payload_type, p.payload) for p in parsed]
+    if label == "ed25519-dsse":
+        sigs, data = [p.signatures[0].sig for p in parsed], messages
+    else:
+        sigs = [parse_sshsig(p.signatures[0].sig).signature for p in parsed]
+        data = [_signed_data("twokey", "sha512", m) for m in messages]
     n = len(envelopes)
-
-    def ours(i: int) -> None:
-        verify_envelope(envelopes[i % n], policy)
-
-    def floor(i: int) -> None:
-        publics[i % n].verify(sigs[i % n], messages[i % n])
-
-    return ours, floor
+    return rates(
+        lambda i: verify_envelope(envelopes[i % n], policy), _floor(keys, sigs, data), rounds
+    )
 
 
 def main() -> None:
@@ -126,34 +177,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     rounds = 300 if args.quick else 5000
-    policy = loads(policy_text(), "bench")
-    results = {}
-    for label, signer_of in (("ed25519-dsse", Ed25519Signer), ("sshsig-dsse", SshSigner)):
-        envelopes = [
-            StoredEnvelope(
-                sign_approval(
-                    signer_of(k),
-                    repository="r",
-                    ref="refs/heads/main",
-                    commit="c" * 40,
-                    tree="d" * 40,
-                    when=NOW,
-                ),
-                f"e{i}",
-            )
-            for i, k in enumerate(KEYS)
-        ]
-        parsed = [Envelope.parse(e.data) for e in envelopes]
-        messages = [pae(p.payload_type, p.payload) for p in parsed]
-        publics = [k.public_key() for k in KEYS]
-        if label == "ed25519-dsse":
-            sigs = [p.signatures[0].sig for p in parsed]
-            floor_messages = messages
-        else:
-            sigs = [parse_sshsig(p.signatures[0].sig).signature for p in parsed]
-            floor_messages = [_signed_data("twokey", "sha512", m) for m in messages]
-        ours, floor = rates(*_loops(policy, envelopes, publics, sigs, floor_messages), rounds)
-        results[label] = (ours, floor)
+    cases: list[tuple[str, list[PrivateKey]]] = [
+        ("ed25519-dsse", list(KEYS)),
+        ("sshsig-dsse", list(KEYS)),
+        ("sshsig-ecdsa-p256", list(EC_KEYS)),
+        ("sshsig-rsa-2048", list(rsa_keys())),
+    ]
+    for label, keys in cases:
+        ours, floor = case(label, keys, rounds)
         print(
             f"{label}: twokey {ours:,.0f} verifications/s; floor (raw cryptography verify) "
             f"{floor:,.0f}/s; ratio {floor / ours:.2f}x"

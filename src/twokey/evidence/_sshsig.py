@@ -218,16 +218,20 @@ def verify_sshsig(sig: SshSignature, message: bytes, namespace: str) -> None:
         raise EvidenceError(Reason.BAD_SIGNATURE, "SSH signature does not verify") from exc
 
 
+_ECDSA_P256 = ec.ECDSA(hashes.SHA256())  # immutable: made once, not per verification
+_PKCS1 = padding.PKCS1v15()
+_RSA_HASHES = {"rsa-sha2-256": hashes.SHA256(), "rsa-sha2-512": hashes.SHA512()}
+
+
 def _verify_raw(key: PublicKey, sig_type: str, signature: bytes, data: bytes) -> None:
     if isinstance(key, ed25519.Ed25519PublicKey) and sig_type == "ssh-ed25519":
         key.verify(signature, data)
     elif isinstance(key, ec.EllipticCurvePublicKey) and sig_type == "ecdsa-sha2-nistp256":
         r_bytes, s_bytes = _exact_strings(signature, 2)
         r, s = int.from_bytes(r_bytes, "big"), int.from_bytes(s_bytes, "big")
-        key.verify(encode_dss_signature(r, s), data, ec.ECDSA(hashes.SHA256()))
-    elif isinstance(key, rsa.RSAPublicKey) and sig_type in ("rsa-sha2-256", "rsa-sha2-512"):
-        algo = hashes.SHA256() if sig_type == "rsa-sha2-256" else hashes.SHA512()
-        key.verify(signature, data, padding.PKCS1v15(), algo)
+        key.verify(encode_dss_signature(r, s), data, _ECDSA_P256)
+    elif isinstance(key, rsa.RSAPublicKey) and sig_type in _RSA_HASHES:
+        key.verify(signature, data, _PKCS1, _RSA_HASHES[sig_type])
     else:
         raise EvidenceError(
             Reason.BAD_SIGNATURE,

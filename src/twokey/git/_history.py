@@ -24,8 +24,9 @@ __all__ = [
 import contextlib
 import fcntl
 import subprocess
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from datetime import datetime
+from itertools import repeat
 
 from twokey.git._reader import GitReader
 from twokey.git._run import Git, GitError
@@ -34,6 +35,9 @@ from twokey.model import Commit, Ident
 
 _FIELDS = ("%H", "%T", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%B")
 _FORMAT = "%x01" + "%x00".join(_FIELDS) + "%x00"
+# Without paths: no NUL after the message, so with -z every commit is exactly ten tokens and a
+# chunk is cut into records by stride (in C), not scanned token by token.
+_PLAIN_FORMAT = "%x01" + "%x00".join(_FIELDS)
 _N = len(_FIELDS)
 _CHUNK = 1 << 18
 _PIPE = 1 << 20
@@ -52,7 +56,7 @@ def _when(text: str) -> datetime | None:
 
 # One commit as git wrote it: the ten fields (the first, ``%H``, still prefixed by ``\x01``:
 # ``_FORMAT``) and its raw paths. The audit's fast lane reads these without building objects.
-Record = tuple[list[str], list[str]]
+Record = tuple[Sequence[str], Sequence[str]]
 
 
 def commit_of(record: Record) -> Commit:
@@ -108,8 +112,30 @@ def _widen(pipe: int) -> None:
         fcntl.fcntl(pipe, getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE)
 
 
-def _stream(git: Git, args: list[str]) -> Generator[list[Record], None, None]:
-    command = ["git", "--git-dir", str(git.git_dir), "log", "-z", f"--format={_FORMAT}", *args]
+_NO_PATHS: tuple[str, ...] = ()
+
+
+def _plain_records(tokens: list[str], pending: list[str]) -> list[Record]:
+    """Records of :data:`_PLAIN_FORMAT`: ten tokens each; a partial one stays in ``pending``.
+
+    Raises:
+        GitError: the tokens do not line up (a NUL byte inside a field).
+    """
+    if pending:
+        tokens = pending + tokens
+        pending.clear()
+    whole = len(tokens) - len(tokens) % _N
+    pending.extend(tokens[whole:])
+    del tokens[whole:]
+    if not all(map(_is_start, tokens[0::_N])):
+        raise GitError("git log output did not line up: a NUL byte inside a commit field?")
+    return list(zip(zip(*[iter(tokens)] * _N, strict=True), repeat(_NO_PATHS)))
+
+
+def _stream(git: Git, args: list[str], plain: bool) -> Generator[list[Record], None, None]:
+    form = _PLAIN_FORMAT if plain else _FORMAT
+    records = _plain_records if plain else _records
+    command = ["git", "--git-dir", str(git.git_dir), "log", "-z", f"--format={form}", *args]
     try:
         proc = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git.env
@@ -127,13 +153,15 @@ def _stream(git: Git, args: list[str]) -> Generator[list[Record], None, None]:
             complete, nul, rest = (rest + chunk).rpartition(b"\0")
             if nul:  # an empty complete part is an empty token (two NULs in a row)
                 tokens = complete.decode("utf-8", "surrogateescape").split("\0")
-                yield _records(tokens, pending)
+                yield records(tokens, pending)
         tail = [rest.decode("utf-8", "surrogateescape")] if rest else []
         pending.extend(tail)
         if pending and _is_start(pending[0]):
             if len(pending) < _N:
                 raise GitError("truncated git log output")
             yield [(pending[:_N], pending[_N + 1 :])]
+        elif pending and plain:
+            raise GitError("git log output did not line up: a NUL byte inside a commit field?")
         completed = True
     finally:
         proc.stdout.close()
@@ -211,7 +239,7 @@ def first_parent_batches(
         args.append(f"--since={since}")
     if until:
         args.append(f"--until={until}")
-    return _stream(git, [*args, ref, "--"])
+    return _stream(git, [*args, ref, "--"], plain=not paths)
 
 
 def brought_commits(reader: GitReader, merge: Commit) -> list[Commit]:
