@@ -17,7 +17,7 @@ from twokey.model import (
     Severity,
     UpdateKind,
 )
-from twokey.policy import Policy, RefRule
+from twokey.policy import Exclusion, Policy, RefRule
 
 
 def evaluate_ref_update(policy: Policy, facts: RefUpdateFacts) -> tuple[Tally, RefRule | None]:
@@ -66,6 +66,7 @@ def evaluate_ref_update(policy: Policy, facts: RefUpdateFacts) -> tuple[Tally, R
     tally.findings += rejected_findings(facts.rejected, rule.rule)
     roles = roles_of(index, change.commits, change.pusher)
     covering = _covering(index, change, facts.approvals, rule, tally)
+    _pusher_needed(change, rule.approval.exclude, rule, tally)
     count(
         index,
         rule.approval,
@@ -76,7 +77,7 @@ def evaluate_ref_update(policy: Policy, facts: RefUpdateFacts) -> tuple[Tally, R
         subject=change.ref,
     )
     _owners(index, change, rule, covering, roles, tally)
-    _policy_change(policy, index, change, covering, roles, tally)
+    _policy_change(policy, index, change, rule, covering, roles, tally)
     if rule.checks is not None:
         tally.findings += check_findings(
             index, rule.checks, facts.checks, change.repository, change.new_tree, "tree"
@@ -197,6 +198,7 @@ def _owners(
     if not rule.owners:
         return
     for owner, subject in index.owned(rule, change.paths):
+        _pusher_needed(change, owner.approval.exclude, rule, tally)
         count(
             index,
             owner.approval,
@@ -213,6 +215,7 @@ def _policy_change(
     policy: Policy,
     index: PolicyIndex,
     change: Change,
+    ref_rule: RefRule,
     covering: list[Candidate],
     roles: Roles,
     tally: Tally,
@@ -221,6 +224,7 @@ def _policy_change(
     if policy.policy_path not in change.paths:
         return
     rule = policy.policy_change
+    _pusher_needed(change, rule.exclude, ref_rule, tally)
     count(
         index,
         rule,
@@ -230,4 +234,30 @@ def _policy_change(
         missing_code=FindingCode.POLICY_CHANGE_UNAPPROVED,
         subject=f"the policy change ({policy.policy_path})",
         primary=False,
+    )
+
+
+def _pusher_needed(
+    change: Change, exclude: frozenset[Exclusion], rule: RefRule, tally: Tally
+) -> None:
+    """A rule that excludes the last pusher cannot be checked when nobody knows who pushes.
+
+    Fail closed (invariant 8): without a pusher the pusher's own approval could count, so the
+    update is denied, once, with what would name the pusher.
+    """
+    if change.pusher is not None or Exclusion.LAST_PUSHER not in exclude:
+        return
+    if any(f.code is FindingCode.UNKNOWN_PUSHER for f in tally.findings):
+        return
+    tally.findings.append(
+        Finding(
+            FindingCode.UNKNOWN_PUSHER,
+            Severity.DENY,
+            f"{change.ref}: the policy excludes the last pusher from approving, but the "
+            "transport did not say who pushes",
+            "push where the server names the pusher (SSH with TWOKEY_PUSHER, HTTP with "
+            "REMOTE_USER, or git push --signed; twokey check --pusher), or drop last-pusher "
+            "from the rule",
+            rule.rule,
+        )
     )

@@ -104,7 +104,8 @@ def _load_key(text: str) -> PublicKey:
     parts = text.split()
     try:
         key = load_ssh_public_key(f"{parts[0]} {parts[1]}".encode())
-    except (ValueError, IndexError, TypeError, UnsupportedAlgorithm) as exc:
+    # NotImplementedError: cryptography's answer to a compressed EC point (found by fuzzing)
+    except (ValueError, IndexError, TypeError, NotImplementedError, UnsupportedAlgorithm) as exc:
         raise EvidenceError(Reason.MALFORMED_ENVELOPE, f"not an OpenSSH public key: {exc}") from exc
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
         raise EvidenceError(Reason.WEAK_KEY, f"RSA key of {key.key_size} bits (< {MIN_RSA_BITS})")

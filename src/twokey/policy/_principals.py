@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 
@@ -221,7 +222,8 @@ def check_public_key(text: str) -> str:
         return "not an OpenSSH public key"
     try:
         key = load_ssh_public_key(f"{parts[0]} {parts[1]}".encode())
-    except (ValueError, TypeError) as exc:
+    # NotImplementedError: cryptography's answer to a compressed EC point
+    except (ValueError, TypeError, NotImplementedError, UnsupportedAlgorithm) as exc:
         return f"not a valid OpenSSH public key ({exc})"
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
         return f"RSA key of {key.key_size} bits is too weak (at least {MIN_RSA_BITS})"

@@ -135,6 +135,33 @@ def test_break_glass_refused(server: Server, env: dict[str, str], expected: str)
     assert expected in result.findings()["BREAK_GLASS_DENIED"]
 
 
+def test_a_rule_excluding_the_last_pusher_needs_a_named_pusher(tmp_path: Path, keys: Keys) -> None:
+    """Invariant 3 (the last pusher) and 8 (fail closed), through real pushes."""
+    bare = GitRepo.init(tmp_path / "server.git", bare=True)
+    seed = bare.clone(tmp_path / "seed", ERIN)
+    strict = policy_text(keys.public()).replace(
+        "    approvers: [reviewers, admins]\n",
+        "    approvers: [reviewers, admins]\n    exclude: [authors, committers, last-pusher]\n",
+        1,
+    )
+    seed.commit({".twokey/policy.yml": strict}, "Add the twokey policy", ERIN)
+    seed.git("push", "-q", "origin", "main")
+    install_hook(bare.path, repository=REPOSITORY)
+    server = Server(tmp_path, bare, keys)
+    alice = server.clone(ALICE)
+    alice.commit({"app.py": "x\n"}, "Change", ALICE)
+    server.approve(alice, "bob")
+
+    unnamed = push(alice, "main", EVIDENCE)
+    assert not unnamed.accepted
+    assert "did not say who pushes" in unnamed.findings()["UNKNOWN_PUSHER"]
+    as_bob = push(alice, "main", EVIDENCE, env={"TWOKEY_PUSHER": "email:bob@example.com"})
+    assert not as_bob.accepted  # bob may not approve what bob pushes
+    assert "bob is the pusher of this change" in as_bob.findings("!")["SELF_APPROVAL"]
+    as_alice = push(alice, "main", EVIDENCE, env={"TWOKEY_PUSHER": "email:alice@example.com"})
+    assert as_alice.accepted, as_alice.output
+
+
 def test_every_decision_is_written_to_the_ledger(server: Server, tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.db"
     server.bare.git("config", "twokey.ledger", str(ledger))

@@ -182,7 +182,10 @@ REF_CASES = {
     ),
     "clean-merge-author-is-not-an-author": Case(
         lambda: RefUpdateFacts(
-            change(A1, MERGE), (approve("bob", MERGE),), (passing_tests(MERGE),)
+            # alice (A1's author) pushes bob's merge: bob is neither author nor pusher
+            change(A1, MERGE, pusher="alice"),
+            (approve("bob", MERGE),),
+            (passing_tests(MERGE),),
         ),
         Verdict.ALLOW,
         None,

@@ -117,6 +117,12 @@ CASES = {
         FindingCode.SELF_APPROVAL,
         "bob is the pusher of this change",
     ),
+    "unknown-pusher-fails-closed": Case(  # the rule excludes the last pusher: who is it?
+        ok(A1, "bob", update=change(A1, pusher=None)),
+        Verdict.DENY,
+        FindingCode.UNKNOWN_PUSHER,
+        "the policy excludes the last pusher from approving, but the transport did not say",
+    ),
     "not-an-approver": Case(
         ok(A1, "dave"),
         Verdict.DENY,

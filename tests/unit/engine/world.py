@@ -129,16 +129,27 @@ def commit(
     )
 
 
+HEAD_AUTHOR = "\x00head-author"  # change(): the default pusher
+
+
 def change(
     *commits: Commit,
     ref: str = MAIN,
     old: str | None = None,
     fast_forward: bool = True,
     paths: tuple[str, ...] | None = None,
-    pusher: str | None = None,
+    pusher: str | None = HEAD_AUTHOR,
 ) -> Change:
-    """The update of ``ref`` to the last of ``commits``."""
+    """The update of ``ref`` to the last of ``commits``.
+
+    The pusher is the head's author unless named; None: the transport named nobody (a rule
+    excluding the last pusher then fails closed, UNKNOWN_PUSHER).
+    """
     head = commits[-1]
+    if pusher == HEAD_AUTHOR:
+        who: Alias | None = Alias.email(head.author.email)
+    else:
+        who = Alias.email(email(pusher)) if pusher else None
     touched = paths if paths is not None else tuple(sorted({p for c in commits for p in c.paths}))
     return Change(
         REPO,
@@ -149,7 +160,7 @@ def change(
         commits,
         fast_forward,
         touched,
-        Alias.email(email(pusher)) if pusher else None,
+        who,
     )
 
 

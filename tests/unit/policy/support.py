@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import tempfile
 from functools import cache
 from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "src/twokey/policy/examples/walkthrough.yml"
 
@@ -29,3 +33,16 @@ def ssh_public_key(kind: str = "ed25519", bits: int = 0, label: str = "") -> str
             argv[2:2] = ["-b", str(bits)]
         subprocess.run(argv, check=True, capture_output=True)
         return path.with_suffix(".pub").read_text().strip()
+
+
+def compressed_ecdsa_key() -> str:
+    """An ecdsa-sha2-nistp256 key line whose point is compressed (cryptography refuses those)."""
+    point = (
+        ec.derive_private_key(7, ec.SECP256R1())
+        .public_key()
+        .public_bytes(Encoding.X962, PublicFormat.CompressedPoint)
+    )
+    blob = b"".join(
+        len(part).to_bytes(4, "big") + part for part in (b"ecdsa-sha2-nistp256", b"nistp256", point)
+    )
+    return "ecdsa-sha2-nistp256 " + base64.b64encode(blob).decode()

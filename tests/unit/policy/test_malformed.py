@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.policy.support import HEAD, TAIL, ssh_public_key
+from tests.unit.policy.support import HEAD, TAIL, compressed_ecdsa_key, ssh_public_key
 from twokey.errors import ConfigError, ExitCode
 from twokey.policy import PolicyError, loads
 
@@ -150,6 +150,13 @@ MALFORMED: dict[str, tuple[str, int, int, str, str]] = {
         4,
         12,
         "ECDSA curve secp384r1 is not supported",
+        "",
+    ),
+    "compressed-ecdsa-point": (
+        f"version: 1\npeople:\n  bob:\n    keys: ['{compressed_ecdsa_key()}']\n" + TAIL,
+        4,
+        12,
+        "not a valid OpenSSH public key (Need uncompressed point)",
         "",
     ),
     "key-unknown-field": (
