@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 VERDICTS = ("allow", "deny")
+# A merge brings p1..merge; a recorded push several first-parent commits the gate judged as
+# one update (the ledger's decision names its old commit); anything else is one commit.
+KINDS = ("merge", "squash-or-direct", "push")
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ class AuditChange:
     commit: str
     time: str  # ISO 8601, the commit's own offset
     subject: str
-    kind: str  # "merge", "squash-or-direct"
+    kind: str  # "merge", "squash-or-direct", "push" (KINDS)
     authors: tuple[str, ...]
     approvers: tuple[ApproverRow, ...]
     merger: str
@@ -107,7 +110,7 @@ class AuditChange:
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"AuditChange.verdict must be allow or deny, not {self.verdict!r}")
-        if self.kind not in ("merge", "squash-or-direct"):
+        if self.kind not in KINDS:
             raise ValueError(f"AuditChange.kind {self.kind!r} is unknown")
 
     @property

@@ -13,7 +13,7 @@ __all__ = ["AuditOptions", "Progress", "run_audit"]
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -104,6 +104,7 @@ class _Walk:
         self.deploys.extend(self.evidence.deploys)
         self.current: dict[str, Deployment] = {}  # environment -> deploy of newer history
         self.epoch = 0  # counts changes of `current` (rows depend on the deploys in effect)
+        self.covered: set[str] = set()  # first-parent commits inside a recorded push
         self.totals = Totals()
         self.stats = SignalStats()
         self.idents: set[tuple[str, str]] = set()
@@ -113,6 +114,36 @@ class _Walk:
         self.learnt: set[tuple[object, ...]] = set()
         self.people: dict[tuple[object, ...], tuple[tuple[str, ...], tuple[ApproverRow, ...]]] = {}
 
+    def recorded_push(self, record: Record) -> str | None:
+        """The recorded ``old`` when the gate let several first-parent commits land at once.
+
+        The ledger's decision for this commit names where the ref was (``old``); when that is
+        not the commit's parent, the push brought the first-parent commits between, and the
+        audit judges them as the one change the gate judged (the others are then ``covered``
+        and get no row of their own). Only when ``old`` is really on the first-parent chain.
+        """
+        if self.ledger is None or not self.ledger.decisions:
+            return None
+        fields = record[0]
+        recorded = self.ledger.decisions.get(fields[0][1:])
+        parent = fields[2].split(" ", 1)[0]
+        if recorded is None or recorded.old in ("", ZERO_SHA, parent):
+            return None
+        out = self.git.run(  # fails (empty) when old is not even in the repository
+            "rev-list",
+            "--first-parent",
+            "--parents",
+            fields[0][1:],
+            f"^{recorded.old}",
+            "--",
+            check=False,
+        )
+        chain = [line.split() for line in out.decode().splitlines()]
+        if not chain or len(chain[-1]) < 2 or chain[-1][1] != recorded.old:
+            return None  # old is not on the first-parent chain: judge commit by commit
+        self.covered.update(line[0] for line in chain[1:])
+        return recorded.old
+
     def special(self) -> set[str]:
         """Commit ids and trees named by evidence, ledger records or deploys (not simple)."""
         found = {*self.evidence.approvals, *self.evidence.checks, *self.deploys.by_commit}
@@ -120,11 +151,18 @@ class _Walk:
             found.update(self.ledger.decisions, self.ledger.approvals)
         return found
 
-    def judge(self, commit: Commit, brought: list[Commit] | None) -> AuditChange:
-        """Judge one first-parent commit (``brought``: a merge's commits, else None)."""
+    def judge(self, commit: Commit, brought: Brought | None) -> AuditChange:
+        """Judge one first-parent commit.
+
+        ``brought``: a merge's commits, or the whole :class:`Change` of a recorded push of
+        several first-parent commits (:meth:`recorded_push`); None for one plain commit.
+        """
         recorded = self.ledger.decisions.get(commit.sha) if self.ledger else None
         pusher = recorded.pusher if recorded else None
-        change, kind = build_change(brought, commit, self.repository, self.ref, pusher)
+        if isinstance(brought, Change):
+            change, kind = replace(brought, pusher=pusher), "push"
+        else:
+            change, kind = build_change(brought, commit, self.repository, self.ref, pusher)
         when = commit.committer.time or commit.author.time or datetime.now(UTC)
         approvals, checks = self._approvals(change, when)
         self._learn(change)
@@ -293,25 +331,40 @@ class _Walk:
         return total
 
 
+Brought = list[Commit] | Change  # a merge's commits, or a recorded push's whole change
+Ready = tuple[Record, "Future[Brought] | None"]
+
+
+def _pushed(walk: _Walk, record: Record, old: str) -> Brought:
+    """The gate's own reading of the recorded update ``old -> record``."""
+    return walk.reader.change(walk.ref, old, record[0][0][1:], repository=walk.repository)
+
+
+def _merged(walk: _Walk, record: Record) -> Brought:
+    """The commits a merge brings, as the gate reads them."""
+    return brought_commits(walk.reader, commit_of(record))
+
+
 class _Prefetch:
-    """Merges with their brought commits being read ahead in threads, rows kept in order.
+    """Merges and recorded pushes, read ahead in threads; rows kept in order.
 
     A merge costs two git processes (the gate's own reads: the commits, then the clean-merge
-    check); run one after the other they dominate a merge-heavy history, so up to
-    ``PREFETCH`` merges ahead are read concurrently. The window bounds memory; without
-    merges nothing waits in it.
+    check), a recorded push of several commits three (commits, ancestry, paths); run one
+    after the other they dominate such a history, so up to ``PREFETCH`` of them ahead are
+    read concurrently. The window bounds memory; without them nothing waits in it.
     """
 
-    def __init__(self, reader: GitReader, pool: ThreadPoolExecutor) -> None:
-        self.reader = reader
+    def __init__(self, walk: _Walk, pool: ThreadPoolExecutor) -> None:
+        self.walk = walk
         self.pool = pool
-        self.window: deque[tuple[Record, Future[list[Commit]] | None]] = deque()
+        self.window: deque[Ready] = deque()
 
-    def add(self, record: Record) -> Iterator[tuple[Record, Future[list[Commit]] | None]]:
-        """Queue ``record``; yield what is ready, in history order."""
-        if " " in record[0][2]:  # parents: a merge
-            merge = self.pool.submit(brought_commits, self.reader, commit_of(record))
-            self.window.append((record, merge))
+    def add(self, record: Record, old: str | None = None) -> Iterator[Ready]:
+        """Queue ``record`` (``old``: a recorded push's base); yield what is ready, in order."""
+        if old is not None:
+            self.window.append((record, self.pool.submit(_pushed, self.walk, record, old)))
+        elif " " in record[0][2]:  # parents: a merge
+            self.window.append((record, self.pool.submit(_merged, self.walk, record)))
         elif self.window:
             self.window.append((record, None))
         else:
@@ -320,7 +373,7 @@ class _Prefetch:
         if len(self.window) > PREFETCH:
             yield self.window.popleft()
 
-    def rest(self) -> Iterator[tuple[Record, Future[list[Commit]] | None]]:
+    def rest(self) -> Iterator[Ready]:
         """What is left in the window, in order."""
         while self.window:
             yield self.window.popleft()
@@ -379,12 +432,17 @@ def _walk_history(
     )
     done = 0
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="twokey-audit") as pool:
-        ahead = _Prefetch(walk.reader, pool)
-        waiting = ahead.window
+        ahead = _Prefetch(walk, pool)
+        waiting, covered, recorded = ahead.window, walk.covered, walk.special()
         for batch in batches:  # the hot loop: one batch per chunk of git's output
             for record in batch:
-                if waiting or " " in record[0][2]:  # merges, or rows waiting behind one
-                    for ready, brought in ahead.add(record):
+                head = record[0][0]
+                if covered and head[1:] in covered:
+                    covered.discard(head[1:])  # inside a recorded push: judged with it
+                    continue
+                old = walk.recorded_push(record) if head[1:] in recorded else None
+                if waiting or old is not None or " " in record[0][2]:
+                    for ready, brought in ahead.add(record, old):
                         _one(walk, lane, spool, ready, brought)
                 elif lane is None or not lane.write(record, walk.epoch, walk.policy, spool):
                     _judge(walk, lane, spool, record, None)
@@ -402,7 +460,7 @@ def _one(
     lane: FastLane | None,
     spool: Spool,
     record: Record,
-    brought: Future[list[Commit]] | None,
+    brought: Future[Brought] | None,
 ) -> None:
     """Judge one change: from its shape's template when there is one, else the slow way."""
     if brought is None and lane is not None and lane.write(record, walk.epoch, walk.policy, spool):
@@ -415,7 +473,7 @@ def _judge(
     lane: FastLane | None,
     spool: Spool,
     record: Record,
-    brought: Future[list[Commit]] | None,
+    brought: Future[Brought] | None,
 ) -> None:
     """The slow way: the engine judges the change; the fast lane learns the shape's template."""
     row = walk.judge(commit_of(record), brought.result() if brought else None)

@@ -16,7 +16,14 @@ The ledger holds what the doors recorded (docs/audit.md, "Ledger records"):
 
 from __future__ import annotations
 
-__all__ = ["Deploys", "LedgerRecords", "RecordedDecision", "RefEvidence", "read_ledger"]
+__all__ = [
+    "GATE_DOORS",
+    "Deploys",
+    "LedgerRecords",
+    "RecordedDecision",
+    "RefEvidence",
+    "read_ledger",
+]
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -72,6 +79,7 @@ class RecordedDecision:
     pusher: Alias | None
     break_glass: str | None  # the reason, when the update was a break-glass
     time: datetime
+    old: str = ""  # where the ref was before the update (its first parent for one commit)
 
 
 @dataclass
@@ -125,12 +133,27 @@ def _glass_reason(decision: dict[str, Any]) -> str | None:
     return "recorded break-glass"
 
 
+# Doors whose decision moves the ref: their records are the gate's. ``twokey check`` in CI
+# ("ci-check") only advises, so its records are not the gate's verdict.
+GATE_DOORS = frozenset({"git-hook", "gateway"})
+
+
 def _decision(records: LedgerRecords, body: dict[str, Any], ref: str, when: datetime) -> None:
     decision = body.get("decision")
     if body.get("ref") != ref or not isinstance(decision, dict) or "new" not in body:
         return
-    records.decisions[str(body["new"])] = RecordedDecision(
-        str(decision.get("verdict")), _alias(body.get("pusher")), _glass_reason(decision), when
+    if body.get("door", "git-hook") not in GATE_DOORS:
+        return
+    new = str(body["new"])
+    earlier = records.decisions.get(new)
+    if earlier is not None and earlier.verdict == "allow" and decision.get("verdict") != "allow":
+        return  # a refused retry of an update that was allowed: the allowed one landed
+    records.decisions[new] = RecordedDecision(
+        str(decision.get("verdict")),
+        _alias(body.get("pusher")),
+        _glass_reason(decision),
+        when,
+        str(body.get("old", "")),
     )
 
 

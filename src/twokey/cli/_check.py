@@ -58,6 +58,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--repository", metavar="ID", help="repository id approvals name")
     parser.add_argument("--pusher", metavar="ALIAS", help="who lands the change (kind:value)")
+    parser.add_argument(
+        "--ledger",
+        metavar="URL",
+        default="",
+        help="record the decision in this ledger before answering (sqlite:///path or "
+        "postgresql://...; default: $TWOKEY_LEDGER, then git config twokey.ledger); "
+        "a ledger that cannot be written is a deny",
+    )
     parser.add_argument("--format", choices=_FORMATS, default="text", help="(default: text)")
     parser.add_argument("--explain", action="store_true", help="who counted, who did not, why")
     parser.set_defaults(handler=_check)
@@ -76,6 +84,7 @@ def _check(args: argparse.Namespace) -> int:
         evidence=tuple(args.evidence),
         repository=args.repository or "",
         pusher=_pusher(args.pusher),
+        ledger=args.ledger,
     )
     report = run_check(request, os.environ, datetime.now(UTC))
     fmt = ReportFormat(args.format)

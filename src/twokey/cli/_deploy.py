@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 from twokey.cli._attest import artifact_digest
 from twokey.cli._output import help_handler, print_json
 from twokey.engine import decision_json, evaluate_safely, explain
-from twokey.errors import ExitCode, UsageError
+from twokey.errors import ExitCode, TwokeyError, UsageError
 from twokey.evidence import GitEvidenceStore, repository_id, verify_envelopes
+from twokey.git._process import Plumbing
 from twokey.git._run import Git
-from twokey.model import Alias, BreakGlass, DeployFacts, DeployRequest
+from twokey.model import Alias, BreakGlass, Decision, DeployFacts, DeployRequest, FindingCode
 from twokey.policy import DEFAULT_POLICY_PATH, Policy, load, loads
 
 _EPILOG = """\
@@ -65,6 +67,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--break-glass",
         metavar="REASON",
         help="emergency override, by the deployer (allowed people only; reviewed after the fact)",
+    )
+    check.add_argument(
+        "--ledger",
+        metavar="URL",
+        default="",
+        help="record the decision (a deploy entry) in this ledger before answering "
+        "(default: $TWOKEY_LEDGER, then git config twokey.ledger); a ledger that cannot be "
+        "written is a deny",
     )
     check.add_argument("--policy", type=Path)
     check.add_argument("--now", help="decision time, ISO 8601 with zone (default: now)")
@@ -131,7 +141,8 @@ def _check(args: argparse.Namespace) -> int:
     digest = artifact_digest(args.artifact)
     now = _now(args.now)
     since = git.rev_parse(f"{args.since}^{{commit}}") if args.since else f"{commit}^"
-    release = GitReader(git.git_dir).commits(commit, [since])
+    reader = GitReader(git.git_dir)
+    release = reader.commits(commit, [since])
     store = GitEvidenceStore(git.git_dir)
     subjects = [digest, *(c.sha for c in release), *(c.tree for c in release)]
     verified = verify_envelopes(
@@ -160,9 +171,44 @@ def _check(args: argparse.Namespace) -> int:
         tuple(verified.checks),
         tuple(verified.rejected),
     )
-    decision = evaluate_safely(policy, facts, now)
+    decision = _recorded(evaluate_safely(policy, facts, now), request, args, reader.git)
     if args.format == "json":
         print_json({"decisions": [json.loads(decision_json(decision))]})
     else:
         print(explain(decision))
     return ExitCode.ALLOW if decision.allowed else ExitCode.DENY
+
+
+def _recorded(
+    decision: Decision, request: DeployRequest, args: argparse.Namespace, git: Plumbing
+) -> Decision:
+    """The decision, once a ``deploy`` entry holds it in the ledger (invariant 9).
+
+    The audit reads these entries for who deployed what (docs/audit.md, "Ledger records"). A
+    ledger that cannot be written turns the decision into a deny (invariant 8).
+    """
+    from twokey.git._record import record  # noqa: PLC0415 - only with a ledger
+    from twokey.git._repository import repository_settings  # noqa: PLC0415
+    from twokey.git._verdicts import door_deny  # noqa: PLC0415
+    from twokey.ledger import Entry, EntryKind  # noqa: PLC0415
+
+    url = args.ledger or repository_settings(git, os.environ).ledger
+    if not url:
+        return decision
+    body = {
+        "door": "deploy-check",
+        "repository": request.repository,
+        "environment": request.environment,
+        "artifact": request.artifact,
+        "commit": request.commit,
+        "deployer": str(request.deployer),
+        "requester": str(request.requester),
+        "since": args.since,
+        "decision": decision.to_dict(),
+    }
+    try:
+        record(url, [Entry(EntryKind.DEPLOY, body, request.time)])
+    except TwokeyError as exc:
+        hint = "fix the ledger (twokey ledger verify), or run without --ledger"
+        return door_deny(decision.subject, FindingCode.INTERNAL_ERROR, exc.message, hint)
+    return decision

@@ -455,6 +455,8 @@ class Walkthrough:
             now,
             "--policy",
             str(self.w.clone(DAVE) / ".twokey" / "policy.yml"),
+            "--ledger",  # the deploy decision is recorded: the audit shows who deployed
+            self.w.ledger,
         ]
         if glass:
             args += ["--break-glass", glass]
@@ -500,6 +502,8 @@ class Walkthrough:
                 str(w.server),
                 "--policy",
                 str(w.clone(DAVE) / ".twokey" / "policy.yml"),
+                "--ledger",
+                w.ledger,
                 "--format",
                 "html",
                 "--output",

@@ -22,6 +22,7 @@ from twokey.git._gate import Gate, Judgement
 from twokey.git._install import resolve_git_dir
 from twokey.git._policy_source import TrustedPolicy, trusted_policy
 from twokey.git._reader import GitReader
+from twokey.git._record import ledger_entries, record
 from twokey.git._repository import repository_settings
 from twokey.git._updates import RefUpdate
 from twokey.git._verdicts import door_deny
@@ -45,6 +46,7 @@ class CheckRequest:
     evidence: tuple[Path, ...] = ()
     repository: str = ""
     pusher: Alias | None = None
+    ledger: str = ""  # where the decision is recorded ("" : TWOKEY_LEDGER, git config, or none)
 
 
 def run_check(request: CheckRequest, env: Mapping[str, str], now: datetime) -> Report:
@@ -67,11 +69,11 @@ def run_check(request: CheckRequest, env: Mapping[str, str], now: datetime) -> R
     except TwokeyError as exc:
         if request.policy_file is not None:
             raise
-        subject = f"{update.ref} {update.old[:7]}..{update.new[:7]}"
         decision = door_deny(
-            subject, FindingCode.MALFORMED_INPUT, exc.message, exc.hint or "fix the policy"
+            _subject(update), FindingCode.MALFORMED_INPUT, exc.message, exc.hint or "fix the policy"
         )
-        return Report((Judgement(update, decision),), repository, "")
+        report = Report((Judgement(update, decision),), repository, "")
+        return _recorded(report, request.pusher, request.ledger or settings.ledger, now)
     gate = Gate(
         reader=reader,
         trusted=trusted,
@@ -83,7 +85,37 @@ def run_check(request: CheckRequest, env: Mapping[str, str], now: datetime) -> R
         default_ref=request.ref,
         signatures=True,
     )
-    return Report((gate.judge(update),), repository, trusted.origin)
+    report = Report((gate.judge(update),), repository, trusted.origin)
+    return _recorded(report, request.pusher, request.ledger or settings.ledger, now)
+
+
+def _subject(update: RefUpdate) -> str:
+    return f"{update.ref} {update.old[:7]}..{update.new[:7]}"
+
+
+def _recorded(report: Report, pusher: Alias | None, ledger: str, now: datetime) -> Report:
+    """The report, once its decisions are in the ledger (invariant 9); a deny if they cannot be.
+
+    Without a ledger nothing is recorded (a check in CI is advice; the gate records).
+    """
+    if not ledger:
+        return report
+    entries = ledger_entries(
+        report.judgements, door="ci-check", repository=report.repository, pusher=pusher, now=now
+    )
+    try:
+        record(ledger, entries)
+    except TwokeyError as exc:  # fail closed: a decision that is not recorded does not stand
+        hint = "fix the ledger (twokey ledger verify), or check without --ledger"
+        denied = tuple(
+            Judgement(
+                j.update,
+                door_deny(_subject(j.update), FindingCode.INTERNAL_ERROR, exc.message, hint),
+            )
+            for j in report.judgements
+        )
+        return Report(denied, report.repository, report.policy_origin)
+    return report
 
 
 def _require_full_history(reader: GitReader) -> None:

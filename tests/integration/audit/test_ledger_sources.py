@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.integration.audit.support import REF, build_history, policy_file
-from tests.support.gitrepo import GitRepo
+from tests.support.gitrepo import ALICE, BOB, GitRepo
 from twokey.audit import AuditOptions, Deployment, run_audit
 from twokey.errors import UsageError
 from twokey.ledger import Entry, EntryKind, open_ledger
@@ -17,15 +17,23 @@ from twokey.ledger import Entry, EntryKind, open_ledger
 WHEN = datetime(2026, 5, 1, 9, tzinfo=UTC)
 
 
-def decision(new: str, pusher: str, verdict: str, glass: str = "") -> Entry:
+def decision(
+    new: str,
+    pusher: str,
+    verdict: str,
+    glass: str = "",
+    *,
+    old: str = "0" * 40,
+    door: str = "git-hook",
+) -> Entry:
     findings = (
         [{"code": "BREAK_GLASS", "message": f"break-glass by erin: {glass}"}] if glass else []
     )
     body: dict[str, Any] = {
-        "door": "hook",
+        "door": door,
         "repository": "r",
         "ref": REF,
-        "old": "0" * 40,
+        "old": old,
         "new": new,
         "pusher": pusher,
         "evidence": [],
@@ -113,3 +121,50 @@ def test_a_missing_ledger_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no ledger at"):
         run_audit(AuditOptions(repo.path, ledger=str(tmp_path / "nope.db")))
     assert not (tmp_path / "nope.db").exists()
+
+
+def test_a_recorded_push_of_several_commits_is_one_change(tmp_path: Path) -> None:
+    """The gate judged ``a..c`` (two commits) as one update: so does the audit."""
+    repo = GitRepo.init(tmp_path / "r")
+    a = repo.commit({"a.py": "a\n"}, "first\n\nReviewed-by: Bob Jones <bob@example.com>", ALICE)
+    b = repo.commit({"b.py": "b\n"}, "second, unreviewed on its own", ALICE)
+    c = repo.commit({"c.py": "c\n"}, "third\n\nReviewed-by: Carol White <carol@example.com>", BOB)
+    url = f"sqlite://{tmp_path / 'ledger.db'}"
+    with open_ledger(url) as ledger:
+        ledger.append(
+            [
+                decision(b, "email:alice@example.com", "deny", old=a),  # refused alone
+                decision(c, "email:bob@example.com", "allow", old=a),
+                decision(c, "email:bob@example.com", "deny", old=a, door="ci-check"),  # advice
+            ]
+        )
+    policy = policy_file(tmp_path / "p", accept="trailer")
+    report = run_audit(AuditOptions(repo.path, policy=policy, ledger=url))
+    try:
+        assert [(r.commit, r.kind) for r in report.changes] == [
+            (c, "push"),
+            (a, "squash-or-direct"),
+        ]
+        push = report.changes[0]
+        assert (push.verdict, push.gate, push.merger) == ("allow", "allow", "bob")
+        assert push.authors == ("alice", "bob")  # b's author too: the push brought it
+        assert push.files == 2  # b.py and c.py: the update's own diff
+        assert [(x.who, x.counted) for x in push.approvers] == [("carol", True)]
+    finally:
+        report.close()
+
+
+def test_a_recorded_old_off_the_first_parent_chain_is_judged_commit_by_commit(
+    tmp_path: Path,
+) -> None:
+    repo = GitRepo.init(tmp_path / "r")
+    a = repo.commit({"a.py": "a\n"}, "first", ALICE)
+    c = repo.commit({"c.py": "c\n"}, "second", BOB)
+    url = f"sqlite://{tmp_path / 'ledger.db'}"
+    with open_ledger(url) as ledger:
+        ledger.append([decision(c, "email:bob@example.com", "allow", old="1" * 40)])
+    report = run_audit(AuditOptions(repo.path, ledger=url))
+    try:
+        assert [r.commit for r in report.changes] == [c, a]
+    finally:
+        report.close()

@@ -81,3 +81,20 @@ def test_the_ledger_shows_both_admins_on_the_policy_change(
     assert main(["audit", "--repo", str(root / "server" / "shop.git"), "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["summary"]["changes"] == 5
+
+
+def test_the_audit_with_the_ledger_tells_the_story(
+    story: tuple[Path, list[Step]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Step 9: every change as the gate judged it, who pushed and who deployed."""
+    root = story[0] / "demo"
+    args = ["audit", "--repo", str(root / "server" / "shop.git"), "--format", "json"]
+    args += ["--policy", str(root / "clones" / "dave" / ".twokey" / "policy.yml")]
+    assert main([*args, "--ledger", f"sqlite://{root / 'server' / 'ledger.db'}"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    summary = report["summary"]
+    # Alice's two commits landed in one push (step 3): one change, as the gate judged it.
+    assert (summary["changes"], summary["violations"], summary["gate_disagreements"]) == (4, 0, 0)
+    kinds = {c["subject"]: c["kind"] for c in report["changes"]}
+    assert kinds["Add cart"] == "push"
+    assert {c["deployer"] for c in report["changes"]} == {"ci (production)"}

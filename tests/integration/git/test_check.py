@@ -13,6 +13,7 @@ from tests.integration.git._harness import NOW, REPOSITORY, Keys, policy_text
 from tests.support.gitrepo import ALICE, ERIN, GitRepo, git_env
 from twokey.cli import main
 from twokey.evidence import GitEvidenceStore, sign_approval
+from twokey.ledger import EntryKind, open_ledger, parse_entry
 
 
 @pytest.fixture
@@ -61,6 +62,35 @@ def test_approval_in_git_refs_allows(
     GitEvidenceStore(repo.path / ".git").put(_approve(repo, keys, "bob"), repo.rev_parse("feature"))
     assert main(_check(repo, *BASE_HEAD)) == 0
     assert "ALLOW: refs/heads/main" in capsys.readouterr().out
+
+
+def test_the_decision_is_recorded_in_the_ledger_before_the_answer(
+    repo: GitRepo, keys: Keys, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ledger = f"sqlite:///{tmp_path / 'ledger.db'}"
+    GitEvidenceStore(repo.path / ".git").put(_approve(repo, keys, "bob"), repo.rev_parse("feature"))
+    assert main(_check(repo, *BASE_HEAD, "--ledger", ledger, "--pusher", "alice@example.com")) == 0
+    with open_ledger(ledger) as log:
+        entries = [parse_entry(data) for _, data in log.entries()]
+    [entry] = entries
+    assert entry.kind is EntryKind.DECISION
+    assert entry.body["door"] == "ci-check"
+    assert entry.body["new"] == repo.rev_parse("feature")
+    assert entry.body["pusher"] == "email:alice@example.com"
+    assert entry.body["decision"]["verdict"] == "allow"
+    assert "ALLOW: refs/heads/main" in capsys.readouterr().out
+
+
+def test_a_ledger_that_cannot_be_written_is_a_deny(
+    repo: GitRepo, keys: Keys, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    GitEvidenceStore(repo.path / ".git").put(_approve(repo, keys, "bob"), repo.rev_parse("feature"))
+    (tmp_path / "a-file").write_text("not a directory\n")
+    unwritable = f"sqlite:///{tmp_path / 'a-file' / 'ledger.db'}"
+    assert main(_check(repo, *BASE_HEAD, "--ledger", unwritable)) == 3
+    out = capsys.readouterr().out
+    assert "DENY: refs/heads/main" in out
+    assert "✗ INTERNAL_ERROR: cannot write the ledger" in out
 
 
 def test_approval_from_an_evidence_file_allows(
