@@ -6,7 +6,7 @@ written without holding them in memory.
 
 from __future__ import annotations
 
-__all__ = ["ReportFormat", "render", "write_report"]
+__all__ = ["ReportFormat", "exception_text", "render", "write_report"]
 
 import csv
 import enum
@@ -68,6 +68,15 @@ def _json(report: AuditReport, out: TextIO) -> None:
     out.write("}\n")
 
 
+def exception_text(exception: dict[str, Any]) -> str:
+    """One open exception, e.g. a deploy by break-glass, as a line of text."""
+    return (
+        f"OPEN EXCEPTION: {exception['kind']} of {exception['commit'][:10]} to "
+        f"{exception['environment']} by break-glass, {exception['actor']} at "
+        f"{exception['time'][:16]}: {exception['reason']} (not reviewed after the fact)"
+    )
+
+
 def approvers_text(rows: Iterable[ApproverRow]) -> str:
     """``bob (trailer:Reviewed-by, trailer); carol (twokey evidence ref, signed, not counted)``."""
     return "; ".join(
@@ -85,9 +94,11 @@ def _text(report: AuditReport, out: TextIO) -> None:
     rate = f"{s['reviewed_rate']:.0%}" if s["reviewed_rate"] is not None else "n/a"
     out.write(
         f"audit of {report.repository} {report.ref}: {s['changes']} changes, "
-        f"{s['violations']} violations, reviewed {rate}, break-glass {s['break_glass']}\n"
+        f"{s['violations']} violations, reviewed {rate}, break-glass {s['break_glass']}, "
+        f"open exceptions {s['break_glass'] + len(report.exceptions)}\n"
         f"policy: {report.policy['source']} ({report.policy['digest']})\n"
     )
+    out.writelines(f"{exception_text(e)}\n" for e in report.exceptions)
     for change in report.ordered():
         mark = "DENY " if change.violation else "allow"
         glass = " [BREAK-GLASS]" if change.break_glass else ""

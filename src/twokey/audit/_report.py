@@ -144,6 +144,7 @@ class AuditReport:
         sources: a statement of each evidence source used (or not available).
         policy: ``{"source", "digest", "default"}`` of the policy applied.
         signals: risk signals (never change a verdict).
+        exceptions: open exceptions besides break-glass changes: deploys by break-glass.
         fast_rows: rows written from a template (``twokey.audit._fast``), for tests and
             benchmarks; the report is the same either way.
     """
@@ -157,6 +158,7 @@ class AuditReport:
     sources: list[str]
     policy: dict[str, Any]
     signals: list[Signal] = field(default_factory=list)
+    exceptions: list[dict[str, Any]] = field(default_factory=list)
     fast_rows: int = 0
 
     def ordered(self) -> Iterator[AuditChange]:
@@ -181,6 +183,7 @@ class AuditReport:
             "period": {"since": self.since, "until": self.until},
             "summary": self.summary(),
             "signals": [s.to_dict() for s in self.signals],
+            "exceptions": self.exceptions,
             "sources": self.sources,
             "policy": self.policy,
         }

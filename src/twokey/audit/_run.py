@@ -287,6 +287,10 @@ class _Walk:
             self.people[key] = found
         return found
 
+    def name_of(self, alias: Alias) -> str:
+        """The person id of ``alias`` under the audit's policy, or the alias itself."""
+        return self._name_alias(alias)
+
     def _name_alias(self, alias: Alias) -> str:
         principal = self.policy.resolve(alias)
         return principal.id if principal is not None else str(alias)
@@ -416,6 +420,8 @@ def run_audit(
     )
     report.signals = risk_signals(walk.stats, walk.idents)
     report.fast_rows = lane.hits if lane is not None else 0
+    if walk.ledger is not None:
+        report.exceptions = [e.to_dict(walk.name_of(e.actor)) for e in walk.ledger.exceptions]
     return report
 
 

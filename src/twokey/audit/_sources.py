@@ -18,6 +18,7 @@ from __future__ import annotations
 
 __all__ = [
     "GATE_DOORS",
+    "DeployException",
     "Deploys",
     "LedgerRecords",
     "RecordedDecision",
@@ -103,6 +104,34 @@ class Deploys:
         return sum(len(v) for v in self.by_commit.values())
 
 
+@dataclass(frozen=True)
+class DeployException:
+    """A deploy that went out by break-glass: an open exception (invariant 6).
+
+    Nothing reviews it after the fact yet, so every one stays open in every report.
+    """
+
+    environment: str
+    commit: str
+    actor: Alias  # the deployer who broke glass, as recorded
+    reason: str
+    time: datetime
+    source: str
+
+    def to_dict(self, actor: str) -> dict[str, Any]:
+        """JSON form (docs/audit-json.md, ``exceptions``); ``actor``: the actor's person id."""
+        return {
+            "kind": "deploy",
+            "environment": self.environment,
+            "commit": self.commit,
+            "actor": actor,
+            "reason": self.reason,
+            "time": self.time.isoformat(),
+            "source": self.source,
+            "reviewed": False,
+        }
+
+
 @dataclass
 class LedgerRecords:
     """What the ledger holds about the audited ref."""
@@ -112,6 +141,7 @@ class LedgerRecords:
     decisions: dict[str, RecordedDecision] = field(default_factory=dict)  # by new commit
     approvals: dict[str, list[Approval]] = field(default_factory=dict)  # by commit and tree
     deploys: Deploys = field(default_factory=Deploys)
+    exceptions: list[DeployException] = field(default_factory=list)  # break-glass deploys
     skipped: int = 0  # entries that could not be read as records
 
 
@@ -188,9 +218,15 @@ def _deploy(records: LedgerRecords, body: dict[str, Any], when: datetime) -> Non
     if deployer is None or not isinstance(body.get("commit"), str):
         records.skipped += 1
         return
-    records.deploys.add(
-        body["commit"], str(body.get("environment", "?")), deployer, when, "ledger deploy record"
-    )
+    environment = str(body.get("environment", "?"))
+    records.deploys.add(body["commit"], environment, deployer, when, "ledger deploy record")
+    reason = _glass_reason(decision) if isinstance(decision, dict) else None
+    if reason is not None:
+        records.exceptions.append(
+            DeployException(
+                environment, body["commit"], deployer, reason, when, "ledger deploy record"
+            )
+        )
 
 
 def read_ledger(url: str, ref: str, repository: str) -> LedgerRecords:

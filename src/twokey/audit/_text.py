@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from twokey.audit._render import exception_text
 from twokey.audit._report import AuditReport
 
 _STYLE = {"deny": "bold red", "allow": "green"}
@@ -23,10 +24,13 @@ def rich_report(report: AuditReport, out: TextIO) -> None:
     console.print(
         f"[bold]audit of {report.repository} {report.ref}[/]: {s['changes']} changes, "
         f"[red]{s['violations']} violations[/], reviewed {rate}, "
-        f"break-glass {s['break_glass']}",
+        f"break-glass {s['break_glass']}, "
+        f"open exceptions {s['break_glass'] + len(report.exceptions)}",
         highlight=False,
     )
     console.print(f"policy: {report.policy['source']} ({report.policy['digest']})", markup=False)
+    for exception in report.exceptions:
+        console.print(Text(exception_text(exception), style="bold yellow"))
     table = Table("verdict", "change", "time", "authors", "approvers", "merged by", "deployed by")
     table.add_column("findings", overflow="fold")
     for c in report.ordered():

@@ -10,7 +10,7 @@ import pytest
 
 from tests.integration.audit.support import REF, build_history, policy_file
 from tests.support.gitrepo import ALICE, BOB, GitRepo
-from twokey.audit import AuditOptions, Deployment, run_audit
+from twokey.audit import AuditOptions, Deployment, ReportFormat, render, run_audit
 from twokey.errors import UsageError
 from twokey.ledger import Entry, EntryKind, open_ledger
 
@@ -166,5 +166,41 @@ def test_a_recorded_old_off_the_first_parent_chain_is_judged_commit_by_commit(
     report = run_audit(AuditOptions(repo.path, ledger=url))
     try:
         assert [r.commit for r in report.changes] == [c, a]
+    finally:
+        report.close()
+
+
+def test_a_break_glass_deploy_is_an_open_exception(tmp_path: Path) -> None:
+    repo = GitRepo.init(tmp_path / "r")
+    a = repo.commit({"a.py": "a\n"}, "first", ALICE)
+    body: dict[str, Any] = {
+        "door": "deploy-check",
+        "repository": "r",
+        "environment": "production",
+        "commit": a,
+        "deployer": "email:dave@example.com",
+        "decision": {
+            "verdict": "allow",
+            "break_glass": True,
+            "findings": [{"code": "BREAK_GLASS", "message": "break-glass by dave: prod down"}],
+        },
+    }
+    url = f"sqlite://{tmp_path / 'ledger.db'}"
+    with open_ledger(url) as ledger:
+        ledger.append([Entry(EntryKind.DEPLOY, body, WHEN)])
+    report = run_audit(AuditOptions(repo.path, policy=policy_file(tmp_path / "p"), ledger=url))
+    try:
+        [exception] = report.exceptions
+        assert (exception["kind"], exception["actor"], exception["reason"]) == (
+            "deploy",
+            "dave",
+            "prod down",
+        )
+        assert exception["reviewed"] is False
+        assert render(report, ReportFormat.JSON).count('"exceptions": [{') == 1
+        text = render(report, ReportFormat.TEXT)
+        assert "open exceptions 1" in text
+        assert "OPEN EXCEPTION: deploy of" in text
+        assert 'id="exceptions"' in render(report, ReportFormat.HTML)
     finally:
         report.close()

@@ -98,3 +98,13 @@ def test_the_audit_with_the_ledger_tells_the_story(
     kinds = {c["subject"]: c["kind"] for c in report["changes"]}
     assert kinds["Add cart"] == "push"
     assert {c["deployer"] for c in report["changes"]} == {"ci (production)"}
+    # Step 8: Dave's Friday-night break-glass deploy is an open exception, listed first.
+    [exception] = report["exceptions"]
+    assert (exception["kind"], exception["actor"], exception["environment"]) == (
+        "deploy",
+        "dave",
+        "production",
+    )
+    assert exception["reason"] == "production is down"
+    assert exception["reviewed"] is False
+    assert 'id="exceptions"' in (root / "audit.html").read_text()
