@@ -6,7 +6,7 @@ written without holding them in memory.
 
 from __future__ import annotations
 
-__all__ = ["ReportFormat", "exception_text", "render", "write_report"]
+__all__ = ["ReportFormat", "exception_text", "open_exceptions", "render", "write_report"]
 
 import csv
 import enum
@@ -69,12 +69,28 @@ def _json(report: AuditReport, out: TextIO) -> None:
 
 
 def exception_text(exception: dict[str, Any]) -> str:
-    """One open exception, e.g. a deploy by break-glass, as a line of text."""
-    return (
-        f"OPEN EXCEPTION: {exception['kind']} of {exception['commit'][:10]} to "
-        f"{exception['environment']} by break-glass, {exception['actor']} at "
-        f"{exception['time'][:16]}: {exception['reason']} (not reviewed after the fact)"
+    """One break-glass exception (open, or reviewed after the fact) as a line of text."""
+    review = exception["review"]
+    state = "OPEN EXCEPTION" if review is None else "REVIEWED EXCEPTION"
+    where = (
+        f"push of {exception['commit'][:10]} to {exception['ref']}"
+        if exception["kind"] == "change"
+        else f"deploy of {exception['commit'][:10]} to {exception['environment']}"
     )
+    closed = (
+        "not reviewed after the fact"
+        if review is None
+        else f"reviewed by {review['reviewer']}: {review['verdict']}"
+    )
+    return (
+        f"{state}: break-glass {where} by {exception['actor']} at {exception['time'][:16]}: "
+        f"{exception['reason']} ({closed}; ledger entry {exception['entry']})"
+    )
+
+
+def open_exceptions(report: AuditReport) -> int:
+    """Break-glass exceptions nobody has reviewed yet."""
+    return sum(1 for e in report.exceptions if not e["reviewed"])
 
 
 def approvers_text(rows: Iterable[ApproverRow]) -> str:
@@ -95,7 +111,7 @@ def _text(report: AuditReport, out: TextIO) -> None:
     out.write(
         f"audit of {report.repository} {report.ref}: {s['changes']} changes, "
         f"{s['violations']} violations, reviewed {rate}, break-glass {s['break_glass']}, "
-        f"open exceptions {s['break_glass'] + len(report.exceptions)}\n"
+        f"open exceptions {open_exceptions(report)}\n"
         f"policy: {report.policy['source']} ({report.policy['digest']})\n"
     )
     out.writelines(f"{exception_text(e)}\n" for e in report.exceptions)

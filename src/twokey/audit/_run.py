@@ -421,7 +421,8 @@ def run_audit(
     report.signals = risk_signals(walk.stats, walk.idents)
     report.fast_rows = lane.hits if lane is not None else 0
     if walk.ledger is not None:
-        report.exceptions = [e.to_dict(walk.name_of(e.actor)) for e in walk.ledger.exceptions]
+        found = walk.ledger.glass.resolve(walk.policy)
+        report.exceptions = [e.to_dict(walk.name_of(e.actor)) for e in found]
     return report
 
 

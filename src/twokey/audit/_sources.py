@@ -17,8 +17,6 @@ The ledger holds what the doors recorded (docs/audit.md, "Ledger records"):
 from __future__ import annotations
 
 __all__ = [
-    "GATE_DOORS",
-    "DeployException",
     "Deploys",
     "LedgerRecords",
     "RecordedDecision",
@@ -32,6 +30,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from twokey.audit._exceptions import (
+    GATE_DOORS,
+    Exceptions,
+    alias_of,
+    break_glass_reason,
+)
 from twokey.errors import InfrastructureError, TwokeyError, UsageError, VerificationError
 from twokey.evidence import GitEvidenceStore, verify_envelopes
 from twokey.git._run import Git
@@ -104,34 +108,6 @@ class Deploys:
         return sum(len(v) for v in self.by_commit.values())
 
 
-@dataclass(frozen=True)
-class DeployException:
-    """A deploy that went out by break-glass: an open exception (invariant 6).
-
-    Nothing reviews it after the fact yet, so every one stays open in every report.
-    """
-
-    environment: str
-    commit: str
-    actor: Alias  # the deployer who broke glass, as recorded
-    reason: str
-    time: datetime
-    source: str
-
-    def to_dict(self, actor: str) -> dict[str, Any]:
-        """JSON form (docs/audit-json.md, ``exceptions``); ``actor``: the actor's person id."""
-        return {
-            "kind": "deploy",
-            "environment": self.environment,
-            "commit": self.commit,
-            "actor": actor,
-            "reason": self.reason,
-            "time": self.time.isoformat(),
-            "source": self.source,
-            "reviewed": False,
-        }
-
-
 @dataclass
 class LedgerRecords:
     """What the ledger holds about the audited ref."""
@@ -141,31 +117,8 @@ class LedgerRecords:
     decisions: dict[str, RecordedDecision] = field(default_factory=dict)  # by new commit
     approvals: dict[str, list[Approval]] = field(default_factory=dict)  # by commit and tree
     deploys: Deploys = field(default_factory=Deploys)
-    exceptions: list[DeployException] = field(default_factory=list)  # break-glass deploys
+    glass: Exceptions = field(default_factory=Exceptions)  # break-glass and its reviews
     skipped: int = 0  # entries that could not be read as records
-
-
-def _alias(text: object) -> Alias | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return Alias.parse(text) if ":" in text else Alias.email(text)
-    except ValueError:
-        return None
-
-
-def _glass_reason(decision: dict[str, Any]) -> str | None:
-    if not decision.get("break_glass"):
-        return None
-    for finding in decision.get("findings", ()):
-        if finding.get("code") == "BREAK_GLASS":
-            return str(finding.get("message", "")).partition(": ")[2] or "recorded break-glass"
-    return "recorded break-glass"
-
-
-# Doors whose decision moves the ref: their records are the gate's. ``twokey check`` in CI
-# ("ci-check") only advises, so its records are not the gate's verdict.
-GATE_DOORS = frozenset({"git-hook", "gateway"})
 
 
 def _decision(records: LedgerRecords, body: dict[str, Any], ref: str, when: datetime) -> None:
@@ -180,8 +133,8 @@ def _decision(records: LedgerRecords, body: dict[str, Any], ref: str, when: date
         return  # a refused retry of an update that was allowed: the allowed one landed
     records.decisions[new] = RecordedDecision(
         str(decision.get("verdict")),
-        _alias(body.get("pusher")),
-        _glass_reason(decision),
+        alias_of(body.get("pusher")),
+        break_glass_reason(decision),
         when,
         str(body.get("old", "")),
     )
@@ -191,7 +144,7 @@ def _approval(records: LedgerRecords, body: dict[str, Any], repository: str) -> 
     raw = body.get("approval")
     if not isinstance(raw, dict):
         return  # an evidence ref recorded by the hook: read from the refs themselves
-    signer = _alias(raw.get("signer"))
+    signer = alias_of(raw.get("signer"))
     if signer is None or raw.get("repository") != repository:
         records.skipped += 1
         return
@@ -214,19 +167,12 @@ def _deploy(records: LedgerRecords, body: dict[str, Any], when: datetime) -> Non
     decision = body.get("decision")
     if isinstance(decision, dict) and decision.get("verdict") != "allow":
         return  # a refused deploy did not happen
-    deployer = _alias(body.get("deployer"))
+    deployer = alias_of(body.get("deployer"))
     if deployer is None or not isinstance(body.get("commit"), str):
         records.skipped += 1
         return
     environment = str(body.get("environment", "?"))
     records.deploys.add(body["commit"], environment, deployer, when, "ledger deploy record")
-    reason = _glass_reason(decision) if isinstance(decision, dict) else None
-    if reason is not None:
-        records.exceptions.append(
-            DeployException(
-                environment, body["commit"], deployer, reason, when, "ledger deploy record"
-            )
-        )
 
 
 def read_ledger(url: str, ref: str, repository: str) -> LedgerRecords:
@@ -242,8 +188,8 @@ def read_ledger(url: str, ref: str, repository: str) -> LedgerRecords:
             raise UsageError(f"no ledger at {path}", hint="pass the URL the doors write to")
     try:
         with open_ledger(url) as ledger:
-            for _, data in ledger.entries():
-                _read_entry(records, data, ref, repository)
+            for index, data in ledger.entries():
+                _read_entry(records, index, data, ref, repository)
     except TwokeyError:
         raise
     except Exception as exc:  # any driver error (sqlite3, psycopg): one clear reason
@@ -253,7 +199,7 @@ def read_ledger(url: str, ref: str, repository: str) -> LedgerRecords:
     return records
 
 
-def _read_entry(records: LedgerRecords, data: bytes, ref: str, repository: str) -> None:
+def _read_entry(records: LedgerRecords, index: int, data: bytes, ref: str, repository: str) -> None:
     records.entries += 1
     try:
         entry = parse_entry(data)
@@ -264,6 +210,8 @@ def _read_entry(records: LedgerRecords, data: bytes, ref: str, repository: str) 
     if body.get("repository") not in (None, repository):
         return
     try:
+        if entry.kind is not EntryKind.DECISION or body.get("ref") == ref:
+            records.glass.collect(index, data, entry)  # break-glass and reviews
         if entry.kind is EntryKind.DECISION:
             _decision(records, body, ref, entry.time)
         elif entry.kind is EntryKind.EVIDENCE:

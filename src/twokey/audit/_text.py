@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from twokey.audit._render import exception_text
+from twokey.audit._render import exception_text, open_exceptions
 from twokey.audit._report import AuditReport
 
 _STYLE = {"deny": "bold red", "allow": "green"}
@@ -25,7 +25,7 @@ def rich_report(report: AuditReport, out: TextIO) -> None:
         f"[bold]audit of {report.repository} {report.ref}[/]: {s['changes']} changes, "
         f"[red]{s['violations']} violations[/], reviewed {rate}, "
         f"break-glass {s['break_glass']}, "
-        f"open exceptions {s['break_glass'] + len(report.exceptions)}",
+        f"open exceptions {open_exceptions(report)}",
         highlight=False,
     )
     console.print(f"policy: {report.policy['source']} ({report.policy['digest']})", markup=False)

@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "_evidence",
     "_attest",
     "_deploy",
+    "_break_glass",
     "_hook",
     "_ledger",
     "_audit",

@@ -20,7 +20,14 @@ from twokey.evidence import (
     verify_envelopes,
 )
 from twokey.git import Git
-from twokey.model import Approval, BuildProvenance, CheckResult, DeployApproval, DeployRequest
+from twokey.model import (
+    Approval,
+    BreakGlassReview,
+    BuildProvenance,
+    CheckResult,
+    DeployApproval,
+    DeployRequest,
+)
 from twokey.policy import DEFAULT_POLICY_PATH, Policy, load
 
 _EPILOG = """\
@@ -104,6 +111,7 @@ _KINDS: dict[type, str] = {
     CheckResult: "check",
     DeployApproval: "deploy-approval",
     DeployRequest: "deploy",
+    BreakGlassReview: "break-glass-review",
 }
 
 
@@ -120,6 +128,8 @@ def _about(item: Item) -> str:
             return f"deploy approval: {item.artifact[:19]} to {item.environment}"
         case DeployRequest():
             return f"deploy record: {item.artifact[:19]} to {item.environment}"
+        case BreakGlassReview():
+            return f"break-glass review of ledger entry {item.entry}: {item.verdict}"
 
 
 def _row(item: Item, policy: Policy) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 __all__ = ["Step", "Walkthrough", "run_walkthrough"]
 
+import json
 import re
 import sqlite3
 from collections.abc import Callable
@@ -414,6 +415,37 @@ class Walkthrough:
             ("BREAK_GLASS",),
         )
 
+    def break_glass_review(self) -> None:
+        """8. The break-glass stays open until someone else (Erin, on Monday) reviews it."""
+        w = self.w
+        options = ["--ledger", w.ledger, "--policy", str(w.clone(DAVE) / ".twokey" / "policy.yml")]
+        listed = w.twokey("break-glass", "list", "--format", "json", *options)
+        entry = next(str(e["entry"]) for e in json.loads(listed.output) if e["kind"] == "deploy")
+        self.record(
+            "8",
+            DAVE,
+            "review his own break-glass",
+            w.twokey("break-glass", "review", entry, "--ssh-key", str(w.key(DAVE)), *options),
+            "refused",
+            ("SELF_APPROVAL",),
+        )
+        self.record(
+            "8",
+            ERIN,
+            "review the break-glass on Monday (closes the exception)",
+            w.twokey(
+                "break-glass",
+                "review",
+                entry,
+                "--ssh-key",
+                str(w.key(ERIN)),
+                "--comment",
+                "production was down; the deploy was the release Dave approved",
+                *options,
+            ),
+            "accepted",
+        )
+
     def deploy_approve(self, actor: Actor, artifact: Path) -> None:
         self.fetch(actor)
         self.w.must(
@@ -534,6 +566,7 @@ class Walkthrough:
             self.sensitive_path,
             self.policy_change,
             self.deploy,
+            self.break_glass_review,
             self.audit,
         ):
             part()

@@ -5,5 +5,13 @@ Every door (git hook, CI check, audit, gateway) calls :func:`evaluate`; a rule l
 
 from twokey.engine._evaluate import evaluate, evaluate_safely
 from twokey.engine._render import decision_from_dict, decision_json, explain
+from twokey.engine._review import evaluate_review
 
-__all__ = ["decision_from_dict", "decision_json", "evaluate", "evaluate_safely", "explain"]
+__all__ = [
+    "decision_from_dict",
+    "decision_json",
+    "evaluate",
+    "evaluate_review",
+    "evaluate_safely",
+    "explain",
+]

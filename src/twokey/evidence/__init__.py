@@ -17,6 +17,7 @@ from twokey.evidence._gitstore import (
 from twokey.evidence._predicates import Item, signer_of
 from twokey.evidence._sign import (
     sign_approval,
+    sign_break_glass_review,
     sign_check,
     sign_deploy_approval,
     sign_deploy_record,
@@ -74,6 +75,7 @@ __all__ = [
     "ref_for",
     "repository_id",
     "sign_approval",
+    "sign_break_glass_review",
     "sign_check",
     "sign_deploy_approval",
     "sign_deploy_record",

@@ -10,7 +10,7 @@ from __future__ import annotations
 __all__ = ["Item", "Origin", "digests", "signer_of", "to_model"]
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from twokey.evidence._errors import EvidenceError, Reason
 from twokey.evidence._statements import (
     APPROVAL,
+    BREAK_GLASS_REVIEW,
     CHECK,
     DEPLOY,
     DEPLOY_APPROVAL,
@@ -28,8 +29,10 @@ from twokey.evidence._statements import (
     STATEMENT_TYPE,
 )
 from twokey.model import (
+    REVIEW_VERDICTS,
     Alias,
     Approval,
+    BreakGlassReview,
     BuildProvenance,
     CheckResult,
     DeployApproval,
@@ -37,7 +40,7 @@ from twokey.model import (
     TrustLevel,
 )
 
-Item = Approval | BuildProvenance | CheckResult | DeployApproval | DeployRequest
+Item = Approval | BuildProvenance | CheckResult | DeployApproval | DeployRequest | BreakGlassReview
 _MAX_TEXT = 4096
 
 
@@ -115,28 +118,25 @@ def to_model(statement: Mapping[str, Any], found: Mapping[str, str], origin: Ori
     kind, predicate = statement.get("predicateType"), statement.get("predicate")
     if not isinstance(predicate, dict):
         raise EvidenceError(Reason.MALFORMED_STATEMENT, "predicate missing")
-    if kind == APPROVAL:
-        return _approval(predicate, found, origin)
-    if kind == CHECK:
-        return _check(predicate, found, origin)
-    if kind == DEPLOY_APPROVAL:
-        return _deploy_approval(predicate, found, origin)
-    if kind == DEPLOY:
-        return _deploy_record(predicate, found, origin)
-    if kind == PROVENANCE:
-        return BuildProvenance(
-            _need(found, "sha256", DIGEST),
-            _text(predicate, "repository"),
-            _commit(predicate),
-            origin.signer,
-            _time(predicate),
-            TrustLevel.SIGNED,
-            origin.source,
-            origin.evidence_id,
-        )
-    if kind == SLSA_PROVENANCE:
-        return _slsa(predicate, found, origin)
-    raise EvidenceError(Reason.MALFORMED_STATEMENT, f"unknown predicateType {kind!r}")
+    parse = _PARSERS.get(kind) if isinstance(kind, str) else None
+    if parse is None:
+        raise EvidenceError(Reason.MALFORMED_STATEMENT, f"unknown predicateType {kind!r}")
+    return parse(predicate, found, origin)
+
+
+def _provenance(
+    predicate: Mapping[str, Any], found: Mapping[str, str], origin: Origin
+) -> BuildProvenance:
+    return BuildProvenance(
+        _need(found, "sha256", DIGEST),
+        _text(predicate, "repository"),
+        _commit(predicate),
+        origin.signer,
+        _time(predicate),
+        TrustLevel.SIGNED,
+        origin.source,
+        origin.evidence_id,
+    )
 
 
 def _approval(predicate: Mapping[str, Any], found: Mapping[str, str], origin: Origin) -> Approval:
@@ -206,6 +206,29 @@ def _deploy_record(
     )
 
 
+def _review(
+    predicate: Mapping[str, Any], found: Mapping[str, str], origin: Origin
+) -> BreakGlassReview:
+    entry = predicate.get("entry")
+    if not isinstance(entry, int) or isinstance(entry, bool) or entry < 0:
+        raise EvidenceError(Reason.MALFORMED_STATEMENT, "predicate.entry is not a ledger index")
+    verdict = _text(predicate, "verdict")
+    if verdict not in REVIEW_VERDICTS:
+        raise EvidenceError(
+            Reason.MALFORMED_STATEMENT, f"predicate.verdict is not one of {REVIEW_VERDICTS}"
+        )
+    return BreakGlassReview(
+        entry,
+        _need(found, "sha256", DIGEST).removeprefix("sha256:"),
+        verdict,
+        origin.signer,
+        _time(predicate),
+        _text(predicate, "comment", optional=True),
+        origin.source,
+        origin.evidence_id,
+    )
+
+
 def _slsa(
     predicate: Mapping[str, Any], found: Mapping[str, str], origin: Origin
 ) -> BuildProvenance:
@@ -240,3 +263,14 @@ def _slsa(
         origin.source,
         origin.evidence_id,
     )
+
+
+_PARSERS: dict[str, Callable[[Mapping[str, Any], Mapping[str, str], Origin], Item]] = {
+    APPROVAL: _approval,
+    CHECK: _check,
+    DEPLOY_APPROVAL: _deploy_approval,
+    DEPLOY: _deploy_record,
+    BREAK_GLASS_REVIEW: _review,
+    PROVENANCE: _provenance,
+    SLSA_PROVENANCE: _slsa,
+}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "sign_approval",
+    "sign_break_glass_review",
     "sign_check",
     "sign_deploy_approval",
     "sign_deploy_record",
@@ -16,6 +17,7 @@ from twokey.evidence._dsse import PAYLOAD_TYPE
 from twokey.evidence._signers import Signer
 from twokey.evidence._statements import (
     approval_statement,
+    break_glass_review_statement,
     check_statement,
     deploy_approval_statement,
     deploy_record_statement,
@@ -112,5 +114,26 @@ def sign_deploy_record(
         deployer=signer.public_key,
         when=when,
         request=request,
+    )
+    return signer.envelope(PAYLOAD_TYPE, payload).to_json()
+
+
+def sign_break_glass_review(
+    signer: Signer,
+    *,
+    entry: int,
+    entry_sha256: str,
+    verdict: str,
+    when: datetime,
+    comment: str = "",
+) -> bytes:
+    """A review envelope: the signer reviewed the break-glass of ledger entry ``entry``."""
+    payload = break_glass_review_statement(
+        entry=entry,
+        entry_sha256=entry_sha256,
+        verdict=verdict,
+        reviewer=signer.public_key,
+        when=when,
+        comment=comment,
     )
     return signer.envelope(PAYLOAD_TYPE, payload).to_json()

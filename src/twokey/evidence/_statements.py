@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "APPROVAL",
+    "BREAK_GLASS_REVIEW",
     "CHECK",
     "DEPLOY",
     "DEPLOY_APPROVAL",
@@ -16,6 +17,7 @@ __all__ = [
     "SLSA_PROVENANCE",
     "STATEMENT_TYPE",
     "approval_statement",
+    "break_glass_review_statement",
     "check_statement",
     "deploy_approval_statement",
     "deploy_record_statement",
@@ -34,6 +36,7 @@ SLSA_PROVENANCE = "https://slsa.dev/provenance/v1"
 CHECK = "https://twokey.dev/attestation/check/v1"
 DEPLOY_APPROVAL = "https://twokey.dev/attestation/deploy-approval/v1"
 DEPLOY = "https://twokey.dev/attestation/deploy/v1"
+BREAK_GLASS_REVIEW = "https://twokey.dev/attestation/break-glass-review/v1"
 SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -170,5 +173,32 @@ def deploy_record_statement(
             "deployer": deployer,
             "time": stamp(when),
             "request": request,
+        },
+    )
+
+
+def break_glass_review_statement(
+    *,
+    entry: int,
+    entry_sha256: str,
+    verdict: str,
+    reviewer: str,
+    when: datetime,
+    comment: str = "",
+) -> bytes:
+    """``reviewer`` reviewed the break-glass recorded in ledger entry ``entry`` after the fact.
+
+    The subject is the entry's exact bytes (SHA-256), so the review names one record and no
+    other, in whatever copy of the ledger it is read.
+    """
+    return _statement(
+        [{"name": f"ledger-entry-{entry}", "digest": {"sha256": entry_sha256}}],
+        BREAK_GLASS_REVIEW,
+        {
+            "entry": entry,
+            "verdict": verdict,
+            "reviewer": reviewer,
+            "time": stamp(when),
+            "comment": comment,
         },
     )

@@ -21,6 +21,7 @@ from twokey.model import (
     Alias,
     AliasKind,
     Approval,
+    BreakGlassReview,
     BuildProvenance,
     CheckResult,
     DeployApproval,
@@ -55,6 +56,7 @@ class VerifiedEvidence:
     deploy_approvals: tuple[DeployApproval, ...] = ()
     deploys: tuple[DeployRequest, ...] = ()
     rejected: tuple[tuple[str, str], ...] = ()
+    reviews: tuple[BreakGlassReview, ...] = ()
 
     def __post_init__(self) -> None:
         for reason in self.rejected:
@@ -74,12 +76,20 @@ class VerifiedEvidence:
             tuple(i for i in listed if isinstance(i, DeployApproval)),
             tuple(i for i in listed if isinstance(i, DeployRequest)),
             tuple(rejected),
+            tuple(i for i in listed if isinstance(i, BreakGlassReview)),
         )
 
     @property
     def count(self) -> int:
         """How many statements verified, all kinds together."""
-        kinds = (self.approvals, self.provenance, self.checks, self.deploy_approvals, self.deploys)
+        kinds = (
+            self.approvals,
+            self.provenance,
+            self.checks,
+            self.deploy_approvals,
+            self.deploys,
+            self.reviews,
+        )
         return sum(len(k) for k in kinds)
 
 

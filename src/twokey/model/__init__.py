@@ -11,8 +11,10 @@ from twokey.model._decision import (
     Verdict,
 )
 from twokey.model._evidence import (
+    REVIEW_VERDICTS,
     Approval,
     BreakGlass,
+    BreakGlassReview,
     BuildProvenance,
     CheckResult,
     DeployApproval,
@@ -25,11 +27,13 @@ from twokey.model._git import ZERO_SHA, Change, Commit, CommitSignature, Ident, 
 from twokey.model._identity import Alias, AliasKind, PrincipalKind
 
 __all__ = [
+    "REVIEW_VERDICTS",
     "ZERO_SHA",
     "Alias",
     "AliasKind",
     "Approval",
     "BreakGlass",
+    "BreakGlassReview",
     "BuildProvenance",
     "Change",
     "CheckResult",

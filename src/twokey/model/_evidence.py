@@ -115,6 +115,33 @@ class DeployApproval:
 
 
 @dataclass(frozen=True, slots=True)
+class BreakGlassReview:
+    """Someone reviews a break-glass after the fact (invariant 6): the exception it closes.
+
+    The exception is a ledger entry (a gate decision or a deploy by break-glass), named by its
+    index and the SHA-256 of its exact bytes; ``verdict`` is ``justified`` or ``unjustified``
+    (either closes the exception; the report shows which).
+    """
+
+    entry: int
+    entry_sha256: str
+    verdict: str
+    signer: Alias
+    time: datetime
+    comment: str = ""
+    source: str = ""
+    evidence_id: str = ""
+
+    def __post_init__(self) -> None:
+        _aware(self.time, "BreakGlassReview.time")
+        if self.verdict not in REVIEW_VERDICTS:
+            raise ValueError(f"BreakGlassReview.verdict must be one of {REVIEW_VERDICTS}")
+
+
+REVIEW_VERDICTS = ("justified", "unjustified")
+
+
+@dataclass(frozen=True, slots=True)
 class BreakGlass:
     """An emergency override: who invoked it, and why (invariant 6)."""
 

@@ -200,7 +200,7 @@ def test_a_break_glass_deploy_is_an_open_exception(tmp_path: Path) -> None:
         assert render(report, ReportFormat.JSON).count('"exceptions": [{') == 1
         text = render(report, ReportFormat.TEXT)
         assert "open exceptions 1" in text
-        assert "OPEN EXCEPTION: deploy of" in text
+        assert "OPEN EXCEPTION: break-glass deploy of" in text
         assert 'id="exceptions"' in render(report, ReportFormat.HTML)
     finally:
         report.close()

@@ -42,6 +42,8 @@ def _step(steps: list[Step], number: str, words: str) -> Step:
         ("7", "CI never built", "refused", ("NO_PROVENANCE",)),
         ("8", "Friday night", "refused", ("FREEZE_WINDOW",)),
         ("8", "break glass", "accepted", ("BREAK_GLASS",)),
+        ("8", "review his own break-glass", "refused", ("SELF_APPROVAL",)),
+        ("8", "review the break-glass on Monday", "accepted", ()),
         ("9", "verify-export", "accepted", ()),
         ("9", "twokey audit", "accepted", ()),
         ("10", "edits an old decision", "refused", ()),
@@ -98,7 +100,8 @@ def test_the_audit_with_the_ledger_tells_the_story(
     kinds = {c["subject"]: c["kind"] for c in report["changes"]}
     assert kinds["Add cart"] == "push"
     assert {c["deployer"] for c in report["changes"]} == {"ci (production)"}
-    # Step 8: Dave's Friday-night break-glass deploy is an open exception, listed first.
+    # Step 8: Dave's Friday-night break-glass deploy is an exception, listed first, which
+    # Erin's review closed (Dave's own review was refused and never recorded).
     [exception] = report["exceptions"]
     assert (exception["kind"], exception["actor"], exception["environment"]) == (
         "deploy",
@@ -106,5 +109,10 @@ def test_the_audit_with_the_ledger_tells_the_story(
         "production",
     )
     assert exception["reason"] == "production is down"
-    assert exception["reviewed"] is False
+    assert exception["reviewed"] is True
+    assert (exception["review"]["reviewer"], exception["review"]["verdict"]) == (
+        "erin",
+        "justified",
+    )
+    assert exception["refused_reviews"] == []
     assert 'id="exceptions"' in (root / "audit.html").read_text()

@@ -1,0 +1,190 @@
+"""``twokey break-glass list|review``: the exceptions in the ledger, and closing them.
+
+Invariant 6: a break-glass (a push with ``-o twokey.break-glass=...``, a deploy with
+``--break-glass``) stays an open exception until someone else reviews it after the fact. The
+review is a signed statement about the exact ledger entry, appended to the ledger as a
+``review`` entry; the engine decides whether it counts (a person, not the one who broke glass).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from twokey.cli._output import add_format, help_handler, print_json
+from twokey.cli._signing import add_signing, signer_from
+from twokey.errors import ExitCode, UsageError
+from twokey.evidence import (
+    Signer,
+    StoredEnvelope,
+    load_signer,
+    sign_break_glass_review,
+    verify_envelope,
+)
+from twokey.model import Alias, BreakGlassReview
+from twokey.policy import DEFAULT_POLICY_PATH, Policy, load
+
+_EPILOG = """\
+examples:
+  twokey break-glass list --ledger sqlite:///var/lib/twokey/ledger.db
+  twokey break-glass review 41 --ledger sqlite:///var/lib/twokey/ledger.db \\
+      --ssh-key ~/.ssh/id_ed25519 --comment "prod was down, INC-42; fix reviewed"
+  twokey break-glass review 41 --verdict unjustified --comment "could have waited" ...
+
+An exception is open until a person other than the one who broke glass reviews it; either
+verdict closes it, and the audit report shows which. Reviews are verified against the policy
+(--policy, default .twokey/policy.yml); a refused review is not recorded.
+exit codes: 0 done (list: none open), 1 review refused (list: some open), 2 usage error"""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``twokey break-glass``."""
+    parser = subparsers.add_parser(
+        "break-glass",
+        help="list break-glass exceptions, review them after the fact",
+        description="Break-glass exceptions recorded in the ledger, and their reviews.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(title="break-glass commands", metavar="COMMAND")
+    listing = commands.add_parser(
+        "list",
+        help="every break-glass in the ledger, open or reviewed",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _common(listing)
+    add_format(listing)
+    listing.set_defaults(handler=_list)
+    review = commands.add_parser(
+        "review",
+        help="sign a review of one break-glass and append it to the ledger",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    review.add_argument("entry", type=int, help="the ledger index of the break-glass")
+    review.add_argument("--verdict", choices=["justified", "unjustified"], default="justified")
+    review.add_argument("--comment", default="", help="what the review found")
+    _common(review)
+    add_signing(review)
+    add_format(review)
+    review.set_defaults(handler=_review)
+    parser.set_defaults(handler=help_handler(parser))
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ledger", required=True, metavar="URL", help="sqlite:///path or postgresql://..."
+    )
+    parser.add_argument(
+        "--policy",
+        type=Path,
+        default=Path(DEFAULT_POLICY_PATH),
+        metavar="FILE",
+        help=f"the policy whose people and keys decide (default: {DEFAULT_POLICY_PATH})",
+    )
+
+
+def _policy(path: Path) -> Policy:
+    if not path.exists():
+        raise UsageError(f"no policy at {path}", hint="pass --policy FILE")
+    return load(path)
+
+
+def _list(args: argparse.Namespace) -> int:
+    from twokey.audit._exceptions import read_exceptions  # noqa: PLC0415
+
+    policy = _policy(args.policy)
+    found = read_exceptions(args.ledger, policy).resolve(policy)
+    rows = [e.to_dict(_name(policy, e.actor)) for e in found]
+    if args.format == "json":
+        print_json(rows)
+    else:
+        from twokey.audit._render import exception_text  # noqa: PLC0415
+
+        for row in rows:
+            print(exception_text(row))
+            for why in row["refused_reviews"]:
+                print(f"  refused review: {why}")
+        still = sum(1 for r in rows if not r["reviewed"])
+        print(f"{len(rows)} break-glass exception(s), {still} open")
+    return ExitCode.DENY if any(not r["reviewed"] for r in rows) else ExitCode.ALLOW
+
+
+def _review(args: argparse.Namespace) -> int:
+    from twokey.audit._exceptions import exception_of  # noqa: PLC0415
+    from twokey.engine import evaluate_review, explain  # noqa: PLC0415
+    from twokey.ledger import Entry, EntryKind, open_ledger, parse_entry  # noqa: PLC0415
+
+    policy = _policy(args.policy)
+    with open_ledger(args.ledger) as ledger:
+        if not 0 <= args.entry < ledger.size():
+            raise UsageError(f"the ledger has no entry {args.entry} (size {ledger.size()})")
+        data = ledger.entry(args.entry)
+        exception = exception_of(args.entry, data, parse_entry(data))
+        if exception is None:
+            raise UsageError(
+                f"ledger entry {args.entry} records no break-glass",
+                hint="twokey break-glass list shows the exceptions",
+            )
+        envelope, review = _signed_review(args, data, policy)
+        decision = evaluate_review(policy, exception.actor, review)
+        if not decision.allowed:
+            print(explain(decision))
+            return ExitCode.DENY
+        body: dict[str, Any] = {
+            "door": "break-glass-review",
+            "entry": args.entry,
+            "envelope": base64.b64encode(envelope).decode(),
+        }
+        [index] = ledger.append([Entry(EntryKind.REVIEW, body, review.time)])
+    result = {
+        "entry": args.entry,
+        "review_entry": index,
+        "reviewer": decision.counted[0].person,
+        "verdict": args.verdict,
+        "actor": _name(policy, exception.actor),
+        "reason": exception.reason,
+    }
+    if args.format == "json":
+        print_json(result)
+    else:
+        print(
+            f"reviewed the break-glass of ledger entry {args.entry} by {result['actor']} "
+            f"({exception.reason}): {args.verdict}; recorded as entry {index}"
+        )
+    return ExitCode.ALLOW
+
+
+def _signed_review(
+    args: argparse.Namespace, data: bytes, policy: Policy
+) -> tuple[bytes, BreakGlassReview]:
+    """The review envelope, and what it says once verified against the policy."""
+    envelope = sign_break_glass_review(
+        _signer(args),
+        entry=args.entry,
+        entry_sha256=hashlib.sha256(data).hexdigest(),
+        verdict=args.verdict,
+        when=datetime.now(UTC),
+        comment=args.comment,
+    )
+    items = verify_envelope(StoredEnvelope(envelope, "this review"), policy)
+    return envelope, next(i for i in items if isinstance(i, BreakGlassReview))
+
+
+def _signer(args: argparse.Namespace) -> Signer:
+    """The reviewer's key; only the defaults (git config user.signingkey) need a repository."""
+    if args.key or args.ssh_key:
+        return load_signer(Path(args.key or args.ssh_key).expanduser(), ssh=bool(args.ssh_key))
+    from twokey.git import Git  # noqa: PLC0415
+
+    return signer_from(args, Git.discover(args.repo))
+
+
+def _name(policy: Policy, alias: Alias) -> str:
+    principal = policy.resolve(alias)
+    return principal.id if principal is not None else str(alias)
