@@ -17,10 +17,23 @@ from twokey.cli._attest import artifact_digest
 from twokey.cli._output import help_handler, print_json
 from twokey.engine import decision_json, evaluate_safely, explain
 from twokey.errors import ExitCode, TwokeyError, UsageError
-from twokey.evidence import GitEvidenceStore, repository_id, verify_envelopes
+from twokey.evidence import (
+    GitEvidenceStore,
+    VerifiedEvidence,
+    repository_id,
+    verify_envelopes,
+)
 from twokey.git._process import Plumbing
 from twokey.git._run import Git
-from twokey.model import Alias, BreakGlass, Decision, DeployFacts, DeployRequest, FindingCode
+from twokey.model import (
+    Alias,
+    BreakGlass,
+    Decision,
+    DeployFacts,
+    DeployRequest,
+    Evidence,
+    FindingCode,
+)
 from twokey.policy import DEFAULT_POLICY_PATH, Policy, load, loads
 
 _EPILOG = """\
@@ -171,7 +184,8 @@ def _check(args: argparse.Namespace) -> int:
         tuple(verified.checks),
         tuple(verified.rejected),
     )
-    decision = _recorded(evaluate_safely(policy, facts, now), request, args, reader.git)
+    decision = evaluate_safely(policy, facts, now)
+    decision = _recorded(decision, request, _evidence_ids(verified), args, reader.git)
     if args.format == "json":
         print_json({"decisions": [json.loads(decision_json(decision))]})
     else:
@@ -179,8 +193,23 @@ def _check(args: argparse.Namespace) -> int:
     return ExitCode.ALLOW if decision.allowed else ExitCode.DENY
 
 
+def _evidence_ids(verified: VerifiedEvidence) -> list[str]:
+    """The ids (sha256 of the envelope bytes) of the evidence the decision was made from."""
+    kinds: tuple[tuple[Evidence, ...], ...] = (
+        verified.approvals,
+        verified.provenance,
+        verified.deploy_approvals,
+        verified.checks,
+    )
+    return sorted({e.evidence_id for kind in kinds for e in kind})
+
+
 def _recorded(
-    decision: Decision, request: DeployRequest, args: argparse.Namespace, git: Plumbing
+    decision: Decision,
+    request: DeployRequest,
+    evidence: list[str],
+    args: argparse.Namespace,
+    git: Plumbing,
 ) -> Decision:
     """The decision, once a ``deploy`` entry holds it in the ledger (invariant 9).
 
@@ -204,6 +233,7 @@ def _recorded(
         "deployer": str(request.deployer),
         "requester": str(request.requester),
         "since": args.since,
+        "evidence": evidence,  # ids (sha256 of the envelope bytes) of what was verified
         "decision": decision.to_dict(),
     }
     try:

@@ -31,7 +31,9 @@ def _args(ledger: str) -> argparse.Namespace:
 
 def test_the_deploy_entry_holds_the_request_and_the_decision(tmp_path: Path) -> None:
     url = f"sqlite://{tmp_path / 'ledger.db'}"
-    assert _recorded(ALLOW, REQUEST, _args(url), Plumbing(tmp_path)) is ALLOW
+    assert (
+        _recorded(ALLOW, REQUEST, ["sha256:" + "e" * 64], _args(url), Plumbing(tmp_path)) is ALLOW
+    )
     with open_ledger(url) as log:
         [entry] = [parse_entry(data) for _, data in log.entries()]
     assert entry.kind is EntryKind.DEPLOY
@@ -47,12 +49,13 @@ def test_the_deploy_entry_holds_the_request_and_the_decision(tmp_path: Path) -> 
         "deploy-check",
     )
     assert body["decision"]["verdict"] == "allow"
+    assert body["evidence"] == ["sha256:" + "e" * 64]
 
 
 def test_a_ledger_that_cannot_be_written_turns_the_allow_into_a_deny(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("not a directory\n")
     url = f"sqlite://{tmp_path / 'a-file' / 'ledger.db'}"
-    decision = _recorded(ALLOW, REQUEST, _args(url), Plumbing(tmp_path))
+    decision = _recorded(ALLOW, REQUEST, ["sha256:" + "e" * 64], _args(url), Plumbing(tmp_path))
     assert not decision.allowed
     [finding] = decision.findings
     assert finding.code is FindingCode.INTERNAL_ERROR
