@@ -20,6 +20,7 @@ __all__ = [
     "break_glass_reason",
     "exception_of",
     "read_exceptions",
+    "require_ledger",
 ]
 
 import base64
@@ -27,10 +28,11 @@ import binascii
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from twokey.engine import evaluate_review
-from twokey.errors import InfrastructureError, TwokeyError
+from twokey.errors import InfrastructureError, TwokeyError, UsageError
 from twokey.evidence import EvidenceError, StoredEnvelope, verify_envelope
 from twokey.ledger import Entry, EntryKind, open_ledger, parse_entry
 from twokey.model import Alias, BreakGlassReview
@@ -169,12 +171,27 @@ def exception_of(index: int, data: bytes, entry: Entry) -> GlassException | None
     )
 
 
+def require_ledger(url: str) -> None:
+    """Refuse a SQLite ledger that does not exist (opening it would create an empty one).
+
+    Raises:
+        UsageError: no file at the path ``url`` names.
+    """
+    if url.startswith(("postgresql://", "postgres://")):
+        return
+    path = Path(url.removeprefix("sqlite://"))
+    if not path.exists():
+        raise UsageError(f"no ledger at {path}", hint="pass the URL the doors write to")
+
+
 def read_exceptions(url: str, policy: Policy) -> Exceptions:
     """One pass over the ledger at ``url``: its exceptions and reviews (resolve() them).
 
     Raises:
+        UsageError: no ledger at ``url``.
         InfrastructureError: the ledger cannot be read.
     """
+    require_ledger(url)
     found = Exceptions()
     try:
         with open_ledger(url) as ledger:

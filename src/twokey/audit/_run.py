@@ -440,7 +440,8 @@ def _walk_history(
     done = 0
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="twokey-audit") as pool:
         ahead = _Prefetch(walk, pool)
-        waiting, covered, recorded = ahead.window, walk.covered, walk.special()
+        waiting, covered = ahead.window, walk.covered
+        recorded = walk.ledger.decisions if walk.ledger is not None else {}
         for batch in batches:  # the hot loop: one batch per chunk of git's output
             for record in batch:
                 head = record[0][0]

@@ -27,7 +27,6 @@ __all__ = [
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from twokey.audit._exceptions import (
@@ -35,8 +34,9 @@ from twokey.audit._exceptions import (
     Exceptions,
     alias_of,
     break_glass_reason,
+    require_ledger,
 )
-from twokey.errors import InfrastructureError, TwokeyError, UsageError, VerificationError
+from twokey.errors import InfrastructureError, TwokeyError, VerificationError
 from twokey.evidence import GitEvidenceStore, verify_envelopes
 from twokey.git._run import Git
 from twokey.ledger import EntryKind, open_ledger, parse_entry
@@ -182,10 +182,7 @@ def read_ledger(url: str, ref: str, repository: str) -> LedgerRecords:
         InfrastructureError: the ledger cannot be opened or read (from ``open_ledger``).
     """
     records = LedgerRecords(url)
-    if not url.startswith(("postgresql://", "postgres://")):
-        path = Path(url.removeprefix("sqlite://"))
-        if not path.exists():  # open_ledger would create an empty one
-            raise UsageError(f"no ledger at {path}", hint="pass the URL the doors write to")
+    require_ledger(url)
     try:
         with open_ledger(url) as ledger:
             for index, data in ledger.entries():

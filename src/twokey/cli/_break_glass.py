@@ -116,11 +116,12 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from twokey.audit._exceptions import exception_of  # noqa: PLC0415
+    from twokey.audit._exceptions import exception_of, require_ledger  # noqa: PLC0415
     from twokey.engine import evaluate_review, explain  # noqa: PLC0415
     from twokey.ledger import Entry, EntryKind, open_ledger, parse_entry  # noqa: PLC0415
 
     policy = _policy(args.policy)
+    require_ledger(args.ledger)
     with open_ledger(args.ledger) as ledger:
         if not 0 <= args.entry < ledger.size():
             raise UsageError(f"the ledger has no entry {args.entry} (size {ledger.size()})")

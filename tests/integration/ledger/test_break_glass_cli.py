@@ -149,3 +149,19 @@ def test_a_forged_review_entry_is_listed_as_refused(
     change = json.loads(out)[1]
     assert change["reviewed"] is False
     assert change["refused_reviews"] == ["entry 4: reviews other bytes than entry 2"]
+
+
+@pytest.mark.parametrize("command", ["list", "review"])
+def test_a_ledger_that_does_not_exist_is_not_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    missing = tmp_path / "typo.db"
+    args = ["break-glass", command, *(["1", "--key", "k"] if command == "review" else [])]
+    policy = tmp_path / "policy.yml"
+    policy.write_text(
+        "version: 1\npeople:\n  erin: {emails: [erin@example.com]}\n"
+        "policy_changes: {approvals: 1, approvers: [erin]}\n"
+    )
+    assert main([*args, "--ledger", f"sqlite://{missing}", "--policy", str(policy)]) == 2
+    assert f"no ledger at {missing}" in capsys.readouterr().err
+    assert not missing.exists()
