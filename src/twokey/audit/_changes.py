@@ -11,6 +11,7 @@ __all__ = [
     "REVIEW_TRAILERS",
     "approver_row",
     "build_change",
+    "counts",
     "trailer_approvals",
     "trailer_idents",
 ]
@@ -93,8 +94,14 @@ def _ident(value: str) -> tuple[str, str] | None:
     return (ident.name, ident.email.strip()) if ident is not None and ident.email.strip() else None
 
 
+def counts(person: str, approval: Approval, counted: frozenset[tuple[str, str, str]]) -> bool:
+    """True when the engine counted this very approval (not only its person)."""
+    evidence = approval.evidence_id or approval.source
+    return (person, approval.trust.value, evidence) in counted
+
+
 def approver_row(
-    policy: Policy, approval: Approval, counted: frozenset[tuple[str, str]]
+    policy: Policy, approval: Approval, counted: frozenset[tuple[str, str, str]]
 ) -> ApproverRow:
     """A report row for one approval: who (person id, or the alias), source, trust, counted."""
     principal = policy.resolve(approval.signer)
@@ -113,7 +120,7 @@ def approver_row(
         who,
         source,
         approval.trust.value,
-        principal is not None and (principal.id, approval.trust.value) in counted,
+        principal is not None and counts(principal.id, approval, counted),
         email,
         approval.time.isoformat() if timed else None,
     )

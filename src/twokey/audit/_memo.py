@@ -34,7 +34,9 @@ class Judgement:
 
     verdict: str
     break_glass: bool
-    counted: frozenset[tuple[str, str]]  # (person id, trust) of each approval that counted
+    # (person id, trust, evidence id or source) of each approval the engine counted: one per
+    # person and rule, so a stale approval, or a second one by the same person, is not in it
+    counted: frozenset[tuple[str, str, str]]
     findings: tuple[tuple[str, str], ...]  # (code, message), info findings left out
 
 
@@ -97,7 +99,7 @@ def _judgement(policy: Policy, facts: RefUpdateFacts, now: datetime) -> Judgemen
     return Judgement(
         decision.verdict.value,
         decision.break_glass,
-        frozenset((c.person, c.trust) for c in decision.counted),
+        frozenset((c.person, c.trust, c.evidence) for c in decision.counted),
         tuple(
             (f.code.value, f.message) for f in decision.findings if f.severity is not Severity.INFO
         ),

@@ -17,7 +17,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from twokey.audit._changes import approver_row, build_change, trailer_approvals, trailer_idents
+from twokey.audit._changes import (
+    approver_row,
+    build_change,
+    counts,
+    trailer_approvals,
+    trailer_idents,
+)
 from twokey.audit._default_policy import DefaultPolicy
 from twokey.audit._fast import FastLane
 from twokey.audit._memo import Judgement, Memo, judge
@@ -262,7 +268,7 @@ class _Walk:
         change: Change,
         content: list[Commit],
         approvals: list[Approval],
-        counted: frozenset[tuple[str, str]],
+        counted: frozenset[tuple[str, str, str]],
     ) -> tuple[tuple[str, ...], tuple[ApproverRow, ...]]:
         """Authors and approver rows; remembered for a single commit with trailer approvals."""
         key: tuple[object, ...] | None = None
@@ -315,7 +321,7 @@ class _Walk:
             if a.trust is TrustLevel.TRAILER:
                 continue
             principal = self.policy.resolve(a.signer)
-            if principal is None or (principal.id, a.trust.value) not in counted:
+            if principal is None or not counts(principal.id, a, counted):
                 continue
             content = next((c for c in change.commits if c.sha == a.commit), change.commits[-1])
             if content.committer.time is None:

@@ -99,6 +99,13 @@ def test_the_audit_with_the_ledger_tells_the_story(
     assert (summary["changes"], summary["violations"], summary["gate_disagreements"]) == (4, 0, 0)
     kinds = {c["subject"]: c["kind"] for c in report["changes"]}
     assert kinds["Add cart"] == "push"
+    cart = next(c for c in report["changes"] if c["subject"] == "Add cart")
+    # Bob approved twice: before Alice's last commit (stale) and after; only the second counted.
+    assert sorted((a["who"], a["counted"]) for a in cart["approvers"]) == [
+        ("alice", False),
+        ("bob", False),
+        ("bob", True),
+    ]
     assert {c["deployer"] for c in report["changes"]} == {"ci (production)"}
     # Step 8: Dave's Friday-night break-glass deploy is an exception, listed first, which
     # Erin's review closed (Dave's own review was refused and never recorded).
