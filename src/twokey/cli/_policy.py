@@ -6,10 +6,7 @@ import argparse
 import sys
 from collections import defaultdict
 from collections.abc import Iterator
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from twokey.cli._output import add_format, help_handler, print_json
 from twokey.errors import ConfigError, ExitCode
@@ -23,6 +20,10 @@ from twokey.policy import (
     load,
     loosenings,
 )
+
+if TYPE_CHECKING:  # rich is imported only when a terminal shows a table (start-up time)
+    from rich.console import Console
+    from rich.table import Table
 
 _EPILOG = """\
 examples:
@@ -115,6 +116,8 @@ def _show(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(policy_summary(policy))
     elif sys.stdout.isatty():
+        from rich.console import Console  # noqa: PLC0415
+
         render_rich(policy, Console())
     else:
         print("\n".join(_lines(policy)))
@@ -279,6 +282,8 @@ def _short(rule: ApprovalRule) -> str:
 
 
 def _table(title: str, *columns: str) -> Table:
+    from rich.table import Table  # noqa: PLC0415
+
     table = Table(title=title, show_lines=True, highlight=False)
     for column in columns:
         table.add_column(column, overflow="fold")
@@ -286,12 +291,16 @@ def _table(title: str, *columns: str) -> Table:
 
 
 def _row(table: Table, *cells: str) -> None:
+    from rich.text import Text  # noqa: PLC0415
+
     # Text() keeps policy strings from being read as rich markup.
     table.add_row(*(Text(cell) for cell in cells))
 
 
 def render_rich(policy: Policy, console: Console) -> None:
     """Print the resolved policy as tables (used when stdout is a terminal)."""
+    from rich.text import Text  # noqa: PLC0415
+
     console.print(Text(f"policy {policy.source} ({policy.digest})", style="bold"))
     refs = _table("Protected refs", "ref", "approvals", "excluding", "owners", "checks", "line")
     for rule in policy.refs:
