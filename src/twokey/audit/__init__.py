@@ -4,8 +4,9 @@ from twokey.audit._identities import Candidate, probable_aliases
 from twokey.audit._model import ApproverRow, AuditChange, Deployment, Signal, Totals, summarise
 from twokey.audit._render import ReportFormat, render, write_report
 from twokey.audit._report import TEXT_ERRORS, AuditReport, Spool
-from twokey.audit._run import AuditOptions, run_audit
+from twokey.audit._run import run_audit
 from twokey.audit._signals import SignalStats, TimedApproval, implausibly_fast, risk_signals
+from twokey.audit._walk import AuditOptions
 
 __all__ = [
     "TEXT_ERRORS",

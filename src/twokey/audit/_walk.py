@@ -1,0 +1,329 @@
+"""One landed change at a time: the walk's sources, policy, totals, signals and deploys.
+
+:class:`Walk` turns a first-parent commit (with a merge's or a recorded push's commits) into
+the engine's :class:`RefUpdateFacts` with the approvals of every source, has the gate's own
+engine judge it (through ``twokey.audit._memo``), and makes the report row.
+``twokey.audit._run`` drives it over the history.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CACHE_LIMIT", "AuditOptions", "Brought", "Walk"]
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from twokey.audit._changes import (
+    approver_row,
+    build_change,
+    counts,
+    trailer_approvals,
+    trailer_idents,
+)
+from twokey.audit._default_policy import DefaultPolicy
+from twokey.audit._memo import Judgement, Memo, judge
+from twokey.audit._model import ApproverRow, AuditChange, Deployment, Totals
+from twokey.audit._signals import SignalStats, TimedApproval
+from twokey.audit._sources import Deploys, RefEvidence, read_ledger
+from twokey.errors import UsageError
+from twokey.git._history import Record
+from twokey.git._reader import GitReader
+from twokey.git._run import Git
+from twokey.model import (
+    ZERO_SHA,
+    Alias,
+    Approval,
+    BreakGlass,
+    Change,
+    CheckResult,
+    Commit,
+    RefUpdateFacts,
+    TrustLevel,
+)
+from twokey.policy import Policy, load
+
+CACHE_LIMIT = 4096  # entries per cache: memory stays bounded whatever the history
+_EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree (SHA-1)
+Brought = list[Commit] | Change  # a merge's commits, or a recorded push's whole change
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """What to audit, and with what.
+
+    Attributes:
+        repo: a work tree or bare repository.
+        ref: the audited ref (``main`` means ``refs/heads/main``).
+        since: only changes committed after this (any date git's ``--since`` reads).
+        until: only changes committed before this.
+        policy: a policy file; None applies the default (docs/audit.md).
+        identities: confirmed aliases, email -> the person's canonical email (default policy).
+        ledger: a ledger URL whose decisions, forge approvals and deploys are used.
+    """
+
+    repo: Path
+    ref: str = "refs/heads/main"
+    since: str | None = None
+    until: str | None = None
+    policy: Path | None = None
+    identities: dict[str, str] | None = None
+    ledger: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.ref.strip():
+            raise UsageError("--ref must name a ref, e.g. refs/heads/main")
+
+    @property
+    def full_ref(self) -> str:
+        """The ref with its namespace."""
+        return self.ref if self.ref.startswith("refs/") else f"refs/heads/{self.ref}"
+
+
+class Walk:
+    """State of one audit walk: sources, policy, totals, signals, deploys in effect."""
+
+    def __init__(self, git: Git, options: AuditOptions, repository: str, memo: bool) -> None:
+        self.git = git
+        self.reader = GitReader(git.git_dir, git.env)
+        self.options = options
+        self.ref = options.full_ref
+        self.repository = repository
+        self.default: DefaultPolicy | None = None
+        if options.policy is not None:
+            self.policy = load(options.policy)
+        else:
+            self.default = DefaultPolicy(self.ref, options.identities)
+            self.policy = self.default.policy
+        self.evidence = RefEvidence(git, self.policy, repository)
+        self.ledger = read_ledger(options.ledger, self.ref, repository) if options.ledger else None
+        self.deploys = self.ledger.deploys if self.ledger else Deploys()
+        self.deploys.extend(self.evidence.deploys)
+        self.current: dict[str, Deployment] = {}  # environment -> deploy of newer history
+        self.epoch = 0  # counts changes of `current` (rows depend on the deploys in effect)
+        self.covered: set[str] = set()  # first-parent commits inside a recorded push
+        self.totals = Totals()
+        self.stats = SignalStats()
+        self.idents: set[tuple[str, str]] = set()
+        self.names: dict[str, str] = {}
+        self.names_of: Policy = self.policy
+        self.memo = Memo() if memo else None
+        self.learnt: set[tuple[object, ...]] = set()
+        self.people: dict[tuple[object, ...], tuple[tuple[str, ...], tuple[ApproverRow, ...]]] = {}
+
+    def recorded_push(self, record: Record) -> str | None:
+        """The recorded ``old`` when the gate let several first-parent commits land at once.
+
+        The ledger's decision for this commit names where the ref was (``old``); when that is
+        not the commit's parent, the push brought the first-parent commits between, and the
+        audit judges them as the one change the gate judged (the others are then ``covered``
+        and get no row of their own). Only when ``old`` is really on the first-parent chain.
+        """
+        if self.ledger is None or not self.ledger.decisions:
+            return None
+        fields = record[0]
+        recorded = self.ledger.decisions.get(fields[0][1:])
+        parent = fields[2].split(" ", 1)[0]
+        if recorded is None or recorded.old in ("", ZERO_SHA, parent):
+            return None
+        out = self.git.run(  # fails (empty) when old is not even in the repository
+            "rev-list",
+            "--first-parent",
+            "--parents",
+            fields[0][1:],
+            f"^{recorded.old}",
+            "--",
+            check=False,
+        )
+        chain = [line.split() for line in out.decode().splitlines()]
+        if not chain or len(chain[-1]) < 2 or chain[-1][1] != recorded.old:
+            return None  # old is not on the first-parent chain: judge commit by commit
+        self.covered.update(line[0] for line in chain[1:])
+        return recorded.old
+
+    def special(self) -> set[str]:
+        """Commit ids and trees named by evidence, ledger records or deploys (not simple)."""
+        found = {*self.evidence.approvals, *self.evidence.checks, *self.deploys.by_commit}
+        if self.ledger is not None:
+            found.update(self.ledger.decisions, self.ledger.approvals)
+        return found
+
+    def judge(self, commit: Commit, brought: Brought | None) -> AuditChange:
+        """Judge one first-parent commit.
+
+        ``brought``: a merge's commits, or the whole :class:`Change` of a recorded push of
+        several first-parent commits (:meth:`recorded_push`); None for one plain commit.
+        """
+        recorded = self.ledger.decisions.get(commit.sha) if self.ledger else None
+        pusher = recorded.pusher if recorded else None
+        if isinstance(brought, Change):
+            change, kind = replace(brought, pusher=pusher), "push"
+        else:
+            change, kind = build_change(brought, commit, self.repository, self.ref, pusher)
+        when = commit.committer.time or commit.author.time or datetime.now(UTC)
+        approvals, checks = self._approvals(change, when)
+        self._learn(change)
+        glass = None
+        if recorded is not None and recorded.break_glass and pusher is not None:
+            glass = BreakGlass(pusher, recorded.break_glass, recorded.time)
+        facts = RefUpdateFacts(change, tuple(approvals), tuple(checks), (), glass)
+        decision = judge(self.memo, self.policy, facts, when)
+        row = self._row(change, kind, decision, approvals, recorded.verdict if recorded else None)
+        self.totals.add(row)
+        self.stats.add(row, self._timed(change, approvals, decision))
+        return row
+
+    def _approvals(
+        self, change: Change, when: datetime
+    ) -> tuple[list[Approval], list[CheckResult]]:
+        signed, checks = self.evidence.for_change(change)
+        approvals = list(signed)
+        if self.ledger is not None and self.ledger.approvals:
+            keys = {change.new, change.new_tree, *(c.sha for c in change.commits)}
+            seen = {id(a): a for k in keys for a in self.ledger.approvals.get(k, ())}
+            approvals += seen.values()
+        for c in change.commits:
+            if c.trailers:
+                approvals += trailer_approvals(
+                    c, self.repository, self.ref, c.committer.time or when
+                )
+        return approvals, checks
+
+    def _learn(self, change: Change) -> None:
+        """Identities seen (for probable aliases) and, by default policy, new people."""
+        emails = []
+        for c in change.commits:
+            seen = (c.author.name, c.author.email, c.committer.name, c.committer.email, c.trailers)
+            if seen in self.learnt:
+                continue  # most commits: people (and trailers' people) already known
+            if len(self.learnt) < CACHE_LIMIT:
+                self.learnt.add(seen)
+            self.idents.add((c.author.name, c.author.email.lower()))
+            self.idents.add((c.committer.name, c.committer.email.lower()))
+            emails += [c.author.email, c.committer.email, *(a.email for a in c.co_authors)]
+            for name, email in trailer_idents(c):
+                self.idents.add((name, email.lower()))
+                emails.append(email)
+        if self.default is not None:
+            self.policy = self.default.ensure(emails)
+
+    def _fresh(self) -> None:
+        """Forget names and people resolved under an older policy (the default grows)."""
+        if self.names_of is not self.policy:
+            self.names, self.names_of = {}, self.policy
+            self.people.clear()
+
+    def _name(self, email: str) -> str:
+        self._fresh()
+        name = self.names.get(email)
+        if name is None:
+            principal = self.policy.resolve(Alias.email(email)) if email.strip() else None
+            name = principal.id if principal is not None else email.lower()
+            self.names[email] = name
+        return name
+
+    def _row(
+        self,
+        change: Change,
+        kind: str,
+        decision: Judgement,
+        approvals: list[Approval],
+        gate: str | None,
+    ) -> AuditChange:
+        head = change.commits[-1]
+        content = [c for c in change.commits if not (c.is_merge and c.clean_merge)]
+        authors, rows = self._people(change, content, approvals, decision.counted)
+        when = (head.committer.time or datetime.now(UTC)).isoformat()
+        merger = str(change.pusher) if change.pusher else head.committer.email
+        emails = {c.author.email.lower() for c in content}
+        emails |= {a.email.lower() for c in change.commits for a in c.co_authors}
+        return AuditChange(
+            head.sha,
+            when,
+            head.message.split("\n", 1)[0],
+            kind,
+            authors,
+            rows,
+            self.name_of(change.pusher) if change.pusher else self._name(merger),
+            self._deployments(head.sha),
+            decision.verdict,
+            decision.findings,
+            decision.break_glass,
+            len(change.paths) if self.options.policy is not None else None,
+            tuple(sorted(emails)),
+            gate,
+        )
+
+    def _people(
+        self,
+        change: Change,
+        content: list[Commit],
+        approvals: list[Approval],
+        counted: frozenset[tuple[str, str, str]],
+    ) -> tuple[tuple[str, ...], tuple[ApproverRow, ...]]:
+        """Authors and approver rows; remembered for a single commit with trailer approvals."""
+        key: tuple[object, ...] | None = None
+        if len(change.commits) == 1 and all(a.trust is TrustLevel.TRAILER for a in approvals):
+            commit = change.commits[0]
+            signers = tuple((a.signer, a.source) for a in approvals)
+            key = (commit.author.email, commit.co_authors, signers, counted)
+            self._fresh()
+            hit = self.people.get(key)
+            if hit is not None:
+                return hit
+        authors = {self._name(c.author.email) for c in content}
+        authors |= {self._name(a.email) for c in change.commits for a in c.co_authors}
+        rows = {approver_row(self.policy, a, counted) for a in approvals}
+        found = (
+            tuple(sorted(authors)),
+            tuple(sorted(rows, key=lambda r: (r.who, r.source, r.trust, r.time or ""))),
+        )
+        if key is not None:
+            if len(self.people) >= CACHE_LIMIT:
+                self.people.clear()
+            self.people[key] = found
+        return found
+
+    def name_of(self, alias: Alias) -> str:
+        """The person id of ``alias`` under the audit's policy, or the alias itself."""
+        principal = self.policy.resolve(alias)
+        return principal.id if principal is not None else str(alias)
+
+    def _deployments(self, sha: str) -> tuple[Deployment, ...]:
+        """The first deploy per environment that included this change (newest-first walk)."""
+        for environment, deployer, when, source in sorted(
+            self.deploys.by_commit.get(sha, ()), key=lambda d: d[2], reverse=True
+        ):
+            who = self.name_of(deployer)
+            self.current[environment] = Deployment(environment, who, when.isoformat(), source)
+            self.epoch += 1
+        return tuple(self.current[e] for e in sorted(self.current))
+
+    def _timed(
+        self, change: Change, approvals: list[Approval], decision: Judgement
+    ) -> list[TimedApproval]:
+        """Counted signed or forge approvals, with their delay and the change's size."""
+        counted = decision.counted
+        timed = []
+        for a in approvals:
+            if a.trust is TrustLevel.TRAILER:
+                continue
+            principal = self.policy.resolve(a.signer)
+            if principal is None or not counts(principal.id, a, counted):
+                continue
+            content = next((c for c in change.commits if c.sha == a.commit), change.commits[-1])
+            if content.committer.time is None:
+                continue
+            seconds = (a.time - content.committer.time).total_seconds()
+            timed.append(TimedApproval(principal.id, seconds, self._lines(change)))
+        return timed
+
+    def _lines(self, change: Change) -> int:
+        old = change.old if change.old != ZERO_SHA else _EMPTY_TREE
+        out = self.git.run("diff", "--numstat", "--no-renames", old, change.new, "--")
+        total = 0
+        for line in out.decode(errors="replace").splitlines():
+            added, removed, _ = line.split("\t", 2)
+            total += int(added) if added.isdigit() else 0
+            total += int(removed) if removed.isdigit() else 0
+        return total
