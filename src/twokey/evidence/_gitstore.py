@@ -19,10 +19,10 @@ __all__ = [
 
 import hashlib
 import re
-import subprocess
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from twokey._spawn import spawn_git
 from twokey.errors import InfrastructureError
 from twokey.evidence._dsse import MAX_ENVELOPE_BYTES
 from twokey.evidence._verify import StoredEnvelope
@@ -34,12 +34,7 @@ _SUBJECT = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$|^sha256:[0-9a-f]{64}$")
 
 
 def _git(git_dir: Path, *args: str, stdin: bytes | None = None) -> bytes:
-    try:
-        result = subprocess.run(
-            ["git", "--git-dir", str(git_dir), *args], input=stdin, capture_output=True, check=False
-        )
-    except OSError as exc:
-        raise InfrastructureError(f"cannot run git: {exc}") from exc
+    result = spawn_git(["--git-dir", str(git_dir), *args], stdin=stdin)
     if result.returncode != 0:
         raise InfrastructureError(
             f"git {' '.join(args[:2])} failed: {result.stderr.decode(errors='replace').strip()}"

@@ -5,11 +5,11 @@ from __future__ import annotations
 __all__ = ["GitResult", "Plumbing"]
 
 import os
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from twokey._spawn import spawn_git
 from twokey.errors import InfrastructureError
 
 # No user or system configuration may change what plumbing prints (aliases, log.showSignature,
@@ -47,20 +47,7 @@ class Plumbing:
         self, args: Sequence[str], *, stdin: bytes | None = None, ok: Sequence[int] = (0,)
     ) -> GitResult:
         """Run ``git ARGS``; any exit code outside ``ok`` raises :class:`InfrastructureError`."""
-        try:
-            proc = subprocess.run(
-                ["git", *args],
-                input=stdin,
-                capture_output=True,
-                env=self._env,
-                timeout=_TIMEOUT,
-                check=False,
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise InfrastructureError(
-                f"cannot run git {args[0] if args else ''}: {exc}",
-                hint="is git installed and on PATH?",
-            ) from exc
+        proc = spawn_git(args, env=self._env, stdin=stdin, timeout=_TIMEOUT)
         err = proc.stderr.decode(errors="replace").strip()
         if proc.returncode not in ok:
             raise InfrastructureError(

@@ -5,10 +5,10 @@ from __future__ import annotations
 __all__ = ["Git", "GitError"]
 
 import os
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from twokey._spawn import spawn_git
 from twokey.errors import InfrastructureError
 
 _ENV = {"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
@@ -28,33 +28,16 @@ class Git:
     @classmethod
     def discover(cls, path: Path | str = ".") -> Git:
         """The repository containing ``path`` (a work tree or a bare repository)."""
-        try:
-            out = subprocess.run(
-                ["git", "-C", str(path), "rev-parse", "--absolute-git-dir"],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-        except OSError as exc:
-            raise GitError(f"cannot run git: {exc}") from exc
+        out = spawn_git(["-C", str(path), "rev-parse", "--absolute-git-dir"])
         if out.returncode != 0:
             raise GitError(
                 f"{path} is not a git repository", hint="run inside a clone, or pass --repo PATH"
             )
-        return cls(Path(out.stdout.strip()))
+        return cls(Path(out.stdout.decode().strip()))
 
     def run(self, *args: str, stdin: bytes | None = None, check: bool = True) -> bytes:
         """Run ``git args`` and return stdout; a failure raises :class:`GitError`."""
-        try:
-            result = subprocess.run(
-                ["git", "--git-dir", str(self.git_dir), *args],
-                input=stdin,
-                capture_output=True,
-                check=False,
-                env=self.env,
-            )
-        except OSError as exc:
-            raise GitError(f"cannot run git: {exc}") from exc
+        result = spawn_git(["--git-dir", str(self.git_dir), *args], env=self.env, stdin=stdin)
         if check and result.returncode != 0:
             message = result.stderr.decode(errors="replace").strip()
             raise GitError(f"git {' '.join(args[:3])} failed: {message}")
@@ -66,16 +49,7 @@ class Git:
 
     def ok(self, *args: str) -> bool:
         """True when ``git args`` exits 0."""
-        try:
-            result = subprocess.run(
-                ["git", "--git-dir", str(self.git_dir), *args],
-                capture_output=True,
-                check=False,
-                env=self.env,
-            )
-        except OSError as exc:
-            raise GitError(f"cannot run git: {exc}") from exc
-        return result.returncode == 0
+        return spawn_git(["--git-dir", str(self.git_dir), *args], env=self.env).returncode == 0
 
     def rev_parse(self, rev: str) -> str:
         """The full object id of ``rev``."""

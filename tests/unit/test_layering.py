@@ -1,0 +1,71 @@
+"""Dependencies flow downward only (DESIGN.md, "Layout"); the engine and the model do no I/O.
+
+Every ``import`` in every module is read (functions' lazy imports included), so a shortcut
+through a lazy import is caught too.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "twokey"
+_ALL = {"errors", "_spawn", "model", "policy", "engine", "evidence", "ledger", "git", "audit"}
+
+# What each part of twokey may import from the others.
+ALLOWED: dict[str, set[str]] = {
+    "errors": set(),
+    "_spawn": {"errors"},
+    "model": {"errors"},
+    "policy": {"model", "errors"},
+    "engine": {"model", "policy", "errors"},
+    "evidence": {"model", "policy", "errors", "_spawn"},
+    "ledger": {"model", "errors"},
+    "git": {"engine", "evidence", "ledger", "model", "policy", "errors", "_spawn"},
+    "audit": {"engine", "evidence", "git", "ledger", "model", "policy", "errors", "_spawn"},
+    "demo": _ALL,
+    "cli": _ALL | {"demo"},
+    "__main__": {"cli"},
+}
+# The pure core: no processes, files, sockets or databases (the engine is deterministic).
+NO_IO = {"engine", "model"}
+IO_MODULES = {"subprocess", "socket", "sqlite3", "psycopg", "shutil", "tempfile", "urllib", "http"}
+
+
+def _imports(path: Path) -> Iterator[str]:
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+        elif isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+
+
+def _part(path: Path) -> str:
+    rel = path.relative_to(SRC).parts
+    return rel[0].removesuffix(".py")
+
+
+MODULES = sorted(p for p in SRC.rglob("*.py") if _part(p) in ALLOWED)
+
+
+def test_every_part_of_twokey_has_a_rule() -> None:
+    parts = {_part(p) for p in SRC.rglob("*.py")} - {"__init__"}
+    assert parts <= set(ALLOWED), parts - set(ALLOWED)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(SRC)))
+def test_imports_flow_downward(path: Path) -> None:
+    part = _part(path)
+    used = {m.split(".")[1] for m in _imports(path) if m.startswith("twokey.")}
+    assert used - {part} <= ALLOWED[part], f"{part} may not import {used - ALLOWED[part] - {part}}"
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in MODULES if _part(p) in NO_IO], ids=lambda p: str(p.relative_to(SRC))
+)
+def test_the_core_does_no_io(path: Path) -> None:
+    used = {m.split(".")[0] for m in _imports(path)}
+    assert not used & IO_MODULES, used & IO_MODULES
