@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from twokey.cli._output import add_format, print_json
+from twokey.cli._output import Subparsers, add_command, add_format, print_json
 from twokey.cli._signing import add_signing, signer_from
 from twokey.errors import ExitCode
 from twokey.evidence import GitEvidenceStore, fingerprint, repository_id, sign_approval
@@ -21,15 +21,15 @@ The approval names the repository, the ref, the commit and its tree: it covers t
 so a squash or rebase with the same tree still counts, and any new content makes it stale."""
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Register ``twokey approve``."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "approve",
-        help="sign an approval of REV's content and store it in the repository",
+        "sign an approval of REV's content and store it in the repository",
+        _EPILOG,
         description="Sign an in-toto approval of REV's content (commit and tree) for REF and "
         "store it under refs/twokey/evidence/.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("rev", nargs="?", default="HEAD", help="revision to approve (HEAD)")
     parser.add_argument(

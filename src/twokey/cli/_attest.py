@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from twokey.cli._output import add_format, help_handler, print_json
+from twokey.cli._output import Subparsers, add_command, add_format, help_handler, print_json
 from twokey.cli._signing import add_signing, signer_from
 from twokey.errors import ExitCode, UsageError
 from twokey.evidence import (
@@ -31,43 +31,28 @@ Each statement is signed, stored under refs/twokey/ and printed with its ref."""
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Register ``twokey attest``."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "attest",
-        help="sign check results, build provenance and deploy approvals",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "sign check results, build provenance and deploy approvals",
+        _EPILOG,
         description="Sign attestations and store them in git.",
     )
     commands = parser.add_subparsers(title="attest commands", metavar="COMMAND")
-    check = commands.add_parser(
-        "check",
-        help="a check passed or failed for REV's tree",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    check = add_command(commands, "check", "a check passed or failed for REV's tree", _EPILOG)
     check.add_argument("rev", nargs="?", default="HEAD")
     check.add_argument("--name", required=True, help="the check's name, e.g. tests")
     result = check.add_mutually_exclusive_group(required=True)
     result.add_argument("--passed", action="store_true")
     result.add_argument("--failed", action="store_true")
     check.set_defaults(handler=_check)
-    prov = commands.add_parser(
-        "provenance",
-        help="an artifact was built from a commit",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    prov = add_command(commands, "provenance", "an artifact was built from a commit", _EPILOG)
     prov.add_argument("--artifact", required=True, help="artifact file, or sha256:<hex>")
     prov.add_argument("--commit", default="HEAD")
     prov.set_defaults(handler=_provenance)
-    deploy = commands.add_parser(
-        "deploy-approval",
-        help="approve deploying an artifact",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    deploy = add_command(commands, "deploy-approval", "approve deploying an artifact", _EPILOG)
     deploy.add_argument("--artifact", required=True, help="artifact file, or sha256:<hex>")
     deploy.add_argument("--environment", required=True)
     deploy.add_argument("--commit", default="HEAD")

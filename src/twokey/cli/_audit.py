@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from twokey.cli._output import print_json
+from twokey.cli._output import Subparsers, add_command, print_json
 from twokey.errors import ExitCode, UsageError
 from twokey.git._run import Git
 
@@ -26,15 +26,15 @@ exit codes: 0 report written (even with violations; add --fail-on-violation to e
 2 usage error, 3 internal error"""
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Register ``twokey audit``."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "audit",
-        help="report every change that landed: who wrote, approved, merged",
+        "report every change that landed: who wrote, approved, merged",
+        _EPILOG,
         description="Walk the first-parent history of a protected ref and judge every change "
         "with the same engine as the gate.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "action",

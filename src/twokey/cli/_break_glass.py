@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from twokey.cli._output import add_format, help_handler, print_json
+from twokey.cli._output import Subparsers, add_command, add_format, help_handler, print_json
 from twokey.cli._signing import add_signing, signer_from
 from twokey.errors import ExitCode, UsageError
 from twokey.evidence import (
@@ -41,30 +41,24 @@ verdict closes it, and the audit report shows which. Reviews are verified agains
 exit codes: 0 done (list: none open), 1 review refused (list: some open), 2 usage error"""
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Register ``twokey break-glass``."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "break-glass",
-        help="list break-glass exceptions, review them after the fact",
+        "list break-glass exceptions, review them after the fact",
+        _EPILOG,
         description="Break-glass exceptions recorded in the ledger, and their reviews.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(title="break-glass commands", metavar="COMMAND")
-    listing = commands.add_parser(
-        "list",
-        help="every break-glass in the ledger, open or reviewed",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    listing = add_command(
+        commands, "list", "every break-glass in the ledger, open or reviewed", _EPILOG
     )
     _common(listing)
     add_format(listing)
     listing.set_defaults(handler=_list)
-    review = commands.add_parser(
-        "review",
-        help="sign a review of one break-glass and append it to the ledger",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    review = add_command(
+        commands, "review", "sign a review of one break-glass and append it to the ledger", _EPILOG
     )
     review.add_argument("entry", type=int, help="the ledger index of the break-glass")
     review.add_argument("--verdict", choices=["justified", "unjustified"], default="justified")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from twokey.cli._output import Subparsers, add_command
 from twokey.errors import ExitCode, UsageError
 from twokey.model import Alias, AliasKind, FindingCode
 
@@ -30,15 +31,15 @@ exit codes: 0 allow, 1 deny, 2 usage or policy error, 3 internal error (treat 3 
 docs: docs/check.md"""
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Register ``twokey check``."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "check",
-        help="judge a ref update (base..head) against the policy, for any CI",
+        "judge a ref update (base..head) against the policy, for any CI",
+        _EPILOG,
         description="Judge a ref update: the commits it brings, the evidence for them, and the "
         "policy of the target branch.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--repo", type=Path, default=Path(), help="repository (default: .)")
     parser.add_argument("--base", help="the target branch as it is (e.g. origin/main)")

@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from twokey.cli._output import print_json
+from twokey.cli._output import Subparsers, add_command, print_json
 from twokey.errors import ExitCode, UsageError
 
 _EPILOG = """\
@@ -24,14 +24,14 @@ examples:
 exit codes: 0 every step behaved as the story says, 1 some step did not, 3 internal error"""
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Register ``twokey demo``."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "demo",
-        help="run the walkthrough on a sample repository (what is refused and why)",
+        "run the walkthrough on a sample repository (what is refused and why)",
+        _EPILOG,
         description="The end-to-end story, on real git repositories.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--workdir", type=Path, help="where to build the sample (must not exist)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from twokey.cli._attest import artifact_digest
-from twokey.cli._output import help_handler, print_json
+from twokey.cli._output import Subparsers, add_command, help_handler, print_json
 from twokey.engine import decision_json, evaluate_safely, explain
 from twokey.errors import ExitCode, TwokeyError, UsageError
 from twokey.evidence import (
@@ -48,22 +48,17 @@ The release is the commits since --since (the environment's last deployed commit
 exit codes: 0 allow, 1 deny, 2 usage or policy error, 3 internal error"""
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Register ``twokey deploy``."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "deploy",
-        help="check a deploy request against the policy",
+        "check a deploy request against the policy",
+        _EPILOG,
         description="Deploy requests, judged by the engine.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(title="deploy commands", metavar="COMMAND")
-    check = commands.add_parser(
-        "check",
-        help="may this artifact be deployed now?",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    check = add_command(commands, "check", "may this artifact be deployed now?", _EPILOG)
     check.add_argument("--repo", default=".")
     check.add_argument("--environment", required=True)
     check.add_argument("--artifact", required=True, help="artifact file, or sha256:<hex>")

@@ -6,7 +6,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from twokey.cli._output import add_format, add_policy, help_handler, print_json
+from twokey.cli._output import (
+    Subparsers,
+    add_command,
+    add_format,
+    add_policy,
+    help_handler,
+    print_json,
+)
 from twokey.errors import ExitCode
 from twokey.evidence import (
     Envelope,
@@ -41,23 +48,21 @@ The policy defaults to .twokey/policy.yml in the repository's working tree.
 exit codes (verify): 0 every statement verifies, 1 some statement is refused"""
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Register ``twokey evidence``."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "evidence",
-        help="list or verify the evidence of a revision",
+        "list or verify the evidence of a revision",
+        _EPILOG,
         description="Evidence stored under refs/twokey/.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(title="evidence commands", metavar="COMMAND")
     for name, handler, text in (
         ("list", _list, "list stored envelopes (unverified)"),
         ("verify", _verify, "verify each statement: signer, person, valid or why not"),
     ):
-        sub = commands.add_parser(
-            name, help=text, epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
-        )
+        sub = add_command(commands, name, text, _EPILOG)
         sub.add_argument("rev", nargs="?", help="revision (its commit and tree); default: all")
         sub.add_argument("--repo", default=".", help="repository (default: current directory)")
         if name == "verify":

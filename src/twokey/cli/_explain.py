@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from twokey.cli._output import Subparsers, add_command
 from twokey.engine import decision_from_dict, explain
 from twokey.errors import ExitCode, UsageError
 from twokey.model import Decision
@@ -19,15 +20,15 @@ examples:
 exit codes: 0 every decision allows, 1 some decision denies, 2 not a decision"""
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Register ``twokey explain``."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "explain",
-        help="explain a decision: rules, who counted, who did not and why",
+        "explain a decision: rules, who counted, who did not and why",
+        _EPILOG,
         description="Render decisions for humans: each finding with its rule (file:line) and "
         "what would satisfy it, who counted and who was excluded and why.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("file", help="decision JSON file, or - for standard input")
     parser.set_defaults(handler=_explain)

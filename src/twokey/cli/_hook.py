@@ -6,7 +6,7 @@ import argparse
 import contextlib
 from pathlib import Path
 
-from twokey.cli._output import help_handler
+from twokey.cli._output import Subparsers, add_command, help_handler
 from twokey.errors import ExitCode
 
 _EPILOG = """\
@@ -23,15 +23,15 @@ break-glass: git push -o twokey.break-glass="reason" (people named in the policy
 docs: docs/hook.md"""
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Register ``twokey hook``."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "hook",
-        help="install or remove the pre-receive hook of a git server repository",
+        "install or remove the pre-receive hook of a git server repository",
+        _EPILOG,
         description="The pre-receive hook refuses a push that would put unapproved content on a "
         "protected ref, with one clear reason per problem.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(title="hook commands", metavar="COMMAND")
     install = commands.add_parser("install", help="install the pre-receive hook")

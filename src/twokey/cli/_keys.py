@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from twokey.cli._output import add_format, help_handler, print_json
+from twokey.cli._output import Subparsers, add_command, add_format, help_handler, print_json
 from twokey.errors import ExitCode
 from twokey.evidence import allowed_signers_text, fingerprint, generate_key
 from twokey.policy import DEFAULT_POLICY_PATH, load
@@ -23,22 +23,17 @@ Reviewers may also use the SSH key they already sign commits with: add its .pub 
 their `keys:` in the policy and approve with `twokey approve --ssh-key ~/.ssh/id_ed25519`."""
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Register ``twokey keys``."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "keys",
-        help="create signing keys; export allowed_signers",
+        "create signing keys; export allowed_signers",
+        _EPILOG,
         description="Signing keys for approvals and attestations.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(title="keys commands", metavar="COMMAND")
-    gen = commands.add_parser(
-        "generate",
-        help="write a new Ed25519 key pair",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    gen = add_command(commands, "generate", "write a new Ed25519 key pair", _EPILOG)
     gen.add_argument(
         "--out",
         default=str(Path.home() / ".config" / "twokey" / "id_ed25519"),
@@ -52,11 +47,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_format(gen)
     gen.set_defaults(handler=_generate)
-    signers = commands.add_parser(
+    signers = add_command(
+        commands,
         "allowed-signers",
-        help="print git's allowed_signers file for every person's keys in the policy",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "print git's allowed_signers file for every person's keys in the policy",
+        _EPILOG,
     )
     signers.add_argument("policy", nargs="?", help="policy file (default: .twokey/policy.yml)")
     signers.add_argument("--policy", dest="policy_option", metavar="FILE", help=argparse.SUPPRESS)

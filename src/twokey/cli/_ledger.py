@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from twokey.cli._output import add_format, help_handler, print_json
+from twokey.cli._output import Subparsers, add_command, add_format, help_handler, print_json
 from twokey.errors import ExitCode, UsageError
 from twokey.ledger import (
     DEFAULT_LEDGER,
@@ -52,23 +52,19 @@ postgresql://user@host/db[?schema=NAME] selects PostgreSQL.
 exit codes: 0 ok, 1 verification failed, 2 usage error, 3 storage error"""
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Register ``twokey ledger``."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "ledger",
-        help="the tamper-evident log: append, checkpoint, prove, verify, export",
+        "the tamper-evident log: append, checkpoint, prove, verify, export",
+        _EPILOG,
         description="An RFC 6962 Merkle log with C2SP signed checkpoints.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(title="ledger commands", metavar="COMMAND")
     for name, handler, text, extra in _COMMANDS:
-        sub = commands.add_parser(
-            name,
-            help=text,
-            description=text[0].upper() + text[1:] + ".",
-            epilog=_EPILOG,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+        sub = add_command(
+            commands, name, text, _EPILOG, description=text[0].upper() + text[1:] + "."
         )
         sub.add_argument(
             "--ledger",

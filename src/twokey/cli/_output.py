@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-__all__ = ["OutputFormat", "add_format", "add_policy", "help_handler", "print_json"]
+__all__ = [
+    "OutputFormat",
+    "Subparsers",
+    "add_command",
+    "add_format",
+    "add_policy",
+    "help_handler",
+    "print_json",
+]
 
 import argparse
 import enum
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 from twokey.errors import ExitCode
 from twokey.policy import DEFAULT_POLICY_PATH
@@ -20,6 +28,23 @@ class OutputFormat(enum.StrEnum):
 
     TEXT = "text"
     JSON = "json"
+
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def add_command(
+    subparsers: Subparsers, name: str, text: str, epilog: str, description: str | None = None
+) -> argparse.ArgumentParser:
+    """A command or subcommand: ``text`` its one-line help, ``epilog`` its examples (kept as
+    written), ``description`` the paragraph its own ``--help`` starts with."""
+    return subparsers.add_parser(
+        name,
+        help=text,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def add_format(parser: argparse.ArgumentParser, *choices: str) -> None:

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from twokey.cli._output import add_format, help_handler, print_json
+from twokey.cli._output import Subparsers, add_command, add_format, help_handler, print_json
 from twokey.errors import ConfigError, ExitCode
 from twokey.policy import (
     DEFAULT_POLICY_PATH,
@@ -36,26 +36,22 @@ exit codes: 0 valid, 2 invalid or unreadable (every problem is listed as file:li
 reference: docs/policy.md"""
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Register ``twokey policy check`` and ``twokey policy show``."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "policy",
-        help="check a policy file or show its resolved rules",
+        "check a policy file or show its resolved rules",
+        _EPILOG,
         description="Check a policy file, or show the rules it resolves to.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(title="policy commands", metavar="COMMAND")
     for name, handler, text in (
         ("check", _check, "validate a policy file and list every problem in it"),
         ("show", _show, "print the resolved rules: who can approve, deploy, break glass"),
     ):
-        sub = commands.add_parser(
-            name,
-            help=text,
-            description=text[0].upper() + text[1:] + ".",
-            epilog=_EPILOG,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+        sub = add_command(
+            commands, name, text, _EPILOG, description=text[0].upper() + text[1:] + "."
         )
         sub.add_argument(
             "file",
