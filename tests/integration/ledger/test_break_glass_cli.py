@@ -60,8 +60,13 @@ def world(tmp_path: Path) -> tuple[Path, str, Path]:
         "pusher": "email:erin@example.com",
         "decision": _glass("erin", "hotfix"),
     }
-    plain = {"door": "git-hook", "ref": "refs/heads/main", "new": "d" * 40, "pusher": None}
-    plain["decision"] = {"verdict": "allow", "break_glass": False, "findings": []}
+    plain: dict[str, Any] = {
+        "door": "git-hook",
+        "ref": "refs/heads/main",
+        "new": "d" * 40,
+        "pusher": None,
+        "decision": {"verdict": "allow", "break_glass": False, "findings": []},
+    }
     with open_ledger(url) as ledger:
         ledger.append(
             [
