@@ -137,3 +137,17 @@ def test_bytes_that_are_not_utf8_are_reported_not_fatal(history: Path) -> None:
         assert "unicode: café, 日本, 🚀" in text
     finally:
         report.close()
+
+
+def test_progress_is_reported_as_the_walk_goes(
+    history: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("twokey.audit._run.PROGRESS_EVERY", 100)
+    seen: list[int] = []
+    report = run_audit(AuditOptions(history), progress=seen.append)
+    try:
+        assert seen, "no progress reported"
+        assert seen == sorted(set(seen))  # strictly increasing
+        assert 100 <= seen[-1] <= report.summary()["changes"]  # first-parent commits read
+    finally:
+        report.close()
