@@ -17,6 +17,7 @@ _EPILOG = """\
 examples:
   twokey audit --since 2026-01-01 --until 2026-07-01 --format html --output audit.html
   twokey audit --policy .twokey/policy.yml --format json > audit.json
+  twokey audit --ledger sqlite:///var/lib/twokey/ledger.db --format html --output audit.html
   twokey audit identities            # probable aliases to confirm into the policy
   twokey audit --identities confirmed.json   # {"alias@old.example": "alice@example.com"}
 
@@ -53,7 +54,12 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--identities", type=Path, help="JSON map of confirmed aliases: email -> canonical email"
     )
-    parser.add_argument("--ledger", help="ledger URL with recorded decisions (listed as a source)")
+    parser.add_argument(
+        "--ledger",
+        metavar="URL",
+        help="the ledger the doors write to: the gate's decisions (pushers, pushes of several "
+        "commits as one change), deploys (who deployed), break-glass exceptions and reviews",
+    )
     parser.add_argument(
         "--format", choices=["text", "json", "csv", "html"], default="text", help="(text)"
     )
