@@ -13,7 +13,7 @@ import base64
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twokey.cli._output import Subparsers, add_command, add_format, help_handler, print_json
 from twokey.cli._signing import add_signing, signer_from
@@ -27,6 +27,10 @@ from twokey.evidence import (
 )
 from twokey.model import Alias, BreakGlassReview
 from twokey.policy import DEFAULT_POLICY_PATH, Policy, load
+
+if TYPE_CHECKING:
+    from twokey.audit._exceptions import GlassException
+    from twokey.ledger import Ledger
 
 _EPILOG = """\
 examples:
@@ -110,22 +114,14 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from twokey.audit._exceptions import exception_of, require_ledger  # noqa: PLC0415
+    from twokey.audit._exceptions import require_ledger  # noqa: PLC0415
     from twokey.engine import evaluate_review, explain  # noqa: PLC0415
-    from twokey.ledger import Entry, EntryKind, open_ledger, parse_entry  # noqa: PLC0415
+    from twokey.ledger import Entry, EntryKind, open_ledger  # noqa: PLC0415
 
     policy = _policy(args.policy)
     require_ledger(args.ledger)
     with open_ledger(args.ledger) as ledger:
-        if not 0 <= args.entry < ledger.size():
-            raise UsageError(f"the ledger has no entry {args.entry} (size {ledger.size()})")
-        data = ledger.entry(args.entry)
-        exception = exception_of(args.entry, data, parse_entry(data))
-        if exception is None:
-            raise UsageError(
-                f"ledger entry {args.entry} records no break-glass",
-                hint="twokey break-glass list shows the exceptions",
-            )
+        data, exception = _exception_at(ledger, args.entry)
         envelope, review = _signed_review(args, data, policy)
         decision = evaluate_review(policy, exception.actor, review)
         if not decision.allowed:
@@ -153,6 +149,23 @@ def _review(args: argparse.Namespace) -> int:
             f"({exception.reason}): {args.verdict}; recorded as entry {index}"
         )
     return ExitCode.ALLOW
+
+
+def _exception_at(ledger: Ledger, entry: int) -> tuple[bytes, GlassException]:
+    """The exact bytes of ledger entry ``entry`` and the break-glass it records."""
+    from twokey.audit._exceptions import exception_of  # noqa: PLC0415
+    from twokey.ledger import parse_entry  # noqa: PLC0415
+
+    if not 0 <= entry < ledger.size():
+        raise UsageError(f"the ledger has no entry {entry} (size {ledger.size()})")
+    data = ledger.entry(entry)
+    exception = exception_of(entry, data, parse_entry(data))
+    if exception is None:
+        raise UsageError(
+            f"ledger entry {entry} records no break-glass",
+            hint="twokey break-glass list shows the exceptions",
+        )
+    return data, exception
 
 
 def _signed_review(
