@@ -199,30 +199,40 @@ def read_exceptions(url: str, policy: Policy) -> Exceptions:
                 try:
                     found.collect(index, data, parse_entry(data))
                 except (TwokeyError, KeyError, ValueError, TypeError):
-                    found.unreadable += 1
-    except TwokeyError as exc:
-        raise InfrastructureError(f"cannot read the ledger {url}: {exc.message}") from exc
+                    found.unreadable += 1  # listed by count, never trusted
+    except TwokeyError:
+        raise
+    except Exception as exc:  # any driver error (sqlite3, psycopg): one clear reason
+        raise InfrastructureError(
+            f"cannot read the ledger {url}: {type(exc).__name__}: {exc}"
+        ) from exc
     return found
 
 
 def _judge(policy: Policy, exception: GlassException, envelope: bytes, index: int) -> str:
-    """Close ``exception`` with the review in ``envelope`` (entry ``index``), or say why not."""
+    """Close ``exception`` with the review in ``envelope`` (entry ``index``), or say why not.
+
+    The envelope holds one statement, signed by one or more keys: the first signer the engine
+    counts closes the exception; when none does, the first reason is the answer.
+    """
     try:
         items = verify_envelope(StoredEnvelope(envelope, f"ledger entry {index}"), policy)
     except EvidenceError as exc:
         return f"entry {index}: {exc}"
+    reasons = []
     for item in items:
         if not isinstance(item, BreakGlassReview):
             return f"entry {index}: not a break-glass review"
         if (item.entry, item.entry_sha256) != (exception.entry, exception.entry_sha256):
             return f"entry {index}: reviews other bytes than entry {exception.entry}"
         decision = evaluate_review(policy, exception.actor, item)
-        if not decision.allowed:
-            return f"entry {index}: {decision.findings[0].message}"
-        if exception.review is None:
-            reviewer = decision.counted[0].person
-            exception.review = Review(reviewer, item.verdict, item.time, item.comment, index)
-    return ""
+        if decision.allowed:
+            if exception.review is None:
+                reviewer = decision.counted[0].person
+                exception.review = Review(reviewer, item.verdict, item.time, item.comment, index)
+            return ""
+        reasons.append(f"entry {index}: {decision.findings[0].message}")
+    return reasons[0]
 
 
 def alias_of(text: object) -> Alias | None:

@@ -239,6 +239,9 @@ def _ledger_source(ledger: LedgerRecords | None) -> str:
         f"ledger {ledger.url}: {ledger.entries} entries; {len(ledger.decisions)} gate "
         f"decision(s) on this ref, {forge} forge approval(s), {len(ledger.deploys)} deploy(s)"
     )
-    if ledger.skipped:
-        text += f"; {ledger.skipped} unreadable entries ignored (run twokey ledger verify)"
+    exceptions = len(ledger.glass.found)
+    text += f", {exceptions} break-glass exception(s) with {len(ledger.glass.reviews)} review(s)"
+    skipped = ledger.skipped + ledger.glass.unreadable
+    if skipped:
+        text += f"; {skipped} unreadable entries ignored (run twokey ledger verify)"
     return text

@@ -97,8 +97,8 @@ def _list(args: argparse.Namespace) -> int:
     from twokey.audit._exceptions import read_exceptions  # noqa: PLC0415
 
     policy = _policy(args.policy)
-    found = read_exceptions(args.ledger, policy).resolve(policy)
-    rows = [e.to_dict(_name(policy, e.actor)) for e in found]
+    exceptions = read_exceptions(args.ledger, policy)
+    rows = [e.to_dict(_name(policy, e.actor)) for e in exceptions.resolve(policy)]
     if args.format == "json":
         print_json(rows)
     else:
@@ -110,6 +110,10 @@ def _list(args: argparse.Namespace) -> int:
                 print(f"  refused review: {why}")
         still = sum(1 for r in rows if not r["reviewed"])
         print(f"{len(rows)} break-glass exception(s), {still} open")
+        if exceptions.unreadable:
+            print(
+                f"{exceptions.unreadable} unreadable ledger entries ignored (twokey ledger verify)"
+            )
     return ExitCode.DENY if any(not r["reviewed"] for r in rows) else ExitCode.ALLOW
 
 

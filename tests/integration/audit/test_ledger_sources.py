@@ -109,7 +109,8 @@ def test_ledger_records_change_the_rows(tmp_path: Path) -> None:
     assert (s["break_glass"], s["deployed"], s["gate_disagreements"]) == (1, 4, 1)
     [ledger_source] = [x for x in report.sources if x.startswith("ledger ")]
     assert ledger_source.endswith(
-        "5 entries; 2 gate decision(s) on this ref, 1 forge approval(s), 1 deploy(s)"
+        "5 entries; 2 gate decision(s) on this ref, 1 forge approval(s), 1 deploy(s), "
+        "1 break-glass exception(s) with 0 review(s)"
     )
     assert not any("deployer unknown" in x for x in report.sources)
     assert "forge data: 1 forge review(s) recorded in the ledger (trust: forge)" in report.sources

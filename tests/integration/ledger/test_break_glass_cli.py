@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import subprocess
 from datetime import UTC, datetime
@@ -11,6 +13,7 @@ from typing import Any
 import pytest
 
 from twokey.cli import main
+from twokey.evidence import fingerprint, load_signer, sign_approval, sign_break_glass_review
 from twokey.ledger import Entry, EntryKind, open_ledger, parse_entry
 
 WHEN = datetime(2026, 11, 27, 21, tzinfo=UTC)
@@ -170,3 +173,58 @@ def test_a_ledger_that_does_not_exist_is_not_created(
     assert main([*args, "--ledger", f"sqlite://{missing}", "--policy", str(policy)]) == 2
     assert f"no ledger at {missing}" in capsys.readouterr().err
     assert not missing.exists()
+
+
+def test_review_entries_that_do_not_hold_close_nothing(
+    world: tuple[Path, str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Written around the command: another key, another statement, broken bytes."""
+    root, url, policy = world
+    common = ("--ledger", url, "--policy", str(policy))
+    stranger = root / "stranger_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
+    with open_ledger(url) as ledger:
+        data = ledger.entry(1)
+        digest = hashlib.sha256(data).hexdigest()
+        unknown = sign_break_glass_review(
+            load_signer(stranger, ssh=True),
+            entry=1,
+            entry_sha256=digest,
+            verdict="justified",
+            when=WHEN,
+        )
+        approval = sign_approval(
+            load_signer(root / "erin_key", ssh=True),
+            repository="r",
+            ref="refs/heads/main",
+            commit="c" * 40,
+            tree="d" * 40,
+            when=WHEN,
+        )
+        ledger.append(
+            [
+                Entry(EntryKind.REVIEW, {"entry": 1, "envelope": _b64(unknown)}, WHEN),
+                Entry(EntryKind.REVIEW, {"entry": 1, "envelope": _b64(approval)}, WHEN),
+                Entry(EntryKind.REVIEW, {"entry": 1, "envelope": "not base64!"}, WHEN),
+                Entry(EntryKind.REVIEW, {"entry": "1", "envelope": _b64(unknown)}, WHEN),
+            ]
+        )
+    code, out = _run(capsys, "break-glass", "list", *common, "--format", "json")
+    assert code == 1
+    deploy = json.loads(out)[0]
+    assert deploy["reviewed"] is False
+    assert [why.split(": ", 1)[1] for why in deploy["refused_reviews"]] == [
+        f"UNKNOWN_SIGNER: key {fingerprint(_public(stranger))} is not registered to anyone "
+        "in the policy",
+        "not a break-glass review",
+    ]
+    code, out = _run(capsys, "break-glass", "list", *common)
+    assert "2 unreadable ledger entries ignored" in out
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _public(key: Path) -> str:
+    return " ".join(key.with_suffix(".pub").read_text().split()[:2])
