@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import random
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from tests.integration.audit.support import policy_file
-from twokey.audit import AuditOptions, ReportFormat, render, run_audit
+from twokey.audit import AuditOptions, ReportFormat, SignalStats, Totals, render, run_audit
+from twokey.audit._default_policy import DefaultPolicy
+from twokey.audit._fast import FastLane
 
 PEOPLE = [
     ("Alice Smith", "alice@example.com"),
@@ -151,3 +154,44 @@ def test_progress_is_reported_as_the_walk_goes(
         assert 100 <= seen[-1] <= report.summary()["changes"]  # first-parent commits read
     finally:
         report.close()
+
+
+def test_tiny_bounds_change_nothing_but_memory(
+    history: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Caches cleared and tallies flushed all the time: the report is still the slow way's."""
+    for name in ("MAX_TEMPLATES", "MAX_TALLY", "MAX_CACHED"):
+        monkeypatch.setattr(f"twokey.audit._fast.{name}", 2)
+    fast = run_audit(AuditOptions(history))
+    slow = run_audit(AuditOptions(history), memo=False)
+    try:
+        assert fast.fast_rows > 0
+        assert render(fast, ReportFormat.JSON) == render(slow, ReportFormat.JSON)
+    finally:
+        fast.close()
+        slow.close()
+
+
+@pytest.mark.parametrize(
+    ("time", "fast"),
+    [
+        ("2026-03-01T10:00:00+00:00", True),
+        ("2026-03-01T10:00:00+05:30", True),
+        ("2026-03-01T10:00:00-07:00", True),
+        ("2026-03-01T10:00:00-00:00", False),  # git's "unknown zone": Python writes +00:00
+        ("2026-02-30T10:00:00+00:00", False),  # no such day
+        ("2026-03-01T24:00:00+00:00", False),
+        ("2026-03-01T10:00:60+00:00", False),
+        ("2026-03-01T10:00:00+24:00", False),
+        ("2026-03-01 10:00:00+00:00", False),
+        ("2026-03-01T10:00:00Z", False),
+    ],
+)
+def test_only_times_the_slow_way_writes_back_unchanged_take_the_fast_lane(
+    time: str, fast: bool
+) -> None:
+    policy = DefaultPolicy("refs/heads/main", None).policy
+    lane = FastLane(set(), policy, Totals(), SignalStats())
+    assert lane._iso(time) is fast
+    if fast:
+        assert datetime.fromisoformat(time).isoformat() == time
