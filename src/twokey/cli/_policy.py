@@ -186,6 +186,8 @@ def roles(policy: Policy) -> dict[str, list[str]]:
             out[who].append(f"break glass on {name}")
     for who in policy.policy_change.approvers:
         out[who].append("approve policy changes")
+    for who in sorted(policy.break_glass_reviewers or ()):
+        out[who].append("review break-glass after the fact")
     return {pid: out.get(pid, []) for pid in sorted(policy.principals)}
 
 
@@ -200,9 +202,16 @@ def policy_summary(policy: Policy) -> dict[str, object]:
         "refs": [_ref(rule) for rule in policy.refs],
         "environments": {name: _env(env) for name, env in sorted(policy.environments.items())},
         "policy_changes": _approval(policy.policy_change),
+        "break_glass_reviewers": _reviewers(policy),
         "roles": roles(policy),
         "loosenings": [loosening.to_dict() for loosening in loosenings(policy)],
     }
+
+
+def _reviewers(policy: Policy) -> list[str] | None:
+    """Who may review a break-glass (None: any person other than the one who broke glass)."""
+    reviewers = policy.break_glass_reviewers
+    return sorted(reviewers) if reviewers is not None else None
 
 
 # --- plain text ------------------------------------------------------------------------------
@@ -256,6 +265,7 @@ def _lines(policy: Policy) -> Iterator[str]:
     for _name, env in sorted(policy.environments.items()):
         yield from _env_lines(env)
     yield f"\npolicy changes: {_describe(policy.policy_change)}"
+    yield f"break-glass reviewed by: {', '.join(_reviewers(policy) or ['any other person'])}"
     yield "\nwho can do what:"
     for pid, can in roles(policy).items():
         kind = "" if policy.principals[pid].is_person else " (service)"
@@ -324,6 +334,8 @@ def render_rich(policy: Policy, console: Console) -> None:
         )
     console.print(envs)
     console.print(Text(f"policy changes: {_describe(policy.policy_change)}"))
+    reviewers = ", ".join(_reviewers(policy) or ["any other person"])
+    console.print(Text(f"break-glass reviewed by: {reviewers}"))
     who = _table("Who can do what", "principal", "may")
     for pid, can in roles(policy).items():
         _row(who, pid, "\n".join(can) or "author only")

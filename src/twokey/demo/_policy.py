@@ -44,6 +44,7 @@ environments:
     freeze: ["Fri 16:00 - Mon 08:00 Europe/Berlin"]
     break_glass: [dave]
 policy_changes: {{approvals: 2, approvers: [admins]}}
+break_glass_reviewers: [admins]
 """
 
 

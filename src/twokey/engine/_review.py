@@ -2,8 +2,9 @@
 
 A break-glass stays an open exception until *someone else* reviews it: a person (a service
 never counts as the other person, invariant 10) who is not the one who broke glass, under any
-alias. Whether the review found it justified does not matter here; either verdict closes the
-exception, and the reports show which.
+alias, and one of the policy's ``break_glass_reviewers`` when it names them. Whether the
+review found it justified does not matter here; either verdict closes the exception, and the
+reports show which.
 """
 
 from __future__ import annotations
@@ -52,6 +53,16 @@ def evaluate_review(policy: Policy, actor: Alias, review: BreakGlassReview) -> D
             FindingCode.SELF_APPROVAL,
             f"the review by {who} does not count: {who} broke the glass",
             "a review by someone other than the one who broke glass",
+            policy,
+        )
+    allowed = policy.break_glass_reviewers
+    if allowed is not None and reviewer.id not in allowed:
+        return _deny(
+            subject,
+            FindingCode.NOT_AN_APPROVER,
+            f"the review by {who} does not count: {who} is not among the break-glass reviewers "
+            f"({', '.join(sorted(allowed))})",
+            "a review by one of the policy's break_glass_reviewers",
             policy,
         )
     counted = Counted("break_glass_review", who, review.evidence_id or review.source, "signed")

@@ -21,7 +21,7 @@ from twokey.policy._model import ApprovalRule, Policy
 from twokey.policy._principals import parse_directory
 from twokey.policy._problems import Reporter
 from twokey.policy._rules import parse_refs
-from twokey.policy._scope import CHANGE_EXCLUSIONS, Scope, parse_approval
+from twokey.policy._scope import CHANGE_EXCLUSIONS, PEOPLE, Scope, parse_approval
 
 DEFAULT_POLICY_PATH = ".twokey/policy.yml"
 _TOP_KEYS = (
@@ -33,6 +33,7 @@ _TOP_KEYS = (
     "tags",
     "environments",
     "policy_changes",
+    "break_glass_reviewers",
 )
 MAX_POLICY_BYTES = 4 * 1024 * 1024
 
@@ -143,6 +144,7 @@ def _build(doc: Any, data: bytes, report: Reporter) -> Policy | None:
         policy_change=policy_change,
         aliases=MappingProxyType(directory.aliases),
         key_validity=MappingProxyType(directory.key_validity),
+        break_glass_reviewers=_reviewers(scope, doc),
     )
 
 
@@ -156,6 +158,21 @@ def _version(doc: Any, report: Reporter) -> None:
         report.value(
             doc, "version", f"unsupported version {version!r}", "this twokey reads 'version: 1'"
         )
+
+
+def _reviewers(scope: Scope, doc: Any) -> frozenset[str] | None:
+    """``break_glass_reviewers``: the people who may review a break-glass (absent: anyone else)."""
+    if "break_glass_reviewers" not in doc:
+        return None
+    reviewers = scope.names(doc, "break_glass_reviewers", kinds=PEOPLE)
+    if not doc["break_glass_reviewers"]:  # null or []: a bad name is reported by names()
+        scope.report.value(
+            doc,
+            "break_glass_reviewers",
+            "break_glass_reviewers names nobody: no break-glass could ever be reviewed",
+            "list people or groups (e.g. [admins]), or leave the key out: anyone else may review",
+        )
+    return reviewers
 
 
 def _policy_change(scope: Scope, doc: Any) -> ApprovalRule | None:

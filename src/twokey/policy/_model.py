@@ -206,6 +206,8 @@ class Policy:
     policy_path: str = ".twokey/policy.yml"
     aliases: Mapping[Alias, str] = field(default_factory=dict)
     key_validity: Mapping[Alias, KeyValidity] = field(default_factory=dict)
+    # Who may review a break-glass after the fact (ADR 0009); None: any other person.
+    break_glass_reviewers: frozenset[str] | None = None
 
     def resolve(self, alias: Alias | None) -> Principal | None:
         """The principal an alias belongs to, or None (unknown never satisfies a rule)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.engine.world import NOW, email, key, policy
+from tests.unit.engine.world import NOW, POLICY_YAML, email, key, policy
 from twokey.engine import evaluate_review
 from twokey.model import Alias, BreakGlassReview, FindingCode, Verdict
 
@@ -57,3 +57,15 @@ def test_an_unjustified_verdict_still_closes_the_exception() -> None:
 def test_a_review_verdict_is_one_of_two() -> None:
     with pytest.raises(ValueError, match="verdict"):
         _review(key("erin"), "fine")
+
+
+def test_the_policy_may_name_who_reviews_break_glass() -> None:
+    actor = Alias.email(email("dave"))
+    strict = policy(POLICY_YAML + "break_glass_reviewers: [admins]\n")
+    assert evaluate_review(strict, actor, _review(key("erin"))).allowed  # erin is an admin
+    refused = evaluate_review(strict, actor, _review(key("bob")))
+    assert [f.code for f in refused.findings] == [FindingCode.NOT_AN_APPROVER]
+    assert "bob is not among the break-glass reviewers (erin, frank)" in refused.findings[0].message
+    # the actor stays excluded even when listed
+    admin = Alias.email(email("erin"))
+    assert not evaluate_review(strict, admin, _review(key("erin"))).allowed

@@ -338,3 +338,10 @@ def test_a_large_policy_loads_quickly() -> None:
     assert policy.ref_rule("refs/heads/team7/x/y") is policy.refs[7]
     # Measured about 0.4 s on the shared 2-core machine; the bound leaves room for load.
     assert elapsed < 5, elapsed
+
+
+def test_break_glass_reviewers_are_people_resolved_through_groups() -> None:
+    text = HEAD + "groups:\n  admins: [alice]\n" + TAIL
+    assert loads(text).break_glass_reviewers is None  # absent: anyone but the actor
+    with_key = loads(text + "break_glass_reviewers: [admins, bob]\n")
+    assert with_key.break_glass_reviewers == frozenset({"alice", "bob"})

@@ -506,6 +506,27 @@ MALFORMED: dict[str, tuple[str, int, int, str, str]] = {
         "'policy_changes' must be a mapping",
         "",
     ),
+    "break-glass-reviewers-empty": (
+        HEAD + TAIL + "break_glass_reviewers: []\n",
+        6,
+        24,
+        "break_glass_reviewers names nobody: no break-glass could ever be reviewed",
+        "leave the key out: anyone else may review",
+    ),
+    "break-glass-reviewers-unknown": (
+        HEAD + TAIL + "break_glass_reviewers: [zed]\n",
+        6,
+        25,
+        "unknown person, service or group 'zed' in 'break_glass_reviewers'",
+        "",
+    ),
+    "break-glass-reviewers-service": (
+        HEAD + "services:\n  ci: {}\n" + TAIL + "break_glass_reviewers: [ci]\n",
+        8,
+        25,
+        "'break_glass_reviewers' may not include services: ci",
+        "",
+    ),
     "policy-changes-too-many": (
         HEAD + "policy_changes: {approvals: 3, approvers: [alice, bob]}\n",
         5,
