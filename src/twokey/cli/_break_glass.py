@@ -39,8 +39,9 @@ examples:
       --ssh-key ~/.ssh/id_ed25519 --comment "prod was down, INC-42; fix reviewed"
   twokey break-glass review 41 --verdict unjustified --comment "could have waited" ...
 
-An exception is open until a person other than the one who broke glass reviews it; either
-verdict closes it, and the audit report shows which. Reviews are verified against the policy
+An exception is open until a person other than the one who broke glass (and one of the
+policy's break_glass_reviewers, when it names them) reviews it; either verdict closes it, and
+the audit report shows which. Reviews are verified against the policy
 (--policy, default .twokey/policy.yml); a refused review is not recorded.
 exit codes: 0 done (list: none open), 1 review refused (list: some open), 2 usage error"""
 
@@ -65,7 +66,12 @@ def register(subparsers: Subparsers) -> None:
         commands, "review", "sign a review of one break-glass and append it to the ledger", _EPILOG
     )
     review.add_argument("entry", type=int, help="the ledger index of the break-glass")
-    review.add_argument("--verdict", choices=["justified", "unjustified"], default="justified")
+    review.add_argument(
+        "--verdict",
+        choices=["justified", "unjustified"],
+        default="justified",
+        help="what the review concluded; either closes the exception (default: justified)",
+    )
     review.add_argument("--comment", default="", help="what the review found")
     _common(review)
     add_signing(review)
