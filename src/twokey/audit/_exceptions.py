@@ -19,6 +19,7 @@ __all__ = [
     "alias_of",
     "break_glass_reason",
     "exception_of",
+    "read_entries",
     "read_exceptions",
     "require_ledger",
 ]
@@ -26,6 +27,7 @@ __all__ = [
 import base64
 import binascii
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -191,22 +193,32 @@ def read_exceptions(url: str, policy: Policy) -> Exceptions:
         UsageError: no ledger at ``url``.
         InfrastructureError: the ledger cannot be read.
     """
-    require_ledger(url)
     found = Exceptions()
+    for index, data in read_entries(url):
+        try:
+            found.collect(index, data, parse_entry(data))
+        except (TwokeyError, KeyError, ValueError, TypeError):
+            found.unreadable += 1  # listed by count, never trusted
+    return found
+
+
+def read_entries(url: str) -> Iterator[tuple[int, bytes]]:
+    """Every entry of the existing ledger at ``url``: (index, exact bytes), oldest first.
+
+    Raises:
+        UsageError: no ledger at ``url``.
+        InfrastructureError: the ledger cannot be read (a driver's error, as one reason).
+    """
+    require_ledger(url)
     try:
         with open_ledger(url) as ledger:
-            for index, data in ledger.entries():
-                try:
-                    found.collect(index, data, parse_entry(data))
-                except (TwokeyError, KeyError, ValueError, TypeError):
-                    found.unreadable += 1  # listed by count, never trusted
+            yield from ledger.entries()
     except TwokeyError:
         raise
     except Exception as exc:  # any driver error (sqlite3, psycopg): one clear reason
         raise InfrastructureError(
             f"cannot read the ledger {url}: {type(exc).__name__}: {exc}"
         ) from exc
-    return found
 
 
 def _judge(policy: Policy, exception: GlassException, envelope: bytes, index: int) -> str:

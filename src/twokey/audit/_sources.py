@@ -34,12 +34,12 @@ from twokey.audit._exceptions import (
     Exceptions,
     alias_of,
     break_glass_reason,
-    require_ledger,
+    read_entries,
 )
-from twokey.errors import InfrastructureError, TwokeyError, VerificationError
+from twokey.errors import VerificationError
 from twokey.evidence import GitEvidenceStore, verify_envelopes
 from twokey.git._run import Git
-from twokey.ledger import EntryKind, open_ledger, parse_entry
+from twokey.ledger import EntryKind, parse_entry
 from twokey.model import Alias, Approval, Change, CheckResult, DeployRequest, TrustLevel
 from twokey.policy import Policy
 
@@ -179,20 +179,12 @@ def read_ledger(url: str, ref: str, repository: str) -> LedgerRecords:
     """Read the ledger's decisions, forge approvals and deploys for ``ref`` of ``repository``.
 
     Raises:
-        InfrastructureError: the ledger cannot be opened or read (from ``open_ledger``).
+        UsageError: no ledger at ``url``.
+        InfrastructureError: the ledger cannot be opened or read.
     """
     records = LedgerRecords(url)
-    require_ledger(url)
-    try:
-        with open_ledger(url) as ledger:
-            for index, data in ledger.entries():
-                _read_entry(records, index, data, ref, repository)
-    except TwokeyError:
-        raise
-    except Exception as exc:  # any driver error (sqlite3, psycopg): one clear reason
-        raise InfrastructureError(
-            f"cannot read the ledger {url}: {type(exc).__name__}: {exc}"
-        ) from exc
+    for index, data in read_entries(url):
+        _read_entry(records, index, data, ref, repository)
     return records
 
 
