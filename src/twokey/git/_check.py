@@ -70,7 +70,7 @@ def run_check(request: CheckRequest, env: Mapping[str, str], now: datetime) -> R
         if request.policy_file is not None:
             raise
         decision = door_deny(
-            _subject(update), FindingCode.MALFORMED_INPUT, exc.message, exc.hint or "fix the policy"
+            update.subject, FindingCode.MALFORMED_INPUT, exc.message, exc.hint or "fix the policy"
         )
         report = Report((Judgement(update, decision),), repository, "")
         return _recorded(report, request.pusher, request.ledger or settings.ledger, now)
@@ -87,10 +87,6 @@ def run_check(request: CheckRequest, env: Mapping[str, str], now: datetime) -> R
     )
     report = Report((gate.judge(update),), repository, trusted.origin)
     return _recorded(report, request.pusher, request.ledger or settings.ledger, now)
-
-
-def _subject(update: RefUpdate) -> str:
-    return f"{update.ref} {update.old[:7]}..{update.new[:7]}"
 
 
 def _recorded(report: Report, pusher: Alias | None, ledger: str, now: datetime) -> Report:
@@ -110,7 +106,7 @@ def _recorded(report: Report, pusher: Alias | None, ledger: str, now: datetime) 
         denied = tuple(
             Judgement(
                 j.update,
-                door_deny(_subject(j.update), FindingCode.INTERNAL_ERROR, exc.message, hint),
+                door_deny(j.update.subject, FindingCode.INTERNAL_ERROR, exc.message, hint),
             )
             for j in report.judgements
         )

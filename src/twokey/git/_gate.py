@@ -81,11 +81,10 @@ class Gate:
                 return Judgement(update, self._evidence_ref(update))
             return self._judge(update)
         except TwokeyError as exc:
-            subject = f"{update.ref} {update.old[:7]}..{update.new[:7]}"
             return Judgement(
                 update,
                 door_deny(
-                    subject,
+                    update.subject,
                     FindingCode.INTERNAL_ERROR,
                     f"cannot judge this update: {exc.message}",
                     exc.hint or "fix the repository or the evidence, then push again",
@@ -198,7 +197,7 @@ class Gate:
 
     def _evidence_ref(self, update: RefUpdate) -> Decision:
         """Evidence is append-only: refs under refs/twokey/ may be created, never moved."""
-        subject = f"{update.ref} {update.old[:7]}..{update.new[:7]}"
+        subject = update.subject
         digest = self.trusted.policy.digest
         if update.new == ZERO_SHA:
             return door_deny(

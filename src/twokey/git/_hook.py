@@ -117,5 +117,4 @@ def _all_denied(
 
 
 def _deny(update: RefUpdate, code: FindingCode, message: str, hint: str) -> Decision:
-    subject = f"{update.ref} {update.old[:7]}..{update.new[:7]}"
-    return door_deny(subject, code, message, hint)
+    return door_deny(update.subject, code, message, hint)

@@ -41,6 +41,11 @@ class RefUpdate:
         """True when the ref does not exist yet."""
         return self.old == ZERO_SHA
 
+    @property
+    def subject(self) -> str:
+        """``ref old..new`` with short ids: how decisions about this update are named."""
+        return f"{self.ref} {self.old[:7]}..{self.new[:7]}"
+
 
 def parse_updates(text: str) -> list[RefUpdate]:
     """Parse a pre-receive hook's standard input (githooks(5), "pre-receive").
