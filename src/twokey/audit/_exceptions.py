@@ -18,6 +18,7 @@ __all__ = [
     "Review",
     "alias_of",
     "break_glass_reason",
+    "by_the_gate",
     "exception_of",
     "read_entries",
     "read_exceptions",
@@ -43,6 +44,11 @@ from twokey.policy import Policy
 # Doors whose decision moves a ref: their records are the gate's. ``twokey check`` in CI
 # ("ci-check") only advises, so its records are not the gate's verdict.
 GATE_DOORS = frozenset({"git-hook", "gateway"})
+
+
+def by_the_gate(body: dict[str, Any]) -> bool:
+    """True for a decision entry a gate wrote (entries older than the ``door`` field: the hook)."""
+    return body.get("door", "git-hook") in GATE_DOORS
 
 
 @dataclass(frozen=True)
@@ -154,7 +160,7 @@ def exception_of(index: int, data: bytes, entry: Entry) -> GlassException | None
     if not isinstance(decision, dict) or decision.get("verdict") != "allow":
         return None
     reason = break_glass_reason(decision)
-    gate = entry.kind is EntryKind.DECISION and body.get("door", "git-hook") in GATE_DOORS
+    gate = entry.kind is EntryKind.DECISION and by_the_gate(body)
     if reason is None or not (gate or entry.kind is EntryKind.DEPLOY):
         return None
     actor = alias_of(body.get("pusher") if gate else body.get("deployer"))

@@ -30,10 +30,10 @@ from datetime import datetime
 from typing import Any
 
 from twokey.audit._exceptions import (
-    GATE_DOORS,
     Exceptions,
     alias_of,
     break_glass_reason,
+    by_the_gate,
     read_entries,
 )
 from twokey.errors import VerificationError
@@ -125,7 +125,7 @@ def _decision(records: LedgerRecords, body: dict[str, Any], ref: str, when: date
     decision = body.get("decision")
     if body.get("ref") != ref or not isinstance(decision, dict) or "new" not in body:
         return
-    if body.get("door", "git-hook") not in GATE_DOORS:
+    if not by_the_gate(body):
         return
     new = str(body["new"])
     earlier = records.decisions.get(new)
