@@ -25,11 +25,13 @@ from twokey.model import (
 )
 from twokey.policy import Policy, Principal
 
-# Break-glass never excuses these: they are not about too few people (invariants 1 and 8).
+# Break-glass never excuses these: they are not about too few people (invariants 1, 6-8).
+# A policy change stays a deny: an emergency must not leave a weaker policy in force after it.
 _UNBREAKABLE = frozenset(
     {
         FindingCode.FORCE_PUSH,
         FindingCode.REF_DELETION,
+        FindingCode.POLICY_CHANGE_UNAPPROVED,
         FindingCode.MALFORMED_INPUT,
         FindingCode.INTERNAL_ERROR,
         FindingCode.UNKNOWN_ENVIRONMENT,
