@@ -41,6 +41,7 @@ from twokey.evidence._sshsig import (
 from twokey.evidence._verify import (
     StoredEnvelope,
     VerifiedEvidence,
+    check_shape,
     verify_envelope,
     verify_envelopes,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "StoredEnvelope",
     "VerifiedEvidence",
     "allowed_signers_text",
+    "check_shape",
     "fingerprint",
     "generate_key",
     "load_signer",

@@ -15,12 +15,19 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from twokey._evidence_refs import MAX_ENVELOPE_BYTES, loads_bounded
 from twokey.evidence._errors import EvidenceError, Reason
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 NAMESPACE = "twokey"
-MAX_ENVELOPE_BYTES = 64 * 1024
 MAX_SIGNATURES = 16
+
+
+def too_big(size: int) -> EvidenceError:
+    """The refusal of an envelope over the one size limit every reader applies."""
+    return EvidenceError(
+        Reason.OVERSIZED, f"envelope is too big: {size} bytes (limit {MAX_ENVELOPE_BYTES})"
+    )
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -58,12 +65,10 @@ class Envelope:
             EvidenceError: OVERSIZED, MALFORMED_ENVELOPE, WRONG_PAYLOAD_TYPE or NO_SIGNATURES.
         """
         if len(data) > MAX_ENVELOPE_BYTES:
-            raise EvidenceError(
-                Reason.OVERSIZED, f"envelope is {len(data)} bytes (limit {MAX_ENVELOPE_BYTES})"
-            )
+            raise too_big(len(data))
         try:
-            raw = json.loads(data.decode())  # str: skips json's encoding detection
-        except ValueError as exc:  # includes UnicodeDecodeError
+            raw = loads_bounded(data)
+        except ValueError as exc:  # includes UnicodeDecodeError and too deep
             raise EvidenceError(Reason.MALFORMED_ENVELOPE, f"not JSON: {exc}") from exc
         if not isinstance(raw, dict):
             raise EvidenceError(Reason.MALFORMED_ENVELOPE, "envelope is not a JSON object")
@@ -107,7 +112,7 @@ class Envelope:
     def statement(self) -> dict[str, Any]:
         """The payload as JSON (call only after a signature verified)."""
         try:
-            value = json.loads(self.payload.decode())
+            value = loads_bounded(self.payload)
         except ValueError as exc:  # includes UnicodeDecodeError
             raise EvidenceError(Reason.MALFORMED_STATEMENT, f"payload is not JSON: {exc}") from exc
         if not isinstance(value, dict):

@@ -22,13 +22,11 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from twokey._evidence_refs import ARTIFACT_PREFIX, EVIDENCE_PREFIX, BlobInfo, read_bounded
 from twokey._spawn import spawn_git
 from twokey.errors import InfrastructureError
-from twokey.evidence._dsse import MAX_ENVELOPE_BYTES
 from twokey.evidence._verify import StoredEnvelope
 
-EVIDENCE_PREFIX = "refs/twokey/evidence/"
-ARTIFACT_PREFIX = "refs/twokey/artifacts/"
 _OID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _SUBJECT = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$|^sha256:[0-9a-f]{64}$")
 
@@ -88,41 +86,39 @@ class GitEvidenceStore:
         return refs
 
     def read(self, refs: list[tuple[str, str]]) -> list[StoredEnvelope]:
-        """The envelopes behind ``(refname, blob id)`` pairs, with one ``git cat-file --batch``.
+        """The envelopes behind ``(refname, blob id)`` pairs (two ``git cat-file`` for all).
 
         A ref that names no blob (empty id) is corrupt evidence: it is returned empty, so that
-        verification refuses it by name instead of it silently vanishing.
+        verification refuses it by name instead of it silently vanishing; an oversized blob is
+        returned unread with its size, and refused as too big.
         """
-        blobs = self.read_blobs([oid for _, oid in refs if oid])
-        return [StoredEnvelope(blobs.get(oid, b""), name) for name, oid in refs]
+        objects = self.objects(oid for _, oid in refs if oid)
+        out = []
+        for name, oid in refs:
+            info = objects.get(oid)
+            if info is None or info.kind != "blob":
+                out.append(StoredEnvelope(b"", name))
+            else:
+                out.append(StoredEnvelope(info.data, name, info.size))
+        return out
 
-    def read_blobs(self, oids: Iterable[str]) -> dict[str, bytes]:
-        """Blob contents by id, one ``git cat-file --batch`` for all; missing ids are absent.
+    def objects(self, oids: Iterable[str]) -> dict[str, BlobInfo]:
+        """Objects by id, bounded by the one envelope size limit (``_evidence_refs``).
 
         In a pre-receive hook (with the quarantine environment) this reads the objects of the
         push being received, before any ref names them.
         """
-        wanted = [oid for oid in dict.fromkeys(oids) if _OID.match(oid)]
-        if not wanted:
-            return {}
-        data = _git(
-            self.git_dir, "cat-file", "--batch", stdin="".join(f"{o}\n" for o in wanted).encode()
+        return read_bounded(
+            lambda mode, stdin: _git(self.git_dir, "cat-file", mode, stdin=stdin), oids
         )
-        out: dict[str, bytes] = {}
-        pos = 0
-        for oid in wanted:
-            header_end = data.index(b"\n", pos)
-            header = data[pos:header_end].split()
-            if len(header) != 3:  # "<oid> missing"
-                pos = header_end + 1
-                continue
-            size = int(header[2])
-            if header[1] == b"blob" and size <= MAX_ENVELOPE_BYTES:
-                out[oid] = data[header_end + 1 : header_end + 1 + size]
-            elif header[1] == b"blob":
-                out[oid] = data[header_end + 1 : header_end + 2 + MAX_ENVELOPE_BYTES]  # OVERSIZED
-            pos = header_end + 1 + size + 1
-        return out
+
+    def read_blobs(self, oids: Iterable[str]) -> dict[str, bytes]:
+        """Blob contents by id (at most the envelope size limit); others are absent."""
+        return {
+            oid: info.data
+            for oid, info in self.objects(oids).items()
+            if info.kind == "blob" and not info.oversized
+        }
 
     def read_blob(self, oid: str) -> bytes | None:
         """One blob's content (e.g. an evidence object in a push), or None when absent."""

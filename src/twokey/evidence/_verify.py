@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["StoredEnvelope", "VerifiedEvidence", "verify_envelope", "verify_envelopes"]
+__all__ = [
+    "StoredEnvelope",
+    "VerifiedEvidence",
+    "check_shape",
+    "verify_envelope",
+    "verify_envelopes",
+]
 
 import hashlib
 from collections.abc import Iterable, Mapping
@@ -13,7 +19,8 @@ from functools import cache
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from twokey.evidence._dsse import NAMESPACE, Envelope, Signature, pae
+from twokey._evidence_refs import ARTIFACT_PREFIX, EVIDENCE_PREFIX
+from twokey.evidence._dsse import NAMESPACE, Envelope, Signature, pae, too_big
 from twokey.evidence._errors import EvidenceError, Reason
 from twokey.evidence._predicates import Item, Origin, digests, to_model
 from twokey.evidence._sshsig import MAGIC, fingerprint, load_public_key, parse_sshsig, verify_sshsig
@@ -29,16 +36,21 @@ from twokey.model import (
 )
 from twokey.policy import Policy
 
-_EVIDENCE_REFS = "refs/twokey/evidence/"
-_ARTIFACT_REFS = "refs/twokey/artifacts/"
+_EVIDENCE_REFS = EVIDENCE_PREFIX
+_ARTIFACT_REFS = ARTIFACT_PREFIX
 
 
 @dataclass(frozen=True)
 class StoredEnvelope:
-    """Envelope bytes and where they came from (a ref name or a file)."""
+    """Envelope bytes and where they came from (a ref name or a file).
+
+    ``size`` is the stored object's real size when a reader did not read an oversized blob
+    (``data`` is then empty): it is refused as too big, by its size.
+    """
 
     data: bytes
     source: str
+    size: int | None = None
 
     @property
     def digest(self) -> str:
@@ -198,6 +210,23 @@ def _check_filed(env: StoredEnvelope, subjects: Mapping[str, str]) -> None:
             )
 
 
+def check_shape(env: StoredEnvelope) -> None:
+    """Is this a well-formed envelope about the subject its ref names? (No keys involved.)
+
+    What the hook checks on the way in, so that nothing malformed is ever stored under
+    ``refs/twokey/``: step 1 (bounded size and depth, DSSE structure), the payload as a
+    bounded in-toto statement, and step 6. The statement is parsed before any signature is
+    verified, but only to refuse: nothing in it is believed here.
+
+    Raises:
+        EvidenceError: the first problem, with its code.
+    """
+    if env.size is not None and env.size > len(env.data):
+        raise too_big(env.size)
+    envelope = Envelope.parse(env.data)
+    _check_filed(env, digests(envelope.statement()))
+
+
 def verify_envelope(env: StoredEnvelope, policy: Policy) -> list[Item]:
     """Verify one envelope: one evidence object per distinct registered principal that signed.
 
@@ -214,6 +243,8 @@ def verify_envelope(env: StoredEnvelope, policy: Policy) -> list[Item]:
     Raises:
         EvidenceError: with the first refusal's code when nothing in the envelope holds.
     """
+    if env.size is not None and env.size > len(env.data):
+        raise too_big(env.size)  # step 1: a reader left an oversized blob unread
     envelope = Envelope.parse(env.data)  # step 1
     keys = _verified_keys(envelope, policy)  # steps 2 and 3
     statement = envelope.statement()  # step 4

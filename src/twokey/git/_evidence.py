@@ -13,29 +13,42 @@ is verified by ``twokey.evidence.verify_envelopes`` against the trusted policy.
 
 from __future__ import annotations
 
-__all__ = ["EVIDENCE_PREFIX", "EnvelopeSource", "RawEnvelope"]
+__all__ = ["EVIDENCE_PREFIX", "MAX_ENVELOPE_BYTES", "EnvelopeSource", "RawEnvelope"]
 
 import base64
 import binascii
+import hashlib
 import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from twokey._evidence_refs import (
+    EVIDENCE_PREFIX,
+    MAX_ENVELOPE_BYTES,
+    NAMESPACE,
+    BlobInfo,
+    filed_parts,
+    loads_bounded,
+    read_bounded,
+    ref_shape_problem,
+)
 from twokey.git._reader import GitReader, RefTip
 
-EVIDENCE_PREFIX = "refs/twokey/evidence/"
 _INDEX = "twokey/cache/evidence-trees.json"
-MAX_ENVELOPE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
 class RawEnvelope:
-    """Envelope bytes and where they came from (a ref or a file); not yet verified."""
+    """Envelope bytes and where they came from (a ref or a file); not yet verified.
+
+    ``size`` is the object's real size when it was too big to read (``data`` is then empty).
+    """
 
     data: bytes
     source: str
+    size: int | None = None
 
 
 class EnvelopeSource:
@@ -53,7 +66,7 @@ class EnvelopeSource:
         self.pending = list(pending)
         self._tips: list[RefTip] | None = None
         self._trees: dict[str, list[str]] | None = None
-        self._blobs: dict[str, bytes] = {}
+        self._objects: dict[str, BlobInfo] = {}
 
     def tips(self) -> list[RefTip]:
         """Every evidence ref (existing and pending), read once."""
@@ -72,10 +85,11 @@ class EnvelopeSource:
             if _commit_of(tip.ref) in wanted_commits
             or wanted_trees.intersection(index.get(tip.sha, ()))
         ]
-        blobs = self._read({t.sha for t in chosen})
+        found = self.objects({t.sha for t in chosen})
         # A ref that names no readable blob is corrupt evidence: handed on empty, so that
-        # verification refuses it by name and the decision says so.
-        return [RawEnvelope(blobs.get(t.sha, b""), t.ref) for t in chosen]
+        # verification refuses it by name and the decision says so; an oversized one unread,
+        # with its size, so that it is refused as too big.
+        return [_raw(found.get(t.sha), t.ref) for t in chosen]
 
     def _tree_index(self) -> dict[str, list[str]]:
         if self._trees is None:
@@ -83,52 +97,89 @@ class EnvelopeSource:
             index = _load_index(path)
             missing = {t.sha for t in self.tips()} - index.keys()
             if missing:
-                read = self._read(missing)
+                read = self.objects(missing)
                 for sha in missing:
-                    index[sha] = _subject_trees(read[sha]) if sha in read else []
+                    info = read.get(sha)
+                    index[sha] = _subject_trees(info.data) if info is not None else []
                 _save_index(path, {t.sha: index[t.sha] for t in self.tips() if t.sha in index})
             self._trees = index
         return self._trees
 
-    def _read(self, shas: set[str]) -> dict[str, bytes]:
-        """Blob contents by id, with one ``git cat-file --batch`` (git-cat-file(1)).
+    def objects(self, shas: Iterable[str]) -> dict[str, BlobInfo]:
+        """Objects by id, bounded by the one envelope size limit (``twokey._evidence_refs``).
 
-        Blobs read once (for the tree index) are kept: envelopes are small and few per push.
+        Objects read once (for the tree index, or the check of a pushed evidence ref) are
+        kept: envelopes are small and few per push.
         """
-        order = sorted(shas - self._blobs.keys())
+        wanted = set(shas)
+        order = sorted(wanted - self._objects.keys())
         if order:
-            stdin = "".join(f"{s}\n" for s in order).encode()
-            self._blobs.update(
-                _parse_batch(self.git.run(["cat-file", "--batch"], stdin=stdin).out, order)
+            self._objects.update(
+                read_bounded(
+                    lambda mode, stdin: self.git.run(["cat-file", mode], stdin=stdin).out, order
+                )
             )
-        return {s: self._blobs[s] for s in shas if s in self._blobs}
+        return {s: self._objects[s] for s in wanted if s in self._objects}
+
+    def refusal(self, ref: str, sha: str) -> str:
+        """Why a pushed evidence ref ``ref -> sha`` may not be stored ("" when it may).
+
+        Checked on the way in (invariant 8, fail small): the name's shape, no existing ref
+        squatting its directory, a blob within the size limit whose sha256 is the name's
+        digest, and a well-formed envelope about the subject the name files it under.
+        """
+        shape = ref_shape_problem(ref)
+        if shape:
+            return shape
+        squatter = self._squatter(ref)
+        if squatter:
+            return f"the existing ref {squatter} blocks {ref}; an admin must delete it"
+        info = self.objects([sha]).get(sha)
+        if info is None or info.kind != "blob":
+            kind = info.kind if info is not None else "missing object"
+            return f"{ref} points at a {kind}; evidence is a blob holding a DSSE envelope"
+        return _content_problem(ref, info)
+
+    def _squatter(self, ref: str) -> str:
+        """An existing ref that is a directory of ``ref`` (git could not create ``ref``)."""
+        parents = {ref[:i] for i in range(len(NAMESPACE), len(ref)) if ref[i] == "/"}
+        existing = {t.ref for t in self.reader.refs(NAMESPACE)}
+        return min(parents & existing, default="")
+
+
+def _content_problem(ref: str, info: BlobInfo) -> str:
+    from twokey.evidence import EvidenceError, StoredEnvelope, check_shape  # noqa: PLC0415
+
+    if info.oversized:
+        return (
+            f"{ref}: OVERSIZED: envelope is too big: {info.size} bytes (limit {MAX_ENVELOPE_BYTES})"
+        )
+    parts = filed_parts(ref)
+    digest = hashlib.sha256(info.data).hexdigest()
+    if parts is None or parts[1] != digest:
+        return f"{ref}: the name must end in the envelope's sha256 ({digest})"
+    try:
+        check_shape(StoredEnvelope(info.data, ref, info.size))
+    except EvidenceError as exc:
+        return f"{ref}: {exc.message}"
+    return ""
 
 
 def _commit_of(ref: str) -> str:
     return ref.removeprefix(EVIDENCE_PREFIX).split("/", 1)[0]
 
 
-def _parse_batch(data: bytes, order: list[str]) -> dict[str, bytes]:
-    blobs: dict[str, bytes] = {}
-    pos = 0
-    for sha in order:
-        end = data.index(b"\n", pos)
-        header = data[pos:end].decode(errors="replace").split()
-        pos = end + 1
-        if len(header) != 3:
-            continue  # "<sha> missing": a corrupt ref, refused by name later
-        size = int(header[2])
-        if header[1] == "blob" and size <= MAX_ENVELOPE_BYTES:
-            blobs[sha] = data[pos : pos + size]
-        pos += size + 1
-    return blobs
+def _raw(info: BlobInfo | None, ref: str) -> RawEnvelope:
+    if info is None or info.kind != "blob":
+        return RawEnvelope(b"", ref)
+    return RawEnvelope(info.data, ref, info.size)
 
 
 def _subject_trees(data: bytes) -> list[str]:
     """The ``gitTree`` subjects an envelope claims (unverified; used only to select)."""
     try:
-        envelope = json.loads(data)
-        statement = json.loads(base64.b64decode(envelope["payload"], validate=True))
+        envelope = loads_bounded(data)
+        statement = loads_bounded(base64.b64decode(envelope["payload"], validate=True))
         subjects = statement["subject"]
         return sorted(
             str(s["digest"]["gitTree"]) for s in subjects if "gitTree" in s.get("digest", {})

@@ -144,7 +144,7 @@ class Gate:
         # Evidence is filed under the commit or the tree it is about (twokey.evidence.ref_for).
         raw = self.envelopes.for_change(commits | trees, trees) + list(self.files)
         return verify_envelopes(
-            [StoredEnvelope(r.data, r.source) for r in raw],
+            [StoredEnvelope(r.data, r.source, r.size) for r in raw],
             self.trusted.policy,
             commit_trees={c.sha: c.tree for c in change.commits},
         )
@@ -196,7 +196,11 @@ class Gate:
         ]
 
     def _evidence_ref(self, update: RefUpdate) -> Decision:
-        """Evidence is append-only: refs under refs/twokey/ may be created, never moved."""
+        """Evidence is append-only: refs under refs/twokey/ may be created, never moved.
+
+        A creation must hold well-formed evidence (``EnvelopeSource.refusal``): whatever is
+        stored here is read by every later push, so nothing malformed gets in (invariant 8).
+        """
         subject = update.subject
         digest = self.trusted.policy.digest
         if update.new == ZERO_SHA:
@@ -213,6 +217,16 @@ class Gate:
                 FindingCode.FORCE_PUSH,
                 f"{update.ref} is evidence and may not be overwritten (evidence is append-only)",
                 "push the new evidence under a new ref name (its digest)",
+                digest,
+            )
+        problem = self.envelopes.refusal(update.ref, update.new)
+        if problem:
+            return door_deny(
+                subject,
+                FindingCode.MALFORMED_INPUT,
+                f"evidence refused: {problem}",
+                "push evidence written by twokey (twokey approve / attest), under the ref it "
+                "names (twokey.evidence.ref_for)",
                 digest,
             )
         return door_allow(subject, f"{update.ref}: new evidence (append-only)", digest)

@@ -93,6 +93,9 @@ def run_hook(git_dir: Path, stdin: str, env: Mapping[str, str], now: datetime) -
     entries = ledger_entries(
         judgements, door="git-hook", repository=settings.repository, pusher=pusher, now=now
     )
+    if _exit(judgements) != ExitCode.ALLOW:
+        # git stores nothing of a rejected push: no evidence entry for refs that never exist.
+        entries = [e for e in entries if e.kind.value != "evidence"]
     try:
         indices = record(settings.ledger, entries)  # step 4
     except TwokeyError as exc:

@@ -88,10 +88,12 @@ def test_corrupt_evidence_is_refused_by_name(server: Server) -> None:
     alice.git("update-ref", ref, blob)
     result = push(alice, "main", EVIDENCE)
     assert not result.accepted
+    # Refused on the way in (ADR 0013); and on main it is named and does not count.
+    assert f"evidence refused: {ref}" in result.findings()["MALFORMED_INPUT"]
     rejected = result.findings("!")["MALFORMED_INPUT"]
     assert ref in rejected
     assert "MALFORMED_ENVELOPE" in rejected
-    assert set(result.findings()) == {"INSUFFICIENT_APPROVALS"}
+    assert set(result.findings()) == {"INSUFFICIENT_APPROVALS", "MALFORMED_INPUT"}
 
 
 def test_evidence_is_append_only(server: Server) -> None:
