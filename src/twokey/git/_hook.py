@@ -23,6 +23,7 @@ from twokey.git._pusher import pusher_from_env
 from twokey.git._reader import GitReader, RefTip
 from twokey.git._record import ledger_entries, record
 from twokey.git._repository import repository_settings
+from twokey.git._symrefs import through_symrefs
 from twokey.git._updates import RefUpdate, parse_updates
 from twokey.git._verdicts import door_deny
 from twokey.model import AliasKind, Decision, FindingCode
@@ -60,14 +61,19 @@ def push_options(env: Mapping[str, str]) -> dict[str, str]:
 def run_hook(git_dir: Path, stdin: str, env: Mapping[str, str], now: datetime) -> HookOutcome:
     """Judge a push. Never raises for a bad push: every problem is a deny with its reason.
 
-    Steps: (1) parse the updates; (2) read the trusted policy from the default branch as it is
+    Steps: (1) parse the updates, each renamed to the ref it really moves (through a
+    server-side symbolic ref); (2) read the trusted policy from the default branch as it is
     before the push (or the bootstrap policy); (3) judge each update, evidence refs created by
     this push visible to the others; (4) append every decision to the ledger, if one is
     configured, before answering; a ledger failure denies everything.
     """
-    updates = parse_updates(stdin)  # step 1
     reader = GitReader(git_dir, env)
+    updates = parse_updates(stdin)  # step 1
     settings = repository_settings(reader.git, env)
+    try:
+        updates = through_symrefs(reader.git, updates)  # judged as the ref that moves
+    except TwokeyError as exc:
+        return _all_denied(updates, exc, FindingCode.INTERNAL_ERROR)
     default_ref = reader.head_ref()
     try:
         trusted = trusted_policy(reader, default_ref)  # step 2

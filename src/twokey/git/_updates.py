@@ -16,11 +16,16 @@ _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 @dataclass(frozen=True, slots=True)
 class RefUpdate:
-    """One proposed ref update, ``old -> new`` (``ZERO_SHA`` for none)."""
+    """One proposed ref update, ``old -> new`` (``ZERO_SHA`` for none).
+
+    ``via`` is the name that was pushed when it is a symbolic ref on the server: ``ref`` is
+    then the ref that really moves, and the update is judged as that ref (``_symrefs``).
+    """
 
     ref: str
     old: str
     new: str
+    via: str = ""
 
     def __post_init__(self) -> None:
         for sha in (self.old, self.new):
@@ -44,7 +49,8 @@ class RefUpdate:
     @property
     def subject(self) -> str:
         """``ref old..new`` with short ids: how decisions about this update are named."""
-        return f"{self.ref} {self.old[:7]}..{self.new[:7]}"
+        through = f" (pushed as {self.via})" if self.via else ""
+        return f"{self.ref} {self.old[:7]}..{self.new[:7]}{through}"
 
 
 def parse_updates(text: str) -> list[RefUpdate]:

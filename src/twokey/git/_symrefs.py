@@ -1,0 +1,79 @@
+"""Ref updates through symbolic refs, judged as the ref that really moves (issue 15 item 9).
+
+git-receive-pack updates the *target* of a symbolic ref (it dereferences, as ``git
+update-ref`` does): with ``refs/heads/master`` a server-side symref to ``refs/heads/main``, a
+push to ``master`` moves ``main``. The pre-receive hook is handed the name that was pushed, so
+every update is rewritten to the ref it lands on before anything is judged; a rule can then
+never be side-stepped by a second name for a protected ref.
+"""
+
+from __future__ import annotations
+
+__all__ = ["through_symrefs"]
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from twokey.git._process import Plumbing
+from twokey.git._updates import RefUpdate
+
+_MAX_HOPS = 5  # git itself gives up after 5 levels of symbolic refs (SYMREF_MAXDEPTH)
+
+
+def through_symrefs(git: Plumbing, updates: Sequence[RefUpdate]) -> list[RefUpdate]:
+    """``updates``, each renamed to the ref it would move (``via`` keeps the pushed name).
+
+    Raises:
+        InfrastructureError: git cannot list the refs; or a chain of symbolic refs is
+            longer than git follows (the hook then denies the push with the reason).
+    """
+    names = {u.ref for u in updates}
+    targets: dict[str, str] = {}
+    for _ in range(_MAX_HOPS + 1):
+        found = _symrefs(git, names)
+        if not found:
+            break
+        targets.update(found)
+        names = set(found.values())
+    else:
+        from twokey.errors import InfrastructureError  # noqa: PLC0415
+
+        raise InfrastructureError(f"symbolic refs nested deeper than {_MAX_HOPS} levels")
+    return [_follow(u, targets) for u in updates]
+
+
+def _follow(update: RefUpdate, targets: dict[str, str]) -> RefUpdate:
+    ref = update.ref
+    for _ in range(_MAX_HOPS + 1):
+        if ref not in targets:
+            break
+        ref = targets[ref]
+    return update if ref == update.ref else replace(update, ref=ref, via=update.ref)
+
+
+def _symrefs(git: Plumbing, names: set[str]) -> dict[str, str]:
+    """Which of ``names`` are symbolic refs, and what they point at (one level).
+
+    ``for-each-ref`` lists symbolic refs whose target exists; a dangling one (a symref to a
+    branch not yet created) is a loose file in ``$GIT_DIR`` (gitrepository-layout(5)), asked
+    of ``git symbolic-ref`` alone. A reftable repository keeps no loose files: every name not
+    listed is asked.
+    """
+    if not names:
+        return {}
+    out = git.text("for-each-ref", "--format=%(refname) %(symref)", *sorted(names))
+    found: dict[str, str] = {}
+    listed: set[str] = set()
+    for line in out.splitlines():
+        name, _, target = line.partition(" ")
+        listed.add(name)
+        if name in names and target:
+            found[name] = target
+    reftable = (git.git_dir / "reftable").is_dir()
+    for name in sorted(names - listed):
+        if reftable or (git.git_dir / name).is_file():
+            result = git.run(["symbolic-ref", "-q", name], ok=(0, 1, 128))
+            target = result.out.decode(errors="replace").strip()
+            if result.code == 0 and target:
+                found[name] = target
+    return found
