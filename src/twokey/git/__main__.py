@@ -1,8 +1,9 @@
 """``python -m twokey.git hook-run``: the installed hook's entry point.
 
 It skips the full command line (which imports every command group) so that the hook starts
-fast; with ``$TWOKEY_HOOK_SOCKET`` set it first hands the push to a warm ``twokey hook serve``
-process and only judges in-process when none answers. ``twokey hook run`` does the same work.
+fast; with ``--socket PATH`` (written into the hook by ``hook install --server-socket``, never
+taken from the environment) it first hands the push to a warm ``twokey hook serve`` process and
+only judges in-process when none answers. ``twokey hook run`` does the same work.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import sys
 from twokey.git._client import forward
 
 if __name__ == "__main__":
-    if sys.argv[1:] != ["hook-run"]:
+    args = sys.argv[1:]
+    if args[:1] != ["hook-run"] or len(args) not in (1, 3) or args[1:2] not in ([], ["--socket"]):
         print(
-            "usage: python -m twokey.git hook-run  (git runs this as pre-receive)", file=sys.stderr
+            "usage: python -m twokey.git hook-run [--socket PATH]  (git runs this as pre-receive)",
+            file=sys.stderr,
         )
         sys.exit(2)
-    code = forward(sys.stdin, sys.stdout)
+    code = forward(sys.stdin, sys.stdout, args[2] if len(args) == 3 else "")
     if code is None:
         from twokey.git._entry import hook_main
 

@@ -9,7 +9,7 @@ accident: a broken exchange is an error, and the hook then decides by itself).
 
 from __future__ import annotations
 
-__all__ = ["SOCKET_ENV", "forward", "recv_fields", "send_fields"]
+__all__ = ["forward", "recv_fields", "send_fields"]
 
 import os
 import socket
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import TextIO
 
-SOCKET_ENV = "TWOKEY_HOOK_SOCKET"
 _HEADER = struct.Struct("!I")
 MAX_MESSAGE = 64 << 20
 
@@ -57,14 +56,19 @@ def _exact(sock: socket.socket, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def forward(stdin: TextIO, out: TextIO, env: Mapping[str, str] | None = None) -> int | None:
-    """Send this hook run to the server named by ``$TWOKEY_HOOK_SOCKET``.
+def forward(
+    stdin: TextIO, out: TextIO, path: str, env: Mapping[str, str] | None = None
+) -> int | None:
+    """Send this hook run to the server listening on ``path``.
+
+    ``path`` comes from the installed hook script (``hook install --server-socket``), never
+    from the environment: over some transports the pusher sets the hook's environment, and a
+    socket of theirs could answer "allowed" (ADR 0013).
 
     Returns the exit code for git, or None when no server is configured or reachable (the
     caller then judges in-process, reading ``stdin`` itself: nothing was consumed).
     """
     env = os.environ if env is None else env
-    path = env.get(SOCKET_ENV, "")
     if not path:
         return None
     try:

@@ -18,6 +18,7 @@ from pathlib import Path
 from twokey.errors import ExitCode, TwokeyError
 from twokey.git._evidence import EnvelopeSource
 from twokey.git._gate import Gate, Judgement
+from twokey.git._hookenv import hook_env
 from twokey.git._policy_source import NoPolicyError, trusted_policy
 from twokey.git._pusher import pusher_from_env
 from twokey.git._reader import GitReader, RefTip
@@ -67,9 +68,10 @@ def run_hook(git_dir: Path, stdin: str, env: Mapping[str, str], now: datetime) -
     this push visible to the others; (4) append every decision to the ledger, if one is
     configured, before answering; a ledger failure denies everything.
     """
+    env = hook_env(env)  # configuration only from the repository's git config (ADR 0013)
     reader = GitReader(git_dir, env)
     updates = parse_updates(stdin)  # step 1
-    settings = repository_settings(reader.git, env)
+    settings = repository_settings(reader.git, {})
     try:
         updates = through_symrefs(reader.git, updates)  # judged as the ref that moves
     except TwokeyError as exc:

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 from twokey.errors import ConfigError, UsageError
-from twokey.git._client import SOCKET_ENV
 from twokey.git._policy_source import BOOTSTRAP_FILE
 from twokey.git._process import Plumbing
 
@@ -20,7 +19,7 @@ _SCRIPT = """\
 #!/bin/sh
 {marker} -- remove with: twokey hook uninstall
 # Judges every ref update of a push against the policy on the default branch (docs/hook.md).
-{server}exec {python} -m twokey.git hook-run
+exec {python} -m twokey.git hook-run{server}
 """
 
 
@@ -77,7 +76,7 @@ def install_hook(
     hook.parent.mkdir(exist_ok=True)
     server = ""
     if server_socket is not None:
-        server = f"{SOCKET_ENV}={shlex.quote(str(server_socket.resolve()))}\nexport {SOCKET_ENV}\n"
+        server = f" --socket {shlex.quote(str(server_socket.resolve()))}"
     hook.write_text(
         _SCRIPT.format(
             marker=HOOK_MARKER, python=shlex.quote(python or sys.executable), server=server

@@ -19,7 +19,8 @@ class RepositorySettings:
 
 
 def repository_settings(git: Plumbing, env: Mapping[str, str]) -> RepositorySettings:
-    """Read ``twokey.repository`` and ``twokey.ledger``; ``TWOKEY_LEDGER`` overrides the latter.
+    """Read ``twokey.repository`` and ``twokey.ledger``; ``TWOKEY_LEDGER`` in ``env`` overrides
+    the latter (the CI doors pass their environment; the hook passes none: ADR 0013).
 
     The repository id follows ``twokey.evidence.repository_id`` (the same rule everywhere):
     ``twokey.repository``; else the ``origin`` URL, normalised (``git@host:org/x.git`` ->
