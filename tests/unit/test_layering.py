@@ -13,18 +13,39 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "twokey"
-_ALL = {"errors", "_spawn", "model", "policy", "engine", "evidence", "ledger", "git", "audit"}
+_ALL = {
+    "errors",
+    "_spawn",
+    "_evidence_refs",
+    "model",
+    "policy",
+    "engine",
+    "evidence",
+    "ledger",
+    "git",
+    "audit",
+}
 
 # What each part of twokey may import from the others.
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "_spawn": {"errors"},
+    "_evidence_refs": set(),  # the evidence ref layout and limits, shared by git and evidence
     "model": {"errors"},
     "policy": {"model", "errors"},
     "engine": {"model", "policy", "errors"},
-    "evidence": {"model", "policy", "errors", "_spawn"},
+    "evidence": {"model", "policy", "errors", "_spawn", "_evidence_refs"},
     "ledger": {"model", "errors"},
-    "git": {"engine", "evidence", "ledger", "model", "policy", "errors", "_spawn"},
+    "git": {
+        "engine",
+        "evidence",
+        "ledger",
+        "model",
+        "policy",
+        "errors",
+        "_spawn",
+        "_evidence_refs",
+    },
     "audit": {"engine", "evidence", "git", "ledger", "model", "policy", "errors", "_spawn"},
     "demo": _ALL,
     "cli": _ALL | {"demo"},

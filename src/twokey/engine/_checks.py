@@ -9,16 +9,19 @@ from twokey.engine._people import short
 from twokey.model import CheckResult, Finding, FindingCode, RuleRef, Severity
 from twokey.policy import CheckRule
 
+# The evidence layer's refusal codes that have a finding of their own (the rest: malformed).
+_REJECTED_CODES = {
+    "UNKNOWN_SIGNER": FindingCode.UNKNOWN_SIGNER,
+    "KEY_REVOKED": FindingCode.KEY_REVOKED,
+    "KEY_EXPIRED": FindingCode.KEY_EXPIRED,
+}
+
 
 def rejected_findings(rejected: tuple[tuple[str, str], ...], where: RuleRef) -> list[Finding]:
     """Evidence the evidence layer could not accept, explained (it never counts)."""
     out = []
     for who, reason in sorted(set(rejected)):
-        code = (
-            FindingCode.UNKNOWN_SIGNER
-            if reason.startswith("UNKNOWN_SIGNER")
-            else FindingCode.MALFORMED_INPUT
-        )
+        code = _REJECTED_CODES.get(reason.partition(":")[0], FindingCode.MALFORMED_INPUT)
         out.append(
             Finding(
                 code,

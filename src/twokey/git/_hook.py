@@ -14,20 +14,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from twokey.errors import ExitCode, TwokeyError
 from twokey.git._evidence import EnvelopeSource
 from twokey.git._gate import Gate, Judgement
 from twokey.git._hookenv import hook_env
 from twokey.git._policy_source import NoPolicyError, trusted_policy
-from twokey.git._pusher import pusher_from_env
+from twokey.git._pusher import PusherVerdict, identify_pusher
 from twokey.git._reader import GitReader, RefTip
 from twokey.git._record import ledger_entries, record
 from twokey.git._repository import repository_settings
 from twokey.git._symrefs import through_symrefs
 from twokey.git._updates import RefUpdate, parse_updates
 from twokey.git._verdicts import door_deny
-from twokey.model import AliasKind, Decision, FindingCode
+from twokey.model import Decision, FindingCode
+
+if TYPE_CHECKING:
+    from twokey.policy import Policy
 
 BREAK_GLASS_OPTION = "twokey.break-glass"
 
@@ -82,8 +86,12 @@ def run_hook(git_dir: Path, stdin: str, env: Mapping[str, str], now: datetime) -
     except TwokeyError as exc:
         return _all_denied(updates, exc)
     policy = trusted.policy
-    keys = [a for a in policy.aliases if a.kind is AliasKind.KEY]
-    pusher = pusher_from_env(env, keys)
+    who = _pusher(reader, env, policy, now)
+    if who.problem:
+        code = FindingCode.PUSHER_MISMATCH if who.mismatch else FindingCode.PUSH_CERT_REFUSED
+        hint = "push again without --signed, or sign with your own key for this push"
+        return _refused(updates, code, who.problem, hint, policy.digest)
+    pusher = who.pusher
     pending = [RefTip(u.ref, u.new) for u in updates if u.is_evidence and u.is_creation]
     gate = Gate(
         reader=reader,
@@ -109,6 +117,33 @@ def run_hook(git_dir: Path, stdin: str, env: Mapping[str, str], now: datetime) -
     except TwokeyError as exc:
         return _all_denied(updates, exc, FindingCode.INTERNAL_ERROR)
     return HookOutcome(judgements, _exit(judgements), tuple(indices))
+
+
+def _pusher(
+    reader: GitReader, env: Mapping[str, str], policy: Policy, now: datetime
+) -> PusherVerdict:
+    """The pusher (``_pusher``), with a signed push's certificate verified (``_pushcert``)."""
+    if not env.get("GIT_PUSH_CERT"):
+        return identify_pusher(env, policy)
+    from twokey.git._pushcert import check_push_certificate  # noqa: PLC0415
+    from twokey.git._signers import refresh_allowed_signers  # noqa: PLC0415
+
+    refresh_allowed_signers(reader.git.git_dir, policy)  # git's courtesy verdict, next push
+
+    def read(blob: str) -> bytes | None:
+        result = reader.git.run(["cat-file", "blob", blob], ok=(0, 128))
+        return result.out if result.code == 0 else None
+
+    return identify_pusher(env, policy, check_push_certificate(env, read, policy, now))
+
+
+def _refused(
+    updates: Sequence[RefUpdate], code: FindingCode, message: str, hint: str, digest: str
+) -> HookOutcome:
+    judgements = tuple(
+        Judgement(u, door_deny(u.subject, code, message, hint, digest)) for u in updates
+    )
+    return HookOutcome(judgements, ExitCode.DENY)
 
 
 def _exit(judgements: Sequence[Judgement]) -> int:

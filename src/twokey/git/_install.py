@@ -10,7 +10,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from twokey.errors import ConfigError, UsageError
+from twokey.errors import ConfigError, TwokeyError, UsageError
 from twokey.git._policy_source import BOOTSTRAP_FILE
 from twokey.git._process import Plumbing
 
@@ -48,8 +48,9 @@ def install_hook(
     """Install the pre-receive hook; returns the hook's path.
 
     Also sets ``receive.advertisePushOptions`` (for ``git push -o twokey.break-glass=...``),
-    a ``receive.certNonceSeed`` when none is set (so that ``git push --signed`` works), and
-    ``twokey.ledger`` / ``twokey.repository`` when given. With ``server_socket`` the hook
+    what ``git push --signed`` needs (a ``receive.certNonceSeed`` and ``certNonceSlop`` when
+    unset, ``gpg.format=ssh``, ``gpg.ssh.allowedSignersFile`` written from the policy's keys),
+    and ``twokey.ledger`` / ``twokey.repository`` when given. With ``server_socket`` the hook
     first asks a warm ``twokey hook serve`` on that socket, and judges by itself when none
     answers.
 
@@ -70,6 +71,7 @@ def install_hook(
     git.run(["config", "receive.advertisePushOptions", "true"])
     if git.run(["config", "--get", "receive.certNonceSeed"], ok=(0, 1)).code == 1:
         git.run(["config", "receive.certNonceSeed", secrets.token_hex(16)])
+    _signed_pushes(git, git_dir)
     for key, value in (("twokey.ledger", ledger), ("twokey.repository", repository)):
         if value:
             git.run(["config", key, value])
@@ -108,6 +110,29 @@ def _read(path: Path) -> str:
         return path.read_text(errors="replace")
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _signed_pushes(git: Plumbing, git_dir: Path) -> None:
+    """What ``git push --signed`` with SSH keys needs on the server (docs/hook.md).
+
+    Over HTTP every request gets a new nonce; ``receive.certNonceSlop`` lets git call a nonce
+    of the same repository up to 60 s old ``OK`` (git-config(1)). The hook also checks the
+    nonce's age against its own clock (``_pushcert``).
+    """
+    from twokey.git._policy_source import trusted_policy  # noqa: PLC0415
+    from twokey.git._reader import GitReader  # noqa: PLC0415
+    from twokey.git._signers import refresh_allowed_signers  # noqa: PLC0415
+
+    if git.run(["config", "--get", "receive.certNonceSlop"], ok=(0, 1)).code == 1:
+        git.run(["config", "receive.certNonceSlop", "60"])
+    reader = GitReader(git_dir)
+    try:
+        policy = trusted_policy(reader, reader.head_ref()).policy
+    except TwokeyError:
+        policy = None  # no policy yet: an empty file; the first signed push writes it
+    path = refresh_allowed_signers(git_dir, policy)
+    git.run(["config", "gpg.format", "ssh"])
+    git.run(["config", "gpg.ssh.allowedSignersFile", str(path)])
 
 
 def _install_bootstrap(git_dir: Path, source: Path) -> None:

@@ -9,7 +9,9 @@ import pytest
 
 from twokey.errors import UsageError
 from twokey.git import key_fingerprint, parse_updates, push_options, pusher_from_env
+from twokey.git._pusher import identify_pusher
 from twokey.model import ZERO_SHA, Alias, AliasKind
+from twokey.policy import loads
 
 A = "a" * 40
 B = "b" * 40
@@ -82,7 +84,7 @@ def test_pusher_from_env(env: dict[str, str], expected: Alias | None) -> None:
     assert pusher_from_env(env) == expected
 
 
-def test_signed_push_certificate_wins_and_matches_ssh_keygen(tmp_path: Path) -> None:
+def test_key_fingerprint_matches_ssh_keygen(tmp_path: Path) -> None:
     key = tmp_path / "id"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     public = Alias.key((tmp_path / "id.pub").read_text())
@@ -90,11 +92,66 @@ def test_signed_push_certificate_wins_and_matches_ssh_keygen(tmp_path: Path) -> 
         ["ssh-keygen", "-lf", str(key) + ".pub"], check=True, capture_output=True, text=True
     ).stdout.split()[1]
     assert key_fingerprint(public) == listed
-    env = {
-        "GIT_PUSH_CERT_STATUS": "G",
-        "GIT_PUSH_CERT_KEY": listed,
-        "TWOKEY_PUSHER": "email:someone@example.com",
-    }
-    assert pusher_from_env(env, [public]) == public
-    env["GIT_PUSH_CERT_STATUS"] = "B"  # a bad signature proves nothing
-    assert pusher_from_env(env, [public]) == Alias.email("someone@example.com")
+
+
+POLICY = loads(
+    """\
+version: 1
+people:
+  alice: {name: Alice, emails: [alice@example.com], github: al1ce}
+  bob: {name: Bob, emails: [bob@example.com], github: bobby, gitlab: carol}
+  carol: {name: Carol, emails: [carol@example.com], github: carol}
+services:
+  ci: {name: CI, emails: [ci@example.com]}
+groups:
+  reviewers: [bob, carol]
+branches:
+  main: {approvals: 1, approvers: [reviewers]}
+policy_changes: {approvals: 1, approvers: [reviewers]}
+""",
+    "policy.yml",
+)
+
+
+@pytest.mark.parametrize(
+    ("user", "expected"),
+    [
+        ("alice", "alice"),
+        ("al1ce", "alice"),
+        ("bobby", "bob"),
+        ("ci", "ci"),
+        ("carol", "carol"),  # a person id wins over bob's gitlab login "carol"
+        ("mallory", None),
+        ("", None),
+    ],
+    ids=["person-id", "github-login", "login", "service-id", "id-before-login", "unknown", "empty"],
+)
+def test_a_bare_remote_user_maps_through_the_policy(user: str, expected: str | None) -> None:
+    alias = pusher_from_env({"REMOTE_USER": user}, POLICY)
+    found = POLICY.resolve(alias)
+    assert (found.id if found is not None else None) == expected
+
+
+def test_an_ambiguous_login_names_nobody() -> None:
+    # A login two principals share maps to nobody (fail closed), never to the first one.
+    shared = loads(
+        """\
+version: 1
+people:
+  alice: {name: Alice, emails: [alice@example.com], github: dev}
+  bob: {name: Bob, emails: [bob@example.com], gitlab: dev}
+groups:
+  reviewers: [alice, bob]
+branches:
+  main: {approvals: 1, approvers: [reviewers]}
+policy_changes: {approvals: 1, approvers: [reviewers]}
+""",
+        "policy.yml",
+    )
+    assert pusher_from_env({"REMOTE_USER": "dev"}, shared) is None
+
+
+def test_the_environment_alone_never_makes_a_certificate() -> None:
+    """git's verdict variables without a certificate blob name nobody (ADR 0013)."""
+    env = {"GIT_PUSH_CERT_STATUS": "G", "GIT_PUSH_CERT_KEY": "SHA256:x"}
+    assert identify_pusher(env, POLICY).pusher is None
