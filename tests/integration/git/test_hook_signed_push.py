@@ -11,35 +11,16 @@ from pathlib import Path
 from typing import IO
 
 import pytest
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from tests.integration.git._harness import REPOSITORY, Keys, Pushed, Server, policy_text, push
-from tests.support.gitrepo import ALICE, BOB, ERIN, GitRepo, Person, git_env
-from twokey.git import install_hook
-
-STRICT = "    approvers: [reviewers, admins]\n    exclude: [authors, committers, last-pusher]\n"
+from tests.integration.git._harness import Keys, Pushed, Server, push
+from tests.integration.git._signed import signing, strict_server
+from tests.support.gitrepo import ALICE, BOB, GitRepo, Person, git_env
 
 
 @pytest.fixture
 def strict(tmp_path: Path, keys: Keys) -> Server:
-    """A server whose main excludes the last pusher, with the hook installed (signed pushes)."""
-    bare = GitRepo.init(tmp_path / "server.git", bare=True)
-    seed = bare.clone(tmp_path / "seed", ERIN)
-    text = policy_text(keys.public()).replace("    approvers: [reviewers, admins]\n", STRICT, 1)
-    seed.commit({".twokey/policy.yml": text}, "Add the twokey policy", ERIN)
-    seed.git("push", "-q", "origin", "main")
-    install_hook(bare.path, repository=REPOSITORY)
-    return Server(tmp_path, bare, keys)
-
-
-def _signing(server: Server, clone: GitRepo, who: str) -> None:
-    """Make ``clone`` sign pushes with ``who``'s registered key (git's gpg.format=ssh)."""
-    path = server.root / f"{who}.key"
-    key = server.keys.signers[who].key
-    path.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption()))
-    path.chmod(0o600)
-    clone.git("config", "gpg.format", "ssh")
-    clone.git("config", "user.signingkey", str(path))
+    """A server whose main excludes the last pusher."""
+    return strict_server(tmp_path, keys)
 
 
 def _clone(server: Server, person: Person, name: str) -> GitRepo:
@@ -58,11 +39,11 @@ def test_a_signed_push_names_the_pusher(strict: Server) -> None:
     alice = _clone(strict, ALICE, "alice")
     alice.commit({"app.py": "x\n"}, "Change", ALICE)
     approval = strict.approve(alice, "bob")
-    _signing(strict, alice, "bob")  # bob's key pushes: bob is the last pusher
+    signing(strict, alice, "bob")  # bob's key pushes: bob is the last pusher
     as_bob = push(alice, "--signed", "main", approval)
     assert not as_bob.accepted
     assert "bob is the pusher of this change" in as_bob.findings("!")["SELF_APPROVAL"]
-    _signing(strict, alice, "alice")
+    signing(strict, alice, "alice")
     as_alice = push(alice, "--signed", "main", approval)
     assert as_alice.accepted, as_alice.output
 
@@ -70,7 +51,7 @@ def test_a_signed_push_names_the_pusher(strict: Server) -> None:
 def test_a_certificate_never_overrides_the_transport(strict: Server) -> None:
     alice = _clone(strict, ALICE, "alice")
     alice.commit({"app.py": "x\n"}, "Change", ALICE)
-    _signing(strict, alice, "bob")
+    signing(strict, alice, "bob")
     result = push(
         alice, "--signed", "main", strict.approve(alice, "carol"), env={"REMOTE_USER": "alice"}
     )
@@ -84,7 +65,7 @@ def test_a_certificate_never_overrides_the_transport(strict: Server) -> None:
 def test_an_unregistered_key_is_refused(strict: Server, tmp_path: Path) -> None:
     alice = _clone(strict, ALICE, "alice")
     alice.commit({"app.py": "x\n"}, "Change", ALICE)
-    _signing(strict, alice, "stranger")
+    signing(strict, alice, "stranger")
     result = push(alice, "--signed", "main", strict.approve(alice, "bob"))
     assert not result.accepted
     assert "is not registered in the policy" in result.findings()["PUSH_CERT_REFUSED"]
@@ -146,7 +127,7 @@ def test_a_replayed_certificate_is_refused(strict: Server) -> None:
     assert push(alice, "HEAD:refs/heads/topic").accepted  # the objects are on the server
     bob = _clone(strict, BOB, "bob")
     bob.git("fetch", "-q", "origin", "topic")
-    _signing(strict, bob, "bob")
+    signing(strict, bob, "bob")
     traced = subprocess.run(
         ["git", "-C", str(bob.path), "push", "--signed", "origin", f"{head}:refs/heads/main"],
         capture_output=True,
