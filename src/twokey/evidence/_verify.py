@@ -13,7 +13,7 @@ __all__ = [
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 
 from cryptography.exceptions import InvalidSignature
@@ -36,6 +36,9 @@ from twokey.model import (
 )
 from twokey.policy import Policy
 
+# How far a statement's own date may run ahead of the door's clock (clock skew between the
+# signer's machine and the server); anything later is refused (ADR 0013).
+FUTURE_SKEW = timedelta(minutes=5)
 _EVIDENCE_REFS = EVIDENCE_PREFIX
 _ARTIFACT_REFS = ARTIFACT_PREFIX
 
@@ -175,8 +178,24 @@ def _verify_one(signature: Signature, message: bytes, policy: Policy) -> Alias:
     return alias
 
 
+def _check_time(item: Item, at: datetime | None) -> datetime:
+    """Step 5's moment: when the door first received the statement (``at``), never the date
+    the statement gives itself; a statement dated after that (beyond ``FUTURE_SKEW``) is
+    refused. Without ``at`` (callers that have no door clock) the statement's own time."""
+    if at is None:
+        return item.time
+    if item.time > at + FUTURE_SKEW:
+        raise EvidenceError(
+            Reason.FUTURE_DATED,
+            f"statement is dated {item.time.isoformat()}, after it was received "
+            f"({at.isoformat(timespec='seconds')}; {int(FUTURE_SKEW.total_seconds() // 60)} "
+            "minutes of clock skew allowed)",
+        )
+    return at
+
+
 def _check_key(policy: Policy, alias: Alias, when: datetime) -> str:
-    """Step 5: a registered key, not revoked, valid at the statement's time; its principal id."""
+    """Step 5: a registered key, not revoked, valid at ``when``; its principal id."""
     principal = policy.resolve(alias)
     if principal is None:
         raise EvidenceError(
@@ -227,7 +246,9 @@ def check_shape(env: StoredEnvelope) -> None:
     _check_filed(env, digests(envelope.statement()))
 
 
-def verify_envelope(env: StoredEnvelope, policy: Policy) -> list[Item]:
+def verify_envelope(
+    env: StoredEnvelope, policy: Policy, *, at: datetime | None = None
+) -> list[Item]:
     """Verify one envelope: one evidence object per distinct registered principal that signed.
 
     Steps (each marked in the code):
@@ -236,8 +257,11 @@ def verify_envelope(env: StoredEnvelope, policy: Policy) -> list[Item]:
          over a re-serialisation.
       3. Keep the distinct keys whose signature verified (one key signing twice counts once).
       4. Only now parse the payload as an in-toto statement, into the engine's evidence object.
-      5. Each key must be registered to a principal, unrevoked and valid at the statement's
-         time; two keys of one principal give one object (a person counts once).
+      5. Each key must be registered to a principal, unrevoked and valid at ``at``, the time
+         the door first received the envelope (its clock, or an earlier receipt the ledger
+         proves), never at the statement's self-declared time; a statement dated after ``at``
+         (beyond ``FUTURE_SKEW``) is refused. Two keys of one principal give one object (a
+         person counts once). Without ``at``: the statement's time (no door clock).
       6. The ref the envelope was read from must name one of its subjects.
 
     Raises:
@@ -257,7 +281,7 @@ def verify_envelope(env: StoredEnvelope, policy: Policy) -> list[Item]:
     for alias in keys:
         try:
             item = to_model(statement, subjects, Origin(alias, env.source, evidence_id))  # step 4
-            principal = _check_key(policy, alias, item.time)  # step 5
+            principal = _check_key(policy, alias, _check_time(item, at))  # step 5
         except EvidenceError as exc:
             first_error = first_error or exc
             continue
@@ -291,6 +315,8 @@ def verify_envelopes(
     *,
     repository: str | None = None,
     commit_trees: Mapping[str, str] | None = None,
+    at: datetime | None = None,
+    received: Mapping[str, datetime] | None = None,
 ) -> VerifiedEvidence:
     """Verify many envelopes; refusals are collected, never raised.
 
@@ -300,6 +326,9 @@ def verify_envelopes(
         repository: when given, statements naming another repository are refused (replay).
         commit_trees: real trees of known commits: an approval that claims another tree for
             one of them is refused (replay of a forged binding).
+        at: the door's clock: keys are judged, and future dates refused, at this time.
+        received: earlier receipts by evidence id (``sha256:...``), e.g. proven by the
+            ledger: such an envelope is judged at its receipt instead of ``at``.
 
     Returns:
         The verified objects by kind, and (source or signer, "CODE: detail") refusals.
@@ -308,7 +337,8 @@ def verify_envelopes(
     rejected: list[tuple[str, str]] = []
     for env in envelopes:
         try:
-            verified = verify_envelope(env, policy)
+            when = (received or {}).get(env.digest, at)
+            verified = verify_envelope(env, policy, at=when)
         except EvidenceError as exc:
             rejected.append((env.source, str(exc)))
             continue

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 __all__ = ["Gate", "Judgement"]
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -60,6 +60,8 @@ class Gate:
         default_ref: the branch whose policy file is the trusted policy.
         signatures: read commit signatures into the facts (``twokey check`` does; the hook
             does not, to stay fast: no rule reads them yet).
+        receipts: when the gate first received evidence refs (the ledger's ``evidence``
+            entries), for evidence whose key is not valid now (ADR 0013).
     """
 
     reader: GitReader
@@ -72,6 +74,7 @@ class Gate:
     files: Sequence[RawEnvelope] = ()
     default_ref: str = ""
     signatures: bool = False
+    receipts: Callable[[Sequence[str]], Mapping[str, datetime]] | None = None
     _protected: list[tuple[str, str]] | None = field(default=None, init=False)
 
     def judge(self, update: RefUpdate) -> Judgement:
@@ -143,10 +146,17 @@ class Gate:
         trees = {c.tree for c in change.commits} | {change.new_tree}
         # Evidence is filed under the commit or the tree it is about (twokey.evidence.ref_for).
         raw = self.envelopes.for_change(commits | trees, trees) + list(self.files)
+        stored = [StoredEnvelope(r.data, r.source, r.size) for r in raw]
+        bound = {c.sha: c.tree for c in change.commits}
+        # Keys are judged when the gate received the evidence: now, or earlier by the ledger.
+        verified = verify_envelopes(stored, self.trusted.policy, commit_trees=bound, at=self.now)
+        expired = {src for src, why in verified.rejected if why.startswith("KEY_EXPIRED")}
+        if not expired or self.receipts is None:
+            return verified
+        times = self.receipts(sorted(expired))
+        received = {e.digest: times[e.source] for e in stored if e.source in times}
         return verify_envelopes(
-            [StoredEnvelope(r.data, r.source, r.size) for r in raw],
-            self.trusted.policy,
-            commit_trees={c.sha: c.tree for c in change.commits},
+            stored, self.trusted.policy, commit_trees=bound, at=self.now, received=received
         )
 
     def _glass(self) -> BreakGlass | None:

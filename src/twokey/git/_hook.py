@@ -13,6 +13,7 @@ __all__ = ["HookOutcome", "push_options", "run_hook"]
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ from twokey.git._hookenv import hook_env
 from twokey.git._policy_source import NoPolicyError, trusted_policy
 from twokey.git._pusher import PusherVerdict, identify_pusher
 from twokey.git._reader import GitReader, RefTip
+from twokey.git._receipts import ledger_receipts
 from twokey.git._record import ledger_entries, record
 from twokey.git._repository import repository_settings
 from twokey.git._symrefs import through_symrefs
@@ -102,6 +104,7 @@ def run_hook(git_dir: Path, stdin: str, env: Mapping[str, str], now: datetime) -
         pusher=pusher,
         break_glass=push_options(env).get(BREAK_GLASS_OPTION),
         default_ref=default_ref,
+        receipts=partial(ledger_receipts, settings.ledger) if settings.ledger else None,
     )
     judgements = tuple(gate.judge(u) for u in updates)  # step 3
     if not settings.ledger:
