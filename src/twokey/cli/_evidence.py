@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,6 @@ from twokey.cli._output import (
     Subparsers,
     add_command,
     add_format,
-    add_policy,
     help_handler,
     print_json,
 )
@@ -27,6 +28,7 @@ from twokey.evidence import (
     verify_envelopes,
 )
 from twokey.git import Git
+from twokey.git._base_policy import base_policy
 from twokey.model import (
     Approval,
     BreakGlassReview,
@@ -35,7 +37,7 @@ from twokey.model import (
     DeployApproval,
     DeployRequest,
 )
-from twokey.policy import DEFAULT_POLICY_PATH, Policy, load
+from twokey.policy import Policy, load
 
 _EPILOG = """\
 examples:
@@ -44,7 +46,8 @@ examples:
   twokey evidence verify HEAD --format json
   twokey evidence verify --policy .twokey/policy.yml     # everything under refs/twokey/
 
-The policy defaults to .twokey/policy.yml in the repository's working tree.
+The policy defaults to .twokey/policy.yml on the remote's default branch as fetched
+(refs/remotes/origin/HEAD), never the checkout's: verify says which policy it used.
 exit codes (verify): 0 every statement verifies, 1 some statement is refused"""
 
 
@@ -66,7 +69,13 @@ def register(subparsers: Subparsers) -> None:
         sub.add_argument("rev", nargs="?", help="revision (its commit and tree); default: all")
         sub.add_argument("--repo", default=".", help="repository (default: current directory)")
         if name == "verify":
-            add_policy(sub)
+            sub.add_argument(
+                "--policy",
+                metavar="FILE",
+                default=None,
+                help="policy file (default: .twokey/policy.yml on the remote's default branch, "
+                "as fetched: refs/remotes/origin/HEAD; never the checkout's)",
+            )
             sub.add_argument(
                 "--repository",
                 help="refuse statements for another repository id (default: twokey.repository "
@@ -165,13 +174,23 @@ def _refused(where: str, why: str) -> dict[str, Any]:
     }
 
 
+def _policy(git: Git, path: str | None) -> tuple[Policy, str]:
+    """``--policy FILE``, else the base's policy as the remote has it (``_base_policy``)."""
+    if path:
+        return load(Path(path)), f"{path} (--policy)"
+    return base_policy(git)
+
+
 def _verify(args: argparse.Namespace) -> int:
     git = Git.discover(args.repo)
-    default = git.git_dir.parent / DEFAULT_POLICY_PATH if git.git_dir.name == ".git" else None
-    policy = load(Path(args.policy) if args.policy else default or Path(DEFAULT_POLICY_PATH))
+    policy, origin = _policy(git, args.policy)
+    used = f"policy: {origin} ({policy.digest[:19]})"
+    print(used, file=sys.stderr if args.format == "json" else sys.stdout)
     envelopes, trees = _envelopes(git, args.rev)
     repository = args.repository or repository_id(git.git_dir)
-    result = verify_envelopes(envelopes, policy, repository=repository, commit_trees=trees)
+    result = verify_envelopes(
+        envelopes, policy, repository=repository, commit_trees=trees, at=datetime.now(UTC)
+    )
     items: list[Item] = [
         *result.approvals,
         *result.checks,

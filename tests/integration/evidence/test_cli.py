@@ -185,17 +185,45 @@ def test_verify_refuses_evidence_for_another_repository_or_a_wrong_tree(
     assert "0 verified, 1 refused" in out
 
 
-def test_verify_with_the_policy_in_the_work_tree(
+def test_verify_uses_the_remotes_policy_not_the_checkouts(
     repo: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    key = tmp_path / "mallory.key"
-    run(capsys, "keys", "generate", "--out", str(key))
+    """Issue 15 item 16: in a PR checkout the policy that decides is the base's, as the
+    remote has it; a policy the PR brings (registering its author's key) counts for nothing."""
+    mallory = tmp_path / "mallory.key"
+    run(capsys, "keys", "generate", "--out", str(mallory))
+    bob = tmp_path / "bob.key"
+    run(capsys, "keys", "generate", "--out", str(bob))
     (repo.path / ".twokey").mkdir()
-    other = tmp_path / "other.key"
-    run(capsys, "keys", "generate", "--out", str(other))
-    registered = " ".join(Path(f"{other}.pub").read_text().split()[:2])
-    policy_for(repo.path / ".twokey" / "policy.yml", {"bob": registered})
-    run(capsys, "approve", "--repo", str(repo.path), "--key", str(key))
-    code, out, _ = run(capsys, "evidence", "verify", "HEAD", "--repo", str(repo.path))
+    policy_for(repo.path / ".twokey" / "policy.yml", {"bob": _pub(bob)})
+    repo.commit({}, "the policy", ALICE)
+    remote = GitRepo(tmp_path / "remote.git")
+    repo.git("clone", "-q", "--bare", str(repo.path), str(remote.path))
+    checkout = remote.clone(tmp_path / "pr", ALICE)
+    checkout.git("config", "twokey.repository", "example.com/shop")
+    checkout.git("checkout", "-q", "-b", "pr")
+    policy_for(checkout.path / ".twokey" / "policy.yml", {"bob": _pub(mallory)})
+    checkout.commit({"app.py": "print(2)\n"}, "PR relaxes the policy", ALICE)
+    run(capsys, "approve", "--repo", str(checkout.path), "--key", str(mallory))
+    code, out, _ = run(capsys, "evidence", "verify", "HEAD", "--repo", str(checkout.path))
     assert code == 1
+    assert "policy: refs/remotes/origin/main:.twokey/policy.yml (sha256:" in out
     assert "BAD  UNKNOWN_SIGNER" in out
+    own = checkout.path / ".twokey" / "policy.yml"
+    code, out, _ = run(
+        capsys, "evidence", "verify", "HEAD", "--repo", str(checkout.path), "--policy", str(own)
+    )
+    assert code == 0
+    assert f"policy: {own} (--policy)" in out
+
+
+def test_verify_without_a_known_remote_policy_asks_for_one(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "evidence", "verify", "HEAD", "--repo", str(repo.path))
+    assert code == 2
+    assert "pass --policy FILE" in err
+
+
+def _pub(key: Path) -> str:
+    return " ".join(Path(f"{key}.pub").read_text().split()[:2])
