@@ -67,6 +67,7 @@ class EnvelopeSource:
         self._tips: list[RefTip] | None = None
         self._trees: dict[str, list[str]] | None = None
         self._objects: dict[str, BlobInfo] = {}
+        self._namespace: set[str] | None = None
 
     def tips(self) -> list[RefTip]:
         """Every evidence ref (existing and pending), read once."""
@@ -134,7 +135,8 @@ class EnvelopeSource:
         squatter = self._squatter(ref)
         if squatter:
             return f"the existing ref {squatter} blocks {ref}; an admin must delete it"
-        info = self.objects([sha]).get(sha)
+        # Every evidence object of the push in one pair of cat-file calls, read once.
+        info = self.objects({sha} | {t.sha for t in self.pending}).get(sha)
         if info is None or info.kind != "blob":
             kind = info.kind if info is not None else "missing object"
             return f"{ref} points at a {kind}; evidence is a blob holding a DSSE envelope"
@@ -143,8 +145,9 @@ class EnvelopeSource:
     def _squatter(self, ref: str) -> str:
         """An existing ref that is a directory of ``ref`` (git could not create ``ref``)."""
         parents = {ref[:i] for i in range(len(NAMESPACE), len(ref)) if ref[i] == "/"}
-        existing = {t.ref for t in self.reader.refs(NAMESPACE)}
-        return min(parents & existing, default="")
+        if self._namespace is None:  # one for-each-ref per push, however many refs it brings
+            self._namespace = {t.ref for t in self.reader.refs(NAMESPACE)}
+        return min(parents & self._namespace, default="")
 
 
 def _content_problem(ref: str, info: BlobInfo) -> str:
