@@ -192,8 +192,10 @@ def _subject_trees(data: bytes) -> list[str]:
 
 
 def _load_index(path: Path) -> dict[str, list[str]]:
+    """The cached index; in a CI checkout ``.git`` may hold anything: bounded, never trusted
+    (it only selects candidates, each verified)."""
     try:
-        raw = json.loads(path.read_bytes())
+        raw = loads_bounded(path.read_bytes())
         return {str(k): [str(t) for t in v] for k, v in raw.items()}
     except (OSError, ValueError, AttributeError, TypeError):
         return {}

@@ -151,3 +151,14 @@ def test_no_evidence_is_recorded_for_a_push_git_did_not_store(
     assert recorded == [good]
     decisions = [e.body["ref"] for e in entries if e.kind.value == "decision"]
     assert own in decisions  # the refused push is still recorded as decisions
+
+
+def test_a_hostile_tree_index_cache_is_ignored(server: Server) -> None:
+    """The index of evidence trees is a cache in ``$GIT_DIR`` (in CI: the checkout's ``.git``)."""
+    cache = server.bare.path / "twokey" / "cache" / "evidence-trees.json"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(DEEP)
+    alice = server.clone(ALICE)
+    alice.commit({"app.py": "x\n"}, "Change", ALICE)
+    result = push(alice, "main", server.approve(alice, "bob"))
+    assert result.accepted, result.output
