@@ -78,11 +78,10 @@ def run_hook(git_dir: Path, stdin: str, env: Mapping[str, str], now: datetime) -
     reader = GitReader(git_dir, env)
     updates = parse_updates(stdin)  # step 1
     settings = repository_settings(reader.git, {})
-    try:
-        updates = through_symrefs(reader.git, updates)  # judged as the ref that moves
+    try:  # judged as the refs that move; the default branch too, if HEAD names a symref
+        updates, default_ref = through_symrefs(reader.git, updates, reader.head_ref())
     except TwokeyError as exc:
         return _all_denied(updates, exc, FindingCode.INTERNAL_ERROR)
-    default_ref = reader.head_ref()
     try:
         trusted = trusted_policy(reader, default_ref)  # step 2
     except TwokeyError as exc:

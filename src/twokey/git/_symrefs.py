@@ -20,14 +20,17 @@ from twokey.git._updates import RefUpdate
 _MAX_HOPS = 5  # git itself gives up after 5 levels of symbolic refs (SYMREF_MAXDEPTH)
 
 
-def through_symrefs(git: Plumbing, updates: Sequence[RefUpdate]) -> list[RefUpdate]:
-    """``updates``, each renamed to the ref it would move (``via`` keeps the pushed name).
+def through_symrefs(
+    git: Plumbing, updates: Sequence[RefUpdate], default_ref: str = ""
+) -> tuple[list[RefUpdate], str]:
+    """``updates``, each renamed to the ref it would move (``via`` keeps the pushed name), and
+    ``default_ref`` resolved the same way (the branch whose policy is trusted), in one go.
 
     Raises:
         InfrastructureError: git cannot list the refs; or a chain of symbolic refs is
             longer than git follows (the hook then denies the push with the reason).
     """
-    names = {u.ref for u in updates}
+    names = {u.ref for u in updates} | ({default_ref} if default_ref else set())
     targets: dict[str, str] = {}
     for _ in range(_MAX_HOPS + 1):
         found = _symrefs(git, names)
@@ -39,15 +42,19 @@ def through_symrefs(git: Plumbing, updates: Sequence[RefUpdate]) -> list[RefUpda
         from twokey.errors import InfrastructureError  # noqa: PLC0415
 
         raise InfrastructureError(f"symbolic refs nested deeper than {_MAX_HOPS} levels")
-    return [_follow(u, targets) for u in updates]
+    return [_follow(u, targets) for u in updates], _final(default_ref, targets)
 
 
-def _follow(update: RefUpdate, targets: dict[str, str]) -> RefUpdate:
-    ref = update.ref
+def _final(ref: str, targets: dict[str, str]) -> str:
     for _ in range(_MAX_HOPS + 1):
         if ref not in targets:
             break
         ref = targets[ref]
+    return ref
+
+
+def _follow(update: RefUpdate, targets: dict[str, str]) -> RefUpdate:
+    ref = _final(update.ref, targets)
     return update if ref == update.ref else replace(update, ref=ref, via=update.ref)
 
 

@@ -51,3 +51,21 @@ def test_a_symref_into_the_evidence_namespace_is_evidence(server: Server) -> Non
     moved = push(alice, "+HEAD:refs/heads/ev")
     assert not moved.accepted
     assert "evidence is append-only" in moved.findings()["FORCE_PUSH"]
+
+
+def test_a_default_branch_named_through_a_symref_is_still_the_policy_branch(
+    server: Server,
+) -> None:
+    server.bare.git("symbolic-ref", "refs/heads/master", "refs/heads/main")
+    server.bare.git("symbolic-ref", "HEAD", "refs/heads/master")
+    alice = server.clone(ALICE)
+    alice.git("checkout", "-q", "main")
+    alice.commit({"app.py": "x\n"}, "Change", ALICE)
+    assert push(alice, "main", server.approve(alice, "bob")).accepted
+    weaker = (
+        (alice.path / ".twokey" / "policy.yml").read_text().replace("approvals: 1", "approvals: 0")
+    )
+    alice.commit({".twokey/policy.yml": weaker}, "Relax", ALICE)
+    result = push(alice, "HEAD:master", server.approve(alice, "bob"))
+    assert not result.accepted
+    assert "POLICY_CHANGE_UNAPPROVED" in result.findings()
