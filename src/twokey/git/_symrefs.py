@@ -13,6 +13,7 @@ __all__ = ["through_symrefs"]
 
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from twokey.git._process import Plumbing
 from twokey.git._updates import RefUpdate
@@ -61,26 +62,34 @@ def _follow(update: RefUpdate, targets: dict[str, str]) -> RefUpdate:
 def _symrefs(git: Plumbing, names: set[str]) -> dict[str, str]:
     """Which of ``names`` are symbolic refs, and what they point at (one level).
 
-    ``for-each-ref`` lists symbolic refs whose target exists; a dangling one (a symref to a
-    branch not yet created) is a loose file in ``$GIT_DIR`` (gitrepository-layout(5)), asked
-    of ``git symbolic-ref`` alone. A reftable repository keeps no loose files: every name not
-    listed is asked.
+    In the files backend a symbolic ref is always a loose file ``ref: <target>`` under
+    ``$GIT_DIR`` (gitrepository-layout(5); ``packed-refs`` cannot hold one), also when its
+    target does not exist yet: read without a git process. A reftable repository is asked
+    through ``git symbolic-ref``, one name at a time.
     """
-    if not names:
-        return {}
-    out = git.text("for-each-ref", "--format=%(refname) %(symref)", *sorted(names))
     found: dict[str, str] = {}
-    listed: set[str] = set()
-    for line in out.splitlines():
-        name, _, target = line.partition(" ")
-        listed.add(name)
-        if name in names and target:
-            found[name] = target
     reftable = (git.git_dir / "reftable").is_dir()
-    for name in sorted(names - listed):
-        if reftable or (git.git_dir / name).is_file():
+    for name in sorted(names):
+        if reftable:
             result = git.run(["symbolic-ref", "-q", name], ok=(0, 1, 128))
-            target = result.out.decode(errors="replace").strip()
-            if result.code == 0 and target:
-                found[name] = target
+            target = result.out.decode(errors="replace").strip() if result.code == 0 else ""
+        else:
+            target = _loose_target(git.git_dir / name)
+        if target and (not target.startswith("refs/") or ".." in target.split("/")):
+            from twokey.errors import InfrastructureError  # noqa: PLC0415
+
+            raise InfrastructureError(f"{name} is a symbolic ref to {target!r}, not to a ref")
+        if target:
+            found[name] = target
     return found
+
+
+def _loose_target(path: Path) -> str:
+    try:
+        with path.open("rb") as file:
+            head = file.read(4096)
+    except OSError:  # absent, a directory, unreadable: not a symbolic ref
+        return ""
+    if not head.startswith(b"ref: "):
+        return ""
+    return head[5:].decode(errors="replace").strip()

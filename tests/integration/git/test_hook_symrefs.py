@@ -69,3 +69,12 @@ def test_a_default_branch_named_through_a_symref_is_still_the_policy_branch(
     result = push(alice, "HEAD:master", server.approve(alice, "bob"))
     assert not result.accepted
     assert "POLICY_CHANGE_UNAPPROVED" in result.findings()
+
+
+def test_a_symref_out_of_refs_denies_with_the_reason(server: Server) -> None:
+    (server.bare.path / "refs" / "heads" / "odd").write_text("ref: HEAD\n")
+    alice = server.clone(ALICE)
+    alice.commit({"app.py": "x\n"}, "Change", ALICE)
+    result = push(alice, "HEAD:refs/heads/odd")
+    assert not result.accepted
+    assert "is a symbolic ref to 'HEAD', not to a ref" in result.findings()["INTERNAL_ERROR"]
