@@ -150,10 +150,20 @@ class Gate:
         bound = {c.sha: c.tree for c in change.commits}
         # Keys are judged when the gate received the evidence: now, or earlier by the ledger.
         verified = verify_envelopes(stored, self.trusted.policy, commit_trees=bound, at=self.now)
-        expired = {src for src, why in verified.rejected if why.startswith("KEY_EXPIRED")}
-        if not expired or self.receipts is None:
+        # The ledger is asked only about keys whose window matters: expired now, or valid only
+        # from some date on (evidence received before that date must not count).
+        validity = self.trusted.policy.key_validity
+        asked = {src for src, why in verified.rejected if why.startswith("KEY_EXPIRED")}
+        signed: list[tuple[str, Alias]] = [(a.source, a.signer) for a in verified.approvals]
+        signed += [(c.source, c.signer) for c in verified.checks]
+        asked |= {
+            source
+            for source, signer in signed
+            if (window := validity.get(signer)) is not None and window.valid_after is not None
+        }
+        if not asked or self.receipts is None:
             return verified
-        times = self.receipts(sorted(expired))
+        times = self.receipts(sorted(asked))
         received = {e.digest: times[e.source] for e in stored if e.source in times}
         return verify_envelopes(
             stored, self.trusted.policy, commit_trees=bound, at=self.now, received=received

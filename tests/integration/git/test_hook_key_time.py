@@ -84,3 +84,20 @@ def test_an_earlier_receipt_in_the_ledger_keeps_a_key_valid(tmp_path: Path, keys
     server.bare.git("config", "twokey.ledger", str(ledger))
     with_ledger = push(alice, "main")
     assert with_ledger.accepted, with_ledger.output
+
+
+def test_evidence_received_before_a_key_became_valid_never_counts(
+    tmp_path: Path, keys: Keys
+) -> None:
+    start = datetime.now(UTC) + timedelta(seconds=4)
+    server = _server(tmp_path, keys, f"valid_after: '{start.isoformat(timespec='seconds')}'")
+    ledger = tmp_path / "ledger.db"
+    server.bare.git("config", "twokey.ledger", str(ledger))
+    alice = server.clone(ALICE)
+    alice.commit({"app.py": "x\n"}, "Change", ALICE)
+    early = _approve(server, alice, datetime.now(UTC))
+    assert push(alice, early).accepted  # stored and recorded before bob's key is valid
+    time.sleep(max(0.0, (start - datetime.now(UTC)).total_seconds()) + 1.5)
+    result = push(alice, "main")
+    assert not result.accepted
+    assert "KEY_EXPIRED" in result.findings("!")
