@@ -61,7 +61,7 @@ class Gate:
         signatures: read commit signatures into the facts (``twokey check`` does; the hook
             does not, to stay fast: no rule reads them yet).
         receipts: when the gate first received evidence refs (the ledger's ``evidence``
-            entries), for evidence whose key is not valid now (ADR 0013).
+            entries), for evidence whose key is not valid now or has a valid_after (ADR 0013).
     """
 
     reader: GitReader

@@ -3,7 +3,8 @@
 A key is judged at the time the gate first received the evidence it signed, never at the date
 the statement gives itself. That is the door's clock for evidence arriving now; for evidence
 pushed earlier, the hook's ``evidence`` entry in the ledger (written only for pushes git
-stored) proves the earlier receipt. Looked up only for evidence whose key is not valid now:
+stored) proves the earlier receipt. Looked up only for evidence whose key is not valid now, or
+has a window start (evidence received before it must not count):
 the common path never reads the ledger.
 """
 
