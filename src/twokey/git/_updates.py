@@ -7,10 +7,11 @@ __all__ = ["EVIDENCE_NAMESPACE", "RefUpdate", "parse_updates"]
 import re
 from dataclasses import dataclass
 
+from twokey._evidence_refs import NAMESPACE
 from twokey.errors import UsageError
 from twokey.model import ZERO_SHA
 
-EVIDENCE_NAMESPACE = "refs/twokey/"
+EVIDENCE_NAMESPACE = NAMESPACE  # refs/twokey/ (twokey._evidence_refs: one layout for all)
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
