@@ -15,7 +15,7 @@ import pytest
 from tests.integration.git._harness import Keys, Server, push
 from tests.integration.git._http import http_git
 from tests.integration.git._signed import signing, strict_server
-from tests.support.gitrepo import ALICE, git_env
+from tests.support.gitrepo import ALICE, ERIN, git_env
 
 
 @pytest.fixture
@@ -117,3 +117,18 @@ def test_over_git_daemon_only_a_certificate_names_the_pusher(
     signing(strict, alice, "alice")
     signed = push(alice, "--signed", "main", approval, remote="daemon")
     assert signed.accepted, signed.output
+
+
+def test_break_glass_over_http_names_the_logged_in_person(strict: Server, http: str) -> None:
+    erin = strict.clone(ERIN, "erin")
+    erin.commit({"hotfix.py": "x\n"}, "Hotfix", ERIN)
+    erin.git("remote", "add", "web", _remote("erin", http, strict))
+    glass = ("twokey.break-glass=prod is down",)
+    result = push(erin, "main", remote="web", options=glass)
+    assert result.accepted, result.output
+    assert "break-glass by erin: prod is down" in result.findings("!")["BREAK_GLASS"]
+    erin.commit({"hotfix.py": "y\n"}, "Hotfix 2", ERIN)
+    erin.git("remote", "add", "as-alice", _remote("alice", http, strict))
+    refused = push(erin, "main", remote="as-alice", options=glass)
+    assert not refused.accepted
+    assert "alice is not allowed to break glass here" in refused.findings()["BREAK_GLASS_DENIED"]
