@@ -13,7 +13,18 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "twokey"
-_ALL = {"errors", "_spawn", "model", "policy", "engine", "evidence", "ledger", "git", "audit"}
+_ALL = {
+    "errors",
+    "_spawn",
+    "model",
+    "policy",
+    "engine",
+    "evidence",
+    "ledger",
+    "git",
+    "doors",
+    "audit",
+}
 
 # What each part of twokey may import from the others.
 ALLOWED: dict[str, set[str]] = {
@@ -25,6 +36,8 @@ ALLOWED: dict[str, set[str]] = {
     "evidence": {"model", "policy", "errors", "_spawn"},
     "ledger": {"model", "errors"},
     "git": {"engine", "evidence", "ledger", "model", "policy", "errors", "_spawn"},
+    # The doors sit between git facts (and evidence, ledger) and the command line.
+    "doors": {"engine", "evidence", "git", "ledger", "model", "policy", "errors", "_spawn"},
     "audit": {"engine", "evidence", "git", "ledger", "model", "policy", "errors", "_spawn"},
     "demo": _ALL,
     "cli": _ALL | {"demo"},
@@ -69,3 +82,11 @@ def test_imports_flow_downward(path: Path) -> None:
 def test_the_core_does_no_io(path: Path) -> None:
     used = {m.split(".")[0] for m in _imports(path)}
     assert not used & IO_MODULES, used & IO_MODULES
+
+
+def test_the_doors_sit_between_git_and_the_command_line() -> None:
+    """git never reaches up into the doors; the doors never reach up into the CLI or audit."""
+    assert "doors" not in ALLOWED["git"] | ALLOWED["evidence"] | ALLOWED["ledger"]
+    assert "doors" in ALLOWED["cli"]
+    assert not {"cli", "audit", "demo"} & ALLOWED["doors"]
+    assert any(_part(p) == "doors" for p in MODULES)
