@@ -11,7 +11,7 @@ from __future__ import annotations
 __all__ = ["CheckRequest", "read_evidence_files", "run_check"]
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -61,6 +61,7 @@ def run_check(request: CheckRequest, env: Mapping[str, str], now: datetime) -> R
     _require_full_history(reader)
     old = _rev(reader, request.old)
     new = _rev(reader, request.new)
+    request = replace(request, ref=request.ref or _inferred_ref(reader, request.old))
     update = _update(request.ref, old, new)
     settings = repository_settings(reader.git, env)
     repository = request.repository or settings.repository
@@ -84,6 +85,7 @@ def run_check(request: CheckRequest, env: Mapping[str, str], now: datetime) -> R
         files=read_evidence_files(request.evidence),
         default_ref=request.ref,
         signatures=True,
+        reviewed_only=old,  # only the base the job names is reviewed (not the clone's refs)
     )
     report = Report((gate.judge(update),), repository, trusted.origin)
     return _recorded(report, request.pusher, request.ledger or settings.ledger, now)
@@ -144,6 +146,25 @@ def _rev(reader: GitReader, rev: str) -> str:
     if sha is None:
         raise UsageError(f"unknown revision {rev!r}", hint="fetch it first (git fetch origin)")
     return sha
+
+
+def _inferred_ref(reader: GitReader, base: str) -> str:
+    """The branch a remote-tracking base names: ``origin/main`` -> ``refs/heads/main``, so the
+    README's CI example needs no --ref.
+
+    Raises:
+        UsageError: the base is no remote-tracking branch (a local branch, a commit, a tag).
+    """
+    full = ""
+    if base and base != ZERO_SHA:
+        result = reader.git.run(["rev-parse", "--symbolic-full-name", base], ok=(0, 128))
+        full = result.out.decode(errors="replace").strip() if result.code == 0 else ""
+    if full.startswith("refs/remotes/") and full.count("/") >= 3 and not full.endswith("/HEAD"):
+        return "refs/heads/" + full.split("/", 3)[3]
+    raise UsageError(
+        f"name the ref that would move: --ref refs/heads/main ({base or 'the base'!r} is no "
+        "remote-tracking branch to infer it from)"
+    )
 
 
 def _update(ref: str, old: str, new: str) -> RefUpdate:

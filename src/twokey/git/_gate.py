@@ -60,6 +60,9 @@ class Gate:
         default_ref: the branch whose policy file is the trusted policy.
         signatures: read commit signatures into the facts (``twokey check`` does; the hook
             does not, to stay fast: no rule reads them yet).
+        reviewed_only: when set, the only commit whose history counts as already reviewed
+            (``twokey check``: the base the job names; ``ZERO_SHA``: none). A CI clone's other
+            refs are whatever an ungated remote holds (a PR author's tag), never trusted.
     """
 
     reader: GitReader
@@ -72,6 +75,7 @@ class Gate:
     files: Sequence[RawEnvelope] = ()
     default_ref: str = ""
     signatures: bool = False
+    reviewed_only: str | None = None
     _protected: list[tuple[str, str]] | None = field(default=None, init=False)
 
     def judge(self, update: RefUpdate) -> Judgement:
@@ -108,7 +112,7 @@ class Gate:
             update.new,
             repository=self.repository,
             pusher=self.pusher,
-            exclude=[sha for ref, sha in self._protected_tips() if ref != update.ref],
+            exclude=self._reviewed(update),
             signatures=self.signatures,
         )
         verified = self._verified(change)
@@ -125,6 +129,12 @@ class Gate:
         used = {a.evidence_id for a in verified.approvals}
         used |= {c.evidence_id for c in verified.checks}
         return Judgement(update, decision, tuple(sorted(u for u in used if u)), change)
+
+    def _reviewed(self, update: RefUpdate) -> list[str]:
+        """Commits whose history is already judged, so left out of the change."""
+        if self.reviewed_only is not None:
+            return [] if self.reviewed_only == ZERO_SHA else [self.reviewed_only]
+        return [sha for ref, sha in self._protected_tips() if ref != update.ref]
 
     def _protected_tips(self) -> list[tuple[str, str]]:
         if self._protected is None:

@@ -1,0 +1,106 @@
+"""``twokey check`` in a CI clone trusts only what the job names (issue 15 item 6).
+
+A CI clone's refs are whatever the remote holds; on an ungated remote (GitHub, GitLab) anyone
+with push rights adds tags. Only the base the job names counts as already reviewed, and the
+README's CI example runs exactly as written.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.git._harness import NOW, REPOSITORY, Keys, policy_text
+from tests.support.gitrepo import BOB, ERIN, GitRepo, git_env
+from twokey.evidence import GitEvidenceStore, sign_approval
+
+
+def _ungated(tmp_path: Path, keys: Keys) -> tuple[GitRepo, GitRepo]:
+    """An ungated origin with the policy on main, and bob's clone of it."""
+    origin = GitRepo.init(tmp_path / "origin.git", bare=True)
+    seed = origin.clone(tmp_path / "seed", ERIN)
+    seed.commit({".twokey/policy.yml": policy_text(keys.public())}, "Policy", ERIN)
+    seed.git("push", "-q", "origin", "main")
+    return origin, origin.clone(tmp_path / "bob", BOB)
+
+
+def _approve(clone: GitRepo, keys: Keys, who: str) -> None:
+    commit = clone.rev_parse("HEAD")
+    envelope = sign_approval(
+        keys.signers[who],
+        repository=REPOSITORY,
+        ref="refs/heads/main",
+        commit=commit,
+        tree=clone.rev_parse("HEAD^{tree}"),
+        when=NOW,
+    )
+    GitEvidenceStore(clone.path / ".git").put(envelope, commit)
+    clone.git("push", "-q", "origin", "refs/twokey/*:refs/twokey/*")
+
+
+def _ci_clone(origin: GitRepo, dest: Path, head: str) -> GitRepo:
+    """What a CI job checks out: a full clone, evidence fetched, the PR head detached."""
+    ci = origin.clone(dest)
+    ci.git("config", "twokey.repository", REPOSITORY)
+    ci.git("fetch", "-q", "origin", "refs/twokey/*:refs/twokey/*")
+    ci.git("checkout", "-q", "--detach", head)
+    return ci
+
+
+def _readme_example(ci: GitRepo) -> subprocess.CompletedProcess[str]:
+    """Exactly the README's CI line, run in the clone."""
+    return subprocess.run(
+        [sys.executable, "-m", "twokey", "check", "--base", "origin/main", "--head", "HEAD"],
+        cwd=ci.path,
+        capture_output=True,
+        text=True,
+        env=git_env(),
+        check=False,
+    )
+
+
+def test_the_readme_ci_example_runs_as_written(tmp_path: Path, keys: Keys) -> None:
+    origin, bob = _ungated(tmp_path, keys)
+    bob.git("checkout", "-q", "-b", "feature")
+    bob.commit({"app.py": "x\n"}, "Feature", BOB)
+    bob.git("push", "-q", "origin", "feature")
+    _approve(bob, keys, "carol")
+    done = _readme_example(_ci_clone(origin, tmp_path / "ci", "origin/feature"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ALLOW: refs/heads/main" in done.stdout
+
+
+def test_a_tag_the_pr_author_pushed_does_not_hide_the_prs_commits(
+    tmp_path: Path, keys: Keys
+) -> None:
+    """bob tags his PR head ``v0.0.0-x`` (``v*`` tags are protected) and approves it himself."""
+    origin, bob = _ungated(tmp_path, keys)
+    bob.git("checkout", "-q", "-b", "feature")
+    bob.commit({"app.py": "mine\n"}, "Feature", BOB)
+    bob.git("tag", "v0.0.0-x")
+    bob.git("push", "-q", "origin", "feature", "v0.0.0-x")
+    _approve(bob, keys, "bob")
+    done = _readme_example(_ci_clone(origin, tmp_path / "ci", "origin/feature"))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "SELF_APPROVAL" in done.stdout
+    assert "INSUFFICIENT_APPROVALS" in done.stdout
+
+
+@pytest.mark.parametrize("base", ["HEAD~1", "v0.0.0-x", "main"])
+def test_a_base_that_is_no_remote_branch_needs_ref(tmp_path: Path, keys: Keys, base: str) -> None:
+    _, bob = _ungated(tmp_path, keys)
+    bob.commit({"app.py": "x\n"}, "Feature", BOB)
+    bob.git("tag", "v0.0.0-x", "HEAD~1")
+    done = subprocess.run(
+        [sys.executable, "-m", "twokey", "check", "--base", base, "--head", "HEAD"],
+        cwd=bob.path,
+        capture_output=True,
+        text=True,
+        env=git_env(),
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "name the ref that would move: --ref refs/heads/main" in done.stderr
