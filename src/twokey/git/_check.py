@@ -182,7 +182,7 @@ def _policy(reader: GitReader, request: CheckRequest, old: str) -> TrustedPolicy
     rev = request.policy_rev or old
     if rev == ZERO_SHA:
         raise UsageError("the ref is created: name the policy's revision with --policy-from")
-    return trusted_policy(reader, _rev(reader, rev))
+    return trusted_policy(reader, _rev(reader, rev), cached=False)  # a clone: no cache
 
 
 def read_evidence_files(paths: Sequence[Path]) -> tuple[RawEnvelope, ...]:

@@ -104,3 +104,49 @@ def test_a_base_that_is_no_remote_branch_needs_ref(tmp_path: Path, keys: Keys, b
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "name the ref that would move: --ref refs/heads/main" in done.stderr
+
+
+class _Planted:
+    """Unpickling this runs a command (what a planted pickle cache could do)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        import os  # noqa: PLC0415
+
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_cache_planted_in_the_clone_is_never_read(tmp_path: Path, keys: Keys) -> None:
+    """An earlier job step writes a relaxed compiled policy (JSON, under the name the cache
+    would use) and a command-running pickle (the old cache's name) into ``.git``."""
+    import hashlib  # noqa: PLC0415
+    import json  # noqa: PLC0415
+    import pickle  # noqa: PLC0415
+
+    from twokey import __version__  # noqa: PLC0415
+    from twokey.git._policy_json import encode  # noqa: PLC0415
+    from twokey.git._policy_source import _key  # noqa: PLC0415
+    from twokey.policy import loads  # noqa: PLC0415
+
+    origin, bob = _ungated(tmp_path, keys)
+    bob.git("checkout", "-q", "-b", "feature")
+    bob.commit({"app.py": "mine\n"}, "Feature", BOB)
+    bob.git("push", "-q", "origin", "feature")
+    ci = _ci_clone(origin, tmp_path / "ci", "origin/feature")
+    base = ci.rev_parse("origin/main")
+    blob = ci.rev_parse("origin/main:.twokey/policy.yml")
+    where = f"{base}:.twokey/policy.yml"
+    text = ci.git("show", f"{base}:.twokey/policy.yml")
+    relaxed = loads(text.replace("approvals: 1", "approvals: 0").encode(), where)
+    cache = ci.path / ".git" / "twokey" / "cache"
+    cache.mkdir(parents=True)
+    (cache / f"policy-{blob}-{_key(where)}.json").write_text(json.dumps(encode(relaxed)))
+    old = hashlib.sha256(f"{__version__}\0{where}".encode()).hexdigest()[:12]
+    marker = tmp_path / "ran"
+    (cache / f"policy-{blob}-{old}.pickle").write_bytes(pickle.dumps(_Planted(marker)))
+    done = _readme_example(ci)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "INSUFFICIENT_APPROVALS" in done.stdout
+    assert not marker.exists()
