@@ -59,7 +59,7 @@ def run_check(request: CheckRequest, env: Mapping[str, str], now: datetime) -> R
     """
     reader = GitReader(resolve_git_dir(request.repo), env)
     _require_full_history(reader)
-    old = _rev(reader, request.old)
+    old = _base(reader, request.old)
     new = _rev(reader, request.new)
     request = replace(request, ref=request.ref or _inferred_ref(reader, request.old))
     update = _update(request.ref, old, new)
@@ -148,6 +148,43 @@ def _rev(reader: GitReader, rev: str) -> str:
     return sha
 
 
+def _tracking(reader: GitReader, rev: str) -> tuple[str, str] | None:
+    """``(remote, branch)`` when ``rev`` names a remote-tracking branch (``origin/main``)."""
+    if not rev or rev == ZERO_SHA:
+        return None
+    result = reader.git.run(["rev-parse", "--symbolic-full-name", rev], ok=(0, 128))
+    full = result.out.decode(errors="replace").strip() if result.code == 0 else ""
+    if not full.startswith("refs/remotes/") or full.count("/") < 3 or full.endswith("/HEAD"):
+        return None
+    _, _, remote, branch = full.split("/", 3)
+    return remote, branch
+
+
+def _base(reader: GitReader, rev: str) -> str:
+    """The base commit; a remote-tracking base as the remote has it *now*.
+
+    ``origin/main`` in a CI clone is a ref any earlier step of the job can move (to the pull
+    request's head, making its change empty); the remote's own ``refs/heads/main`` is what the
+    job means. Fetched when the clone lacks it (the target branch moved on since checkout).
+
+    Raises:
+        UsageError: the remote has no such branch.
+        InfrastructureError: the remote cannot be asked (fail closed).
+    """
+    tracking = _tracking(reader, rev)
+    if tracking is None:
+        return _rev(reader, rev)
+    remote, branch = tracking
+    ref = f"refs/heads/{branch}"
+    out = reader.git.text("ls-remote", "--end-of-options", remote, ref)
+    tip = next((line.split("\t")[0] for line in out.splitlines() if line.endswith(f"\t{ref}")), "")
+    if not tip:
+        raise UsageError(f"the remote {remote!r} has no {ref} (the base {rev!r})")
+    if reader.resolve(f"{tip}^{{commit}}") is None:
+        reader.git.run(["fetch", "-q", "--no-tags", "--no-write-fetch-head", remote, ref])
+    return tip
+
+
 def _inferred_ref(reader: GitReader, base: str) -> str:
     """The branch a remote-tracking base names: ``origin/main`` -> ``refs/heads/main``, so the
     README's CI example needs no --ref.
@@ -155,12 +192,9 @@ def _inferred_ref(reader: GitReader, base: str) -> str:
     Raises:
         UsageError: the base is no remote-tracking branch (a local branch, a commit, a tag).
     """
-    full = ""
-    if base and base != ZERO_SHA:
-        result = reader.git.run(["rev-parse", "--symbolic-full-name", base], ok=(0, 128))
-        full = result.out.decode(errors="replace").strip() if result.code == 0 else ""
-    if full.startswith("refs/remotes/") and full.count("/") >= 3 and not full.endswith("/HEAD"):
-        return "refs/heads/" + full.split("/", 3)[3]
+    tracking = _tracking(reader, base)
+    if tracking is not None:
+        return f"refs/heads/{tracking[1]}"
     raise UsageError(
         f"name the ref that would move: --ref refs/heads/main ({base or 'the base'!r} is no "
         "remote-tracking branch to infer it from)"

@@ -7,6 +7,7 @@ README's CI example runs exactly as written.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,8 @@ import pytest
 from tests.integration.git._harness import NOW, REPOSITORY, Keys, policy_text
 from tests.support.gitrepo import BOB, ERIN, GitRepo, git_env
 from twokey.evidence import GitEvidenceStore, sign_approval
+
+TWOKEY = (sys.executable, "-m", "twokey")
 
 
 def _ungated(tmp_path: Path, keys: Keys) -> tuple[GitRepo, GitRepo]:
@@ -150,3 +153,46 @@ def test_a_cache_planted_in_the_clone_is_never_read(tmp_path: Path, keys: Keys) 
     assert done.returncode == 1, done.stdout + done.stderr
     assert "INSUFFICIENT_APPROVALS" in done.stdout
     assert not marker.exists()
+
+
+def test_a_moved_remote_tracking_base_is_not_trusted(tmp_path: Path, keys: Keys) -> None:
+    """A job step moves the clone's ``origin/main`` to the PR head: the change would be empty.
+    The base is what the remote's main is, so bob's own commit is judged, and his own
+    approval does not count."""
+    origin, bob = _ungated(tmp_path, keys)
+    bob.git("checkout", "-q", "-b", "feature")
+    bob.commit({"app.py": "mine\n"}, "Feature", BOB)
+    bob.git("push", "-q", "origin", "feature")
+    _approve(bob, keys, "bob")
+    ci = _ci_clone(origin, tmp_path / "ci", "origin/feature")
+    ci.git("update-ref", "refs/remotes/origin/main", "HEAD")
+    done = _readme_example(ci)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "SELF_APPROVAL" in done.stdout
+
+
+def test_the_base_is_the_remotes_main_even_when_the_clone_is_behind(
+    tmp_path: Path, keys: Keys
+) -> None:
+    """main moved on after the checkout (another merge): the check judges against it."""
+    origin, bob = _ungated(tmp_path, keys)
+    bob.git("checkout", "-q", "-b", "feature")
+    bob.commit({"app.py": "x\n"}, "Feature", BOB)
+    bob.git("push", "-q", "origin", "feature")
+    _approve(bob, keys, "carol")
+    ci = _ci_clone(origin, tmp_path / "ci", "origin/feature")
+    erin = origin.clone(tmp_path / "erin", ERIN)
+    erin.commit({"other.py": "y\n"}, "Another merge", ERIN)
+    erin.git("push", "-q", "origin", "main")
+    stale = ci.rev_parse("origin/main")
+    done = subprocess.run(
+        [*TWOKEY, "check", "--base", "origin/main", "--head", "HEAD", "--format", "json"],
+        cwd=ci.path,
+        capture_output=True,
+        text=True,
+        env=git_env(),
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stderr  # judged, not an error: the base was fetched
+    [decision] = json.loads(done.stdout)["decisions"]
+    assert decision["update"]["old"] == erin.rev_parse("HEAD") != stale
