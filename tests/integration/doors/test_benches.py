@@ -1,4 +1,4 @@
-"""The policy-load benchmark runs (quick mode), so it does not rot."""
+"""The policy-load and deploy-check benchmarks run (quick mode), so they do not rot."""
 
 from __future__ import annotations
 
@@ -15,3 +15,12 @@ def test_quick_mode_reports_every_variant() -> None:
     )
     for label in ("python -c pass", "compile from YAML", "JSON cache", "unpickle"):
         assert label in done.stdout
+
+
+def test_deploy_check_bench_quick_mode_runs_an_allowed_check() -> None:
+    bench = BENCH.with_name("bench_deploy_check.py")
+    done = subprocess.run(
+        [sys.executable, str(bench), "--quick"], capture_output=True, text=True, check=True
+    )
+    assert "twokey deploy check" in done.stdout
+    assert "git processes per check" in done.stdout
