@@ -7,8 +7,7 @@ A thin handler over the deploy door (``twokey.doors``): it reads the options, pi
 from __future__ import annotations
 
 import argparse
-import os
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from twokey.cli._attest import artifact_digest
@@ -117,18 +116,17 @@ def _options(check: argparse.ArgumentParser) -> None:
 def _check(args: argparse.Namespace) -> int:
     from twokey.doors import DeployCheck, answer, exit_code, run_deploy_check  # noqa: PLC0415
 
-    ledger = args.ledger or _configured_ledger(args.repo)
     request = DeployCheck(
         repo=Path(args.repo),
         environment=args.environment,
         artifact=artifact_digest(args.artifact),
         commit=args.commit,
         deployer=args.deployer,
-        now=_now(args.now, ledger),
+        simulate_at=_when(args.now),  # the door refuses it whenever a ledger records
         requester=args.requester or "",
         since=args.since or "",
         break_glass=args.break_glass or "",
-        ledger=ledger,
+        ledger=args.ledger or None,  # None: $TWOKEY_LEDGER, then git config twokey.ledger
         remote=args.remote,
         policy_file=args.policy,
     )
@@ -137,22 +135,9 @@ def _check(args: argparse.Namespace) -> int:
     return int(exit_code([decision]))
 
 
-def _configured_ledger(repo: str) -> str:
-    from twokey.git import Git, Plumbing, repository_settings  # noqa: PLC0415
-
-    return repository_settings(Plumbing(Git.discover(repo).git_dir), os.environ).ledger
-
-
-def _now(text: str | None, ledger: str) -> datetime:
-    """The door's clock; a caller's ``--now`` only where nothing is recorded (invariant 14)."""
+def _when(text: str | None) -> datetime | None:
     if text is None:
-        return datetime.now(UTC)
-    if ledger:
-        raise UsageError(
-            "--now is refused with a ledger: a recorded decision uses the door's clock",
-            hint="leave --now out, or simulate without a ledger (no --ledger, TWOKEY_LEDGER "
-            "or git config twokey.ledger)",
-        )
+        return None
     try:
         when = datetime.fromisoformat(text)
     except ValueError as exc:

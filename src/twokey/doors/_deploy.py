@@ -11,8 +11,9 @@ from __future__ import annotations
 
 __all__ = ["DeployCheck", "DeployDoor", "parse_identity", "run_deploy_check"]
 
-from dataclasses import dataclass
-from datetime import datetime
+import os
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,10 +35,12 @@ if TYPE_CHECKING:
 class DeployCheck:
     """One deploy request, as the deploy job states it (revisions resolved by the door).
 
-    ``ledger`` is where deploys are recorded and read ("" for none: then the release starts at
-    the root and nothing is recorded). ``remote`` is where the protected branches live
-    (``.`` only on the server itself). ``policy_file`` overrides the trusted policy explicitly.
-    ``now`` is the door's clock (the CLI accepts a caller's time only without a ledger).
+    ``ledger`` is where deploys are recorded and read: None for the configured one
+    (``$TWOKEY_LEDGER``, then git config ``twokey.ledger``), "" for none (then the release
+    starts at the root and nothing is recorded). ``remote`` is where the protected branches
+    live (``.`` only on the server itself). ``policy_file`` overrides the trusted policy.
+    ``now`` is the clock of whoever runs the door (None: the system clock); ``simulate_at`` is
+    a time the *request* asks for (``--now``), refused whenever a ledger records the decision.
     """
 
     repo: Path
@@ -45,11 +48,12 @@ class DeployCheck:
     artifact: str
     commit: str
     deployer: str
-    now: datetime
+    now: datetime | None = None
+    simulate_at: datetime | None = None
     requester: str = ""
     since: str = ""
     break_glass: str = ""
-    ledger: str = ""
+    ledger: str | None = None
     remote: str = "origin"
     policy_file: Path | None = None
 
@@ -62,30 +66,48 @@ def run_deploy_check(request: DeployCheck) -> tuple[Decision, str]:
         ConfigError: the trusted policy is missing or invalid.
         InfrastructureError: git, the remote or the ledger failed.
     """
-    door = DeployDoor()
-    decision = decide(door, request, request.now, request.ledger)
+    from twokey.git import Git, repository_settings  # noqa: PLC0415
+
+    reader = GitReader(Git.discover(request.repo).git_dir)
+    settings = repository_settings(reader.git, os.environ)
+    ledger = settings.ledger if request.ledger is None else request.ledger
+    now = _clock(request, ledger)
+    door = DeployDoor(reader, settings.repository)
+    decision = decide(door, replace(request, ledger=ledger, now=now), now, ledger)
     return decision, door.origin
+
+
+def _clock(request: DeployCheck, ledger: str) -> datetime:
+    """The door's clock; a requested time only where nothing is recorded (invariant 14)."""
+    if request.simulate_at is None:
+        return request.now or datetime.now(UTC)
+    if ledger:
+        raise UsageError(
+            "--now is refused with a ledger: a recorded decision uses the door's clock",
+            hint="leave --now out, or simulate without a ledger (no --ledger, TWOKEY_LEDGER "
+            "or git config twokey.ledger)",
+        )
+    return request.simulate_at
 
 
 class DeployDoor:
     """Gathers deploy facts; its ledger entry is a ``deploy`` entry (docs/audit.md)."""
 
-    def __init__(self) -> None:
+    def __init__(self, reader: GitReader, repository: str) -> None:
+        self.reader = reader
+        self.repository = repository
         self.origin = ""
 
     def gather(self, request: DeployCheck) -> Gathered:
         """Steps: (1) the remote's refs; (2) the trusted policy; (3) the commit and the refs
         holding it; (4) the release since the last recorded deploy; (5) verified evidence."""
-        from twokey.git import Git  # noqa: PLC0415
-
-        reader = GitReader(Git.discover(request.repo).git_dir)
+        reader, repository = self.reader, self.repository
         refs = remote_refs(reader, request.remote)  # step 1
         trusted = _trusted(reader, refs, request)  # step 2
         self.origin = trusted.origin
         policy = trusted.policy
         commit = _commit(reader, request.commit)  # step 3
-        repository = _repository(reader)
-        base = _base(reader, request, repository, commit)  # step 4
+        base = _base(reader, request, repository)  # step 4
         release = reader.commits(commit, base)
         verified = _verified(reader, policy, request.artifact, release, repository)  # step 5
         deploy = _request(policy, request, repository, commit)
@@ -158,16 +180,10 @@ def _commit(reader: GitReader, rev: str) -> str:
     return sha
 
 
-def _repository(reader: GitReader) -> str:
-    from twokey.evidence import repository_id  # noqa: PLC0415
-
-    return repository_id(reader.git.git_dir)
-
-
-def _base(reader: GitReader, request: DeployCheck, repository: str, commit: str) -> list[str]:
+def _base(reader: GitReader, request: DeployCheck, repository: str) -> list[str]:
     """Where the release starts: the last recorded deploy (and ``--since``, if recorded)."""
     since = _commit(reader, request.since) if request.since else None
-    if not request.ledger:
+    if not request.ledger:  # resolved by run_deploy_check: "" means none
         if since is not None:
             raise UsageError(
                 "--since needs a ledger that records that deploy (--ledger URL)",
@@ -198,10 +214,10 @@ def _holding(
         return ()
     out = []
     for ref in sorted(refs.tips):
-        if any(rx.fullmatch(ref) for rx in env.from_regexes):
-            tip = fetched(reader, refs, ref)
-            if tip == commit or reader.is_ancestor(commit, tip):
-                out.append(ref)
+        if not any(rx.fullmatch(ref) for rx in env.from_regexes):
+            continue
+        if refs.tips[ref] == commit or reader.is_ancestor(commit, fetched(reader, refs, ref)):
+            out.append(ref)
     return tuple(out)
 
 
@@ -225,7 +241,8 @@ def _request(policy: Policy, request: DeployCheck, repository: str, commit: str)
     requester = (
         parse_identity(request.requester, policy, "--requester") if request.requester else deployer
     )
-    glass = BreakGlass(deployer, request.break_glass, request.now) if request.break_glass else None
+    now = request.now or datetime.now(UTC)  # set by run_deploy_check
+    glass = BreakGlass(deployer, request.break_glass, now) if request.break_glass else None
     return DeployRequest(
         f"{request.environment}:{request.artifact[:19]}",
         repository,
@@ -234,7 +251,7 @@ def _request(policy: Policy, request: DeployCheck, repository: str, commit: str)
         commit,
         requester,
         deployer,
-        request.now,
+        now,
         glass,
     )
 

@@ -213,10 +213,10 @@ def _policy(reader: GitReader, request: CheckRequest, old: str) -> TrustedPolicy
         from twokey.policy import load  # noqa: PLC0415
 
         return TrustedPolicy(load(request.policy_file), str(request.policy_file), "")
-    rev = request.policy_rev or old
-    if rev == ZERO_SHA:
+    base = _base(reader, request.policy_rev) if request.policy_rev else old
+    if base == ZERO_SHA:
         raise UsageError("the ref is created: name the policy's revision with --policy-from")
-    return trusted_policy(reader, _rev(reader, rev), cached=False)  # a clone: no cache
+    return trusted_policy(reader, base, cached=False)  # a clone's .git: never a cache
 
 
 def read_evidence_files(paths: Sequence[Path]) -> tuple[RawEnvelope, ...]:
