@@ -100,6 +100,12 @@ def _options(check: argparse.ArgumentParser) -> None:
         "bare repository)",
     )
     check.add_argument(
+        "--repository",
+        metavar="ID",
+        help="the repository id evidence must name (default: git config twokey.repository, "
+        "else the origin URL; pin it where earlier job steps could edit .git/config)",
+    )
+    check.add_argument(
         "--policy", type=Path, metavar="FILE", help="use this policy file instead (explicit)"
     )
     check.add_argument(
@@ -129,6 +135,7 @@ def _check(args: argparse.Namespace) -> int:
         ledger=args.ledger or None,  # None: $TWOKEY_LEDGER, then git config twokey.ledger
         remote=args.remote,
         policy_file=args.policy,
+        repository=args.repository or "",
     )
     decision, origin = run_deploy_check(request)
     print(answer([decision], args.format, origin))

@@ -56,6 +56,7 @@ class DeployCheck:
     ledger: str | None = None
     remote: str = "origin"
     policy_file: Path | None = None
+    repository: str = ""  # "" : git config twokey.repository, else the origin URL
 
 
 def run_deploy_check(request: DeployCheck) -> tuple[Decision, str]:
@@ -72,7 +73,7 @@ def run_deploy_check(request: DeployCheck) -> tuple[Decision, str]:
     settings = repository_settings(reader.git, os.environ)
     ledger = settings.ledger if request.ledger is None else request.ledger
     now = _clock(request, ledger)
-    door = DeployDoor(reader, settings.repository)
+    door = DeployDoor(reader, request.repository or settings.repository)
     decision = decide(door, replace(request, ledger=ledger, now=now), now, ledger)
     return decision, door.origin
 

@@ -92,6 +92,15 @@ def test_a_deploy_approval_signed_for_another_repository_does_not_count(
     assert "INSUFFICIENT_DEPLOY_APPROVALS" in findings(capsys.readouterr().out)
 
 
+def test_the_repository_id_can_be_pinned(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """A job step rewrote .git/config's twokey.repository: the pinned id still decides."""
+    world.attest("Z")  # evidence for "shop"
+    world.job.git("config", "twokey.repository", "example.com/other")
+    assert world.deploy("--deployer", "ci@example.com") == 1  # the clone's config is believed
+    assert "statement is for repository 'shop'" in capsys.readouterr().out
+    assert world.deploy("--deployer", "ci@example.com", "--repository", "shop") == 0
+
+
 def test_the_deployer_cannot_approve_their_own_deploy(
     world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
