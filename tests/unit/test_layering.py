@@ -23,6 +23,7 @@ _ALL = {
     "evidence",
     "ledger",
     "git",
+    "doors",
     "audit",
 }
 
@@ -39,6 +40,18 @@ ALLOWED: dict[str, set[str]] = {
     "git": {
         "engine",
         "evidence",
+        "ledger",
+        "model",
+        "policy",
+        "errors",
+        "_spawn",
+        "_evidence_refs",
+    },
+    # The doors sit between git facts (and evidence, ledger) and the command line.
+    "doors": {
+        "engine",
+        "evidence",
+        "git",
         "ledger",
         "model",
         "policy",
@@ -90,3 +103,11 @@ def test_imports_flow_downward(path: Path) -> None:
 def test_the_core_does_no_io(path: Path) -> None:
     used = {m.split(".")[0] for m in _imports(path)}
     assert not used & IO_MODULES, used & IO_MODULES
+
+
+def test_the_doors_sit_between_git_and_the_command_line() -> None:
+    """git never reaches up into the doors; the doors never reach up into the CLI or audit."""
+    assert "doors" not in ALLOWED["git"] | ALLOWED["evidence"] | ALLOWED["ledger"]
+    assert "doors" in ALLOWED["cli"]
+    assert not {"cli", "audit", "demo"} & ALLOWED["doors"]
+    assert any(_part(p) == "doors" for p in MODULES)

@@ -20,11 +20,13 @@ _FORMATS = ("text", "json", "sarif", "junit", "github")
 _EPILOG = """\
 examples:
   git fetch origin 'refs/twokey/*:refs/twokey/*'      # evidence travels in refs
-  twokey check --base origin/main --head HEAD --ref refs/heads/main
+  twokey check --base origin/main --head HEAD             # --ref refs/heads/main inferred
   twokey check --ref refs/heads/main --old $OLD --new $NEW --format sarif > twokey.sarif
   twokey check --base origin/main --head HEAD --evidence approvals/ --format junit
 
-The policy is read from the base (or --old, or --policy-from), never from the head.
+The policy is read from the base (or --old, or --policy-from), never from the head. Only the
+base's history counts as already reviewed: other refs of the clone (tags an ungated remote
+holds) are never trusted.
 With GITHUB_ACTIONS=true, findings are also printed as workflow annotations.
 
 exit codes: 0 allow, 1 deny, 2 usage or policy error, 3 internal error (treat 3 as deny)
@@ -44,7 +46,11 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--repo", type=Path, default=Path(), help="repository (default: .)")
     parser.add_argument("--base", help="the target branch as it is (e.g. origin/main)")
     parser.add_argument("--head", help="what would land (e.g. HEAD)")
-    parser.add_argument("--ref", help="the ref that would move (default: $GITHUB_BASE_REF)")
+    parser.add_argument(
+        "--ref",
+        help="the ref that would move (default: $GITHUB_BASE_REF, else the branch --base "
+        "names: origin/main -> refs/heads/main)",
+    )
     parser.add_argument("--old", help="the ref's current commit (with --new)")
     parser.add_argument("--new", help="the proposed commit (with --old)")
     parser.add_argument("--policy", type=Path, metavar="FILE", help="use this policy file")
@@ -117,7 +123,9 @@ def _ref(args: argparse.Namespace) -> str:
         raise UsageError("--base needs --head, and --old needs --new")
     ref = args.ref or os.environ.get("GITHUB_BASE_REF", "")
     if not ref:
-        raise UsageError("name the ref that would move: --ref refs/heads/main")
+        if args.base is None:
+            raise UsageError("name the ref that would move: --ref refs/heads/main")
+        return ""  # inferred from the base branch (origin/main -> refs/heads/main)
     return ref if ref.startswith("refs/") else f"refs/heads/{ref}"
 
 

@@ -1,51 +1,34 @@
 """``twokey deploy check``: may this artifact go to this environment now? (invariant 5)
 
-The deploy job runs it offline against the repository's evidence refs: provenance from a
-trusted builder, deploy approvals from operators who neither wrote nor approved the release,
-a deployer who may deploy, the freeze windows, and break-glass.
+A thin handler over the deploy door (``twokey.doors``): it reads the options, picks the clock
+(the door's own whenever a ledger records the decision) and prints the answer.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from twokey.cli._attest import artifact_digest
-from twokey.cli._output import Subparsers, add_command, help_handler, print_json
-from twokey.engine import decision_json, evaluate_safely, explain
-from twokey.errors import ExitCode, TwokeyError, UsageError
-from twokey.evidence import (
-    GitEvidenceStore,
-    VerifiedEvidence,
-    repository_id,
-    verify_envelopes,
-)
-from twokey.git._process import Plumbing
-from twokey.git._run import Git
-from twokey.model import (
-    Alias,
-    BreakGlass,
-    Decision,
-    DeployFacts,
-    DeployRequest,
-    Evidence,
-    FindingCode,
-)
-from twokey.policy import DEFAULT_POLICY_PATH, Policy, load, loads
+from twokey.cli._output import Subparsers, add_command, help_handler
+from twokey.errors import UsageError
 
 _EPILOG = """\
 examples:
-  twokey deploy check --environment production --artifact dist/app.tar.gz --commit HEAD \\
-      --deployer email:dave@example.com --since v1.2.0
+  twokey deploy check --environment production --artifact dist/app.tar.gz \\
+      --commit origin/main --deployer dave --ledger sqlite:///srv/twokey/ledger.db
   twokey deploy check ... --break-glass "prod down, rollback" --format json
 
-The policy is read from the environment's first `from` ref's tip (--policy to override).
-The release is the commits since --since (the environment's last deployed commit); without
---since, the commits of the deployed commit's own change (REV^..REV).
-exit codes: 0 allow, 1 deny, 2 usage or policy error, 3 internal error"""
+The trusted policy is the one on the environment's first `from` ref as the remote has it
+(`git ls-remote REMOTE`, fetched if needed), never the checkout, its local branches or HEAD.
+The commit must be on one of the remote's `from` refs. The release is every commit since the
+environment's last allowed deploy recorded in the ledger (from the root without one); --since
+may narrow it only to another deploy the ledger records. Approvals must name this repository;
+one from the deployer or the requester never counts.
+
+exit codes: 0 allow, 1 deny, 2 usage or policy error, 3 internal error (treat 3 as deny)
+docs: docs/engine.md (deploys)"""
 
 
 def register(subparsers: Subparsers) -> None:
@@ -58,51 +41,110 @@ def register(subparsers: Subparsers) -> None:
         description="Deploy requests, judged by the engine.",
     )
     commands = parser.add_subparsers(title="deploy commands", metavar="COMMAND")
-    check = add_command(commands, "check", "may this artifact be deployed now?", _EPILOG)
-    check.add_argument("--repo", default=".")
-    check.add_argument("--environment", required=True)
-    check.add_argument("--artifact", required=True, help="artifact file, or sha256:<hex>")
-    check.add_argument("--commit", default="HEAD", help="the commit it was built from")
+    check = add_command(
+        commands,
+        "check",
+        "may this artifact be deployed to this environment now?",
+        _EPILOG,
+        description="Judge a deploy: provenance from a trusted builder, deploy approvals from "
+        "operators who neither wrote nor approved the release, a deployer who may deploy, "
+        "freeze windows and break-glass. Recorded in the ledger before it answers.",
+    )
+    _options(check)
+    check.set_defaults(handler=_check)
+    parser.set_defaults(handler=help_handler(parser))
+
+
+def _options(check: argparse.ArgumentParser) -> None:
+    check.add_argument("--repo", default=".", help="the clone to read (default: .)")
+    check.add_argument("--environment", required=True, help="the policy's environment name")
+    check.add_argument(
+        "--artifact", required=True, help="the artifact file, or its digest sha256:<hex>"
+    )
+    check.add_argument(
+        "--commit", default="HEAD", help="the commit the artifact was built from (default: HEAD)"
+    )
     check.add_argument(
         "--deployer",
         required=True,
-        help="who carries out the deploy "
-        "(kind:value, e.g. email:dave@example.com or key:ssh-ed25519 AAAA...)",
+        help="who carries out the deploy: a policy id (dave), an email, or kind:value "
+        "(key:ssh-ed25519 AAAA...)",
     )
-    check.add_argument("--requester", help="who asked (default: the deployer)")
-    check.add_argument("--since", help="the environment's last deployed commit")
+    check.add_argument(
+        "--requester", help="who asked for it, as --deployer (default: the deployer)"
+    )
+    check.add_argument(
+        "--since",
+        metavar="REV",
+        help="narrow the release to the commits since REV, which must be a deploy to this "
+        "environment that the ledger records (default: the last recorded deploy)",
+    )
     check.add_argument(
         "--break-glass",
         metavar="REASON",
-        help="emergency override, by the deployer (allowed people only; reviewed after the fact)",
+        help="emergency override by the deployer (allowed people only; an open exception "
+        "until someone else reviews it)",
     )
     check.add_argument(
         "--ledger",
         metavar="URL",
         default="",
-        help="record the decision (a deploy entry) in this ledger before answering "
-        "(default: $TWOKEY_LEDGER, then git config twokey.ledger); a ledger that cannot be "
-        "written is a deny",
+        help="read the environment's last deploy from, and record this decision in, this "
+        "ledger before answering (default: $TWOKEY_LEDGER, then git config twokey.ledger); "
+        "a ledger that cannot be written is a deny",
     )
-    check.add_argument("--policy", type=Path)
-    check.add_argument("--now", help="decision time, ISO 8601 with zone (default: now)")
-    check.add_argument("--format", choices=["text", "json"], default="text")
-    check.set_defaults(handler=_check)
-    parser.set_defaults(handler=help_handler(parser))
+    check.add_argument(
+        "--remote",
+        default="origin",
+        help="the remote whose branches are trusted (default: origin; '.' only on the server's "
+        "bare repository)",
+    )
+    check.add_argument(
+        "--repository",
+        metavar="ID",
+        help="the repository id evidence must name (default: git config twokey.repository, "
+        "else the origin URL; pin it where earlier job steps could edit .git/config)",
+    )
+    check.add_argument(
+        "--policy", type=Path, metavar="FILE", help="use this policy file instead (explicit)"
+    )
+    check.add_argument(
+        "--now",
+        metavar="TIME",
+        help="simulate the decision at TIME (ISO 8601 with zone); refused with a ledger, where "
+        "the door uses its own clock",
+    )
+    check.add_argument(
+        "--format", choices=["text", "json"], default="text", help="output (default: text)"
+    )
 
 
-def _alias(text: str) -> Alias:
-    try:
-        return Alias.parse(text) if ":" in text else Alias.email(text)
-    except ValueError as exc:
-        raise UsageError(
-            f"bad identity {text!r}: use kind:value, e.g. email:dave@example.com"
-        ) from exc
+def _check(args: argparse.Namespace) -> int:
+    from twokey.doors import DeployCheck, answer, exit_code, run_deploy_check  # noqa: PLC0415
+
+    request = DeployCheck(
+        repo=Path(args.repo),
+        environment=args.environment,
+        artifact=artifact_digest(args.artifact),
+        commit=args.commit,
+        deployer=args.deployer,
+        simulate_at=_when(args.now),  # the door refuses it whenever a ledger records
+        requester=args.requester or "",
+        since=args.since or "",
+        break_glass=args.break_glass or "",
+        ledger=args.ledger or None,  # None: $TWOKEY_LEDGER, then git config twokey.ledger
+        remote=args.remote,
+        policy_file=args.policy,
+        repository=args.repository or "",
+    )
+    decision, origin = run_deploy_check(request)
+    print(answer([decision], args.format, origin))
+    return int(exit_code([decision]))
 
 
-def _now(text: str | None) -> datetime:
+def _when(text: str | None) -> datetime | None:
     if text is None:
-        return datetime.now(UTC)
+        return None
     try:
         when = datetime.fromisoformat(text)
     except ValueError as exc:
@@ -110,130 +152,3 @@ def _now(text: str | None) -> datetime:
     if when.tzinfo is None:
         raise UsageError("--now needs a time zone, e.g. 2026-11-27T22:00:00+01:00")
     return when
-
-
-def _policy(git: Git, args: argparse.Namespace) -> Policy:
-    if args.policy is not None:
-        return load(args.policy)
-    head = git.run("symbolic-ref", "--quiet", "HEAD", check=False).decode().strip() or "HEAD"
-    spec = f"{head}:{DEFAULT_POLICY_PATH}"
-    if not git.ok("cat-file", "-e", spec):
-        raise UsageError(f"no policy at {spec}", hint="pass --policy FILE")
-    return loads(git.run("cat-file", "blob", spec), spec)
-
-
-def _commit_refs(git: Git, commit: str) -> tuple[str, ...]:
-    out = git.text(
-        "for-each-ref",
-        "--contains",
-        commit,
-        "--format=%(refname)",
-        "refs/heads/",
-        "refs/remotes/",
-        "refs/tags/",
-    )
-    refs = set()
-    for ref in out.splitlines():
-        refs.add(ref)
-        if ref.startswith("refs/remotes/") and ref.count("/") >= 3:  # origin/main -> main
-            refs.add("refs/heads/" + ref.split("/", 3)[3])
-    return tuple(sorted(refs))
-
-
-def _check(args: argparse.Namespace) -> int:
-    from twokey.git._reader import GitReader  # noqa: PLC0415 - keeps `twokey --help` light
-
-    git = Git.discover(args.repo)
-    policy = _policy(git, args)
-    commit = git.rev_parse(f"{args.commit}^{{commit}}")
-    digest = artifact_digest(args.artifact)
-    now = _now(args.now)
-    since = git.rev_parse(f"{args.since}^{{commit}}") if args.since else f"{commit}^"
-    reader = GitReader(git.git_dir)
-    release = reader.commits(commit, [since])
-    store = GitEvidenceStore(git.git_dir)
-    subjects = [digest, *(c.sha for c in release), *(c.tree for c in release)]
-    verified = verify_envelopes(
-        store.for_subjects(subjects), policy, commit_trees={c.sha: c.tree for c in release}
-    )
-    deployer = _alias(args.deployer)
-    glass = BreakGlass(deployer, args.break_glass, now) if args.break_glass else None
-    request = DeployRequest(
-        f"{args.environment}:{digest[:19]}",
-        repository_id(git.git_dir),
-        args.environment,
-        digest,
-        commit,
-        _alias(args.requester) if args.requester else deployer,
-        deployer,
-        now,
-        glass,
-    )
-    facts = DeployFacts(
-        request,
-        _commit_refs(git, commit),
-        tuple(release),
-        tuple(verified.approvals),
-        tuple(verified.provenance),
-        tuple(verified.deploy_approvals),
-        tuple(verified.checks),
-        tuple(verified.rejected),
-    )
-    decision = evaluate_safely(policy, facts, now)
-    decision = _recorded(decision, request, _evidence_ids(verified), args, reader.git)
-    if args.format == "json":
-        print_json({"decisions": [json.loads(decision_json(decision))]})
-    else:
-        print(explain(decision))
-    return ExitCode.ALLOW if decision.allowed else ExitCode.DENY
-
-
-def _evidence_ids(verified: VerifiedEvidence) -> list[str]:
-    """The ids (sha256 of the envelope bytes) of the evidence the decision was made from."""
-    kinds: tuple[tuple[Evidence, ...], ...] = (
-        verified.approvals,
-        verified.provenance,
-        verified.deploy_approvals,
-        verified.checks,
-    )
-    return sorted({e.evidence_id for kind in kinds for e in kind})
-
-
-def _recorded(
-    decision: Decision,
-    request: DeployRequest,
-    evidence: list[str],
-    args: argparse.Namespace,
-    git: Plumbing,
-) -> Decision:
-    """The decision, once a ``deploy`` entry holds it in the ledger (invariant 9).
-
-    The audit reads these entries for who deployed what (docs/audit.md, "Ledger records"). A
-    ledger that cannot be written turns the decision into a deny (invariant 8).
-    """
-    from twokey.git._record import record  # noqa: PLC0415 - only with a ledger
-    from twokey.git._repository import repository_settings  # noqa: PLC0415
-    from twokey.git._verdicts import door_deny  # noqa: PLC0415
-    from twokey.ledger import Entry, EntryKind  # noqa: PLC0415
-
-    url = args.ledger or repository_settings(git, os.environ).ledger
-    if not url:
-        return decision
-    body = {
-        "door": "deploy-check",
-        "repository": request.repository,
-        "environment": request.environment,
-        "artifact": request.artifact,
-        "commit": request.commit,
-        "deployer": str(request.deployer),
-        "requester": str(request.requester),
-        "since": args.since,
-        "evidence": evidence,  # ids (sha256 of the envelope bytes) of what was verified
-        "decision": decision.to_dict(),
-    }
-    try:
-        record(url, [Entry(EntryKind.DEPLOY, body, request.time)])
-    except TwokeyError as exc:
-        hint = "fix the ledger (twokey ledger verify), or run without --ledger"
-        return door_deny(decision.subject, FindingCode.INTERNAL_ERROR, exc.message, hint)
-    return decision

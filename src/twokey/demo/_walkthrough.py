@@ -10,14 +10,33 @@ import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from twokey.demo._policy import policy_text
 from twokey.demo._world import COMPANY, REPOSITORY, Actor, Result, World
 
 ALICE, BOB, CAROL, DAVE, ERIN, FRANK, CI = COMPANY
-WEDNESDAY = "2026-11-25T11:00:00+01:00"
-FRIDAY_NIGHT = "2026-11-27T22:00:00+01:00"
+
+
+def story_week(now: datetime) -> tuple[str, str]:
+    """The story's Wednesday 11:00 and Friday 22:00 (Berlin), in the week after ``now``.
+
+    The deploy door judges signed statements at its own clock and refuses ones dated after it
+    (ADR 0013), so the story's deploy days come after the moment the evidence is signed.
+    """
+    berlin = ZoneInfo("Europe/Berlin")
+    today = now.astimezone(berlin).date()
+    wednesday = today + timedelta(days=(2 - today.weekday()) % 7 or 7)
+    friday = wednesday + timedelta(days=2)
+    return (
+        datetime.combine(wednesday, time(11), berlin).isoformat(),
+        datetime.combine(friday, time(22), berlin).isoformat(),
+    )
+
+
+WEDNESDAY, FRIDAY_NIGHT = story_week(datetime.now(UTC))
 _CODE = re.compile(r"\b[A-Z]+(?:_[A-Z]+)+\b")
 
 
@@ -469,31 +488,36 @@ class Walkthrough:
     def deploy_check(
         self, artifact: Path, deployer: str, now: str, glass: str | None = None
     ) -> Result:
+        """The deploy job's check, by the deploy door in this process, at the story's time.
+
+        ``twokey deploy check`` records with the door's own clock and refuses ``--now`` with a
+        ledger (invariant 14); the story needs a Wednesday and a Friday night, so it calls the
+        door (``twokey.doors``) with its clock instead of a process. The trusted policy is
+        the server's main, as Dave's clone sees it with ``git ls-remote origin``.
+        """
+        import hashlib  # noqa: PLC0415
+
+        from twokey.doors import DeployCheck, answer, exit_code, run_deploy_check  # noqa: PLC0415
+        from twokey.errors import TwokeyError  # noqa: PLC0415
+
         self.fetch(DAVE)
-        args = [
-            "deploy",
-            "check",
-            "--environment",
-            "production",
-            "--artifact",
-            str(artifact),
-            "--commit",
-            "origin/main",
-            "--deployer",
-            deployer,
-            "--since",
-            self.base,
-            "--now",
-            now,
-            "--policy",
-            str(self.w.clone(DAVE) / ".twokey" / "policy.yml"),
-            "--ledger",  # the deploy decision is recorded: the audit shows who deployed
-            self.w.ledger,
-        ]
-        if glass:
-            args += ["--break-glass", glass]
-        self.w.must(["git", "checkout", "-q", "--detach", "origin/main"], cwd=self.w.clone(DAVE))
-        return self.w.twokey(*args, cwd=self.w.clone(DAVE))
+        clone = self.w.clone(DAVE)
+        self.w.must(["git", "checkout", "-q", "--detach", "origin/main"], cwd=clone)
+        request = DeployCheck(
+            repo=clone,
+            environment="production",
+            artifact="sha256:" + hashlib.sha256(artifact.read_bytes()).hexdigest(),
+            commit="origin/main",
+            deployer=deployer,
+            now=datetime.fromisoformat(now),
+            break_glass=glass or "",
+            ledger=self.w.ledger,  # recorded: the audit shows who deployed
+        )
+        try:
+            decision, origin = run_deploy_check(request)
+        except TwokeyError as exc:
+            return Result(int(exc.exit_code), exc.diagnostics())
+        return Result(int(exit_code([decision])), answer([decision], "text", origin))
 
     def audit(self) -> None:
         """9-10. The auditor's export and report; then someone edits the database."""

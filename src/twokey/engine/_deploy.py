@@ -9,8 +9,8 @@ from datetime import datetime
 from twokey.engine._cache import PolicyIndex, index_of
 from twokey.engine._checks import check_findings, rejected_findings
 from twokey.engine._people import Why, roles_of, short, why_text
-from twokey.engine._tally import Tally, candidate, count
-from twokey.model import DeployFacts, Finding, FindingCode, Severity
+from twokey.engine._tally import Candidate, Tally, candidate, count
+from twokey.model import DeployFacts, DeployRequest, Finding, FindingCode, Severity
 from twokey.policy import EnvironmentRule, Exclusion, Policy
 
 
@@ -38,18 +38,14 @@ def evaluate_deploy(
     separated = _separated(index, env, facts)
     _deployer(index, facts, env, separated, tally)
     _provenance(index, facts, env, tally)
-    wanted = (request.artifact, env.name, request.commit)
-    candidates = [
-        candidate(index, a.signer, a.trust, a.evidence_id or a.source)
-        for a in facts.deploy_approvals
-        if (a.artifact, a.environment, a.commit) == wanted
-    ]
+    own = _own(index, request)
+    candidates = _deploy_candidates(index, facts, env, own, tally)
     part = Tally()
     count(
         index,
         env.approval,
         candidates,
-        separated,
+        {**_excluded_own(own, request.commit), **separated},
         part,
         missing_code=FindingCode.INSUFFICIENT_DEPLOY_APPROVALS,
         subject=f"deploy of {short_digest(request.artifact)} to {env.name}",
@@ -63,6 +59,69 @@ def evaluate_deploy(
         )
     _freeze(env, now, tally)
     return tally, env
+
+
+def _own(index: PolicyIndex, request: DeployRequest) -> dict[str, str]:
+    """The deployer and the requester (person id -> role): their deploy approvals never count.
+
+    The second person is the point of a deploy approval (invariant 5; GitLab refuses
+    self-approval of deployments, GitHub offers "prevent self-review"). Keyed by person id, so
+    no alias of theirs counts either.
+    """
+    out: dict[str, str] = {}
+    for alias, role in ((request.requester, "requester"), (request.deployer, "deployer")):
+        who = index.principal_id(alias)
+        if who is not None and index.principals[who].is_person:  # services: SERVICE_APPROVAL
+            out[who] = role
+    return out
+
+
+def _deploy_candidates(
+    index: PolicyIndex,
+    facts: DeployFacts,
+    env: EnvironmentRule,
+    own: dict[str, str],
+    tally: Tally,
+) -> list[Candidate]:
+    """Deploy approvals of this artifact, environment, commit and repository, by others.
+
+    A deploy approval by the deployer or the requester is reported (``DEPLOY_SELF_APPROVAL``)
+    and left out; when too few approvals remain, the threshold denies.
+    """
+    request = facts.request
+    wanted = (request.artifact, env.name, request.commit, request.repository)
+    out = []
+    reported = set()
+    # Only the environment's approvers are refused here; count() reports everyone else.
+    own = {who: role for who, role in own.items() if who in index.people_in(env.approval)}
+    for a in facts.deploy_approvals:
+        if (a.artifact, a.environment, a.commit, a.repository) != wanted:
+            continue
+        cand = candidate(index, a.signer, a.trust, a.evidence_id or a.source)
+        who = cand[3]
+        if who is None or who not in own:
+            out.append(cand)
+        elif who not in reported:
+            reported.add(who)
+            tally.findings.append(_self_approval(who, own[who], request, env))
+    return out
+
+
+def _self_approval(who: str, role: str, request: DeployRequest, env: EnvironmentRule) -> Finding:
+    return Finding(
+        FindingCode.DEPLOY_SELF_APPROVAL,
+        Severity.WARN,
+        f"deploy approval by {who} does not count for deploy of "
+        f"{short_digest(request.artifact)} to {env.name}: {who} is the {role}",
+        "a deploy approval from an operator other than the deployer and the requester",
+        env.rule,
+        (who,),
+    )
+
+
+def _excluded_own(own: dict[str, str], commit: str) -> dict[str, Why]:
+    """``own`` as exclusions, so the threshold does not name them as still eligible."""
+    return dict.fromkeys(own, (Exclusion.LAST_PUSHER, commit))
 
 
 def _as_conflict(finding: Finding) -> Finding:

@@ -187,6 +187,7 @@ def _deploy_approval(
         origin.source,
         _text(predicate, "comment", optional=True),
         origin.evidence_id,
+        _text(predicate, "repository"),  # required: an unbound deploy approval is refused
     )
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from twokey.git._gate import Gate, Judgement
     from twokey.git._hook import HookOutcome, push_options, run_hook
     from twokey.git._install import install_hook, resolve_git_dir, uninstall_hook
-    from twokey.git._policy_source import NoPolicyError, TrustedPolicy, trusted_policy
+    from twokey.git._policy_source import NoPolicyError, TrustedPolicy, load_blob, trusted_policy
     from twokey.git._process import Plumbing
     from twokey.git._pusher import key_fingerprint, pusher_from_env
     from twokey.git._reader import GitReader, RefTip
@@ -56,6 +56,7 @@ _LAZY = {
     "hook_main": "twokey.git._entry",
     "install_hook": "twokey.git._install",
     "key_fingerprint": "twokey.git._pusher",
+    "load_blob": "twokey.git._policy_source",
     "ledger_entries": "twokey.git._record",
     "parse_ident": "twokey.git._trailers",
     "parse_log": "twokey.git._commits",
@@ -98,6 +99,7 @@ __all__ = [
     "install_hook",
     "key_fingerprint",
     "ledger_entries",
+    "load_blob",
     "parse_ident",
     "parse_log",
     "parse_trailers",

@@ -11,7 +11,7 @@ from __future__ import annotations
 __all__ = ["CheckRequest", "read_evidence_files", "run_check"]
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -59,8 +59,9 @@ def run_check(request: CheckRequest, env: Mapping[str, str], now: datetime) -> R
     """
     reader = GitReader(resolve_git_dir(request.repo), env)
     _require_full_history(reader)
-    old = _rev(reader, request.old)
+    old = _base(reader, request.old)
     new = _rev(reader, request.new)
+    request = replace(request, ref=request.ref or _inferred_ref(reader, request.old))
     update = _update(request.ref, old, new)
     settings = repository_settings(reader.git, env)
     repository = request.repository or settings.repository
@@ -84,6 +85,7 @@ def run_check(request: CheckRequest, env: Mapping[str, str], now: datetime) -> R
         files=read_evidence_files(request.evidence),
         default_ref=request.ref,
         signatures=True,
+        reviewed_only=old,  # only the base the job names is reviewed (not the clone's refs)
     )
     report = Report((gate.judge(update),), repository, trusted.origin)
     return _recorded(report, request.pusher, request.ledger or settings.ledger, now)
@@ -146,6 +148,59 @@ def _rev(reader: GitReader, rev: str) -> str:
     return sha
 
 
+def _tracking(reader: GitReader, rev: str) -> tuple[str, str] | None:
+    """``(remote, branch)`` when ``rev`` names a remote-tracking branch (``origin/main``)."""
+    if not rev or rev == ZERO_SHA:
+        return None
+    result = reader.git.run(["rev-parse", "--symbolic-full-name", rev], ok=(0, 128))
+    full = result.out.decode(errors="replace").strip() if result.code == 0 else ""
+    if not full.startswith("refs/remotes/") or full.count("/") < 3 or full.endswith("/HEAD"):
+        return None
+    _, _, remote, branch = full.split("/", 3)
+    return remote, branch
+
+
+def _base(reader: GitReader, rev: str) -> str:
+    """The base commit; a remote-tracking base as the remote has it *now*.
+
+    ``origin/main`` in a CI clone is a ref any earlier step of the job can move (to the pull
+    request's head, making its change empty); the remote's own ``refs/heads/main`` is what the
+    job means. Fetched when the clone lacks it (the target branch moved on since checkout).
+
+    Raises:
+        UsageError: the remote has no such branch.
+        InfrastructureError: the remote cannot be asked (fail closed).
+    """
+    tracking = _tracking(reader, rev)
+    if tracking is None:
+        return _rev(reader, rev)
+    remote, branch = tracking
+    ref = f"refs/heads/{branch}"
+    out = reader.git.text("ls-remote", "--end-of-options", remote, ref)
+    tip = next((line.split("\t")[0] for line in out.splitlines() if line.endswith(f"\t{ref}")), "")
+    if not tip:
+        raise UsageError(f"the remote {remote!r} has no {ref} (the base {rev!r})")
+    if reader.resolve(f"{tip}^{{commit}}") is None:
+        reader.git.run(["fetch", "-q", "--no-tags", "--no-write-fetch-head", remote, ref])
+    return tip
+
+
+def _inferred_ref(reader: GitReader, base: str) -> str:
+    """The branch a remote-tracking base names: ``origin/main`` -> ``refs/heads/main``, so the
+    README's CI example needs no --ref.
+
+    Raises:
+        UsageError: the base is no remote-tracking branch (a local branch, a commit, a tag).
+    """
+    tracking = _tracking(reader, base)
+    if tracking is not None:
+        return f"refs/heads/{tracking[1]}"
+    raise UsageError(
+        f"name the ref that would move: --ref refs/heads/main ({base or 'the base'!r} is no "
+        "remote-tracking branch to infer it from)"
+    )
+
+
 def _update(ref: str, old: str, new: str) -> RefUpdate:
     try:
         return RefUpdate(ref, old, new)
@@ -158,10 +213,10 @@ def _policy(reader: GitReader, request: CheckRequest, old: str) -> TrustedPolicy
         from twokey.policy import load  # noqa: PLC0415
 
         return TrustedPolicy(load(request.policy_file), str(request.policy_file), "")
-    rev = request.policy_rev or old
-    if rev == ZERO_SHA:
+    base = _base(reader, request.policy_rev) if request.policy_rev else old
+    if base == ZERO_SHA:
         raise UsageError("the ref is created: name the policy's revision with --policy-from")
-    return trusted_policy(reader, _rev(reader, rev))
+    return trusted_policy(reader, base, cached=False)  # a clone's .git: never a cache
 
 
 def read_evidence_files(paths: Sequence[Path]) -> tuple[RawEnvelope, ...]:

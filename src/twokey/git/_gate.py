@@ -62,6 +62,9 @@ class Gate:
             does not, to stay fast: no rule reads them yet).
         receipts: when the gate first received evidence refs (the ledger's ``evidence``
             entries), for evidence whose key is not valid now or has a valid_after (ADR 0013).
+        reviewed_only: when set, the only commit whose history counts as already reviewed
+            (``twokey check``: the base the job names; ``ZERO_SHA``: none). A CI clone's other
+            refs are whatever an ungated remote holds (a PR author's tag), never trusted.
     """
 
     reader: GitReader
@@ -75,6 +78,7 @@ class Gate:
     default_ref: str = ""
     signatures: bool = False
     receipts: Callable[[Sequence[str]], Mapping[str, datetime]] | None = None
+    reviewed_only: str | None = None
     _protected: list[tuple[str, str]] | None = field(default=None, init=False)
 
     def judge(self, update: RefUpdate) -> Judgement:
@@ -111,7 +115,7 @@ class Gate:
             update.new,
             repository=self.repository,
             pusher=self.pusher,
-            exclude=[sha for ref, sha in self._protected_tips() if ref != update.ref],
+            exclude=self._reviewed(update),
             signatures=self.signatures,
         )
         verified = self._verified(change)
@@ -128,6 +132,12 @@ class Gate:
         used = {a.evidence_id for a in verified.approvals}
         used |= {c.evidence_id for c in verified.checks}
         return Judgement(update, decision, tuple(sorted(u for u in used if u)), change)
+
+    def _reviewed(self, update: RefUpdate) -> list[str]:
+        """Commits whose history is already judged, so left out of the change."""
+        if self.reviewed_only is not None:
+            return [] if self.reviewed_only == ZERO_SHA else [self.reviewed_only]
+        return [sha for ref, sha in self._protected_tips() if ref != update.ref]
 
     def _protected_tips(self) -> list[tuple[str, str]]:
         if self._protected is None:

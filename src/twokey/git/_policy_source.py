@@ -6,8 +6,11 @@ carries a policy, the server admin's bootstrap policy (``$GIT_DIR/twokey/bootstr
 installed by ``twokey hook install --bootstrap-policy``) is trusted instead; without either,
 nothing can be decided and every update is denied.
 
-Compiled policies are cached by blob id in ``$GIT_DIR/twokey/cache/`` (pickle): the cache
-directory belongs to the server account, which can replace the hook itself anyway.
+On the server, compiled policies are cached in ``$GIT_DIR/twokey/cache/`` as plain JSON
+(``_policy_json``: no pickle, nothing that can run code), keyed by the policy blob id, its
+origin and a digest of the code that defines the compiled form. The cache directory belongs to
+the server account (a pusher cannot write there); a clone's ``.git`` belongs to whatever ran in
+the job before, so ``twokey check`` and ``twokey deploy check`` never read a cache (ADR 0014).
 """
 
 from __future__ import annotations
@@ -15,14 +18,12 @@ from __future__ import annotations
 __all__ = ["BOOTSTRAP_FILE", "NoPolicyError", "TrustedPolicy", "load_blob", "trusted_policy"]
 
 import hashlib
-import io
+import json
 import os
-import pickle
-import types
-from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from twokey.errors import ConfigError
 from twokey.git._reader import GitReader
@@ -49,8 +50,12 @@ class TrustedPolicy:
     bootstrap: bool = False
 
 
-def trusted_policy(reader: GitReader, default_ref: str | None = None) -> TrustedPolicy:
+def trusted_policy(
+    reader: GitReader, default_ref: str | None = None, *, cached: bool = True
+) -> TrustedPolicy:
     """The policy on ``default_ref`` (HEAD's branch by default), or the bootstrap policy.
+
+    ``cached``: use the server's compiled-policy cache (the hook); a clone passes False.
 
     Raises:
         NoPolicyError: neither exists.
@@ -61,13 +66,13 @@ def trusted_policy(reader: GitReader, default_ref: str | None = None) -> Trusted
     if found is not None:
         blob, data = found
         origin = f"{ref}:{POLICY_PATH}"
-        policy = load_blob(reader.git.git_dir, blob, data, origin)
+        policy = load_blob(reader.git.git_dir, blob, data, origin, cached=cached)
         return TrustedPolicy(_protecting(policy, ref, origin), origin, blob)
     bootstrap = reader.git.git_dir / BOOTSTRAP_FILE
     if bootstrap.is_file():
         data = bootstrap.read_bytes()
         blob = "sha256-" + hashlib.sha256(data).hexdigest()
-        policy = load_blob(reader.git.git_dir, blob, data, str(bootstrap))
+        policy = load_blob(reader.git.git_dir, blob, data, str(bootstrap), cached=cached)
         return TrustedPolicy(
             _protecting(policy, ref, str(bootstrap)), str(bootstrap), blob, bootstrap=True
         )
@@ -92,50 +97,69 @@ def _protecting(policy: Policy, ref: str | None, origin: str) -> Policy:
     return policy
 
 
-def load_blob(git_dir: Path, blob: str, data: bytes, origin: str) -> Policy:
-    """Compile a policy blob, through the per-repository cache keyed by its blob id."""
+def load_blob(
+    git_dir: Path, blob: str, data: bytes, origin: str, *, cached: bool = False
+) -> Policy:
+    """Compile a policy blob; with ``cached``, through the server's JSON cache (by blob id).
+
+    Only a server repository may pass ``cached``: its ``$GIT_DIR`` is the server account's.
+    A cache entry that does not read back as a policy is ignored and rewritten.
+    """
     from twokey.policy import Policy, loads  # noqa: PLC0415 - the hook imports lazily
 
-    cache = git_dir / _CACHE_DIR / f"policy-{blob}-{_key(origin)}.pickle"
-    try:
-        cached = pickle.loads(cache.read_bytes())  # noqa: S301 - our own cache, see module doc
-        if isinstance(cached, Policy):
-            return cached
-    except Exception:  # noqa: S110 - no cache yet, or an unusable one: compile again
-        pass
+    if not cached:
+        return loads(data, origin)
+    path = git_dir / _CACHE_DIR / f"policy-{blob}-{_key(origin)}.json"
+    found = _read_cache(path)
+    if isinstance(found, Policy):
+        return found
     policy = loads(data, origin)
-    _store(cache, policy)
+    _store(path, policy)
     return policy
 
 
 def _key(origin: str) -> str:
-    from twokey import __version__  # noqa: PLC0415
-
-    # A cache written by another twokey version is never read: its classes may differ.
-    return hashlib.sha256(f"{__version__}\0{origin}".encode()).hexdigest()[:12]
+    """The origin (named in findings) and the digest of the code of the compiled form."""
+    return hashlib.sha256(f"{_code_digest()}\0{origin}".encode()).hexdigest()[:16]
 
 
-def _proxy(items: dict[object, object]) -> Mapping[object, object]:
-    """Rebuilds a read-only mapping when a cached policy is unpickled."""
-    return types.MappingProxyType(items)
+@cache
+def _code_digest() -> str:
+    """SHA-256 over the source of ``twokey.policy``, ``twokey.model`` and the JSON form.
+
+    A cache written by other code is never read: the version string alone does not change
+    between development builds.
+    """
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    files = [*sorted((root / "policy").glob("*.py")), *sorted((root / "model").glob("*.py"))]
+    for file in [*files, Path(__file__).with_name("_policy_json.py")]:
+        digest.update(file.name.encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()
 
 
-class _Pickler(pickle.Pickler):
-    """Pickles the policy's read-only mappings (``mappingproxy`` has no pickle support)."""
+def _read_cache(path: Path) -> object:
+    from twokey.git._policy_json import UnsupportedError, decode  # noqa: PLC0415
 
-    def reducer_override(self, obj: object) -> Any:
-        if isinstance(obj, types.MappingProxyType):
-            return _proxy, (dict(obj),)
-        return NotImplemented
-
-
-def _store(cache: Path, policy: Policy) -> None:
     try:
-        buffer = io.BytesIO()
-        _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(policy)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(buffer.getvalue())
-        tmp.replace(cache)
-    except Exception:  # noqa: S110 - the cache is an optimisation; never fail on it
-        pass
+        return decode(json.loads(path.read_bytes()))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, UnsupportedError):
+        return None  # unreadable or not ours: compile again (and overwrite it)
+
+
+def _store(path: Path, policy: Policy) -> None:
+    """Write the JSON form, only when it reads back as exactly this policy."""
+    from twokey.git._policy_json import UnsupportedError, decode, encode  # noqa: PLC0415
+
+    try:
+        data = encode(policy)
+        if decode(data) != policy:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, sort_keys=True, separators=(",", ":")))
+        tmp.replace(path)
+    except (OSError, UnsupportedError):
+        return  # the cache is an optimisation: a read-only server compiles every time

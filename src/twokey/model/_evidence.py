@@ -98,7 +98,10 @@ class CheckResult:
 
 @dataclass(frozen=True, slots=True)
 class DeployApproval:
-    """An operator approves deploying ``artifact`` (built from ``commit``) to ``environment``."""
+    """An operator approves deploying ``artifact`` (built from ``commit``) to ``environment``.
+
+    ``repository`` binds it to one repository: an approval signed for another never counts.
+    """
 
     artifact: str
     environment: str
@@ -109,6 +112,7 @@ class DeployApproval:
     source: str = ""
     comment: str = ""
     evidence_id: str = ""
+    repository: str = ""
 
     def __post_init__(self) -> None:
         _aware(self.time, "DeployApproval.time")

@@ -387,7 +387,10 @@ def deploy(
         RELEASE,
         (approve("erin", HEAD),),
         (BuildProvenance(ARTIFACT, REPO, HEAD.sha, key(builder), NOW),),
-        tuple(DeployApproval(ARTIFACT, "production", HEAD.sha, key(a), NOW) for a in approvers),
+        tuple(
+            DeployApproval(ARTIFACT, "production", HEAD.sha, key(a), NOW, repository=REPO)
+            for a in approvers
+        ),
         scans,
     )
 
@@ -423,7 +426,8 @@ DEPLOY_CASES = {
                "production is frozen", False),
     "deploy-approval-for-another-artifact": (
         replace(deploy(), deploy_approvals=(
-            DeployApproval("sha256:" + "00" * 32, "production", HEAD.sha, key("dave"), NOW),)),
+            DeployApproval("sha256:" + "00" * 32, "production", HEAD.sha, key("dave"), NOW,
+                           repository=REPO),)),
         NOW, Verdict.DENY, FindingCode.INSUFFICIENT_DEPLOY_APPROVALS, "0 counted", False),
     "provenance-for-another-commit": (
         replace(deploy(), provenance=(

@@ -46,7 +46,10 @@ def facts(
         RELEASE,
         (approve("erin", HEAD),),
         (BuildProvenance(ARTIFACT, REPO, HEAD.sha, key(builder), NOW),),
-        tuple(DeployApproval(ARTIFACT, "production", HEAD.sha, key(a), NOW) for a in approvers),
+        tuple(
+            DeployApproval(ARTIFACT, "production", HEAD.sha, key(a), NOW, repository=REPO)
+            for a in approvers
+        ),
     )
 
 
@@ -114,6 +117,42 @@ CASES = {
         Verdict.DENY,
         FindingCode.FREEZE_WINDOW,
         "production is frozen (Fri 16:00 - Mon 08:00 Europe/Berlin)",
+    ),
+    "deployer-approved-own-deploy": (
+        facts(request("dave"), approvers=("dave",)),
+        NOW,
+        Verdict.DENY,
+        FindingCode.DEPLOY_SELF_APPROVAL,
+        "deploy approval by dave does not count for deploy of sha256:abababababab to "
+        "production: dave is the deployer",
+    ),
+    "requester-approved-own-deploy": (
+        facts(request(requester=key("dave")), approvers=("dave",)),
+        NOW,
+        Verdict.DENY,
+        FindingCode.DEPLOY_SELF_APPROVAL,
+        "dave is the requester",
+    ),
+    "another-operator-approves-the-deployers-deploy": (
+        facts(request("dave"), approvers=("dave", "frank")),
+        NOW,
+        Verdict.ALLOW,
+        FindingCode.DEPLOY_SELF_APPROVAL,
+        "dave is the deployer",
+    ),
+    "approval-for-another-repository": (
+        replace(
+            facts(approvers=()),
+            deploy_approvals=(
+                DeployApproval(
+                    ARTIFACT, "production", HEAD.sha, key("dave"), NOW, repository="other/shop"
+                ),
+            ),
+        ),
+        NOW,
+        Verdict.DENY,
+        FindingCode.INSUFFICIENT_DEPLOY_APPROVALS,
+        "0 counted",
     ),
     "break-glass-in-freeze": (
         facts(request(break_glass=BreakGlass(key("dave"), "prod is down", FRIDAY_NIGHT))),

@@ -1,0 +1,164 @@
+"""Benchmark: ``twokey deploy check`` as a whole process, against ``python -c pass``.
+
+Run: ``.venv/bin/python bench/bench_deploy_check.py [--rounds 15] [--quick]``
+
+Builds an origin with the policy and a short history, a deploy job's clone with CI's
+provenance and an operator's deploy approval, then times the allowed deploy check (no ledger)
+and ``python -c pass`` interleaved, and counts the git processes one check runs (through a
+``git`` wrapper on ``PATH``). Issue 10 item 9 asks for < 60 ms; see bench/deploy-check.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from twokey.evidence import (
+    Ed25519Signer,
+    GitEvidenceStore,
+    sign_deploy_approval,
+    sign_provenance,
+)
+
+ENV = {
+    **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+    "PYTHONPYCACHEPREFIX": os.path.join(tempfile.gettempdir(), "twokey-bench-pycache"),
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "LC_ALL": "C",
+    "GIT_AUTHOR_NAME": "Alice Smith",
+    "GIT_AUTHOR_EMAIL": "alice@example.com",
+    "GIT_COMMITTER_NAME": "Alice Smith",
+    "GIT_COMMITTER_EMAIL": "alice@example.com",
+}
+POLICY = """\
+version: 1
+people:
+  alice: {{name: Alice, emails: [alice@example.com]}}
+  dave: {{name: Dave, emails: [dave@example.com], keys: ["{dave}"]}}
+  erin: {{name: Erin, emails: [erin@example.com]}}
+services:
+  ci: {{name: CI, emails: [ci@example.com], keys: ["{ci}"]}}
+groups:
+  admins: [alice, erin]
+branches:
+  main: {{approvals: 1, approvers: [dave]}}
+environments:
+  production:
+    from: [main]
+    deployers: [ci]
+    approvals: 1
+    approvers: [dave]
+    builders: [ci]
+policy_changes: {{approvals: 2, approvers: [admins]}}
+"""
+ARTIFACT = "sha256:" + hashlib.sha256(b"app").hexdigest()
+
+
+def git(*args: str, cwd: Path) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, env=ENV, check=True)
+    return done.stdout.decode().strip()
+
+
+def _signer() -> Ed25519Signer:
+    return Ed25519Signer(ed25519.Ed25519PrivateKey.generate())
+
+
+def build(root: Path) -> Path:
+    """The origin, its history and the deploy job's clone (evidence stored); the clone."""
+    dave, ci = _signer(), _signer()
+    git("init", "-q", "--bare", "-b", "main", str(root / "origin.git"), cwd=root)
+    seed = root / "seed"
+    git("clone", "-q", str(root / "origin.git"), str(seed), cwd=root)
+    (seed / ".twokey").mkdir()
+    (seed / ".twokey" / "policy.yml").write_text(
+        POLICY.format(dave=dave.public_key, ci=ci.public_key)
+    )
+    git("add", "-A", cwd=seed)
+    git("commit", "-q", "-m", "Policy", cwd=seed)
+    for i in range(20):
+        (seed / f"f{i}.txt").write_text(f"{i}\n")
+        git("add", "-A", cwd=seed)
+        git("commit", "-q", "-m", f"Change {i}", cwd=seed)
+    git("push", "-q", "origin", "main", cwd=seed)
+    job = root / "job"
+    git("clone", "-q", str(root / "origin.git"), str(job), cwd=root)
+    git("config", "twokey.repository", "shop", cwd=job)
+    commit = git("rev-parse", "HEAD", cwd=job)
+    store = GitEvidenceStore(job / ".git")
+    when = datetime.now(UTC)
+    store.put(
+        sign_provenance(ci, artifact=ARTIFACT, repository="shop", commit=commit, when=when),
+        ARTIFACT,
+    )
+    approval = sign_deploy_approval(
+        dave,
+        artifact=ARTIFACT,
+        environment="production",
+        repository="shop",
+        commit=commit,
+        when=when,
+    )
+    store.put(approval, ARTIFACT)
+    return job
+
+
+def _time(args: list[str], cwd: Path, env: dict[str, str], code: int) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, check=False)
+    elapsed = (time.perf_counter() - start) * 1000
+    if done.returncode != code:
+        raise SystemExit(f"{args[:4]} exited {done.returncode}: {done.stdout!r} {done.stderr!r}")
+    return elapsed
+
+
+def _git_processes(check: list[str], job: Path, root: Path) -> int:
+    """How many git processes one check runs (a logging wrapper first on PATH)."""
+    real = subprocess.run(["which", "git"], capture_output=True, text=True, check=True)
+    shim = root / "shim"
+    shim.mkdir()
+    log = root / "git.log"
+    (shim / "git").write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {real.stdout.strip()} "$@"\n')
+    (shim / "git").chmod(0o755)
+    env = {**ENV, "PATH": f"{shim}{os.pathsep}{ENV.get('PATH', '')}"}
+    _time(check, job, env, 0)
+    return len(log.read_text().splitlines())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--quick", action="store_true", help="3 rounds (smoke)")
+    args = parser.parse_args()
+    rounds = 3 if args.quick else args.rounds
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        job = build(root)
+        check = [sys.executable, "-m", "twokey", "deploy", "check", "--environment"]
+        check += ["production", "--artifact", ARTIFACT, "--commit", "origin/main"]
+        check += ["--deployer", "ci"]
+        _time(check, job, ENV, 0)  # warm: bytecode written
+        floor, door = [], []
+        for _ in range(rounds):
+            floor.append(_time([sys.executable, "-c", "pass"], job, ENV, 0))
+            door.append(_time(check, job, ENV, 0))
+        processes = _git_processes(check, job, root)
+    med = statistics.median
+    print(f"{rounds} rounds; load average {os.getloadavg()[0]:.2f}")
+    print(f"python -c pass          {med(floor):7.1f} ms")
+    print(f"twokey deploy check     {med(door):7.1f} ms  (+{med(door) - med(floor):.1f} ms)")
+    print(f"git processes per check {processes}")
+
+
+if __name__ == "__main__":
+    main()
