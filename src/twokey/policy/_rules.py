@@ -4,11 +4,10 @@ from __future__ import annotations
 
 __all__ = ["parse_checks", "parse_refs", "ref_pattern"]
 
-import re
 from typing import Any
 
 from twokey.model import TrustLevel
-from twokey.policy._glob import GlobError, GlobKind, glob_to_regex
+from twokey.policy._glob import Glob, GlobError, GlobKind, glob_to_regex, overlap
 from twokey.policy._model import CheckRule, OwnerRule, RefRule
 from twokey.policy._scope import PEOPLE, SERVICES, Scope, parse_approval
 
@@ -20,7 +19,7 @@ _SECTIONS = (("branches", "refs/heads/"), ("tags", "refs/tags/"))
 
 def ref_pattern(
     scope: Scope, node: Any, key: object, prefix: str, at_item: int | None = None
-) -> tuple[str, re.Pattern[str]] | None:
+) -> tuple[str, Glob] | None:
     """Expand a short ref pattern (``main`` -> ``refs/heads/main``) and compile it.
 
     The problem, if any, is reported at the key ``key`` of ``node``, or at item ``at_item``
@@ -43,6 +42,7 @@ def ref_pattern(
 def parse_refs(scope: Scope, doc: Any) -> tuple[RefRule, ...]:
     """``branches`` then ``tags``, in file order (the first matching rule governs a ref)."""
     rules: list[RefRule] = []
+    where: dict[int, tuple[Any, object]] = {}
     seen: dict[str, str] = {}
     for section, prefix in _SECTIONS:
         node = doc.get(section)
@@ -64,7 +64,31 @@ def parse_refs(scope: Scope, doc: Any) -> tuple[RefRule, ...]:
                     "the first matching rule governs a ref: merge the two rules",
                 )
             rules.append(rule)
+            where[id(rule)] = (node, key)
+    _overlaps(scope, rules, where)
     return tuple(rules)
+
+
+def _overlaps(scope: Scope, rules: list[RefRule], where: dict[int, tuple[Any, object]]) -> None:
+    """Two rules that can match one ref are an error (ADR 0012): one ref, one rule.
+
+    Otherwise the first in file order would govern silently and ``policy show`` would name
+    approvers of the second who never count for such a ref.
+    """
+    for i, later in enumerate(rules):
+        for earlier in rules[:i]:
+            if earlier.pattern == later.pattern:
+                continue  # reported as the same pattern
+            example = overlap(earlier.regex, later.regex)
+            if example is not None:
+                node, key = where[id(later)]
+                scope.report.key(
+                    node,
+                    key,
+                    f"'{later.pattern}' and '{earlier.pattern}' ({earlier.rule.path}) both "
+                    f"match {example}: a ref is governed by exactly one rule",
+                    "narrow one of the patterns so that no ref matches both",
+                )
 
 
 def _ref_rule(
