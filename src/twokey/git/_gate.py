@@ -32,6 +32,13 @@ from twokey.model import (
 
 if TYPE_CHECKING:
     from twokey.evidence import VerifiedEvidence
+    from twokey.policy import Policy
+
+
+def _signed_commits(policy: Policy, ref: str) -> bool:
+    """The rule asks for signed commits (ADR 0012): the hook then reads signatures too."""
+    rule = policy.ref_rule(ref)
+    return rule is not None and rule.signed_commits
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,7 @@ class Gate:
             repository=self.repository,
             pusher=self.pusher,
             exclude=[sha for ref, sha in self._protected_tips() if ref != update.ref],
-            signatures=self.signatures,
+            signatures=self.signatures or _signed_commits(policy, update.ref),
         )
         verified = self._verified(change)
         facts = RefUpdateFacts(

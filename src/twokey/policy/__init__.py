@@ -10,6 +10,7 @@ Public API:
 
 from twokey.policy._environments import parse_freeze_window
 from twokey.policy._glob import Glob, GlobError, GlobKind, glob_to_regex, path_glob, ref_glob
+from twokey.policy._identities import Lookalikes, derived_aliases, skeleton
 from twokey.policy._loader import DEFAULT_POLICY_PATH, load, load_cached, loads
 from twokey.policy._loosenings import Loosening, loosenings
 from twokey.policy._model import (
@@ -37,6 +38,7 @@ __all__ = [
     "GlobError",
     "GlobKind",
     "KeyValidity",
+    "Lookalikes",
     "Loosening",
     "OwnerRule",
     "Policy",
@@ -44,6 +46,7 @@ __all__ = [
     "Principal",
     "Problem",
     "RefRule",
+    "derived_aliases",
     "glob_to_regex",
     "load",
     "load_cached",
@@ -52,4 +55,5 @@ __all__ = [
     "parse_freeze_window",
     "path_glob",
     "ref_glob",
+    "skeleton",
 ]

@@ -142,6 +142,11 @@ class RefRule:
     allow_deletion: bool
     rule: RuleRef
     break_glass: frozenset[str] = frozenset()  # person ids allowed to break glass on this ref
+    # ADR 0012: every commit must be signed by a key of the person its author resolves to.
+    signed_commits: bool = False
+    # ADR 0012: authors, committers and co-authors who resolve to nobody are allowed (a
+    # loosening, for projects with outside contributors); by default they deny.
+    allow_unknown_authors: bool = False
 
     def matches(self, ref: str) -> bool:
         """True when this rule protects ``ref``."""
@@ -217,7 +222,11 @@ class Policy:
         return self.principals[principal_id] if principal_id is not None else None
 
     def ref_rule(self, ref: str) -> RefRule | None:
-        """The first rule, in file order, that protects ``ref``; None when unprotected."""
+        """The rule that protects ``ref``; None when unprotected.
+
+        A loaded policy has at most one matching rule (overlapping patterns are a load error,
+        ADR 0012); for a policy built in code, the first in file order.
+        """
         for rule in self.refs:
             if rule.matches(ref):
                 return rule

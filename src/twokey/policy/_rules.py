@@ -12,7 +12,17 @@ from twokey.policy._model import CheckRule, OwnerRule, RefRule
 from twokey.policy._scope import PEOPLE, SERVICES, Scope, parse_approval
 
 _APPROVAL_KEYS = ("approvals", "approvers", "exclude", "accept")
-_REF_KEYS = (*_APPROVAL_KEYS, "force_push", "deletion", "checks", "break_glass", "owners")
+_REF_KEYS = (
+    *_APPROVAL_KEYS,
+    "force_push",
+    "deletion",
+    "checks",
+    "break_glass",
+    "owners",
+    "signed_commits",
+    "unknown_authors",
+)
+_UNKNOWN_AUTHORS = ("deny", "allow")
 _CHECK_KEYS = ("require", "signers", "accept")
 _SECTIONS = (("branches", "refs/heads/"), ("tags", "refs/tags/"))
 
@@ -115,6 +125,8 @@ def _ref_rule(
     glass = scope.names(body, "break_glass", kinds=PEOPLE)
     force_push = scope.boolean(body, "force_push")
     deletion = scope.boolean(body, "deletion")
+    signed = scope.boolean(body, "signed_commits")
+    unknown = _unknown_authors(scope, body)
     if compiled is None:
         return None
     return RefRule(
@@ -127,7 +139,24 @@ def _ref_rule(
         allow_deletion=deletion,
         rule=scope.ref(node, key, path),
         break_glass=glass,
+        signed_commits=signed,
+        allow_unknown_authors=unknown,
     )
+
+
+def _unknown_authors(scope: Scope, body: Any) -> bool:
+    """``unknown_authors: deny`` (the default) or ``allow`` (a loosening, ADR 0012)."""
+    value = body.get("unknown_authors", "deny")
+    if value not in _UNKNOWN_AUTHORS:
+        scope.report.value(
+            body,
+            "unknown_authors",
+            f"'unknown_authors' must be 'deny' or 'allow', got {value!r}",
+            "'allow' lets commits by people the policy does not know land (outside "
+            "contributors); their approvals still never count",
+        )
+        return False
+    return bool(value == "allow")
 
 
 def _owners(scope: Scope, body: Any, path: str) -> tuple[OwnerRule, ...]:
