@@ -1,0 +1,147 @@
+"""Who a git identity stands for: sub-addresses, no-reply addresses, look-alikes (ADR 0012)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.policy.support import TAIL
+from twokey.engine._cache import index_of
+from twokey.model import Alias, AliasKind
+from twokey.policy import PolicyError, derived_aliases, loads, skeleton
+
+POLICY = (
+    "version: 1\npeople:\n"
+    "  alice: {name: Alice Smith, emails: [alice@example.com], github: alice, gitlab: alice}\n"
+    "  bob: {name: Bob Jones, emails: [bob@example.com]}\n"
+    "  amold: {name: Amold, emails: [amold@example.com]}\n"
+    "services:\n  copilot: {github: copilot-bot, directed_by: [alice]}\n" + TAIL
+)
+
+DERIVED = {
+    "sub-address": ("alice+wip@example.com", [(AliasKind.EMAIL, "alice@example.com")]),
+    "sub-address-keeps-domain-case": (
+        "Alice+x@Example.com",
+        [(AliasKind.EMAIL, "alice@example.com")],
+    ),
+    "github-id-plus-login": (
+        "123+alice@users.noreply.github.com",
+        [(AliasKind.GITHUB, "alice"), (AliasKind.GITHUB, "123+alice")],
+    ),
+    "github-login": ("alice@users.noreply.github.com", [(AliasKind.GITHUB, "alice")]),
+    "gitlab-id-dash-login": (
+        "123-alice@users.noreply.gitlab.com",
+        [(AliasKind.GITLAB, "alice"), (AliasKind.GITLAB, "123-alice")],
+    ),
+    "plain": ("alice@example.com", []),
+    "no-at": ("alice", []),
+    "only-a-tag": ("+x@example.com", []),
+}
+
+
+@pytest.mark.parametrize(("address", "expected"), DERIVED.values(), ids=DERIVED.keys())
+def test_derived_aliases(address: str, expected: list[tuple[AliasKind, str]]) -> None:
+    assert [(a.kind, a.value) for a, _ in derived_aliases(address)] == expected
+
+
+LOOKS_ALIKE = {
+    "cyrillic-a": ("alice", "\u0430lice"),
+    "capital-i-for-l": ("alice", "aIice"),
+    "digit-one-for-l": ("alice", "a1ice"),
+    "zero-width-space": ("alice", "al\u200bice"),
+    "soft-hyphen": ("alice", "ali\u00adce"),
+    "fullwidth": ("alice", "\uff41lice"),
+    "math-bold": ("alice", "\U0001d41alice"),
+    "rn-for-m": ("amold", "arnold"),
+    "greek-omicron": ("bob", "b\u03bfb"),
+}
+
+
+@pytest.mark.parametrize(("real", "fake"), LOOKS_ALIKE.values(), ids=LOOKS_ALIKE.keys())
+def test_look_alikes_share_a_skeleton(real: str, fake: str) -> None:
+    assert real != fake
+    assert skeleton(real) == skeleton(fake)
+
+
+@pytest.mark.parametrize(
+    ("one", "other"), [("alice", "alicia"), ("bob", "rob"), ("alice", "a\u0301lice")]
+)
+def test_different_names_keep_different_skeletons(one: str, other: str) -> None:
+    assert skeleton(one) != skeleton(other)
+
+
+RESOLVED = {
+    "exact": ("alice@example.com", "", ("alice",)),
+    "exact-any-case": ("ALICE@EXAMPLE.COM", "", ("alice",)),
+    "sub-address": ("alice+wip@example.com", "", ("alice",)),
+    "github-noreply": ("123+alice@users.noreply.github.com", "", ("alice",)),
+    "gitlab-noreply": ("9-alice@users.noreply.gitlab.com", "", ("alice",)),
+    "cyrillic-email": ("\u0430lice@example.com", "", ("alice",)),
+    "upper-case-look-alike": ("ALlCE@EXAMPLE.COM", "", ("alice",)),
+    "look-alike-login": ("1+al\u0456ce@users.noreply.github.com", "", ("alice",)),
+    "look-alike-sub-address": ("\u0430lice+x@example.com", "", ("alice",)),
+    "agent-noreply-counts-its-director": (
+        "198982749+copilot-bot@users.noreply.github.com",
+        "",
+        ("copilot", "alice"),
+    ),
+    "stranger": ("mallory@evil.example", "Mallory", ("email:mallory@evil.example",)),
+    "stranger-named-like-alice": (
+        "m@evil.example",
+        "\u0410lice  Smith",
+        ("email:m@evil.example", "alice"),
+    ),
+    "stranger-named-like-an-id": ("m@evil.example", "B0B", ("email:m@evil.example", "bob")),
+    "no-email-named-like-alice": ("", "Alice Smith", ("name:Alice Smith", "alice")),
+    "sub-address-of-a-stranger": ("mallory+x@evil.example", "M", ("email:mallory+x@evil.example",)),
+}
+
+
+@pytest.mark.parametrize(("address", "name", "expected"), RESOLVED.values(), ids=RESOLVED.keys())
+def test_who_an_identity_is(address: str, name: str, expected: tuple[str, ...]) -> None:
+    index = index_of(loads(POLICY))
+    email = address or f"\0{name}"
+    assert index.who_by_email(email, name) == expected
+
+
+def test_unknown_stays_unknown_even_when_a_name_matches() -> None:
+    index = index_of(loads(POLICY))
+    assert index.principals_of("m@evil.example", "Alice Smith") == ()
+    assert index.principals_of("alice+x@example.com", "whoever") == ("alice",)
+
+
+def test_exact_aliases_win_over_derived_ones() -> None:
+    """A sub-address registered to someone else is theirs, not the base address's owner's."""
+    text = POLICY.replace(
+        "emails: [bob@example.com]", "emails: [bob@example.com, alice+bob@example.com]"
+    )
+    index = index_of(loads(text))
+    assert index.principals_of("alice+bob@example.com", "") == ("bob",)
+
+
+def test_a_key_is_never_matched_as_a_look_alike() -> None:
+    index = index_of(loads(POLICY))
+    assert index.principal_id(Alias.key("ssh-ed25519 AAAAnotakey")) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("maybe", "'unknown_authors' must be 'deny' or 'allow', got 'maybe'"),
+        ("true", "'unknown_authors' must be 'deny' or 'allow', got True"),
+    ],
+)
+def test_unknown_authors_takes_deny_or_allow(value: str, message: str) -> None:
+    text = POLICY + f"branches:\n  main: {{approvers: [bob], unknown_authors: {value}}}\n"
+    with pytest.raises(PolicyError) as caught:
+        loads(text)
+    assert [p.message for p in caught.value.problems] == [message]
+
+
+def test_signed_commits_is_a_boolean() -> None:
+    text = POLICY + "branches:\n  main: {approvers: [bob], signed_commits: yes}\n"
+    with pytest.raises(PolicyError) as caught:
+        loads(text)
+    assert [p.message for p in caught.value.problems] == ["'signed_commits' must be true or false"]
+    rule = loads(POLICY + "branches:\n  main: {approvers: [bob], signed_commits: true}\n").refs[0]
+    assert rule.signed_commits
+    assert not rule.allow_unknown_authors
