@@ -42,6 +42,7 @@ class PolicyIndex:
         self._people_in: dict[int, frozenset[str]] = {}
         self.counted_memo: dict[tuple[str, str, str, str], Counted] = {}
         self._lookalikes: Lookalikes | None = None
+        self._claims: dict[str, tuple[str, ...]] = {}
 
     def who_by_email(self, email: str, name: str) -> tuple[str, ...]:
         """Person ids behind a git identity (plus the people directing an agent), or the alias.
@@ -79,7 +80,13 @@ class PolicyIndex:
         login, else every principal with a look-alike of one of these (ADR 0012). ``name``
         is not used: a name alone names nobody.
         """
-        address = email.strip()
+        found = self._claims.get(email)
+        if found is None:
+            found = self._claimed(email.strip())
+            self._remember(self._claims, email, found)
+        return found
+
+    def _claimed(self, address: str) -> tuple[str, ...]:
         if not address or address.startswith("\0"):
             return ()
         candidates = ((Alias.email(address), address), *_derived(address))

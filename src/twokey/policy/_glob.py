@@ -28,6 +28,7 @@ __all__ = ["Glob", "GlobError", "GlobKind", "glob_to_regex", "overlap", "path_gl
 
 import enum
 import re
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import assert_never
@@ -36,7 +37,7 @@ from typing import assert_never
 _BAD = re.compile(r"[\[\]{}\\]|\*\*\*|//")
 # git-check-ref-format(1): characters no ref name holds (wildcards * and ? are ours).
 _REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:]|@\{|\.\.")
-_MAX_DFA = 4096  # cached DFA transitions per glob; past it, states are computed each time
+_MAX_DFA = 4096  # DFA states per glob; past it, the NFA is simulated for each subject
 _MAX_PAIRS = 100_000  # state pairs explored by overlap() before it answers "they may overlap"
 _Pair = tuple[frozenset[int], frozenset[int]]
 
@@ -102,25 +103,37 @@ class _Builder:
         return _Nfa(tuple(map(tuple, self.edges)), tuple(map(tuple, self.eps)), accept)
 
 
+class _OverflowError(Exception):
+    """The DFA outgrew ``_MAX_DFA`` states: simulate the NFA for this subject instead."""
+
+
 @dataclass(eq=False)
 class Glob:
     """A compiled glob. ``pattern`` is the glob as written; ``fullmatch`` mirrors ``re``'s.
 
-    Matching simulates the NFA over the subject with a cache of DFA transitions keyed by
-    (state set, character class), so the cost is linear in the subject's length.
+    Matching runs a DFA built lazily from the NFA: states are numbered sets of NFA states, and
+    each (state, character class) transition is computed once, under a lock (a policy is shared
+    by threads). The cost is one dictionary lookup per character of the subject; a subject
+    without the pattern's longest literal run is refused before that (a substring test).
     """
 
     pattern: str
     kind: GlobKind
     _nfa: _Nfa = field(repr=False)
     _literals: frozenset[str] = field(repr=False)
+    _needle: str = field(repr=False, default="")
     _start: frozenset[int] = field(init=False, repr=False)
-    _dfa: dict[tuple[frozenset[int], str], frozenset[int]] = field(
-        init=False, repr=False, default_factory=dict
-    )
+    _labels: frozenset[str] = field(init=False, repr=False)
+    _ids: dict[frozenset[int], int] = field(init=False, repr=False, default_factory=dict)
+    _sets: list[frozenset[int]] = field(init=False, repr=False, default_factory=list)
+    _table: list[dict[str, int]] = field(init=False, repr=False, default_factory=list)
+    _accepting: list[bool] = field(init=False, repr=False, default_factory=list)
+    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self._start = self._closure({0})
+        self._labels = self._literals | {"/"}
+        self._state(self._start)
 
     def __eq__(self, other: object) -> bool:
         # As re.Pattern: two globs are equal when written alike (the matcher follows).
@@ -131,25 +144,72 @@ class Glob:
     def __hash__(self) -> int:
         return hash((self.pattern, self.kind))
 
+    def __getstate__(self) -> dict[str, object]:
+        # Pickle the pattern and automaton, not the lock or the learnt DFA.
+        return {"pattern": self.pattern, "kind": self.kind, "nfa": self._nfa,
+                "literals": self._literals, "needle": self._needle}  # fmt: skip
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        fresh = Glob(
+            str(state["pattern"]),
+            GlobKind(str(state["kind"])),
+            state["nfa"],  # type: ignore[arg-type]
+            state["literals"],  # type: ignore[arg-type]
+            str(state["needle"]),
+        )
+        self.__dict__.update(fresh.__dict__)
+
     def matches(self, subject: str) -> bool:
         """True when the whole of ``subject`` matches."""
-        states = self._start
-        for char in subject:
-            label = char if char in self._literals else ("/" if char == "/" else _NOT_SLASH)
-            key = (states, label)
-            found = self._dfa.get(key)
-            if found is None:
-                found = self._move(states, char)
-                if len(self._dfa) < _MAX_DFA:
-                    self._dfa[key] = found
-            if not found:
-                return False
-            states = found
-        return self._nfa.accept in states
+        if self._needle not in subject:
+            return False
+        table, labels = self._table, self._labels
+        state = 0
+        try:
+            for char in subject:
+                label = char if char in labels else _NOT_SLASH
+                found = table[state].get(label)
+                if found is None:
+                    found = self._learn(state, label, char)
+                if found < 0:
+                    return False
+                state = found
+        except _OverflowError:
+            return self._simulate(subject)
+        return self._accepting[state]
 
     def fullmatch(self, subject: str) -> str | None:
         """``subject`` when it matches as a whole, else None (as ``re.Pattern.fullmatch``)."""
         return subject if self.matches(subject) else None
+
+    def _learn(self, state: int, label: str, char: str) -> int:
+        """The DFA state after ``state`` on ``char`` (-1: no match is possible any more)."""
+        with self._lock:
+            moved = self._move(self._sets[state], char)
+            found = self._state(moved) if moved else -1
+            self._table[state][label] = found
+            return found
+
+    def _state(self, states: frozenset[int]) -> int:
+        found = self._ids.get(states)
+        if found is None:
+            if len(self._sets) >= _MAX_DFA:
+                raise _OverflowError
+            found = len(self._sets)
+            self._ids[states] = found
+            self._sets.append(states)
+            self._table.append({})
+            self._accepting.append(self._nfa.accept in states)
+        return found
+
+    def _simulate(self, subject: str) -> bool:
+        """The NFA run without a DFA: O(len(subject) * len(pattern)), for huge automata."""
+        states = self._start
+        for char in subject:
+            states = self._move(states, char)
+            if not states:
+                return False
+        return self._nfa.accept in states
 
     def _move(self, states: frozenset[int], char: str) -> frozenset[int]:
         edges = self._nfa.edges
@@ -194,7 +254,9 @@ def glob_to_regex(pattern: str, kind: GlobKind) -> Glob:
         case _:
             assert_never(kind)
     literals = frozenset(c for c in pattern if c not in "*?/")
-    return Glob(pattern, kind, nfa, literals)
+    # Every match holds each literal run of the pattern: the longest one is a cheap filter.
+    runs = re.split(r"\*\*/|\*\*|\*|\?", pattern.strip("/") if kind is GlobKind.PATH else pattern)
+    return Glob(pattern, kind, nfa, literals, max(runs, key=len))
 
 
 def ref_glob(pattern: str) -> Glob:

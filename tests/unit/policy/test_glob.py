@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 
 import pytest
 
 from twokey.policy import GlobError, GlobKind, glob_to_regex, path_glob, ref_glob
+from twokey.policy import _glob as glob_module
 
 REF = GlobKind.REF
 PATH = GlobKind.PATH
@@ -142,3 +144,22 @@ def test_equal_globs_compare_equal() -> None:
     assert path_glob("deploy/**") == path_glob("deploy/**")
     assert path_glob("deploy/**") != ref_glob("refs/heads/deploy/**")
     assert len({path_glob("a"), path_glob("a")}) == 1
+
+
+def test_a_huge_automaton_falls_back_to_simulation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past _MAX_DFA learnt states the NFA is simulated: same answers, still linear."""
+    monkeypatch.setattr(glob_module, "_MAX_DFA", 2)
+    glob = glob_to_regex("a/**/b/**/c", PATH)
+    assert glob.matches("a/x/b/y/c")
+    assert glob.matches("a/b/c/d")
+    assert not glob.matches("a/x/b/y/d")
+    assert len(glob._sets) <= 2
+
+
+def test_a_glob_survives_pickling() -> None:
+    glob = path_glob("deploy/**")
+    assert glob.matches("deploy/a")
+    copy = pickle.loads(pickle.dumps(glob))
+    assert copy == glob
+    assert copy.matches("deploy/a\nb")
+    assert not copy.matches("src/deploy/a")
