@@ -16,6 +16,7 @@ import pytest
 
 from tests.integration.git._harness import NOW, REPOSITORY, Pushed, push
 from tests.support.gitrepo import ALICE, BOB, CAROL, GitRepo, Person
+from twokey.cli import main
 from twokey.evidence import GitEvidenceStore, SshKeygenSigner, sign_approval
 from twokey.git import install_hook
 
@@ -247,3 +248,26 @@ def test_a_name_alone_that_looks_like_alice_excludes_her(repo: Repo) -> None:
     repo.approve("alice", "refs/heads/open/x")
     result = repo.push("open/x")
     assert _denied(result) == {"INSUFFICIENT_APPROVALS"}
+
+
+# the CI door ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("signer", "code"), [("alice", 0), ("bob", 1)], ids=["alice", "bob"])
+def test_twokey_check_reads_the_signatures_too(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], signer: str, code: int
+) -> None:
+    """The same rule through ``twokey check`` in a CI checkout (the policy from the base)."""
+    repo = Repo(world, tmp_path)
+    repo.clone.git("config", "twokey.repository", REPOSITORY)
+    repo.clone.git("checkout", "-q", "-b", "feature")
+    repo.clone.write("app.py", "x\n")
+    repo.clone.git("add", "-A")
+    key = f"user.signingkey={repo.keys[signer]}"
+    repo.clone.git("-c", "gpg.format=ssh", "-c", key, "commit", "-q", "-S", "-m", "x",
+                   person=ALICE)  # fmt: skip
+    repo.approve("carol")
+    argv = ["check", "--repo", str(repo.clone.path), "--base", "main", "--head", "feature"]
+    assert main([*argv, "--ref", "main"]) == code
+    out = capsys.readouterr().out
+    assert ("AUTHOR_SIGNATURE_MISMATCH" in out) is (signer == "bob")
