@@ -8,13 +8,6 @@ import enum
 from dataclasses import dataclass
 from functools import lru_cache
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    PublicFormat,
-    load_ssh_public_key,
-)
-
 
 class AliasKind(enum.StrEnum):
     """What an alias is. A key alias is the strongest; an email or login is only as good as
@@ -88,6 +81,14 @@ class Alias:
 
 @lru_cache(maxsize=4096)
 def _canonical_key(kind: str, blob: str) -> str:
+    # Lazy: the model's import stays light; cryptography is loaded when a key is first read.
+    from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415
+    from cryptography.hazmat.primitives.serialization import (  # noqa: PLC0415
+        Encoding,
+        PublicFormat,
+        load_ssh_public_key,
+    )
+
     try:
         key = load_ssh_public_key(f"{kind} {blob}".encode())
         text = key.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode()
