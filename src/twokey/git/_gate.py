@@ -66,7 +66,7 @@ class Gate:
         files: extra envelopes (``twokey check --evidence``).
         default_ref: the branch whose policy file is the trusted policy.
         signatures: read commit signatures into the facts (``twokey check`` does; the hook
-            does not, to stay fast: no rule reads them yet).
+            does only for refs whose rule has ``signed_commits``, to stay fast).
     """
 
     reader: GitReader
