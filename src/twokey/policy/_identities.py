@@ -10,7 +10,7 @@ excluded from approving whatever carries any of their names, in any spelling tha
    ``123-alice@users.noreply.gitlab.com`` is the GitLab login ``alice``.
 3. **Look-alikes**: an email or login whose UTS #39 skeleton equals a registered one's
    (``аlice@example.com`` with a Cyrillic ``а``, ``aIice`` with a capital ``I``) is that person.
-   Skeletons are computed in lower, upper and original case, so a case change cannot hide one.
+   Skeletons are compared case-blind (see ``_forms``), so a change of case cannot hide one.
 4. **Names** (only when the email resolves to nobody): a name that looks like a registered
    person's name or id makes that person one of the identity's people too; the identity stays
    unknown (its email proved nothing), so ``unknown_authors`` still applies.
@@ -109,7 +109,13 @@ def skeleton(text: str) -> str:
 
 
 def _forms(text: str) -> set[str]:
-    return {skeleton(text), skeleton(text.lower()), skeleton(text.upper())}
+    """What ``text`` looks like, case-blind (emails and logins are compared case-blind).
+
+    Each of the lower, upper and written case is reduced to its skeleton, case-folded and
+    reduced again: ``Iab@EXAMPLE.com`` (capital I) becomes ``lab@example.corn``, like
+    ``lab@example.com``, and ``ALlCE`` meets ``alice`` through ``ALICE``.
+    """
+    return {skeleton(skeleton(t).casefold()) for t in (text, text.lower(), text.upper())}
 
 
 class Lookalikes:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.unit.policy.support import TAIL
 from twokey.engine._cache import index_of
@@ -145,3 +147,53 @@ def test_signed_commits_is_a_boolean() -> None:
     rule = loads(POLICY + "branches:\n  main: {approvers: [bob], signed_commits: true}\n").refs[0]
     assert rule.signed_commits
     assert not rule.allow_unknown_authors
+
+
+# Property: however a registered address is disguised, it resolves to its owner. ------------
+
+_DISGUISES = {
+    "a": ["\u0430", "\u0251", "\uff41"],  # Cyrillic a, Latin alpha, full-width a
+    "e": ["\u0435", "\uff45"],
+    "o": ["\u043e", "\u03bf", "0"],
+    "p": ["\u0440"],
+    "c": ["\u0441"],
+    "l": ["I", "1", "\u04cf", "|"],
+    "i": ["\u0456"],
+    "x": ["\u0445"],
+    "A": ["\u0410", "\u0391"],
+    "E": ["\u0415"],
+    "O": ["\u041e", "0"],
+    "P": ["\u0420"],
+    "C": ["\u0421"],
+    "I": ["l", "1", "\u0406"],
+    "X": ["\u0425"],
+    "B": ["\u0412"],
+}
+
+
+@st.composite
+def _disguised(draw: st.DrawFn) -> tuple[str, str]:
+    local = draw(st.text(alphabet="aeopclixbdr", min_size=3, max_size=10))
+    shown = local.upper() if draw(st.booleans()) else local  # emails are case-blind
+    spelt = []
+    for char in shown:
+        options = _DISGUISES.get(char, [])
+        spelt.append(draw(st.sampled_from([char, *options])))
+        if draw(st.integers(0, 9)) == 0:
+            spelt.append(draw(st.sampled_from(["\u200b", "\u200d", "\u00ad", "\ufe0f"])))
+    tag = draw(st.sampled_from(["", "+wip", "+a.b"]))
+    domain = draw(st.sampled_from(["example.com", "EXAMPLE.com", "ex\u0430mple.com"]))
+    return local, "".join(spelt) + f"{tag}@{domain}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(_disguised())
+def test_a_disguised_address_resolves_to_its_owner(case: tuple[str, str]) -> None:
+    local, written = case
+    text = (
+        f"version: 1\npeople:\n  owner: {{emails: ['{local}@example.com']}}\n"
+        "  other: {emails: [zz@example.org]}\n"
+        "policy_changes: {approvals: 1, approvers: [other]}\n"
+    )
+    index = index_of(loads(text))
+    assert index.principals_of(written, "") == ("owner",), written
