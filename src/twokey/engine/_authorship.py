@@ -45,7 +45,7 @@ def authorship_findings(
     """
     index = index_of(policy)
     found: dict[tuple[FindingCode, str, str], list[str]] = {}
-    if not rule.allow_unknown_authors:
+    if not rule.allow_unknown_authors and not _all_known(index, change.commits):
         for ident, role, sha in _identities(change.commits):
             if not index.principals_of(ident.email, ident.name):
                 found.setdefault((FindingCode.UNKNOWN_AUTHOR, _spell(ident), role), []).append(sha)
@@ -55,6 +55,19 @@ def authorship_findings(
             if code is not None:
                 found.setdefault((code, why, ""), []).append(commit.sha)
     return [_finding(code, what, role, shas, rule) for (code, what, role), shas in found.items()]
+
+
+def _all_known(index: PolicyIndex, commits: tuple[Commit, ...]) -> bool:
+    """The fast path: every distinct identity of every commit (merges too) is known.
+
+    A change has few distinct people and many commits, so this is a few set operations; the
+    per-commit walk that names the culprits runs only when someone is unknown.
+    """
+    emails = {c.author.email for c in commits}
+    emails.update([c.committer.email for c in commits])
+    emails.update([i.email for c in commits for i in c.co_authors])
+    claims = index.principals_of  # depends on the email alone
+    return all(claims(email, "") for email in emails)
 
 
 def _identities(commits: tuple[Commit, ...]) -> Iterator[tuple[Ident, str, str]]:

@@ -40,6 +40,7 @@ _REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:]|@\{|\.\.")
 _MAX_DFA = 4096  # DFA states per glob; past it, the NFA is simulated for each subject
 _MAX_PAIRS = 100_000  # state pairs explored by overlap() before it answers "they may overlap"
 _Pair = tuple[frozenset[int], frozenset[int]]
+_WILD = re.compile(r"[*?]")
 
 # NFA edge labels: one literal character, any character but "/", or any character at all.
 _NOT_SLASH = "\0not-slash"
@@ -355,6 +356,8 @@ def overlap(first: Glob, second: Glob) -> str | None:
     each glob's literals, ``/``, and one character neither glob names. Past ``_MAX_PAIRS``
     state pairs the answer is the pattern text itself: "may overlap" (fail closed).
     """
+    if first.kind is GlobKind.REF and second.kind is GlobKind.REF and _apart(first, second):
+        return None
     alphabet = sorted(first._literals | second._literals | {"/"})
     alphabet.append(next(c for c in "xyz0123456789" if c not in alphabet))
     start = (first._start, second._start)
@@ -372,6 +375,16 @@ def overlap(first: Glob, second: Glob) -> str | None:
                 parent[nxt] = (pair, char)
                 todo.append(nxt)
     return None
+
+
+def _apart(first: Glob, second: Glob) -> bool:
+    """Two ref globs whose literal heads (or tails) differ can share no ref: a quick answer
+    before the product walk (policies list many ``release/1``, ``release/2``...)."""
+    heads = [_WILD.split(g.pattern, 1)[0] for g in (first, second)]
+    tails = [_WILD.split(g.pattern)[-1] for g in (first, second)]
+    return not (heads[0].startswith(heads[1]) or heads[1].startswith(heads[0])) or not (
+        tails[0].endswith(tails[1]) or tails[1].endswith(tails[0])
+    )
 
 
 def _spell(parent: dict[_Pair, tuple[_Pair | None, str]], pair: _Pair) -> str:

@@ -9,6 +9,7 @@ import pytest
 
 from twokey.policy import GlobError, GlobKind, glob_to_regex, path_glob, ref_glob
 from twokey.policy import _glob as glob_module
+from twokey.policy._glob import overlap
 
 REF = GlobKind.REF
 PATH = GlobKind.PATH
@@ -163,3 +164,30 @@ def test_a_glob_survives_pickling() -> None:
     assert copy == glob
     assert copy.matches("deploy/a\nb")
     assert not copy.matches("src/deploy/a")
+
+
+OVERLAPS = {
+    "glob-and-literal": (
+        "refs/heads/release/**",
+        "refs/heads/release/1.x",
+        "refs/heads/release/1.x",
+    ),
+    "both-literal-differ": ("refs/heads/release/1", "refs/heads/release/2", None),
+    "prefix-and-suffix-stars": ("refs/heads/a*", "refs/heads/*b", "refs/heads/ab"),
+    "catch-all-and-tag": ("refs/**", "refs/tags/v*", "refs/tags/v"),
+    "crossing-stars": ("refs/heads/*/x", "refs/heads/a/*", "refs/heads/a/x"),
+    "star-stays-in-segment": ("refs/heads/*", "refs/heads/a/b", None),
+    "double-star-empty": ("refs/heads/**/wip", "refs/heads/wip", "refs/heads/wip"),
+    "branches-and-tags": ("refs/heads/**", "refs/tags/**", None),
+    "question-mark": ("refs/tags/v?", "refs/tags/v10", None),
+}
+
+
+@pytest.mark.parametrize(("one", "other", "shared"), OVERLAPS.values(), ids=OVERLAPS.keys())
+def test_overlap_names_a_ref_both_match(one: str, other: str, shared: str | None) -> None:
+    found = overlap(ref_glob(one), ref_glob(other))
+    assert found == shared
+    assert overlap(ref_glob(other), ref_glob(one)) == shared
+    if found is not None:
+        assert ref_glob(one).matches(found)
+        assert ref_glob(other).matches(found)
