@@ -66,7 +66,8 @@ def derived_aliases(address: str) -> tuple[tuple[Alias, str], ...]:
         # The login after the numeric id, and the whole local part (a login may be "123-x").
         logins = dict.fromkeys([match.group(1)] if match else [])
         logins[local] = None
-        return tuple((Alias.login(forge, login), login) for login in logins)
+        # An author email is anyone's text: a login that is blank once trimmed names nobody.
+        return tuple((Alias.login(forge, login), login) for login in logins if login.strip())
     base = local.split("+", 1)[0]
     if base and base != local:
         written = f"{base}@{domain}"

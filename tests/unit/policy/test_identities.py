@@ -197,3 +197,34 @@ def test_a_disguised_address_resolves_to_its_owner(case: tuple[str, str]) -> Non
     )
     index = index_of(loads(text))
     assert index.principals_of(written, "") == ("owner",), written
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "12- @users.noreply.gitlab.com",
+        "1+ @users.noreply.github.com",
+        " @users.noreply.github.com",
+        "@users.noreply.github.com",
+        "+@example.com",
+        "a@b@users.noreply.github.com",
+        "x+ @example.com",
+        "@",
+        "\u200b@example.com",
+    ],
+)
+def test_odd_addresses_resolve_to_nobody_without_an_error(address: str) -> None:
+    """An author email is free text: no spelling may crash resolution (fail small)."""
+    index = index_of(loads(POLICY))
+    assert index.principals_of(address, "") == ()
+    assert index.who_by_email(address, "X")[0].startswith("email:")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40), st.text(max_size=20))
+def test_any_identity_text_resolves_without_an_error(email: str, name: str) -> None:
+    index = index_of(loads(POLICY))
+    email = email.replace("\0", "")
+    ids = index.who_by_email(email or f"\0{name}", name)
+    assert ids
+    assert all(isinstance(i, str) and i for i in ids)
