@@ -24,7 +24,17 @@ Patterns that can never match a git ref or a git path are errors, not silent no-
 
 from __future__ import annotations
 
-__all__ = ["Glob", "GlobError", "GlobKind", "glob_to_regex", "overlap", "path_glob", "ref_glob"]
+__all__ = [
+    "MAX_PATTERN",
+    "Glob",
+    "GlobError",
+    "GlobKind",
+    "OverlapBudget",
+    "glob_to_regex",
+    "overlap",
+    "path_glob",
+    "ref_glob",
+]
 
 import enum
 import re
@@ -38,11 +48,12 @@ _BAD = re.compile(r"[\[\]{}\\]|\*\*\*|//")
 # git-check-ref-format(1): characters no ref name holds (wildcards * and ? are ours).
 _REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:]|@\{|\.\.")
 _MAX_DFA = 4096  # DFA states per glob; past it, the NFA is simulated for each subject
-_MAX_PAIRS = 100_000  # state pairs explored by overlap() before it answers "they may overlap"
+MAX_PATTERN = 1024  # characters: no ref or owned path pattern is longer (a pushed policy is input)
+_MAX_PAIRS = 50_000  # state pairs overlap() explores for one policy before it gives up
 _Pair = tuple[frozenset[int], frozenset[int]]
-_WILD = re.compile(r"[*?]")
 
 # NFA edge labels: one literal character, any character but "/", or any character at all.
+_WILD = re.compile(r"[*?]")
 _NOT_SLASH = "\0not-slash"
 _ANY = "\0any"
 
@@ -123,6 +134,8 @@ class Glob:
     _nfa: _Nfa = field(repr=False)
     _literals: frozenset[str] = field(repr=False)
     _needle: str = field(repr=False, default="")
+    _head: str = field(init=False, repr=False)  # the literal text before the first wildcard
+    _tail: str = field(init=False, repr=False)  # ... and after the last one
     _start: frozenset[int] = field(init=False, repr=False)
     _labels: frozenset[str] = field(init=False, repr=False)
     _ids: dict[frozenset[int], int] = field(init=False, repr=False, default_factory=dict)
@@ -134,6 +147,8 @@ class Glob:
     def __post_init__(self) -> None:
         self._start = self._closure({0})
         self._labels = self._literals | {"/"}
+        self._head = _WILD.split(self.pattern, 1)[0]
+        self._tail = _WILD.split(self.pattern)[-1]
         self._state(self._start)
 
     def __eq__(self, other: object) -> bool:
@@ -273,6 +288,8 @@ def path_glob(pattern: str) -> Glob:
 def _check(pattern: str) -> None:
     if not pattern or pattern != pattern.strip():
         raise GlobError("empty or padded pattern")
+    if len(pattern) > MAX_PATTERN:
+        raise GlobError(f"pattern longer than {MAX_PATTERN} characters")
     if _BAD.search(pattern):
         raise GlobError("character classes, braces, backslashes, '***' and '//' are not supported")
 
@@ -349,13 +366,28 @@ def _translate(builder: _Builder, at: int, pattern: str) -> int:
     return at
 
 
-def overlap(first: Glob, second: Glob) -> str | None:
+class OverlapBudget:
+    """How many more state pairs :func:`overlap` may explore (shared by one policy's checks, so
+    a pushed policy with many intricate patterns costs bounded time: fail closed past it)."""
+
+    def __init__(self, pairs: int = _MAX_PAIRS) -> None:
+        self.left = pairs
+
+    @property
+    def spent(self) -> bool:
+        """True once the budget is used up."""
+        return self.left <= 0
+
+
+def overlap(first: Glob, second: Glob, budget: OverlapBudget | None = None) -> str | None:
     """A subject both globs match (the shortest), or None when no subject matches both.
 
     A breadth-first walk of the product of the two automata over the characters that matter:
-    each glob's literals, ``/``, and one character neither glob names. Past ``_MAX_PAIRS``
-    state pairs the answer is the pattern text itself: "may overlap" (fail closed).
+    each glob's literals, ``/``, and one character neither glob names. When ``budget`` runs out
+    the answer is the first pattern itself: "they may overlap" (fail closed; the caller checks
+    ``budget.spent`` to say so).
     """
+    budget = budget or OverlapBudget()
     if first.kind is GlobKind.REF and second.kind is GlobKind.REF and _apart(first, second):
         return None
     alphabet = sorted(first._literals | second._literals | {"/"})
@@ -367,7 +399,8 @@ def overlap(first: Glob, second: Glob) -> str | None:
         pair = todo.popleft()
         if first._nfa.accept in pair[0] and second._nfa.accept in pair[1]:
             return _spell(parent, pair)
-        if len(parent) > _MAX_PAIRS:
+        budget.left -= 1
+        if budget.spent:
             return first.pattern
         for char in alphabet:
             nxt = (first._move(pair[0], char), second._move(pair[1], char))
@@ -380,11 +413,11 @@ def overlap(first: Glob, second: Glob) -> str | None:
 def _apart(first: Glob, second: Glob) -> bool:
     """Two ref globs whose literal heads (or tails) differ can share no ref: a quick answer
     before the product walk (policies list many ``release/1``, ``release/2``...)."""
-    heads = [_WILD.split(g.pattern, 1)[0] for g in (first, second)]
-    tails = [_WILD.split(g.pattern)[-1] for g in (first, second)]
-    return not (heads[0].startswith(heads[1]) or heads[1].startswith(heads[0])) or not (
-        tails[0].endswith(tails[1]) or tails[1].endswith(tails[0])
-    )
+    one, two = first._head, second._head
+    if not (one.startswith(two) or two.startswith(one)):
+        return True
+    one, two = first._tail, second._tail
+    return not (one.endswith(two) or two.endswith(one))
 
 
 def _spell(parent: dict[_Pair, tuple[_Pair | None, str]], pair: _Pair) -> str:

@@ -7,7 +7,7 @@ __all__ = ["parse_checks", "parse_refs", "ref_pattern"]
 from typing import Any
 
 from twokey.model import TrustLevel
-from twokey.policy._glob import Glob, GlobError, GlobKind, glob_to_regex, overlap
+from twokey.policy._glob import Glob, GlobError, GlobKind, OverlapBudget, glob_to_regex, overlap
 from twokey.policy._model import CheckRule, OwnerRule, RefRule
 from twokey.policy._scope import PEOPLE, SERVICES, Scope, parse_approval
 
@@ -23,6 +23,9 @@ _REF_KEYS = (
     "unknown_authors",
 )
 _UNKNOWN_AUTHORS = ("deny", "allow")
+# A pushed policy change is loaded by the hook: its size must not buy unbounded work (the
+# overlap check compares every pair of rules). Real policies have tens of rules.
+MAX_REF_RULES = 500
 _CHECK_KEYS = ("require", "signers", "accept")
 _SECTIONS = (("branches", "refs/heads/"), ("tags", "refs/tags/"))
 
@@ -73,6 +76,14 @@ def parse_refs(scope: Scope, doc: Any) -> tuple[RefRule, ...]:
                     f"'{key}' is the same ref pattern as {first} ({rule.pattern})",
                     "the first matching rule governs a ref: merge the two rules",
                 )
+            if len(rules) == MAX_REF_RULES:
+                scope.report.key(
+                    node,
+                    key,
+                    f"more than {MAX_REF_RULES} ref rules",
+                    "use patterns ('release/*') instead of one rule per ref",
+                )
+                return tuple(rules)
             rules.append(rule)
             where[id(rule)] = (node, key)
     _overlaps(scope, rules, where)
@@ -85,11 +96,21 @@ def _overlaps(scope: Scope, rules: list[RefRule], where: dict[int, tuple[Any, ob
     Otherwise the first in file order would govern silently and ``policy show`` would name
     approvers of the second who never count for such a ref.
     """
+    budget = OverlapBudget()
     for i, later in enumerate(rules):
         for earlier in rules[:i]:
             if earlier.pattern == later.pattern:
                 continue  # reported as the same pattern
-            example = overlap(earlier.regex, later.regex)
+            example = overlap(earlier.regex, later.regex, budget)
+            if budget.spent:
+                scope.report.at(
+                    0,
+                    0,
+                    "the ref patterns are too many or too intricate to check that no two "
+                    "rules match one ref",
+                    "use fewer, simpler patterns",
+                )
+                return
             if example is not None:
                 node, key = where[id(later)]
                 scope.report.key(

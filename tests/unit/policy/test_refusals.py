@@ -111,3 +111,26 @@ def test_a_deeply_nested_policy_is_a_policy_error(text: str) -> None:
 def test_a_self_referencing_alias_is_walked_once() -> None:
     problems = _problems(HEAD + "x: &a [1, *a]\n" + TAIL)
     assert problems == ["unknown key 'x' in the policy"]
+
+
+def test_more_than_500_ref_rules_is_an_error() -> None:
+    """A pushed policy is loaded by the hook: its size may not buy unbounded overlap checks."""
+    rules = "".join(f"  'r{i}': {{approvers: [bob]}}\n" for i in range(501))
+    assert _problems(HEAD + "branches:\n" + rules + TAIL) == ["more than 500 ref rules"]
+    assert len(loads(HEAD + "branches:\n" + rules.rsplit("  'r500'", 1)[0] + TAIL).refs) == 500
+
+
+def test_intricate_patterns_exhaust_the_overlap_budget_and_fail_closed() -> None:
+    rules = "".join(f"  '*{i}*/*a*b*c*d*e*f*g*h*': {{approvers: [bob]}}\n" for i in range(400))
+    problems = _problems(HEAD + "branches:\n" + rules + TAIL)
+    assert (
+        "the ref patterns are too many or too intricate to check that no two rules match one ref"
+        in problems
+    )
+
+
+def test_a_pattern_longer_than_1024_characters_is_an_error() -> None:
+    # An explicit key ("? "): YAML limits implicit keys to 1024 characters itself.
+    text = HEAD + f"branches:\n  ? '{'a' * 1025}'\n  : {{approvers: [bob]}}\n" + TAIL
+    (message,) = _problems(text)
+    assert message.endswith("pattern longer than 1024 characters")
