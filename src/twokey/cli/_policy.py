@@ -140,6 +140,8 @@ def _ref(rule: RefRule) -> dict[str, object]:
         **_approval(rule.approval),
         "force_push": rule.allow_force_push,
         "deletion": rule.allow_deletion,
+        "signed_commits": rule.signed_commits,
+        "unknown_authors": "allow" if rule.allow_unknown_authors else "deny",
         "owners": {o.pattern: _approval(o.approval) for o in rule.owners},
         "checks": {"require": list(rule.checks.names), "signers": sorted(rule.checks.signers)}
         if rule.checks
@@ -235,6 +237,8 @@ def _ref_lines(rule: RefRule) -> Iterator[str]:
     yield f"\n{rule.pattern}  [{rule.rule.file}:{rule.rule.line}]"
     yield f"  approvals: {_describe(rule.approval)}"
     yield f"  force-push: {_yes(rule.allow_force_push)}; deletion: {_yes(rule.allow_deletion)}"
+    signed = "required" if rule.signed_commits else "not required"
+    yield f"  signed commits: {signed}; unknown authors: {_yes(rule.allow_unknown_authors)}"
     for owner in rule.owners:
         yield f"  owners of {owner.pattern}: {_describe(owner.approval)}"
     if rule.checks:

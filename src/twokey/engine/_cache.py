@@ -17,7 +17,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from twokey.model import Alias, Counted
-from twokey.policy import ApprovalRule, OwnerRule, Policy, Principal, RefRule
+from twokey.policy import ApprovalRule, Lookalikes, OwnerRule, Policy, Principal, RefRule
+from twokey.policy import derived_aliases as _derived
 
 # Bound the memo tables: a long-running gateway sees unbounded distinct refs and paths.
 _MAX_MEMO = 50_000
@@ -40,30 +41,68 @@ class PolicyIndex:
         self._owners: dict[tuple[int, tuple[str, ...]], tuple[tuple[OwnerRule, str], ...]] = {}
         self._people_in: dict[int, frozenset[str]] = {}
         self.counted_memo: dict[tuple[str, str, str, str], Counted] = {}
+        self._lookalikes: Lookalikes | None = None
+        self._claims: dict[str, tuple[str, ...]] = {}
 
     def who_by_email(self, email: str, name: str) -> tuple[str, ...]:
         """Person ids behind a git identity (plus the people directing an agent), or the alias.
 
-        ``email`` is the identity's email, or ``"\\0" + name`` when git recorded none. An
-        identity without an email stays ``name:<name>``: it resolves to nobody, so it never
-        satisfies a rule, and it still names who wrote the commit.
+        ``email`` is the identity's email, or ``"\\0" + name`` when git recorded none. The
+        rules are ADR 0012's (``twokey.policy._identities``): the exact alias, the address
+        without its ``+tag`` or a forge no-reply address's login, a look-alike of any of
+        these. An identity that resolves to nobody comes back as its alias (``email:...`` or
+        ``name:<name>``, never a principal id: unknown never satisfies a rule), followed by
+        the people whose name it looks like, who may then not approve it either.
         """
-        found = self.email_memo.get(email)
+        key = f"{email}\0{name}"
+        found = self.email_memo.get(key)
         if found is None:
             found = self._resolve_email(email, name)
-            self._remember(self.email_memo, email, found)
+            self._remember(self.email_memo, key, found)
         return found
 
     def _resolve_email(self, email: str, name: str) -> tuple[str, ...]:
-        address = email.strip()
+        ids = self.principals_of(email, name)
+        if not ids:
+            address = email.strip()
+            unknown = str(Alias.email(address)) if address[:1] not in ("", "\0") else ""
+            return (unknown or f"name:{name}", *self.lookalikes().name(name))
+        out = dict.fromkeys(ids)
+        for pid in ids:
+            # An AI agent's work counts against the people who direct it (invariant 10).
+            out.update(dict.fromkeys(self.principals[pid].directed_by))
+        return tuple(out)
+
+    def principals_of(self, email: str, name: str) -> tuple[str, ...]:
+        """The principals (people or services) a git identity claims to be; () for nobody.
+
+        Its email exactly, else the address without ``+tag`` or a no-reply address's forge
+        login, else every principal with a look-alike of one of these (ADR 0012). ``name``
+        is not used: a name alone names nobody.
+        """
+        found = self._claims.get(email)
+        if found is None:
+            found = self._claimed(email.strip())
+            self._remember(self._claims, email, found)
+        return found
+
+    def _claimed(self, address: str) -> tuple[str, ...]:
         if not address or address.startswith("\0"):
-            return (f"name:{name}",)
-        alias = Alias.email(address)
-        principal = self.resolve(alias)
-        if principal is None:
-            return (str(alias),)
-        # An AI agent's work counts against the people who direct it (invariant 10).
-        return (principal.id, *principal.directed_by)
+            return ()
+        candidates = ((Alias.email(address), address), *_derived(address))
+        for candidate, _ in candidates:
+            found = self.principal_id(candidate)
+            if found is not None:
+                return (found,)
+        lookalikes = self.lookalikes()
+        return tuple(dict.fromkeys(p for c, w in candidates for p in lookalikes.alias(c, w)))
+
+    def lookalikes(self) -> Lookalikes:
+        """The policy's names by skeleton (built on the first identity that needs it)."""
+        if self._lookalikes is None:
+            names = {p.id: (p.id, p.name) for p in self.principals.values() if p.is_person}
+            self._lookalikes = Lookalikes(self._alias_table, names)
+        return self._lookalikes
 
     def principal_id(self, alias: Alias) -> str | None:
         """The principal an alias belongs to (None when unknown)."""

@@ -8,6 +8,7 @@ import operator
 from datetime import datetime
 from typing import assert_never
 
+from twokey.engine._authorship import authorship_findings
 from twokey.engine._deploy import evaluate_deploy, short_digest
 from twokey.engine._people import short
 from twokey.engine._refs import evaluate_ref_update
@@ -21,6 +22,7 @@ from twokey.model import (
     RefUpdateFacts,
     RuleRef,
     Severity,
+    UpdateKind,
     Verdict,
 )
 from twokey.policy import Policy, Principal
@@ -53,6 +55,9 @@ def evaluate(policy: Policy, facts: RefUpdateFacts | DeployFacts, now: datetime)
         raise ValueError("now must be timezone-aware")
     if isinstance(facts, RefUpdateFacts):
         tally, rule = evaluate_ref_update(policy, facts)
+        if rule is not None and facts.change.kind is not UpdateKind.DELETE:
+            # ADR 0012; here, not in _refs, because key validity is judged at the door's time.
+            tally.findings += authorship_findings(policy, facts.change, rule, now)
         subject = f"{facts.change.ref} {short(facts.change.old)}..{short(facts.change.new)}"
         glass = facts.break_glass
         allowed_glass = rule.break_glass if rule is not None else frozenset()

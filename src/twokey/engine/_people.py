@@ -93,7 +93,7 @@ def roles_of(index: PolicyIndex, commits: Iterable[Commit], pusher: Alias | None
     ):
         people: dict[str, Why] = {}
         for email, (sha, name) in idents.items():
-            for who in memo.get(email) or resolve(email, name):
+            for who in memo.get(f"{email}\0{name}") or resolve(email, name):
                 if who not in people:
                     people[who] = (kind, sha)
         roles.by_kind[kind] = people

@@ -68,7 +68,8 @@ def verify_commit_signature(raw: bytes, policy: Policy | None = None) -> CommitS
     ``valid`` is True only when the SSH signature verifies over the exact payload in the
     ``git`` namespace and, when a policy is given, the key is registered in it, not revoked
     and valid at the committer time (what ``git verify-commit`` says with the allowed_signers
-    file of ``twokey keys allowed-signers``).
+    file of ``twokey keys allowed-signers``). The doors pass no policy: the committer time is
+    the signer's own claim, so the engine judges the key at the door's time (ADR 0012).
     """
     parts = split_signature(raw)
     if parts is None:

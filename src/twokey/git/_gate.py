@@ -32,6 +32,13 @@ from twokey.model import (
 
 if TYPE_CHECKING:
     from twokey.evidence import VerifiedEvidence
+    from twokey.policy import Policy
+
+
+def _signed_commits(policy: Policy, ref: str) -> bool:
+    """The rule asks for signed commits (ADR 0012): the hook then reads signatures too."""
+    rule = policy.ref_rule(ref)
+    return rule is not None and rule.signed_commits
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,7 @@ class Gate:
         files: extra envelopes (``twokey check --evidence``).
         default_ref: the branch whose policy file is the trusted policy.
         signatures: read commit signatures into the facts (``twokey check`` does; the hook
-            does not, to stay fast: no rule reads them yet).
+            does only for refs whose rule has ``signed_commits``, to stay fast).
         receipts: when the gate first received evidence refs (the ledger's ``evidence``
             entries), for evidence whose key is not valid now or has a valid_after (ADR 0013).
         reviewed_only: when set, the only commit whose history counts as already reviewed
@@ -116,7 +123,7 @@ class Gate:
             repository=self.repository,
             pusher=self.pusher,
             exclude=self._reviewed(update),
-            signatures=self.signatures,
+            signatures=self.signatures or _signed_commits(policy, update.ref),
         )
         verified = self._verified(change)
         facts = RefUpdateFacts(

@@ -6,6 +6,7 @@ __all__ = ["Alias", "AliasKind", "PrincipalKind"]
 
 import enum
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 class AliasKind(enum.StrEnum):
@@ -47,11 +48,17 @@ class Alias:
 
     @classmethod
     def key(cls, public_key: str) -> Alias:
-        """A key alias from an OpenSSH public key line (comment and options dropped)."""
+        """A key alias from an OpenSSH public key line (comment and options dropped).
+
+        The key is written in one canonical form (re-encoded from its parsed numbers), so one
+        key spelt two ways (an RSA modulus padded with zero bytes) is one alias: never two
+        approvers (issue 15, item 11). A line that does not parse is kept as written; it
+        matches nothing a signature could name.
+        """
         parts = public_key.split()
         if len(parts) < 2:
             raise ValueError(f"not an OpenSSH public key: {public_key!r}")
-        return cls(AliasKind.KEY, f"{parts[0]} {parts[1]}")
+        return cls(AliasKind.KEY, _canonical_key(parts[0], parts[1]))
 
     @classmethod
     def login(cls, forge: AliasKind, login: str) -> Alias:
@@ -70,3 +77,22 @@ class Alias:
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
+
+
+@lru_cache(maxsize=4096)
+def _canonical_key(kind: str, blob: str) -> str:
+    # Lazy: the model's import stays light; cryptography is loaded when a key is first read.
+    from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415
+    from cryptography.hazmat.primitives.serialization import (  # noqa: PLC0415
+        Encoding,
+        PublicFormat,
+        load_ssh_public_key,
+    )
+
+    try:
+        key = load_ssh_public_key(f"{kind} {blob}".encode())
+        text = key.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode()
+    # NotImplementedError: cryptography's answer to a compressed EC point
+    except (ValueError, TypeError, NotImplementedError, UnsupportedAlgorithm):
+        return f"{kind} {blob}"
+    return text

@@ -4,12 +4,13 @@ Public API:
     load(path) / loads(text, source) / load_cached(path) -> Policy
     PolicyError (a ConfigError, exit 2) carrying every Problem(file, line, column, message, hint)
     loosenings(policy) -> every place a valid policy loosens a default invariant
-    glob_to_regex(pattern, GlobKind.REF | GlobKind.PATH) -> re.Pattern
+    glob_to_regex(pattern, GlobKind.REF | GlobKind.PATH) -> Glob (linear-time matcher)
     the compiled policy types (Policy, RefRule, ApprovalRule, ...), see docs/policy.md
 """
 
 from twokey.policy._environments import parse_freeze_window
-from twokey.policy._glob import GlobError, GlobKind, glob_to_regex, path_glob, ref_glob
+from twokey.policy._glob import Glob, GlobError, GlobKind, glob_to_regex, path_glob, ref_glob
+from twokey.policy._identities import Lookalikes, derived_aliases, skeleton
 from twokey.policy._loader import DEFAULT_POLICY_PATH, load, load_cached, loads
 from twokey.policy._loosenings import Loosening, loosenings
 from twokey.policy._model import (
@@ -33,9 +34,11 @@ __all__ = [
     "EnvironmentRule",
     "Exclusion",
     "FreezeWindow",
+    "Glob",
     "GlobError",
     "GlobKind",
     "KeyValidity",
+    "Lookalikes",
     "Loosening",
     "OwnerRule",
     "Policy",
@@ -43,6 +46,7 @@ __all__ = [
     "Principal",
     "Problem",
     "RefRule",
+    "derived_aliases",
     "glob_to_regex",
     "load",
     "load_cached",
@@ -51,4 +55,5 @@ __all__ = [
     "parse_freeze_window",
     "path_glob",
     "ref_glob",
+    "skeleton",
 ]

@@ -19,7 +19,7 @@ from twokey.errors import ConfigError
 from twokey.policy._environments import parse_environments
 from twokey.policy._model import ApprovalRule, Policy
 from twokey.policy._principals import parse_directory
-from twokey.policy._problems import Reporter
+from twokey.policy._problems import Reporter, node_position
 from twokey.policy._rules import parse_refs
 from twokey.policy._scope import CHANGE_EXCLUSIONS, PEOPLE, Scope, parse_approval
 
@@ -36,6 +36,11 @@ _TOP_KEYS = (
     "break_glass_reviewers",
 )
 MAX_POLICY_BYTES = 4 * 1024 * 1024
+# No policy means anything at depth 32; a 50,000-deep one must be a policy error (exit 2), not
+# a RecursionError in the YAML parser (issue 15, item 13) or seconds of parsing first.
+MAX_DEPTH = 32
+_DEEP = "the policy is nested more than {} levels deep"
+_DEEP_HINT = "a policy is a few levels of mappings and lists; flatten it"
 
 
 def load(path: Path | str) -> Policy:
@@ -86,12 +91,58 @@ def loads(text: str | bytes, source: str = "<policy>") -> Policy:
     if len(data) > MAX_POLICY_BYTES:
         report.at(0, 0, f"policy is {len(data)} bytes; the limit is {MAX_POLICY_BYTES}")
         report.raise_if_any()
-    doc = _parse_yaml(data, report)
+    _flow_depth(data, report)
     report.raise_if_any()
-    policy = _build(doc, data, report)
+    try:
+        doc = _parse_yaml(data, report)
+        report.raise_if_any()
+        _depth(doc, report)
+        report.raise_if_any()
+        policy = _build(doc, data, report)
+    except RecursionError:
+        report.at(0, 0, _DEEP.format(MAX_DEPTH), _DEEP_HINT)
+        report.raise_if_any()
+        raise  # unreachable: a problem was just reported
     report.raise_if_any()
     assert policy is not None  # every path that returns None reported a problem
     return policy
+
+
+def _flow_depth(data: bytes, report: Reporter) -> None:
+    """Refuse deep flow nesting (``[[[[...``) before the recursive parser sees it.
+
+    Brackets are counted wherever they are (in a quoted string too): a real policy never holds
+    MAX_DEPTH unclosed brackets, so counting them all is safe and needs no YAML lexer.
+    """
+    depth = 0
+    for number, line in enumerate(data.split(b"\n")):
+        for byte in line:
+            if byte in b"[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    report.at(number, 0, _DEEP.format(MAX_DEPTH), _DEEP_HINT)
+                    return
+            elif byte in b"]}" and depth:
+                depth -= 1
+
+
+def _depth(doc: Any, report: Reporter) -> None:
+    """Refuse block nesting deeper than MAX_DEPTH (an iterative walk: no recursion here)."""
+    todo: list[tuple[Any, int]] = [(doc, 1)]
+    seen: set[int] = set()  # YAML aliases share nodes (and may form cycles): walk each once
+    while todo:
+        node, depth = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if depth > MAX_DEPTH:
+            line, column = node_position(node)
+            report.at(line, column, _DEEP.format(MAX_DEPTH), _DEEP_HINT)
+            return
+        if hasattr(node, "items"):
+            todo += [(value, depth + 1) for value in node.values()]
+        elif isinstance(node, list):
+            todo += [(value, depth + 1) for value in node]
 
 
 def _parse_yaml(data: bytes, report: Reporter) -> Any:

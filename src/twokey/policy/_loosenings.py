@@ -66,6 +66,13 @@ def _refs(rules: tuple[RefRule, ...]) -> Iterator[Loosening]:
             yield Loosening(rule.rule, 1, f"{rule.pattern} may be force-pushed")
         if rule.allow_deletion:
             yield Loosening(rule.rule, 1, f"{rule.pattern} may be deleted")
+        if rule.allow_unknown_authors:
+            yield Loosening(
+                rule.rule,
+                3,
+                f"{rule.pattern}: commits by authors the policy does not know may land "
+                "(unknown_authors: allow)",
+            )
         yield from _approval(rule.approval, rule.pattern, _CHANGE_SEPARATION, 1)
         for owner in rule.owners:
             where = f"owners of {owner.pattern} on {rule.pattern}"

@@ -21,13 +21,13 @@ __all__ = [
 ]
 
 import enum
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from twokey.model import Alias, PrincipalKind, RuleRef, TrustLevel
+from twokey.policy._glob import Glob
 
 
 class Exclusion(enum.StrEnum):
@@ -120,13 +120,13 @@ class OwnerRule:
     """Paths matching ``pattern`` (CODEOWNERS-like glob) also need this approval."""
 
     pattern: str
-    regex: re.Pattern[str]
+    regex: Glob
     approval: ApprovalRule
     rule: RuleRef
 
     def matches(self, path: str) -> bool:
         """True when ``path`` (repository-relative, ``/``-separated) is owned by this rule."""
-        return self.regex.fullmatch(path) is not None
+        return self.regex.matches(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +134,7 @@ class RefRule:
     """A protected ref pattern (``refs/heads/main``, ``refs/tags/v*``) and its rules."""
 
     pattern: str
-    regex: re.Pattern[str]
+    regex: Glob
     approval: ApprovalRule
     owners: tuple[OwnerRule, ...]
     checks: CheckRule | None
@@ -142,10 +142,15 @@ class RefRule:
     allow_deletion: bool
     rule: RuleRef
     break_glass: frozenset[str] = frozenset()  # person ids allowed to break glass on this ref
+    # ADR 0012: every commit must be signed by a key of the person its author resolves to.
+    signed_commits: bool = False
+    # ADR 0012: authors, committers and co-authors who resolve to nobody are allowed (a
+    # loosening, for projects with outside contributors); by default they deny.
+    allow_unknown_authors: bool = False
 
     def matches(self, ref: str) -> bool:
         """True when this rule protects ``ref``."""
-        return self.regex.fullmatch(ref) is not None
+        return self.regex.matches(ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +186,7 @@ class EnvironmentRule:
 
     name: str
     from_refs: tuple[str, ...]
-    from_regexes: tuple[re.Pattern[str], ...]
+    from_regexes: tuple[Glob, ...]
     deployers: frozenset[str]  # principal ids: people and services allowed to carry out deploys
     approval: ApprovalRule  # deploy approvals; exclude holds the `separate` list
     builders: frozenset[str]  # service ids trusted for build provenance
@@ -217,7 +222,11 @@ class Policy:
         return self.principals[principal_id] if principal_id is not None else None
 
     def ref_rule(self, ref: str) -> RefRule | None:
-        """The first rule, in file order, that protects ``ref``; None when unprotected."""
+        """The rule that protects ``ref``; None when unprotected.
+
+        A loaded policy has at most one matching rule (overlapping patterns are a load error,
+        ADR 0012); for a policy built in code, the first in file order.
+        """
         for rule in self.refs:
             if rule.matches(ref):
                 return rule

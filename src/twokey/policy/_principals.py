@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ["Directory", "parse_directory"]
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,15 +55,24 @@ def parse_directory(doc: Any, report: Reporter) -> Directory:
 
 
 def _check_directed_by(node: Any, directory: Directory, report: Reporter) -> None:
-    """An agent's ``directed_by`` names people (invariant 10: they count among its authors)."""
+    """An agent's ``directed_by`` is a list of people (invariant 10: they count among its
+    authors). A scalar, an unknown name, a group or a service is an error, never ignored."""
     if not hasattr(node, "items"):
         return
     for pid, body in node.items():
-        value = body.get("directed_by") if hasattr(body, "items") else None
+        if not hasattr(body, "items") or "directed_by" not in body:
+            continue
+        value = body["directed_by"]
         if not isinstance(value, list):
+            report.value(
+                body,
+                "directed_by",
+                f"services.{pid}.directed_by must be a list of people, got {value!r}",
+                "e.g. directed_by: [alice]",
+            )
             continue
         for index, name in enumerate(value):
-            principal = directory.principals.get(str(name))
+            principal = directory.principals.get(str(name)) if isinstance(name, str) else None
             if principal is None or not principal.is_person:
                 report.item(
                     value,
@@ -107,7 +117,7 @@ def _parse_principal(
                 f"alias {alias} of '{pid}' is already claimed by '{owner}'",
                 "an alias belongs to exactly one person or service",
             )
-    directed = tuple(_strings(body, "directed_by", report)) if "directed_by" in body else ()
+    directed = _directors(body)
     name = body.get("name", pid)
     if not isinstance(name, str):
         report.value(body, "name", "name must be a string")
@@ -115,6 +125,14 @@ def _parse_principal(
     directory.principals[pid] = Principal(
         pid, name, kind, tuple(dict.fromkeys(aliases)), rule, directed
     )
+
+
+def _directors(body: Any) -> tuple[str, ...]:
+    """The ``directed_by`` names as written (checked by :func:`_check_directed_by`)."""
+    value = body.get("directed_by")
+    if not isinstance(value, list):
+        return ()
+    return tuple(dict.fromkeys(v for v in value if isinstance(v, str)))
 
 
 def _strings(body: Any, key: str, report: Reporter) -> list[str]:
@@ -190,21 +208,7 @@ def _key(node: Any, index: int, item: Any, directory: Directory, report: Reporte
 def _validity(item: Any, report: Reporter) -> KeyValidity | None:
     moments: dict[str, datetime | None] = {}
     for field in ("valid_after", "valid_before"):
-        value = item.get(field)
-        if isinstance(value, str):
-            try:
-                value = datetime.fromisoformat(value)
-            except ValueError:
-                value = None
-        if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
-            report.value(
-                item,
-                field,
-                f"'{field}' must be a timestamp with a time zone",
-                "e.g. 2026-01-01T00:00:00Z",
-            )
-            value = None
-        moments[field] = value
+        moments[field] = _moment(item, field, report) if field in item else None
     revoked = item.get("revoked", False)
     if not isinstance(revoked, bool):
         report.value(item, "revoked", "'revoked' must be true or false")
@@ -213,6 +217,24 @@ def _validity(item: Any, report: Reporter) -> KeyValidity | None:
     if after is not None and before is not None and after >= before:
         report.value(item, "valid_before", "'valid_before' must be later than 'valid_after'")
     return KeyValidity(after, before, revoked)
+
+
+def _moment(item: Any, field: str, report: Reporter) -> datetime | None:
+    """A key window's bound. Anything present that is not a zoned timestamp is an error: a
+    window silently dropped would leave the key valid forever (issue 15, item 11)."""
+    value = item.get(field)
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):  # reported below, with what was written
+            value = datetime.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    report.value(
+        item,
+        field,
+        f"'{field}' must be a timestamp with a time zone, got {value!r}",
+        "e.g. 2026-01-01T00:00:00Z",
+    )
+    return None
 
 
 def check_public_key(text: str) -> str:

@@ -4,23 +4,35 @@ from __future__ import annotations
 
 __all__ = ["parse_checks", "parse_refs", "ref_pattern"]
 
-import re
 from typing import Any
 
 from twokey.model import TrustLevel
-from twokey.policy._glob import GlobError, GlobKind, glob_to_regex
+from twokey.policy._glob import Glob, GlobError, GlobKind, OverlapBudget, glob_to_regex, overlap
 from twokey.policy._model import CheckRule, OwnerRule, RefRule
 from twokey.policy._scope import PEOPLE, SERVICES, Scope, parse_approval
 
 _APPROVAL_KEYS = ("approvals", "approvers", "exclude", "accept")
-_REF_KEYS = (*_APPROVAL_KEYS, "force_push", "deletion", "checks", "break_glass", "owners")
+_REF_KEYS = (
+    *_APPROVAL_KEYS,
+    "force_push",
+    "deletion",
+    "checks",
+    "break_glass",
+    "owners",
+    "signed_commits",
+    "unknown_authors",
+)
+_UNKNOWN_AUTHORS = ("deny", "allow")
+# A pushed policy change is loaded by the hook: its size must not buy unbounded work (the
+# overlap check compares every pair of rules). Real policies have tens of rules.
+MAX_REF_RULES = 500
 _CHECK_KEYS = ("require", "signers", "accept")
 _SECTIONS = (("branches", "refs/heads/"), ("tags", "refs/tags/"))
 
 
 def ref_pattern(
     scope: Scope, node: Any, key: object, prefix: str, at_item: int | None = None
-) -> tuple[str, re.Pattern[str]] | None:
+) -> tuple[str, Glob] | None:
     """Expand a short ref pattern (``main`` -> ``refs/heads/main``) and compile it.
 
     The problem, if any, is reported at the key ``key`` of ``node``, or at item ``at_item``
@@ -43,6 +55,7 @@ def ref_pattern(
 def parse_refs(scope: Scope, doc: Any) -> tuple[RefRule, ...]:
     """``branches`` then ``tags``, in file order (the first matching rule governs a ref)."""
     rules: list[RefRule] = []
+    where: dict[int, tuple[Any, object]] = {}
     seen: dict[str, str] = {}
     for section, prefix in _SECTIONS:
         node = doc.get(section)
@@ -63,8 +76,50 @@ def parse_refs(scope: Scope, doc: Any) -> tuple[RefRule, ...]:
                     f"'{key}' is the same ref pattern as {first} ({rule.pattern})",
                     "the first matching rule governs a ref: merge the two rules",
                 )
+            if len(rules) == MAX_REF_RULES:
+                scope.report.key(
+                    node,
+                    key,
+                    f"more than {MAX_REF_RULES} ref rules",
+                    "use patterns ('release/*') instead of one rule per ref",
+                )
+                return tuple(rules)
             rules.append(rule)
+            where[id(rule)] = (node, key)
+    _overlaps(scope, rules, where)
     return tuple(rules)
+
+
+def _overlaps(scope: Scope, rules: list[RefRule], where: dict[int, tuple[Any, object]]) -> None:
+    """Two rules that can match one ref are an error (ADR 0012): one ref, one rule.
+
+    Otherwise the first in file order would govern silently and ``policy show`` would name
+    approvers of the second who never count for such a ref.
+    """
+    budget = OverlapBudget()
+    for i, later in enumerate(rules):
+        for earlier in rules[:i]:
+            if earlier.pattern == later.pattern:
+                continue  # reported as the same pattern
+            example = overlap(earlier.regex, later.regex, budget)
+            if budget.spent:
+                scope.report.at(
+                    0,
+                    0,
+                    "the ref patterns are too many or too intricate to check that no two "
+                    "rules match one ref",
+                    "use fewer, simpler patterns",
+                )
+                return
+            if example is not None:
+                node, key = where[id(later)]
+                scope.report.key(
+                    node,
+                    key,
+                    f"'{later.pattern}' and '{earlier.pattern}' ({earlier.rule.path}) both "
+                    f"match {example}: a ref is governed by exactly one rule",
+                    "narrow one of the patterns so that no ref matches both",
+                )
 
 
 def _ref_rule(
@@ -91,6 +146,8 @@ def _ref_rule(
     glass = scope.names(body, "break_glass", kinds=PEOPLE)
     force_push = scope.boolean(body, "force_push")
     deletion = scope.boolean(body, "deletion")
+    signed = scope.boolean(body, "signed_commits")
+    unknown = _unknown_authors(scope, body)
     if compiled is None:
         return None
     return RefRule(
@@ -103,7 +160,24 @@ def _ref_rule(
         allow_deletion=deletion,
         rule=scope.ref(node, key, path),
         break_glass=glass,
+        signed_commits=signed,
+        allow_unknown_authors=unknown,
     )
+
+
+def _unknown_authors(scope: Scope, body: Any) -> bool:
+    """``unknown_authors: deny`` (the default) or ``allow`` (a loosening, ADR 0012)."""
+    value = body.get("unknown_authors", "deny")
+    if value not in _UNKNOWN_AUTHORS:
+        scope.report.value(
+            body,
+            "unknown_authors",
+            f"'unknown_authors' must be 'deny' or 'allow', got {value!r}",
+            "'allow' lets commits by people the policy does not know land (outside "
+            "contributors); their approvals still never count",
+        )
+        return False
+    return bool(value == "allow")
 
 
 def _owners(scope: Scope, body: Any, path: str) -> tuple[OwnerRule, ...]:

@@ -87,6 +87,8 @@ class PolicyBuilder:
         break_glass: Iterable[str] = (),
         force_push: bool = False,
         deletion: bool = False,
+        unknown_authors: bool = False,
+        signed_commits: bool = False,
     ) -> PolicyBuilder:
         """A protected ref rule (``pattern`` a full ref glob)."""
         self.refs.append(
@@ -103,6 +105,8 @@ class PolicyBuilder:
                 deletion,
                 where(f"branches.{pattern}"),
                 frozenset(break_glass),
+                signed_commits=signed_commits,
+                allow_unknown_authors=unknown_authors,
             )
         )
         return self

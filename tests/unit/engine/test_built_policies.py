@@ -146,11 +146,12 @@ REF_CASES = {
         FindingCode.STALE_APPROVAL,
         f"approval by bob covers {A1.sha[:7]} but new content landed after it: {A2.sha[:7]}",
     ),
-    "unknown-author-stays-an-alias": Case(
+    "unknown-author-denies": Case(
         lambda: facts_for((commit("m1", "mallory@evil.example"),), "bob"),
-        Verdict.ALLOW,
-        None,
-        "",
+        Verdict.DENY,
+        FindingCode.UNKNOWN_AUTHOR,
+        f"Mallory@Evil.Example <mallory@evil.example>, author of commit {sha('m1')[:7]}, is "
+        "nobody in the policy",
     ),
     "trailer-counts-where-accepted": Case(
         lambda: RefUpdateFacts(

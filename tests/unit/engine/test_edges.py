@@ -216,9 +216,24 @@ def test_code_built_policy_decides_like_a_loaded_one() -> None:
     assert evaluate(built, ok, NOW).verdict is Verdict.ALLOW
     own = commit("own", "bob@example.com")
     facts = RefUpdateFacts(change(own), (approve("bob", own),), (passing_tests(own),))
-    # bob's email is not registered in this policy: the author stays an unknown alias and
-    # bob may approve; with the email registered he is the author and may not.
-    assert evaluate(built, facts, NOW).verdict is Verdict.ALLOW
+    # bob's email is not registered in this policy: the author is nobody the policy knows,
+    # which denies (ADR 0012) unless the rule lets outside contributors in; then bob may
+    # approve. With the email registered he is the author and may not.
+    stranger = evaluate(built, facts, NOW)
+    assert [f.code for f in stranger.findings if f.severity is Severity.DENY] == [
+        FindingCode.UNKNOWN_AUTHOR,
+        FindingCode.UNKNOWN_AUTHOR,
+    ]
+    open_to_all = (
+        PolicyBuilder()
+        .person("alice", Alias.email("alice@example.com"))
+        .person("bob", key("bob"))
+        .service("ci", key("ci"))
+        .branch("refs/heads/main", approval(1, ["bob"], "b"), checks=checks("tests"),
+                unknown_authors=True)
+        .build(["alice", "bob"])
+    )  # fmt: skip
+    assert evaluate(open_to_all, facts, NOW).verdict is Verdict.ALLOW
     registered = (
         PolicyBuilder()
         .person("bob", key("bob"), Alias.email("bob@example.com"))

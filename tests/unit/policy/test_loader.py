@@ -160,19 +160,36 @@ def test_zero_approvals_leaves_a_ref_open_but_guarded() -> None:
     assert not rule.allow_deletion
 
 
-def test_first_matching_rule_in_file_order_governs() -> None:
+def test_rules_that_can_match_one_ref_are_an_error() -> None:
+    """ADR 0012: one ref, one rule; an overlap names a ref both patterns match."""
+    text = HEAD + (
+        "branches:\n  'release/**': {approvals: 2, approvers: [alice, bob]}\n"
+        "  'release/1.x': {approvers: [bob]}\ntags:\n  '**': {approvers: [alice]}\n"
+    )
+    with pytest.raises(PolicyError) as caught:
+        loads(text + TAIL)
+    (problem,) = caught.value.problems
+    assert problem.message == (
+        "'refs/heads/release/1.x' and 'refs/heads/release/**' (branches.refs/heads/release/**) "
+        "both match refs/heads/release/1.x: a ref is governed by exactly one rule"
+    )
+    assert (problem.line, problem.column) == (HEAD.count("\n") + 3, 3)
+
+
+def test_disjoint_rules_each_govern_their_refs() -> None:
     text = HEAD + (
         "branches:\n  'release/*': {approvals: 2, approvers: [alice, bob]}\n"
-        "  '**': {approvers: [bob]}\ntags:\n  '**': {approvers: [alice]}\n"
+        "  'team/**': {approvers: [bob]}\ntags:\n  '**': {approvers: [alice]}\n"
     )
     policy = loads(text + TAIL)
     release = policy.ref_rule("refs/heads/release/1.0")
-    anything = policy.ref_rule("refs/heads/release/1.0/hotfix")
+    team = policy.ref_rule("refs/heads/team/a/b")
     tag = policy.ref_rule("refs/tags/v1")
     assert release is not None
     assert release.approval.count == 2
-    assert anything is not None
-    assert anything.pattern == "refs/heads/**"
+    assert policy.ref_rule("refs/heads/release/1.0/hotfix") is None
+    assert team is not None
+    assert team.pattern == "refs/heads/team/**"
     assert tag is not None
     assert tag.pattern == "refs/tags/**"
     assert policy.ref_rule("refs/notes/x") is None

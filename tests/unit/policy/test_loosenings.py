@@ -34,6 +34,23 @@ CASES: dict[str, tuple[str, list[tuple[int, int, int, str]]]] = {
         HEAD + "branches:\n  main: {approvers: [bob], exclude: [committers]}\n",
         [(6, 10, 3, "refs/heads/main: authors, co-authors may approve (not excluded)")],
     ),
+    "unknown-authors-allowed": (
+        HEAD + "branches:\n  main: {approvers: [bob], unknown_authors: allow}\n",
+        [
+            (
+                6,
+                3,
+                3,
+                "refs/heads/main: commits by authors the policy does not know may land "
+                "(unknown_authors: allow)",
+            )
+        ],
+    ),
+    "signed-and-unknown-denied-loosen-nothing": (
+        HEAD + "branches:\n  main: {approvers: [bob], signed_commits: true, "
+        "unknown_authors: deny}\n",
+        [],
+    ),
     "trailers-count": (
         HEAD + "branches:\n  main: {approvers: [bob], accept: [signed, trailer]}\n",
         [(6, 10, 11, "refs/heads/main: unverified trailer approvals count")],
