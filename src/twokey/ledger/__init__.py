@@ -4,6 +4,7 @@ The tree functions (``leaf_hash``, ``root``, proofs and their verification) are 
 that third parties can use on their own; ``open_ledger`` gives the stored, signed log.
 """
 
+from twokey.ledger._assurance import Assurance, Level, assess
 from twokey.ledger._entry import ENTRY_VERSION, Entry, EntryKind, canonical_json, parse_entry
 from twokey.ledger._ledger import DEFAULT_LEDGER, Ledger, open_ledger
 from twokey.ledger._merkle import (
@@ -30,6 +31,9 @@ from twokey.ledger._store import Store, StoredCheckpoint
 from twokey.ledger._verify import LedgerCorruptError, VerifyReport
 
 __all__ = [
+    "Assurance",
+    "Level",
+    "assess",
     "DEFAULT_LEDGER",
     "EMPTY_ROOT",
     "ENTRY_VERSION",

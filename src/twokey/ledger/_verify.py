@@ -32,6 +32,7 @@ class VerifyReport:
     root: bytes
     checked_from: int
     checkpoints: int
+    signed: int = 0  # entries covered by the largest stored checkpoint (0: none)
 
 
 def verify_store(
@@ -52,7 +53,8 @@ def verify_store(
         if tuple(walk.stack) != head.frontier or fold(walk.stack) != head.root:
             raise LedgerCorruptError("the stored tree head does not match the entries", None)
         _check_checkpoints(stored, roots, head.size, verifier)
-    return VerifyReport(head.size, head.root, start, len(stored))
+    signed = max((c.size for c in stored), default=0)
+    return VerifyReport(head.size, head.root, start, len(stored), signed)
 
 
 def _start(store: Store, size: int, since: Checkpoint | None) -> tuple[int, list[bytes]]:
