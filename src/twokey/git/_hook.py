@@ -94,7 +94,7 @@ def run_hook(git_dir: Path, stdin: str, env: Mapping[str, str], now: datetime) -
         judgements, door="git-hook", repository=settings.repository, pusher=pusher, now=now
     )
     try:
-        indices = record(settings.ledger, entries)  # step 4
+        indices = record(settings.ledger, entries, key=settings.ledger_key)  # step 4
     except TwokeyError as exc:
         return _all_denied(updates, exc, FindingCode.INTERNAL_ERROR)
     return HookOutcome(judgements, _exit(judgements), tuple(indices))

@@ -45,14 +45,15 @@ def install_hook(
     python: str | None = None,
     server_socket: Path | None = None,
     force: bool = False,
+    ledger_key: Path | None = None,
 ) -> Path:
     """Install the pre-receive hook; returns the hook's path.
 
     Also sets ``receive.advertisePushOptions`` (for ``git push -o twokey.break-glass=...``),
     a ``receive.certNonceSeed`` when none is set (so that ``git push --signed`` works), and
-    ``twokey.ledger`` / ``twokey.repository`` when given. With ``server_socket`` the hook
-    first asks a warm ``twokey hook serve`` on that socket, and judges by itself when none
-    answers.
+    ``twokey.ledger`` / ``twokey.repository`` / ``twokey.ledgerKey`` when given. With
+    ``server_socket`` the hook first asks a warm ``twokey hook serve`` on that socket, and
+    judges by itself when none answers.
 
     Raises:
         UsageError: not a repository, or another pre-receive hook exists (without ``force``).
@@ -74,6 +75,8 @@ def install_hook(
     for key, value in (("twokey.ledger", ledger), ("twokey.repository", repository)):
         if value:
             git.run(["config", key, value])
+    if ledger_key is not None:  # signs a checkpoint after each recorded push (ADR 0015)
+        git.run(["config", "twokey.ledgerKey", str(ledger_key.resolve())])
     hook.parent.mkdir(exist_ok=True)
     server = ""
     if server_socket is not None:
