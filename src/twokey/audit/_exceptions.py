@@ -16,6 +16,7 @@ __all__ = [
     "Exceptions",
     "GlassException",
     "Review",
+    "VerifiedEntries",
     "alias_of",
     "break_glass_reason",
     "by_the_gate",
@@ -23,11 +24,13 @@ __all__ = [
     "read_entries",
     "read_exceptions",
     "require_ledger",
+    "trusted_verifier",
 ]
 
 import base64
 import binascii
 import hashlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,7 +40,20 @@ from typing import Any
 from twokey.engine import evaluate_review
 from twokey.errors import InfrastructureError, TwokeyError, UsageError
 from twokey.evidence import EvidenceError, StoredEnvelope, verify_envelope
-from twokey.ledger import Entry, EntryKind, open_ledger, parse_entry
+from twokey.ledger import (
+    Assurance,
+    Entry,
+    EntryKind,
+    Ledger,
+    LedgerCorruptError,
+    NoteError,
+    NoteSigner,
+    NoteVerifier,
+    VerifyReport,
+    assess,
+    open_ledger,
+    parse_entry,
+)
 from twokey.model import Alias, BreakGlassReview
 from twokey.policy import Policy
 
@@ -111,6 +127,7 @@ class Exceptions:
     found: dict[int, GlassException] = field(default_factory=dict)
     reviews: list[tuple[int, bytes, int]] = field(default_factory=list)  # (index, env, entry)
     unreadable: int = 0
+    assurance: Assurance | None = None  # what verifying the ledger proved
 
     def collect(self, index: int, data: bytes, entry: Entry) -> None:
         """Take what ``entry`` (ledger index ``index``, exact bytes ``data``) adds."""
@@ -192,39 +209,95 @@ def require_ledger(url: str) -> None:
         raise UsageError(f"no ledger at {path}", hint="pass the URL the doors write to")
 
 
-def read_exceptions(url: str, policy: Policy) -> Exceptions:
-    """One pass over the ledger at ``url``: its exceptions and reviews (resolve() them).
+def read_exceptions(url: str, policy: Policy, key: str | None = None) -> Exceptions:
+    """One pass over the verified ledger at ``url``: its exceptions and reviews (resolve() them).
 
     Raises:
-        UsageError: no ledger at ``url``.
+        UsageError: no ledger at ``url``, or a trusted key that cannot be read.
+        LedgerCorruptError: the ledger does not verify (nothing of it is listed).
         InfrastructureError: the ledger cannot be read.
     """
     found = Exceptions()
-    for index, data in read_entries(url):
+    entries = VerifiedEntries(url, key)
+    for index, data in entries:
         try:
             found.collect(index, data, parse_entry(data))
         except (TwokeyError, KeyError, ValueError, TypeError):
             found.unreadable += 1  # listed by count, never trusted
+    found.assurance = entries.assurance
     return found
 
 
-def read_entries(url: str) -> Iterator[tuple[int, bytes]]:
-    """Every entry of the existing ledger at ``url``: (index, exact bytes), oldest first.
+def trusted_verifier(key: str | None = None) -> NoteVerifier | None:
+    """The ledger's public key from ``key`` (a file), else ``$TWOKEY_LEDGER_KEY``; None if unset.
+
+    The key comes from the reader's own configuration, never from the ledger it verifies.
+
+    Raises:
+        UsageError: the file cannot be read or holds no signed-note key.
+    """
+    path = key or os.environ.get("TWOKEY_LEDGER_KEY", "")
+    if not path:
+        return None
+    try:
+        text = Path(path).read_bytes().decode("utf-8").strip()
+        if text.startswith("PRIVATE+KEY+"):
+            return NoteSigner.parse(text).verifier()
+        return NoteVerifier.parse(text)
+    except (OSError, UnicodeDecodeError, NoteError) as exc:
+        reason = exc.message if isinstance(exc, NoteError) else str(exc)
+        raise UsageError(f"cannot read the ledger's public key {path}: {reason}") from exc
+
+
+class VerifiedEntries:
+    """The entries of an existing ledger, yielded only after the whole ledger verified.
+
+    Verification and reading share one snapshot, so what is read is what verified. After the
+    iteration, :attr:`assurance` says what the verification proved (signed by a trusted key,
+    consistency only, or nothing); readers put it in their sources line.
+    """
+
+    def __init__(self, url: str, key: str | None = None) -> None:
+        self.url = url
+        self.verifier = trusted_verifier(key)
+        self.assurance: Assurance | None = None
+
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        require_ledger(self.url)
+        try:
+            with open_ledger(self.url) as ledger, ledger.store.snapshot():
+                report = self._verify(ledger)
+                self.assurance = assess(
+                    report.size, report.checkpoints, report.signed, self.verifier
+                )
+                yield from ledger.entries(0, report.size)
+        except TwokeyError:
+            raise
+        except Exception as exc:  # any driver error (sqlite3, psycopg): one clear reason
+            raise InfrastructureError(
+                f"cannot read the ledger {self.url}: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _verify(self, ledger: Ledger) -> VerifyReport:
+        try:
+            return ledger.verify(self.verifier)
+        except LedgerCorruptError as exc:
+            raise LedgerCorruptError(
+                f"the ledger {self.url} does not verify, so none of its records is used: "
+                f"{exc.message}",
+                exc.first_bad_index,
+            ) from exc
+
+
+def read_entries(url: str, key: str | None = None) -> Iterator[tuple[int, bytes]]:
+    """Every entry of the existing, verified ledger at ``url``: (index, exact bytes).
 
     Raises:
         UsageError: no ledger at ``url``.
+        LedgerCorruptError: the ledger does not verify.
         InfrastructureError: the ledger cannot be read (a driver's error, as one reason).
     """
-    require_ledger(url)
-    try:
-        with open_ledger(url) as ledger:
-            yield from ledger.entries()
-    except TwokeyError:
-        raise
-    except Exception as exc:  # any driver error (sqlite3, psycopg): one clear reason
-        raise InfrastructureError(
-            f"cannot read the ledger {url}: {type(exc).__name__}: {exc}"
-        ) from exc
+    yield from VerifiedEntries(url, key)
 
 
 def _judge(policy: Policy, exception: GlassException, envelope: bytes, index: int) -> str:

@@ -221,7 +221,7 @@ def _forge_count(ledger: LedgerRecords | None) -> int:
 def _forge_source(ledger: LedgerRecords | None) -> str:
     count = _forge_count(ledger)
     if count:
-        return f"forge data: {count} forge review(s) recorded in the ledger (trust: forge)"
+        return f"forge data: {count} approval(s) recorded in the ledger, each signed and verified"
     return (
         "forge data: none; forge reviews are recorded into the ledger by the gateway, which "
         "is not deployed yet"
@@ -244,4 +244,4 @@ def _ledger_source(ledger: LedgerRecords | None) -> str:
     skipped = ledger.skipped + ledger.glass.unreadable
     if skipped:
         text += f"; {skipped} unreadable entries ignored (run twokey ledger verify)"
-    return text
+    return f"{text}; {ledger.verification()}"

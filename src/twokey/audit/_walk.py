@@ -96,7 +96,11 @@ class Walk:
             self.default = DefaultPolicy(self.ref, options.identities)
             self.policy = self.default.policy
         self.evidence = RefEvidence(git, self.policy, repository)
-        self.ledger = read_ledger(options.ledger, self.ref, repository) if options.ledger else None
+        self.ledger = (
+            read_ledger(options.ledger, self.ref, repository, self.policy)
+            if options.ledger
+            else None
+        )
         self.deploys = self.ledger.deploys if self.ledger else Deploys()
         self.deploys.extend(self.evidence.deploys)
         self.current: dict[str, Deployment] = {}  # environment -> deploy of newer history

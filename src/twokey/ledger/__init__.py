@@ -31,17 +31,16 @@ from twokey.ledger._store import Store, StoredCheckpoint
 from twokey.ledger._verify import LedgerCorruptError, VerifyReport
 
 __all__ = [
-    "Assurance",
-    "Level",
-    "assess",
     "DEFAULT_LEDGER",
     "EMPTY_ROOT",
     "ENTRY_VERSION",
+    "Assurance",
     "Checkpoint",
     "Entry",
     "EntryKind",
     "Ledger",
     "LedgerCorruptError",
+    "Level",
     "NoteError",
     "NoteSigner",
     "NoteVerifier",
@@ -49,6 +48,7 @@ __all__ = [
     "Store",
     "StoredCheckpoint",
     "VerifyReport",
+    "assess",
     "canonical_json",
     "consistency_proof",
     "generate_signer",
