@@ -13,19 +13,43 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "twokey"
-_ALL = {"errors", "_spawn", "model", "policy", "engine", "evidence", "ledger", "git", "audit"}
+_ALL = {
+    "errors",
+    "_spawn",
+    "_files",
+    "_text",
+    "model",
+    "policy",
+    "engine",
+    "evidence",
+    "ledger",
+    "git",
+    "audit",
+}
 
 # What each part of twokey may import from the others.
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "_spawn": {"errors"},
-    "model": {"errors"},
-    "policy": {"model", "errors"},
-    "engine": {"model", "policy", "errors"},
-    "evidence": {"model", "policy", "errors", "_spawn"},
-    "ledger": {"model", "errors"},
-    "git": {"engine", "evidence", "ledger", "model", "policy", "errors", "_spawn"},
-    "audit": {"engine", "evidence", "git", "ledger", "model", "policy", "errors", "_spawn"},
+    "_files": {"errors"},  # key files: created 0600 with O_EXCL|O_NOFOLLOW
+    "_text": set(),  # escaping control characters for terminals (pure)
+    "model": {"errors", "_text"},
+    "policy": {"model", "errors", "_text"},
+    "engine": {"model", "policy", "errors", "_text"},
+    "evidence": {"model", "policy", "errors", "_spawn", "_files", "_text"},
+    "ledger": {"model", "errors", "_files", "_text"},
+    "git": {"engine", "evidence", "ledger", "model", "policy", "errors", "_spawn", "_text"},
+    "audit": {
+        "engine",
+        "evidence",
+        "git",
+        "ledger",
+        "model",
+        "policy",
+        "errors",
+        "_spawn",
+        "_text",
+    },
     "demo": _ALL,
     "cli": _ALL | {"demo"},
     "__main__": {"cli"},

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from twokey._files import PUBLIC, SECRET, write_new
 from twokey.cli._output import Subparsers, add_command, add_format, help_handler, print_json
 from twokey.errors import ExitCode, TwokeyError, UsageError
 from twokey.ledger import (
@@ -145,22 +146,20 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _keygen(args: argparse.Namespace) -> int:
+    """The secret key is 0600 from its first byte and never written through a symlink."""
     signer = generate_signer(args.name)
     out = Path(args.out)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | (0 if args.force else os.O_EXCL)
-    try:
-        fd = os.open(out, flags, 0o600)  # never readable by others, not even for a moment
-        with os.fdopen(fd, "w") as handle:
-            handle.write(signer.text() + "\n")
-        Path(f"{out}.pub").write_text(signer.verifier().text() + "\n")
-    except FileExistsError as exc:
-        raise UsageError(f"{out} exists", hint="pass --force to overwrite it") from exc
-    except OSError as exc:
-        raise UsageError(f"cannot write {out}: {exc.strerror}") from exc
+    pub = Path(f"{out}.pub")
+    if not args.force:
+        for name in (out, pub):
+            if name.is_symlink() or name.exists():
+                raise UsageError(f"{name} exists", hint="pass --force to replace it")
+    write_new(out, (signer.text() + "\n").encode(), SECRET, replace=args.force)
+    write_new(pub, (signer.verifier().text() + "\n").encode(), PUBLIC, replace=args.force)
     _out(
         args,
-        {"private": str(out), "public": f"{out}.pub", "vkey": signer.verifier().text()},
-        f"wrote {out} (secret) and {out}.pub: {signer.verifier().text()}",
+        {"private": str(out), "public": str(pub), "vkey": signer.verifier().text()},
+        f"wrote {out} (secret) and {pub}: {signer.verifier().text()}",
     )
     return ExitCode.ALLOW
 
