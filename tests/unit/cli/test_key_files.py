@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from twokey import _files
 from twokey.cli import main
 
 
@@ -50,7 +49,7 @@ def test_the_secret_is_created_0600_with_o_excl_and_o_nofollow(
         calls.append((os.fspath(path), flags, mode))
         return real_open(path, flags, mode, *args, **kwargs)
 
-    monkeypatch.setattr(_files.os, "open", spy)
+    monkeypatch.setattr(os, "open", spy)  # the module calls os.open at run time
     out = tmp_path / "k"
     assert generate(out) == 0
     [(_, flags, mode)] = [c for c in calls if c[0] == str(out)]
