@@ -12,9 +12,10 @@ import csv
 import enum
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, TextIO, assert_never
 
+from twokey._text import printable
 from twokey.audit._charts import bar_chart, line_chart
 from twokey.audit._model import ApproverRow
 from twokey.audit._report import CANONICAL, AuditReport
@@ -82,7 +83,7 @@ def exception_text(exception: dict[str, Any]) -> str:
         if review is None
         else f"reviewed by {review['reviewer']}: {review['verdict']}"
     )
-    return (
+    return printable(
         f"{state}: break-glass {where} by {exception['actor']} at {exception['time'][:16]}: "
         f"{exception['reason']} ({closed}; ledger entry {exception['entry']})"
     )
@@ -106,29 +107,35 @@ def _text(report: AuditReport, out: TextIO) -> None:
 
         rich_report(report, out)
         return
+    # Every line is escaped on its own: subjects, names and reasons are whoever pushed them,
+    # and a newline or an escape sequence in one must not forge a line of the report.
+    out.writelines(f"{printable(line)}\n" for line in _text_lines(report))
+
+
+def _text_lines(report: AuditReport) -> Iterator[str]:
     s = report.summary()
     rate = f"{s['reviewed_rate']:.0%}" if s["reviewed_rate"] is not None else "n/a"
-    out.write(
+    yield (
         f"audit of {report.repository} {report.ref}: {s['changes']} changes, "
         f"{s['violations']} violations, reviewed {rate}, break-glass {s['break_glass']}, "
-        f"open exceptions {open_exceptions(report)}\n"
-        f"policy: {report.policy['source']} ({report.policy['digest']})\n"
+        f"open exceptions {open_exceptions(report)}"
     )
-    out.writelines(f"{exception_text(e)}\n" for e in report.exceptions)
+    yield f"policy: {report.policy['source']} ({report.policy['digest']})"
+    yield from (exception_text(e) for e in report.exceptions)
     for change in report.ordered():
         mark = "DENY " if change.violation else "allow"
         glass = " [BREAK-GLASS]" if change.break_glass else ""
-        out.write(f"{mark} {change.commit[:10]} {change.time[:10]} {change.subject[:60]}{glass}\n")
-        out.write(
+        yield f"{mark} {change.commit[:10]} {change.time[:10]} {change.subject[:60]}{glass}"
+        yield (
             f"      authors: {', '.join(change.authors)}; approvers: "
             f"{approvers_text(change.approvers) or 'none'}; merged by {change.merger}; "
-            f"deployed by {change.deployer or 'unknown'}\n"
+            f"deployed by {change.deployer or 'unknown'}"
         )
-        out.writelines(f"      {code}: {message}\n" for code, message in change.findings)
+        yield from (f"      {code}: {message}" for code, message in change.findings)
     if report.signals:
-        out.write("risk signals (never change a verdict):\n")
-        out.writelines(f"  {sig.kind}: {sig.message}\n" for sig in report.signals)
-    out.writelines(f"source: {source}\n" for source in report.sources)
+        yield "risk signals (never change a verdict):"
+        yield from (f"  {sig.kind}: {sig.message}" for sig in report.signals)
+    yield from (f"source: {source}" for source in report.sources)
 
 
 CSV_COLUMNS = (

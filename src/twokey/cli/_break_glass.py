@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from twokey._text import printable
 from twokey.cli._output import Subparsers, add_command, add_format, help_handler, print_json
 from twokey.cli._signing import add_signing, signer_from
 from twokey.errors import ExitCode, UsageError
@@ -113,7 +114,7 @@ def _list(args: argparse.Namespace) -> int:
         for row in rows:
             print(exception_text(row))
             for why in row["refused_reviews"]:
-                print(f"  refused review: {why}")
+                print(printable(f"  refused review: {why}"))
         still = sum(1 for r in rows if not r["reviewed"])
         print(f"{len(rows)} break-glass exception(s), {still} open")
         if exceptions.unreadable:
