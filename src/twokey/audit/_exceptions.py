@@ -93,6 +93,13 @@ class GlassException:
     environment: str = ""  # deploys
     review: Review | None = None
     refused: list[str] = field(default_factory=list)  # reviews that did not hold, and why
+    old: str = ""  # changes: where the ref was
+    landed: bool | None = None  # changes: per the post-receive records (None: not known)
+
+    @property
+    def open(self) -> bool:
+        """Open until reviewed; a break-glass git never made is no open exception."""
+        return self.review is None and self.landed is not False
 
     def to_dict(self, actor: str) -> dict[str, Any]:
         """JSON form (docs/audit-json.md, ``exceptions``); ``actor``: the actor's person id."""
@@ -107,6 +114,7 @@ class GlassException:
             "reason": self.reason,
             "time": self.time.isoformat(),
             "reviewed": review is not None,
+            "landed": self.landed,
             "review": None
             if review is None
             else {
@@ -126,6 +134,8 @@ class Exceptions:
 
     found: dict[int, GlassException] = field(default_factory=dict)
     reviews: list[tuple[int, bytes, int]] = field(default_factory=list)  # (index, env, entry)
+    landed: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (ref, old, new)
+    last_landed: int = -1  # index of the newest post-receive record
     unreadable: int = 0
     assurance: Assurance | None = None  # what verifying the ledger proved
 
@@ -133,6 +143,12 @@ class Exceptions:
         """Take what ``entry`` (ledger index ``index``, exact bytes ``data``) adds."""
         if entry.kind is EntryKind.REVIEW:
             self._review(index, entry.body)
+            return
+        if entry.kind is EntryKind.LANDED:
+            body = entry.body
+            key = (str(body.get("ref")), str(body.get("old")), str(body.get("new")))
+            self.landed.setdefault(key, index)
+            self.last_landed = index
             return
         exception = exception_of(index, data, entry)
         if exception is not None:
@@ -147,7 +163,23 @@ class Exceptions:
             why = _judge(policy, exception, envelope, index)
             if why:
                 exception.refused.append(why)
+        for exception in self.found.values():
+            self._landing(exception)
         return [self.found[i] for i in sorted(self.found)]
+
+    def _landing(self, exception: GlassException) -> None:
+        """Landed, never landed, or not known (no post-receive record after it: fail closed).
+
+        The post-receive hook records every update git made, after the decision; once a
+        record newer than the decision exists and none is this update, git never made it.
+        """
+        if exception.kind != "change":
+            return
+        key = (exception.ref, exception.old, exception.commit)
+        if self.landed.get(key, -1) > exception.entry:
+            exception.landed = True
+        elif self.last_landed > exception.entry:
+            exception.landed = False
 
     def _review(self, index: int, body: dict[str, Any]) -> None:
         target, envelope = body.get("entry"), body.get("envelope")
@@ -187,7 +219,15 @@ def exception_of(index: int, data: bytes, entry: Entry) -> GlassException | None
     if gate:
         commit = str(body.get("new", ""))
         return GlassException(
-            index, digest, "change", actor, reason, entry.time, commit, ref=str(body["ref"])
+            index,
+            digest,
+            "change",
+            actor,
+            reason,
+            entry.time,
+            commit,
+            ref=str(body["ref"]),
+            old=str(body.get("old", "")),
         )
     environment = str(body.get("environment", "?"))
     commit = str(body.get("commit", ""))

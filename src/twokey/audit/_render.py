@@ -6,7 +6,14 @@ written without holding them in memory.
 
 from __future__ import annotations
 
-__all__ = ["ReportFormat", "exception_text", "open_exceptions", "render", "write_report"]
+__all__ = [
+    "ReportFormat",
+    "exception_text",
+    "is_open",
+    "open_exceptions",
+    "render",
+    "write_report",
+]
 
 import csv
 import enum
@@ -73,6 +80,8 @@ def exception_text(exception: dict[str, Any]) -> str:
     """One break-glass exception (open, or reviewed after the fact) as a line of text."""
     review = exception["review"]
     state = "OPEN EXCEPTION" if review is None else "REVIEWED EXCEPTION"
+    if exception.get("landed") is False:
+        state = "NEVER LANDED (allowed, then not made by git; no open exception)"
     where = (
         f"push of {exception['commit'][:10]} to {exception['ref']}"
         if exception["kind"] == "change"
@@ -91,7 +100,12 @@ def exception_text(exception: dict[str, Any]) -> str:
 
 def open_exceptions(report: AuditReport) -> int:
     """Break-glass exceptions nobody has reviewed yet."""
-    return sum(1 for e in report.exceptions if not e["reviewed"])
+    return sum(1 for e in report.exceptions if is_open(e))
+
+
+def is_open(exception: dict[str, Any]) -> bool:
+    """Not reviewed after the fact, and not known never to have landed."""
+    return not exception["reviewed"] and exception.get("landed") is not False
 
 
 def approvers_text(rows: Iterable[ApproverRow]) -> str:

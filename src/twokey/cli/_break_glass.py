@@ -109,19 +109,20 @@ def _list(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(rows)
     else:
-        from twokey.audit._render import exception_text  # noqa: PLC0415
+        from twokey.audit._render import exception_text, is_open  # noqa: PLC0415
 
         for row in rows:
             print(exception_text(row))
             for why in row["refused_reviews"]:
                 print(printable(f"  refused review: {why}"))
-        still = sum(1 for r in rows if not r["reviewed"])
+        still = sum(1 for r in rows if is_open(r))
         print(f"{len(rows)} break-glass exception(s), {still} open")
         if exceptions.unreadable:
             print(
                 f"{exceptions.unreadable} unreadable ledger entries ignored (twokey ledger verify)"
             )
-    return ExitCode.DENY if any(not r["reviewed"] for r in rows) else ExitCode.ALLOW
+    still_open = any(not r["reviewed"] and r["landed"] is not False for r in rows)
+    return ExitCode.DENY if still_open else ExitCode.ALLOW
 
 
 def _review(args: argparse.Namespace) -> int:

@@ -12,6 +12,10 @@ import sys
 from twokey.git._client import forward
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["post-receive-run"]:  # what landed (docs/hook.md, ADR 0015)
+        from twokey.git._landed import post_receive_main
+
+        sys.exit(post_receive_main())
     if sys.argv[1:] != ["hook-run"]:
         print(
             "usage: python -m twokey.git hook-run  (git runs this as pre-receive)", file=sys.stderr
