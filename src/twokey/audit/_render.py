@@ -12,6 +12,7 @@ __all__ = [
     "is_open",
     "open_exceptions",
     "render",
+    "trust_split",
     "write_report",
 ]
 
@@ -98,6 +99,13 @@ def exception_text(exception: dict[str, Any]) -> str:
     )
 
 
+def trust_split(summary: dict[str, Any]) -> str:
+    """What the reviewed number rests on: ``signed 2, forge 0, trailer 8 (claims)``."""
+    split = summary.get("reviewed_by_trust") or {}
+    text = ", ".join(f"{trust} {split.get(trust, 0)}" for trust in ("signed", "forge", "trailer"))
+    return text + (" (unverified claims)" if split.get("trailer") else "")
+
+
 def open_exceptions(report: AuditReport) -> int:
     """Break-glass exceptions nobody has reviewed yet."""
     return sum(1 for e in report.exceptions if is_open(e))
@@ -131,7 +139,8 @@ def _text_lines(report: AuditReport) -> Iterator[str]:
     rate = f"{s['reviewed_rate']:.0%}" if s["reviewed_rate"] is not None else "n/a"
     yield (
         f"audit of {report.repository} {report.ref}: {s['changes']} changes, "
-        f"{s['violations']} violations, reviewed {rate}, break-glass {s['break_glass']}, "
+        f"{s['violations']} violations, reviewed {rate} ({trust_split(s)}), "
+        f"break-glass {s['break_glass']}, "
         f"open exceptions {open_exceptions(report)}"
     )
     yield f"policy: {report.policy['source']} ({report.policy['digest']})"

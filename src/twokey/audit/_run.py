@@ -189,7 +189,8 @@ def _policy_info(walk: Walk) -> dict[str, object]:
             source += " (--identities ignored: the policy's people decide who is who)"
         return {"source": source, "digest": walk.policy.digest, "default": False}
     return {
-        "source": "default: one approval by someone other than the author (and co-authors), "
+        "source": "default: one approval by someone other than the authors, co-authors and "
+        "committers, "
         "accepting signed, forge and trailer evidence; people inferred from the history's "
         "emails (each distinct email one person unless --identities merges them)",
         "digest": walk.policy.digest,

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from twokey._text import printable as _p
-from twokey.audit._render import exception_text, open_exceptions
+from twokey.audit._render import exception_text, open_exceptions, trust_split
 from twokey.audit._report import AuditReport
 
 _STYLE = {"deny": "bold red", "allow": "green"}
@@ -27,7 +27,7 @@ def rich_report(report: AuditReport, out: TextIO) -> None:
         + Text(f": {s['changes']} changes, ")
         + Text(f"{s['violations']} violations", style="red")
         + Text(
-            f", reviewed {rate}, break-glass {s['break_glass']}, "
+            f", reviewed {rate} ({trust_split(s)}), break-glass {s['break_glass']}, "
             f"open exceptions {open_exceptions(report)}"
         ),
         highlight=False,
