@@ -27,8 +27,6 @@ __all__ = [
     "trusted_verifier",
 ]
 
-import base64
-import binascii
 import hashlib
 import os
 from collections.abc import Iterator
@@ -42,17 +40,21 @@ from twokey.errors import InfrastructureError, TwokeyError, UsageError
 from twokey.evidence import EvidenceError, StoredEnvelope, verify_envelope
 from twokey.ledger import (
     Assurance,
+    DecisionRecord,
+    DeployRecord,
     Entry,
-    EntryKind,
+    LandedRecord,
     Ledger,
     LedgerCorruptError,
     NoteError,
     NoteSigner,
     NoteVerifier,
+    ReviewRecord,
     VerifyReport,
     assess,
     open_ledger,
     parse_entry,
+    read_record,
 )
 from twokey.model import Alias, BreakGlassReview
 from twokey.policy import Policy
@@ -140,19 +142,21 @@ class Exceptions:
     assurance: Assurance | None = None  # what verifying the ledger proved
 
     def collect(self, index: int, data: bytes, entry: Entry) -> None:
-        """Take what ``entry`` (ledger index ``index``, exact bytes ``data``) adds."""
-        if entry.kind is EntryKind.REVIEW:
-            self._review(index, entry.body)
-            return
-        if entry.kind is EntryKind.LANDED:
-            body = entry.body
-            key = (str(body.get("ref")), str(body.get("old")), str(body.get("new")))
-            self.landed.setdefault(key, index)
+        """Take what ``entry`` (ledger index ``index``, exact bytes ``data``) adds.
+
+        Raises:
+            RecordError: the entry's body is not the record its kind promises.
+        """
+        record = read_record(entry)
+        if isinstance(record, ReviewRecord):
+            self.reviews.append((index, record.envelope, record.entry))
+        elif isinstance(record, LandedRecord):
+            self.landed.setdefault((record.ref, record.old, record.new), index)
             self.last_landed = index
-            return
-        exception = exception_of(index, data, entry)
-        if exception is not None:
-            self.found[index] = exception
+        elif isinstance(record, DecisionRecord | DeployRecord):
+            exception = exception_of(index, data, entry.time, record)
+            if exception is not None:
+                self.found[index] = exception
 
     def resolve(self, policy: Policy) -> list[GlassException]:
         """Every exception, oldest first, closed by the first review that holds."""
@@ -181,16 +185,6 @@ class Exceptions:
         elif self.last_landed > exception.entry:
             exception.landed = False
 
-    def _review(self, index: int, body: dict[str, Any]) -> None:
-        target, envelope = body.get("entry"), body.get("envelope")
-        if not isinstance(target, int) or not isinstance(envelope, str):
-            self.unreadable += 1
-            return
-        try:
-            self.reviews.append((index, base64.b64decode(envelope, validate=True), target))
-        except (binascii.Error, ValueError):
-            self.unreadable += 1
-
 
 def break_glass_reason(decision: dict[str, Any]) -> str | None:
     """The reason of a recorded break-glass decision, or None when it was none."""
@@ -202,37 +196,37 @@ def break_glass_reason(decision: dict[str, Any]) -> str | None:
     return "recorded break-glass"
 
 
-def exception_of(index: int, data: bytes, entry: Entry) -> GlassException | None:
+def exception_of(
+    index: int, data: bytes, time: datetime, record: DecisionRecord | DeployRecord
+) -> GlassException | None:
     """The break-glass that ledger entry ``index`` records, if it records an allowed one."""
-    body = entry.body
-    decision = body.get("decision")
-    if not isinstance(decision, dict) or decision.get("verdict") != "allow":
+    decision = record.decision
+    if decision is None or decision.get("verdict") != "allow":
         return None
     reason = break_glass_reason(decision)
-    gate = entry.kind is EntryKind.DECISION and by_the_gate(body)
-    if reason is None or not (gate or entry.kind is EntryKind.DEPLOY):
+    gate = isinstance(record, DecisionRecord) and record.door in GATE_DOORS
+    if reason is None or not (gate or isinstance(record, DeployRecord)):
         return None
-    actor = alias_of(body.get("pusher") if gate else body.get("deployer"))
-    if actor is None:
-        return None  # nobody named: a break-glass the gate would never have allowed
     digest = hashlib.sha256(data).hexdigest()
-    if gate:
-        commit = str(body.get("new", ""))
+    if isinstance(record, DecisionRecord):
+        actor = alias_of(record.pusher)
+        if actor is None:
+            return None  # nobody named: a break-glass the gate would never have allowed
         return GlassException(
-            index,
-            digest,
-            "change",
-            actor,
-            reason,
-            entry.time,
-            commit,
-            ref=str(body["ref"]),
-            old=str(body.get("old", "")),
+            index, digest, "change", actor, reason, time, record.new, ref=record.ref, old=record.old
         )
-    environment = str(body.get("environment", "?"))
-    commit = str(body.get("commit", ""))
+    actor = alias_of(record.deployer)
+    if actor is None:
+        return None
     return GlassException(
-        index, digest, "deploy", actor, reason, entry.time, commit, environment=environment
+        index,
+        digest,
+        "deploy",
+        actor,
+        reason,
+        time,
+        record.commit,
+        environment=record.environment,
     )
 
 

@@ -29,19 +29,17 @@ __all__ = [
     "read_ledger",
 ]
 
-import base64
-import binascii
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from twokey.audit._exceptions import (
+    GATE_DOORS,
     Exceptions,
     VerifiedEntries,
     alias_of,
     break_glass_reason,
-    by_the_gate,
 )
 from twokey.errors import VerificationError
 from twokey.evidence import (
@@ -52,7 +50,14 @@ from twokey.evidence import (
     verify_envelopes,
 )
 from twokey.git._run import Git
-from twokey.ledger import Assurance, EntryKind, parse_entry
+from twokey.ledger import (
+    Assurance,
+    DecisionRecord,
+    DeployRecord,
+    EvidenceRecord,
+    parse_entry,
+    read_record,
+)
 from twokey.model import Alias, Approval, Change, CheckResult, DeployRequest
 from twokey.policy import Policy
 
@@ -168,38 +173,35 @@ class _NoGateway:
 NO_GATEWAY: GatewayTrust = _NoGateway()
 
 
-def _decision(records: LedgerRecords, body: dict[str, Any], ref: str, when: datetime) -> None:
-    decision = body.get("decision")
-    if body.get("ref") != ref or not isinstance(decision, dict) or "new" not in body:
+def _decision(records: LedgerRecords, record: DecisionRecord, ref: str, when: datetime) -> None:
+    if record.ref != ref or record.door not in GATE_DOORS:
         return
-    if not by_the_gate(body):
-        return
-    new = str(body["new"])
-    earlier = records.decisions.get(new)
-    if earlier is not None and earlier.verdict == "allow" and decision.get("verdict") != "allow":
+    earlier = records.decisions.get(record.new)
+    if earlier is not None and earlier.verdict == "allow" and record.verdict != "allow":
         return  # a refused retry of an update that was allowed: the allowed one landed
-    records.decisions[new] = RecordedDecision(
-        str(decision.get("verdict")),
-        alias_of(body.get("pusher")),
-        break_glass_reason(decision),
+    records.decisions[record.new] = RecordedDecision(
+        record.verdict,
+        alias_of(record.pusher),
+        break_glass_reason(record.decision),
         when,
-        str(body.get("old", "")),
+        record.old,
     )
 
 
 def _approval(
     records: LedgerRecords,
+    record: EvidenceRecord,
     body: dict[str, Any],
     index: int,
-    policy: Policy | None,
-    gateway: GatewayTrust,
+    trust: tuple[Policy | None, GatewayTrust],
 ) -> None:
     """Count an approval only with evidence verified here: a signed envelope or statement."""
-    if not isinstance(body.get("approval"), dict) and "envelope" not in body:
+    if record.envelope is None and record.object:
         return  # an evidence ref recorded by the hook: read from the refs themselves
-    found = _signed_approvals(body, index, policy) + gateway.approvals(body, index)
+    policy, gateway = trust
+    found = _signed_approvals(record, index, policy) + gateway.approvals(body, index)
     if not found:
-        records.unverified += 1
+        records.unverified += 1  # a claim anyone who can append could write
         return
     for approval in found:
         if approval.repository != records.repository:
@@ -210,29 +212,25 @@ def _approval(
             records.approvals.setdefault(approval.tree, []).append(approval)
 
 
-def _signed_approvals(body: dict[str, Any], index: int, policy: Policy | None) -> list[Approval]:
-    """The approvals in the entry's DSSE ``envelope``, verified against the policy's keys."""
-    raw = body.get("envelope")
-    if policy is None or not isinstance(raw, str):
+def _signed_approvals(record: EvidenceRecord, index: int, policy: Policy | None) -> list[Approval]:
+    """The approvals in the record's DSSE envelope, verified against the policy's keys."""
+    if policy is None or record.envelope is None:
         return []
     try:
-        envelope = base64.b64decode(raw, validate=True)
-        items = verify_envelope(StoredEnvelope(envelope, f"ledger entry {index}"), policy)
-    except (binascii.Error, ValueError, EvidenceError):
+        items = verify_envelope(StoredEnvelope(record.envelope, f"ledger entry {index}"), policy)
+    except EvidenceError:
         return []
     return [item for item in items if isinstance(item, Approval)]
 
 
-def _deploy(records: LedgerRecords, body: dict[str, Any], when: datetime) -> None:
-    decision = body.get("decision")
-    if isinstance(decision, dict) and decision.get("verdict") != "allow":
+def _deploy(records: LedgerRecords, record: DeployRecord, when: datetime) -> None:
+    if not record.happened:
         return  # a refused deploy did not happen
-    deployer = alias_of(body.get("deployer"))
-    if deployer is None or not isinstance(body.get("commit"), str):
+    deployer = alias_of(record.deployer)
+    if deployer is None:
         records.skipped += 1
         return
-    environment = str(body.get("environment", "?"))
-    records.deploys.add(body["commit"], environment, deployer, when, "ledger deploy record")
+    records.deploys.add(record.commit, record.environment, deployer, when, "ledger deploy record")
 
 
 def read_ledger(
@@ -278,23 +276,24 @@ def _read_entry(
     ref: str,
     trust: tuple[Policy | None, GatewayTrust],
 ) -> None:
+    """Read one entry through its typed record (the only way the audit reads the ledger)."""
     records.entries += 1
     try:
         entry = parse_entry(data)
+        record = read_record(entry)
     except VerificationError:
-        records.skipped += 1  # not canonical: tampered or foreign; `twokey ledger verify` says
+        records.skipped += 1  # not canonical, or not its kind's record: listed, not trusted
         return
-    body = entry.body
-    if body.get("repository") not in (None, records.repository):
+    if record is None or getattr(record, "repository", "") not in ("", records.repository):
         return
-    try:
-        if entry.kind is not EntryKind.DECISION or body.get("ref") == ref:
-            records.glass.collect(index, data, entry)  # break-glass and reviews
-        if entry.kind is EntryKind.DECISION:
-            _decision(records, body, ref, entry.time)
-        elif entry.kind is EntryKind.EVIDENCE:
-            _approval(records, body, index, *trust)
-        elif entry.kind is EntryKind.DEPLOY:
-            _deploy(records, body, entry.time)
-    except (KeyError, ValueError, TypeError):
-        records.skipped += 1  # a record the audit cannot read is listed, not trusted
+    if not isinstance(record, DecisionRecord) or record.ref == ref:
+        try:
+            records.glass.collect(index, data, entry)  # break-glass, reviews, what landed
+        except VerificationError:
+            records.glass.unreadable += 1
+    if isinstance(record, DecisionRecord):
+        _decision(records, record, ref, entry.time)
+    elif isinstance(record, EvidenceRecord):
+        _approval(records, record, entry.body, index, trust)
+    elif isinstance(record, DeployRecord):
+        _deploy(records, record, entry.time)

@@ -9,11 +9,10 @@ review is a signed statement about the exact ledger entry, appended to the ledge
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from twokey._text import printable
 from twokey.cli._output import Subparsers, add_command, add_format, help_handler, print_json
@@ -128,7 +127,7 @@ def _list(args: argparse.Namespace) -> int:
 def _review(args: argparse.Namespace) -> int:
     from twokey.audit._exceptions import require_ledger  # noqa: PLC0415
     from twokey.engine import evaluate_review, explain  # noqa: PLC0415
-    from twokey.ledger import Entry, EntryKind, open_ledger  # noqa: PLC0415
+    from twokey.ledger import ReviewRecord, open_ledger, to_entry  # noqa: PLC0415
 
     policy = _policy(args.policy)
     require_ledger(args.ledger)
@@ -139,12 +138,8 @@ def _review(args: argparse.Namespace) -> int:
         if not decision.allowed:
             print(explain(decision))
             return ExitCode.DENY
-        body: dict[str, Any] = {
-            "door": "break-glass-review",
-            "entry": args.entry,
-            "envelope": base64.b64encode(envelope).decode(),
-        }
-        [index] = ledger.append([Entry(EntryKind.REVIEW, body, review.time)])
+        record = ReviewRecord("break-glass-review", args.entry, envelope)
+        [index] = ledger.append([to_entry(record, review.time)])
     result = {
         "entry": args.entry,
         "review_entry": index,
@@ -166,12 +161,16 @@ def _review(args: argparse.Namespace) -> int:
 def _exception_at(ledger: Ledger, entry: int) -> tuple[bytes, GlassException]:
     """The exact bytes of ledger entry ``entry`` and the break-glass it records."""
     from twokey.audit._exceptions import exception_of  # noqa: PLC0415
-    from twokey.ledger import parse_entry  # noqa: PLC0415
+    from twokey.ledger import DecisionRecord, DeployRecord, parse_entry, read_record  # noqa: PLC0415
 
     if not 0 <= entry < ledger.size():
         raise UsageError(f"the ledger has no entry {entry} (size {ledger.size()})")
     data = ledger.entry(entry)
-    exception = exception_of(entry, data, parse_entry(data))
+    parsed = parse_entry(data)
+    record = read_record(parsed)
+    exception = None
+    if isinstance(record, DecisionRecord | DeployRecord):
+        exception = exception_of(entry, data, parsed.time, record)
     if exception is None:
         raise UsageError(
             f"ledger entry {entry} records no break-glass",

@@ -214,25 +214,25 @@ def _recorded(
     from twokey.git._record import record  # noqa: PLC0415 - only with a ledger
     from twokey.git._repository import repository_settings  # noqa: PLC0415
     from twokey.git._verdicts import door_deny  # noqa: PLC0415
-    from twokey.ledger import Entry, EntryKind  # noqa: PLC0415
+    from twokey.ledger import DeployRecord, to_entry  # noqa: PLC0415
 
     url = args.ledger or repository_settings(git, os.environ).ledger
     if not url:
         return decision
-    body = {
-        "door": "deploy-check",
-        "repository": request.repository,
-        "environment": request.environment,
-        "artifact": request.artifact,
-        "commit": request.commit,
-        "deployer": str(request.deployer),
-        "requester": str(request.requester),
-        "since": args.since,
-        "evidence": evidence,  # ids (sha256 of the envelope bytes) of what was verified
-        "decision": decision.to_dict(),
-    }
+    deploy = DeployRecord(
+        "deploy-check",
+        request.repository,
+        request.environment,
+        request.artifact,
+        request.commit,
+        str(request.deployer),
+        str(request.requester),
+        args.since,
+        tuple(evidence),  # ids (sha256 of the envelope bytes) of what was verified
+        decision.to_dict(),
+    )
     try:
-        record(url, [Entry(EntryKind.DEPLOY, body, request.time)])
+        record(url, [to_entry(deploy, request.time)])
     except TwokeyError as exc:
         hint = "fix the ledger (twokey ledger verify), or run without --ledger"
         return door_deny(decision.subject, FindingCode.INTERNAL_ERROR, exc.message, hint)

@@ -31,21 +31,11 @@ if TYPE_CHECKING:
 
 
 def landed_entries(updates: Sequence[RefUpdate], repository: str, now: datetime) -> list[Entry]:
-    """One ``landed`` entry per ref update git made."""
-    from twokey.ledger import Entry, EntryKind  # noqa: PLC0415 - lazy: hook start-up time
+    """One ``landed`` record per ref update git made."""
+    from twokey.ledger import LandedRecord, to_entry  # noqa: PLC0415 - lazy: hook start-up time
 
     return [
-        Entry(
-            EntryKind.LANDED,
-            {
-                "door": "git-post-receive",
-                "repository": repository,
-                "ref": u.ref,
-                "old": u.old,
-                "new": u.new,
-            },
-            now,
-        )
+        to_entry(LandedRecord("git-post-receive", repository, u.ref, u.old, u.new), now)
         for u in updates
     ]
 

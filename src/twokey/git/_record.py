@@ -15,7 +15,7 @@ import os
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from twokey.errors import InfrastructureError, TwokeyError
 from twokey.git._gate import Judgement
@@ -37,31 +37,26 @@ def ledger_entries(
     pusher: Alias | None,
     now: datetime,
 ) -> list[Entry]:
-    """One ``evidence`` entry per evidence ref created, then one ``decision`` entry per update."""
-    from twokey.ledger import Entry, EntryKind  # noqa: PLC0415 - lazy: hook start-up time
+    """One ``evidence`` record per evidence ref created, then one ``decision`` per update."""
+    from twokey.ledger import DecisionRecord, EvidenceRecord, to_entry  # noqa: PLC0415 - lazy
 
     entries = []
     for j in judgements:
         if j.update.is_evidence and j.update.old == ZERO_SHA and j.decision.allowed:
-            body: dict[str, Any] = {
-                "door": door,
-                "repository": repository,
-                "ref": j.update.ref,
-                "object": j.update.new,
-            }
-            entries.append(Entry(EntryKind.EVIDENCE, body, now))
+            evidence = EvidenceRecord(door, repository, ref=j.update.ref, object=j.update.new)
+            entries.append(to_entry(evidence, now))
     for j in judgements:
-        body = {
-            "door": door,
-            "repository": repository,
-            "ref": j.update.ref,
-            "old": j.update.old,
-            "new": j.update.new,
-            "pusher": str(pusher) if pusher is not None else None,
-            "evidence": list(j.evidence),
-            "decision": j.decision.to_dict(),
-        }
-        entries.append(Entry(EntryKind.DECISION, body, now))
+        decision = DecisionRecord(
+            door,
+            repository,
+            j.update.ref,
+            j.update.old,
+            j.update.new,
+            str(pusher) if pusher is not None else None,
+            tuple(j.evidence),
+            j.decision.to_dict(),
+        )
+        entries.append(to_entry(decision, now))
     return entries
 
 

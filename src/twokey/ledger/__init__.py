@@ -27,6 +27,18 @@ from twokey.ledger._note import (
     open_note,
     sign_note,
 )
+from twokey.ledger._records import (
+    RECORD_SCHEMA,
+    DecisionRecord,
+    DeployRecord,
+    EvidenceRecord,
+    LandedRecord,
+    Record,
+    RecordError,
+    ReviewRecord,
+    read_record,
+    to_entry,
+)
 from twokey.ledger._store import Store, StoredCheckpoint
 from twokey.ledger._verify import LedgerCorruptError, VerifyReport
 
@@ -34,10 +46,15 @@ __all__ = [
     "DEFAULT_LEDGER",
     "EMPTY_ROOT",
     "ENTRY_VERSION",
+    "RECORD_SCHEMA",
     "Assurance",
     "Checkpoint",
+    "DecisionRecord",
+    "DeployRecord",
     "Entry",
     "EntryKind",
+    "EvidenceRecord",
+    "LandedRecord",
     "Ledger",
     "LedgerCorruptError",
     "Level",
@@ -45,6 +62,9 @@ __all__ = [
     "NoteSigner",
     "NoteVerifier",
     "ProofError",
+    "Record",
+    "RecordError",
+    "ReviewRecord",
     "Store",
     "StoredCheckpoint",
     "VerifyReport",
@@ -58,8 +78,10 @@ __all__ = [
     "open_ledger",
     "open_note",
     "parse_entry",
+    "read_record",
     "root",
     "sign_note",
+    "to_entry",
     "verify_consistency",
     "verify_inclusion",
 ]

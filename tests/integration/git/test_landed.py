@@ -17,7 +17,7 @@ from tests.integration.git._harness import Server, policy_text, push
 from tests.support.gitrepo import ALICE, ERIN
 from twokey.cli import main
 from twokey.git import install_hook, uninstall_hook
-from twokey.ledger import EntryKind, open_ledger, parse_entry
+from twokey.ledger import EntryKind, open_ledger, parse_entry, read_record
 
 ERIN_PUSHES = {"TWOKEY_PUSHER": "email:erin@example.com"}
 
@@ -77,6 +77,9 @@ def test_a_break_glass_git_refused_after_the_hook_is_not_an_open_exception(
     assert "NEVER LANDED" in out
     assert "db down" in out
     assert "2 break-glass exception(s), 1 open" in out
+    with open_ledger(ledger) as log:  # every entry the doors wrote is a typed record
+        records = [read_record(parse_entry(data)) for _, data in log.entries()]
+    assert {type(r).__name__ for r in records} == {"DecisionRecord", "LandedRecord"}
     main(["break-glass", "list", "--ledger", ledger, "--policy", str(policy), "--format", "json"])
     rows = json.loads(capsys.readouterr().out)
     assert [(r["reason"], r["landed"]) for r in rows] == [("prod down", True), ("db down", False)]
