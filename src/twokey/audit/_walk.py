@@ -60,6 +60,7 @@ class AuditOptions:
         policy: a policy file; None applies the default (docs/audit.md).
         identities: confirmed aliases, email -> the person's canonical email (default policy).
         ledger: a ledger URL whose decisions, forge approvals and deploys are used.
+        ledger_key: the ledger's public key file its checkpoints must be signed with.
     """
 
     repo: Path
@@ -69,6 +70,7 @@ class AuditOptions:
     policy: Path | None = None
     identities: dict[str, str] | None = None
     ledger: str | None = None
+    ledger_key: str | None = None  # the ledger's public key file (default $TWOKEY_LEDGER_KEY)
 
     def __post_init__(self) -> None:
         if not self.ref.strip():
@@ -97,7 +99,7 @@ class Walk:
             self.policy = self.default.policy
         self.evidence = RefEvidence(git, self.policy, repository)
         self.ledger = (
-            read_ledger(options.ledger, self.ref, repository, self.policy)
+            read_ledger(options.ledger, self.ref, repository, self.policy, key=options.ledger_key)
             if options.ledger
             else None
         )

@@ -60,6 +60,11 @@ def register(subparsers: Subparsers) -> None:
         commands, "list", "every break-glass in the ledger, open or reviewed", _EPILOG
     )
     _common(listing)
+    listing.add_argument(
+        "--ledger-key",
+        metavar="FILE",
+        help="the ledger's public key, obtained separately (default: $TWOKEY_LEDGER_KEY)",
+    )
     add_format(listing)
     listing.set_defaults(handler=_list)
     review = add_command(
@@ -103,7 +108,7 @@ def _list(args: argparse.Namespace) -> int:
     from twokey.audit._exceptions import read_exceptions  # noqa: PLC0415
 
     policy = _policy(args.policy)
-    exceptions = read_exceptions(args.ledger, policy)
+    exceptions = read_exceptions(args.ledger, policy, args.ledger_key)
     rows = [e.to_dict(_name(policy, e.actor)) for e in exceptions.resolve(policy)]
     if args.format == "json":
         print_json(rows)
@@ -116,6 +121,8 @@ def _list(args: argparse.Namespace) -> int:
                 print(printable(f"  refused review: {why}"))
         still = sum(1 for r in rows if is_open(r))
         print(f"{len(rows)} break-glass exception(s), {still} open")
+        if exceptions.assurance is not None:
+            print(f"ledger verified; {exceptions.assurance.summary()}")
         if exceptions.unreadable:
             print(
                 f"{exceptions.unreadable} unreadable ledger entries ignored (twokey ledger verify)"

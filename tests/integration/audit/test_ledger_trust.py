@@ -6,6 +6,7 @@ counted as a record; the sources line says whether a trusted key vouched for the
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -136,3 +137,28 @@ def test_an_unsigned_approval_claim_appended_by_anyone_counts_nothing(
         )
     finally:
         report.close()
+
+
+def test_the_ledger_key_flag_of_the_audit_and_break_glass_list(
+    tmp_path: Path,
+    history: tuple[GitRepo, dict[str, str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo, c, policy = history
+    url = _ledger(tmp_path, repo, c)
+    monkeypatch.delenv("TWOKEY_LEDGER_KEY", raising=False)
+    good, other = tmp_path / "good.pub", tmp_path / "other.pub"
+    good.write_text(SIGNER.verifier().text() + "\n")
+    other.write_text(generate_signer("ledger.audit.test").verifier().text() + "\n")
+    base = ["audit", "--repo", str(repo.path), "--policy", str(policy), "--ledger", url]
+    assert main([*base, "--ledger-key", str(good), "--format", "json"]) == 0
+    assert any(
+        "signed by the trusted key" in s for s in json.loads(capsys.readouterr().out)["sources"]
+    )
+    assert main([*base, "--ledger-key", str(other)]) == 1
+    assert "is not signed by" in capsys.readouterr().err
+    listing = ["break-glass", "list", "--ledger", url, "--policy", str(policy)]
+    assert main([*listing, "--ledger-key", str(good)]) == 0
+    assert "ledger verified; the checkpoint of size 2 signed" in capsys.readouterr().out
+    assert main([*listing, "--ledger-key", str(other)]) == 1
