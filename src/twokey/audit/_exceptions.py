@@ -21,6 +21,7 @@ __all__ = [
     "break_glass_reason",
     "by_the_gate",
     "exception_of",
+    "landed_in_history",
     "read_entries",
     "read_exceptions",
     "require_ledger",
@@ -38,6 +39,7 @@ from typing import Any
 from twokey.engine import evaluate_review
 from twokey.errors import InfrastructureError, TwokeyError, UsageError
 from twokey.evidence import EvidenceError, StoredEnvelope, verify_envelope
+from twokey.git._run import Git
 from twokey.ledger import (
     Assurance,
     DecisionRecord,
@@ -228,6 +230,21 @@ def exception_of(
         record.commit,
         environment=record.environment,
     )
+
+
+def landed_in_history(git: Git, ref: str, found: list[GlassException]) -> list[GlassException]:
+    """Overrule "never landed" for a break-glass whose commit is in ``ref``'s history.
+
+    ``landed`` entries are the post-receive hook's statements, unsigned like every door
+    record: a forged one could make an open exception look as if git never made it. The audit
+    has the history itself, so a break-glass commit on the audited ref landed, whatever the
+    ledger says; only the ledger's word is used for commits the history does not hold.
+    """
+    for exception in found:
+        doubted = exception.landed is False and exception.ref == ref and exception.commit
+        if doubted and git.ok("merge-base", "--is-ancestor", exception.commit, ref):
+            exception.landed = True
+    return found
 
 
 def require_ledger(url: str) -> None:

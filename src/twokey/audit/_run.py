@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from twokey.audit._exceptions import landed_in_history
 from twokey.audit._fast import FastLane
 from twokey.audit._report import AuditReport, Spool
 from twokey.audit._signals import risk_signals
@@ -113,7 +114,7 @@ def run_audit(
     report.signals = risk_signals(walk.stats, walk.idents)
     report.fast_rows = lane.hits if lane is not None else 0
     if walk.ledger is not None:
-        found = walk.ledger.glass.resolve(walk.policy)
+        found = landed_in_history(walk.git, walk.ref, walk.ledger.glass.resolve(walk.policy))
         report.exceptions = [e.to_dict(walk.name_of(e.actor)) for e in found]
     return report
 

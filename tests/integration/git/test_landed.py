@@ -112,3 +112,33 @@ def test_uninstall_removes_the_post_receive_hook_and_a_foreign_one_is_kept(
         install_hook(server.bare.path)
     assert post.read_text() == "#!/bin/sh\necho mine\n"
     assert not (server.bare.path / "hooks" / "pre-receive").exists()  # nothing half-installed
+
+
+def test_a_forged_landed_record_cannot_close_a_break_glass_that_is_in_the_history(
+    server: Server, ledger: str, tmp_path: Path
+) -> None:
+    """A `landed` record is an unsigned door statement: the audit checks it against git."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from twokey.audit import AuditOptions, run_audit  # noqa: PLC0415
+    from twokey.ledger import LandedRecord, to_entry  # noqa: PLC0415
+
+    policy = tmp_path / "policy.yml"
+    policy.write_text(policy_text(server.keys.public()))
+    (server.bare.path / "hooks" / "post-receive").unlink()  # its record never arrives
+    erin = server.clone(ERIN)
+    erin.commit({"hotfix.py": "1\n"}, "Hotfix", ERIN)
+    assert push(erin, "main", env=ERIN_PUSHES, options=("twokey.break-glass=prod down",)).accepted
+    forged = LandedRecord("git-post-receive", "shop", "refs/heads/other", "0" * 40, "1" * 40)
+    with open_ledger(ledger) as log:  # anyone with the database's credentials
+        log.append([to_entry(forged, datetime.now(UTC))])
+    report = run_audit(AuditOptions(server.bare.path, policy=policy, ledger=ledger))
+    try:
+        [exception] = report.exceptions
+    finally:
+        report.close()
+    assert (exception["reason"], exception["landed"], exception["reviewed"]) == (
+        "prod down",
+        True,  # the commit is on main: it landed, whatever the ledger says
+        False,
+    )
