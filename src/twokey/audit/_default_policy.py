@@ -2,7 +2,8 @@
 
 It is synthesised from the history itself: every distinct email becomes a provisional person
 (merged where ``identities`` confirms two emails are one person), all of them approvers, with
-authors, committers and co-authors excluded, accepting signed, forge and trailer evidence.
+authors, committers and co-authors excluded (issue 14: whoever committed a ``Reviewed-by``
+claim cannot be its reviewer), accepting signed, forge and trailer evidence.
 This is an inference, and the report says so.
 """
 
@@ -55,7 +56,7 @@ def default_policy(
         + "".join(people)
         + f"groups:\n  everyone: {json.dumps(ids)}\n"
         + f"branches:\n  {json.dumps(ref)}:\n    approvals: 1\n    approvers: [everyone]\n"
-        + "    exclude: [authors, co-authors]\n"
+        + "    exclude: [authors, committers, co-authors]\n"
         + "    accept: [signed, forge, trailer]\n"
         + "policy_changes: {approvals: 1, approvers: [everyone]}\n"
     )

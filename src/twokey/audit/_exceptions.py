@@ -16,18 +16,20 @@ __all__ = [
     "Exceptions",
     "GlassException",
     "Review",
+    "VerifiedEntries",
     "alias_of",
     "break_glass_reason",
     "by_the_gate",
     "exception_of",
+    "landed_in_history",
     "read_entries",
     "read_exceptions",
     "require_ledger",
+    "trusted_verifier",
 ]
 
-import base64
-import binascii
 import hashlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,7 +39,25 @@ from typing import Any
 from twokey.engine import evaluate_review
 from twokey.errors import InfrastructureError, TwokeyError, UsageError
 from twokey.evidence import EvidenceError, StoredEnvelope, verify_envelope
-from twokey.ledger import Entry, EntryKind, open_ledger, parse_entry
+from twokey.git._run import Git
+from twokey.ledger import (
+    Assurance,
+    DecisionRecord,
+    DeployRecord,
+    Entry,
+    LandedRecord,
+    Ledger,
+    LedgerCorruptError,
+    NoteError,
+    NoteSigner,
+    NoteVerifier,
+    ReviewRecord,
+    VerifyReport,
+    assess,
+    open_ledger,
+    parse_entry,
+    read_record,
+)
 from twokey.model import Alias, BreakGlassReview
 from twokey.policy import Policy
 
@@ -77,6 +97,13 @@ class GlassException:
     environment: str = ""  # deploys
     review: Review | None = None
     refused: list[str] = field(default_factory=list)  # reviews that did not hold, and why
+    old: str = ""  # changes: where the ref was
+    landed: bool | None = None  # changes: per the post-receive records (None: not known)
+
+    @property
+    def open(self) -> bool:
+        """Open until reviewed; a break-glass git never made is no open exception."""
+        return self.review is None and self.landed is not False
 
     def to_dict(self, actor: str) -> dict[str, Any]:
         """JSON form (docs/audit-json.md, ``exceptions``); ``actor``: the actor's person id."""
@@ -91,6 +118,7 @@ class GlassException:
             "reason": self.reason,
             "time": self.time.isoformat(),
             "reviewed": review is not None,
+            "landed": self.landed,
             "review": None
             if review is None
             else {
@@ -110,16 +138,27 @@ class Exceptions:
 
     found: dict[int, GlassException] = field(default_factory=dict)
     reviews: list[tuple[int, bytes, int]] = field(default_factory=list)  # (index, env, entry)
+    landed: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (ref, old, new)
+    last_landed: int = -1  # index of the newest post-receive record
     unreadable: int = 0
+    assurance: Assurance | None = None  # what verifying the ledger proved
 
     def collect(self, index: int, data: bytes, entry: Entry) -> None:
-        """Take what ``entry`` (ledger index ``index``, exact bytes ``data``) adds."""
-        if entry.kind is EntryKind.REVIEW:
-            self._review(index, entry.body)
-            return
-        exception = exception_of(index, data, entry)
-        if exception is not None:
-            self.found[index] = exception
+        """Take what ``entry`` (ledger index ``index``, exact bytes ``data``) adds.
+
+        Raises:
+            RecordError: the entry's body is not the record its kind promises.
+        """
+        record = read_record(entry)
+        if isinstance(record, ReviewRecord):
+            self.reviews.append((index, record.envelope, record.entry))
+        elif isinstance(record, LandedRecord):
+            self.landed.setdefault((record.ref, record.old, record.new), index)
+            self.last_landed = index
+        elif isinstance(record, DecisionRecord | DeployRecord):
+            exception = exception_of(index, data, entry.time, record)
+            if exception is not None:
+                self.found[index] = exception
 
     def resolve(self, policy: Policy) -> list[GlassException]:
         """Every exception, oldest first, closed by the first review that holds."""
@@ -130,17 +169,23 @@ class Exceptions:
             why = _judge(policy, exception, envelope, index)
             if why:
                 exception.refused.append(why)
+        for exception in self.found.values():
+            self._landing(exception)
         return [self.found[i] for i in sorted(self.found)]
 
-    def _review(self, index: int, body: dict[str, Any]) -> None:
-        target, envelope = body.get("entry"), body.get("envelope")
-        if not isinstance(target, int) or not isinstance(envelope, str):
-            self.unreadable += 1
+    def _landing(self, exception: GlassException) -> None:
+        """Landed, never landed, or not known (no post-receive record after it: fail closed).
+
+        The post-receive hook records every update git made, after the decision; once a
+        record newer than the decision exists and none is this update, git never made it.
+        """
+        if exception.kind != "change":
             return
-        try:
-            self.reviews.append((index, base64.b64decode(envelope, validate=True), target))
-        except (binascii.Error, ValueError):
-            self.unreadable += 1
+        key = (exception.ref, exception.old, exception.commit)
+        if self.landed.get(key, -1) > exception.entry:
+            exception.landed = True
+        elif self.last_landed > exception.entry:
+            exception.landed = False
 
 
 def break_glass_reason(decision: dict[str, Any]) -> str | None:
@@ -153,30 +198,53 @@ def break_glass_reason(decision: dict[str, Any]) -> str | None:
     return "recorded break-glass"
 
 
-def exception_of(index: int, data: bytes, entry: Entry) -> GlassException | None:
+def exception_of(
+    index: int, data: bytes, time: datetime, record: DecisionRecord | DeployRecord
+) -> GlassException | None:
     """The break-glass that ledger entry ``index`` records, if it records an allowed one."""
-    body = entry.body
-    decision = body.get("decision")
-    if not isinstance(decision, dict) or decision.get("verdict") != "allow":
+    decision = record.decision
+    if decision is None or decision.get("verdict") != "allow":
         return None
     reason = break_glass_reason(decision)
-    gate = entry.kind is EntryKind.DECISION and by_the_gate(body)
-    if reason is None or not (gate or entry.kind is EntryKind.DEPLOY):
+    gate = isinstance(record, DecisionRecord) and record.door in GATE_DOORS
+    if reason is None or not (gate or isinstance(record, DeployRecord)):
         return None
-    actor = alias_of(body.get("pusher") if gate else body.get("deployer"))
-    if actor is None:
-        return None  # nobody named: a break-glass the gate would never have allowed
     digest = hashlib.sha256(data).hexdigest()
-    if gate:
-        commit = str(body.get("new", ""))
+    if isinstance(record, DecisionRecord):
+        actor = alias_of(record.pusher)
+        if actor is None:
+            return None  # nobody named: a break-glass the gate would never have allowed
         return GlassException(
-            index, digest, "change", actor, reason, entry.time, commit, ref=str(body["ref"])
+            index, digest, "change", actor, reason, time, record.new, ref=record.ref, old=record.old
         )
-    environment = str(body.get("environment", "?"))
-    commit = str(body.get("commit", ""))
+    actor = alias_of(record.deployer)
+    if actor is None:
+        return None
     return GlassException(
-        index, digest, "deploy", actor, reason, entry.time, commit, environment=environment
+        index,
+        digest,
+        "deploy",
+        actor,
+        reason,
+        time,
+        record.commit,
+        environment=record.environment,
     )
+
+
+def landed_in_history(git: Git, ref: str, found: list[GlassException]) -> list[GlassException]:
+    """Overrule "never landed" for a break-glass whose commit is in ``ref``'s history.
+
+    ``landed`` entries are the post-receive hook's statements, unsigned like every door
+    record: a forged one could make an open exception look as if git never made it. The audit
+    has the history itself, so a break-glass commit on the audited ref landed, whatever the
+    ledger says; only the ledger's word is used for commits the history does not hold.
+    """
+    for exception in found:
+        doubted = exception.landed is False and exception.ref == ref and exception.commit
+        if doubted and git.ok("merge-base", "--is-ancestor", exception.commit, ref):
+            exception.landed = True
+    return found
 
 
 def require_ledger(url: str) -> None:
@@ -192,39 +260,95 @@ def require_ledger(url: str) -> None:
         raise UsageError(f"no ledger at {path}", hint="pass the URL the doors write to")
 
 
-def read_exceptions(url: str, policy: Policy) -> Exceptions:
-    """One pass over the ledger at ``url``: its exceptions and reviews (resolve() them).
+def read_exceptions(url: str, policy: Policy, key: str | None = None) -> Exceptions:
+    """One pass over the verified ledger at ``url``: its exceptions and reviews (resolve() them).
 
     Raises:
-        UsageError: no ledger at ``url``.
+        UsageError: no ledger at ``url``, or a trusted key that cannot be read.
+        LedgerCorruptError: the ledger does not verify (nothing of it is listed).
         InfrastructureError: the ledger cannot be read.
     """
     found = Exceptions()
-    for index, data in read_entries(url):
+    entries = VerifiedEntries(url, key)
+    for index, data in entries:
         try:
             found.collect(index, data, parse_entry(data))
         except (TwokeyError, KeyError, ValueError, TypeError):
             found.unreadable += 1  # listed by count, never trusted
+    found.assurance = entries.assurance
     return found
 
 
-def read_entries(url: str) -> Iterator[tuple[int, bytes]]:
-    """Every entry of the existing ledger at ``url``: (index, exact bytes), oldest first.
+def trusted_verifier(key: str | None = None) -> NoteVerifier | None:
+    """The ledger's public key from ``key`` (a file), else ``$TWOKEY_LEDGER_KEY``; None if unset.
+
+    The key comes from the reader's own configuration, never from the ledger it verifies.
+
+    Raises:
+        UsageError: the file cannot be read or holds no signed-note key.
+    """
+    path = key or os.environ.get("TWOKEY_LEDGER_KEY", "")
+    if not path:
+        return None
+    try:
+        text = Path(path).read_bytes().decode("utf-8").strip()
+        if text.startswith("PRIVATE+KEY+"):
+            return NoteSigner.parse(text).verifier()
+        return NoteVerifier.parse(text)
+    except (OSError, UnicodeDecodeError, NoteError) as exc:
+        reason = exc.message if isinstance(exc, NoteError) else str(exc)
+        raise UsageError(f"cannot read the ledger's public key {path}: {reason}") from exc
+
+
+class VerifiedEntries:
+    """The entries of an existing ledger, yielded only after the whole ledger verified.
+
+    Verification and reading share one snapshot, so what is read is what verified. After the
+    iteration, :attr:`assurance` says what the verification proved (signed by a trusted key,
+    consistency only, or nothing); readers put it in their sources line.
+    """
+
+    def __init__(self, url: str, key: str | None = None) -> None:
+        self.url = url
+        self.verifier = trusted_verifier(key)
+        self.assurance: Assurance | None = None
+
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        require_ledger(self.url)
+        try:
+            with open_ledger(self.url) as ledger, ledger.store.snapshot():
+                report = self._verify(ledger)
+                self.assurance = assess(
+                    report.size, report.checkpoints, report.signed, self.verifier
+                )
+                yield from ledger.entries(0, report.size)
+        except TwokeyError:
+            raise
+        except Exception as exc:  # any driver error (sqlite3, psycopg): one clear reason
+            raise InfrastructureError(
+                f"cannot read the ledger {self.url}: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _verify(self, ledger: Ledger) -> VerifyReport:
+        try:
+            return ledger.verify(self.verifier)
+        except LedgerCorruptError as exc:
+            raise LedgerCorruptError(
+                f"the ledger {self.url} does not verify, so none of its records is used: "
+                f"{exc.message}",
+                exc.first_bad_index,
+            ) from exc
+
+
+def read_entries(url: str, key: str | None = None) -> Iterator[tuple[int, bytes]]:
+    """Every entry of the existing, verified ledger at ``url``: (index, exact bytes).
 
     Raises:
         UsageError: no ledger at ``url``.
+        LedgerCorruptError: the ledger does not verify.
         InfrastructureError: the ledger cannot be read (a driver's error, as one reason).
     """
-    require_ledger(url)
-    try:
-        with open_ledger(url) as ledger:
-            yield from ledger.entries()
-    except TwokeyError:
-        raise
-    except Exception as exc:  # any driver error (sqlite3, psycopg): one clear reason
-        raise InfrastructureError(
-            f"cannot read the ledger {url}: {type(exc).__name__}: {exc}"
-        ) from exc
+    yield from VerifiedEntries(url, key)
 
 
 def _judge(policy: Policy, exception: GlassException, envelope: bytes, index: int) -> str:

@@ -221,6 +221,7 @@ class RowCounts:
     deployed: bool
     gate_disagreement: bool
     codes: tuple[str, ...]  # one per finding, as many times as it occurs
+    trust: str = ""  # the strongest trust level among counted approvals ("" when none)
 
     @classmethod
     def of(cls, change: AuditChange) -> RowCounts:
@@ -232,7 +233,17 @@ class RowCounts:
             bool(change.deployments),
             change.gate is not None and change.gate != change.verdict,
             tuple(code for code, _ in change.findings),
+            strongest_trust(change),
         )
+
+
+TRUST_ORDER = ("signed", "forge", "trailer")  # invariant 11: strongest first
+
+
+def strongest_trust(change: AuditChange) -> str:
+    """The strongest evidence a reviewed change rests on: what its "reviewed" is worth."""
+    counted = {a.trust for a in change.approvers if a.counted}
+    return next((t for t in TRUST_ORDER if t in counted), "")
 
 
 @dataclass
@@ -248,6 +259,7 @@ class Totals:
     by_month: dict[str, dict[str, int]] = field(default_factory=dict)
     by_finding: Counter[str] = field(default_factory=Counter)
     violations_by_finding: Counter[str] = field(default_factory=Counter)
+    reviewed_by_trust: Counter[str] = field(default_factory=Counter)
 
     def add(self, change: AuditChange) -> None:
         """Count one change."""
@@ -261,6 +273,8 @@ class Totals:
         self.changes += times
         self.violations += violations
         self.reviewed += reviewed
+        if reviewed and counts.trust:
+            self.reviewed_by_trust[counts.trust] += reviewed
         self.break_glass += times if counts.break_glass else 0
         self.deployed += times if counts.deployed else 0
         self.gate_disagreements += times if counts.gate_disagreement else 0
@@ -281,6 +295,7 @@ class Totals:
             "allowed": total - self.violations,
             "reviewed": self.reviewed,
             "reviewed_rate": round(self.reviewed / total, 4) if total else None,
+            "reviewed_by_trust": {t: self.reviewed_by_trust[t] for t in TRUST_ORDER},
             "break_glass": self.break_glass,
             "deployed": self.deployed,
             "gate_disagreements": self.gate_disagreements,

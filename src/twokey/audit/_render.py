@@ -6,15 +6,24 @@ written without holding them in memory.
 
 from __future__ import annotations
 
-__all__ = ["ReportFormat", "exception_text", "open_exceptions", "render", "write_report"]
+__all__ = [
+    "ReportFormat",
+    "exception_text",
+    "is_open",
+    "open_exceptions",
+    "render",
+    "trust_split",
+    "write_report",
+]
 
 import csv
 import enum
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, TextIO, assert_never
 
+from twokey._text import printable
 from twokey.audit._charts import bar_chart, line_chart
 from twokey.audit._model import ApproverRow
 from twokey.audit._report import CANONICAL, AuditReport
@@ -72,6 +81,8 @@ def exception_text(exception: dict[str, Any]) -> str:
     """One break-glass exception (open, or reviewed after the fact) as a line of text."""
     review = exception["review"]
     state = "OPEN EXCEPTION" if review is None else "REVIEWED EXCEPTION"
+    if exception.get("landed") is False:
+        state = "NEVER LANDED (allowed, then not made by git; no open exception)"
     where = (
         f"push of {exception['commit'][:10]} to {exception['ref']}"
         if exception["kind"] == "change"
@@ -82,15 +93,27 @@ def exception_text(exception: dict[str, Any]) -> str:
         if review is None
         else f"reviewed by {review['reviewer']}: {review['verdict']}"
     )
-    return (
+    return printable(
         f"{state}: break-glass {where} by {exception['actor']} at {exception['time'][:16]}: "
         f"{exception['reason']} ({closed}; ledger entry {exception['entry']})"
     )
 
 
+def trust_split(summary: dict[str, Any]) -> str:
+    """What the reviewed number rests on: ``signed 2, forge 0, trailer 8 (claims)``."""
+    split = summary.get("reviewed_by_trust") or {}
+    text = ", ".join(f"{trust} {split.get(trust, 0)}" for trust in ("signed", "forge", "trailer"))
+    return text + (" (unverified claims)" if split.get("trailer") else "")
+
+
 def open_exceptions(report: AuditReport) -> int:
     """Break-glass exceptions nobody has reviewed yet."""
-    return sum(1 for e in report.exceptions if not e["reviewed"])
+    return sum(1 for e in report.exceptions if is_open(e))
+
+
+def is_open(exception: dict[str, Any]) -> bool:
+    """Not reviewed after the fact, and not known never to have landed."""
+    return not exception["reviewed"] and exception.get("landed") is not False
 
 
 def approvers_text(rows: Iterable[ApproverRow]) -> str:
@@ -106,29 +129,36 @@ def _text(report: AuditReport, out: TextIO) -> None:
 
         rich_report(report, out)
         return
+    # Every line is escaped on its own: subjects, names and reasons are whoever pushed them,
+    # and a newline or an escape sequence in one must not forge a line of the report.
+    out.writelines(f"{printable(line)}\n" for line in _text_lines(report))
+
+
+def _text_lines(report: AuditReport) -> Iterator[str]:
     s = report.summary()
     rate = f"{s['reviewed_rate']:.0%}" if s["reviewed_rate"] is not None else "n/a"
-    out.write(
+    yield (
         f"audit of {report.repository} {report.ref}: {s['changes']} changes, "
-        f"{s['violations']} violations, reviewed {rate}, break-glass {s['break_glass']}, "
-        f"open exceptions {open_exceptions(report)}\n"
-        f"policy: {report.policy['source']} ({report.policy['digest']})\n"
+        f"{s['violations']} violations, reviewed {rate} ({trust_split(s)}), "
+        f"break-glass {s['break_glass']}, "
+        f"open exceptions {open_exceptions(report)}"
     )
-    out.writelines(f"{exception_text(e)}\n" for e in report.exceptions)
+    yield f"policy: {report.policy['source']} ({report.policy['digest']})"
+    yield from (exception_text(e) for e in report.exceptions)
     for change in report.ordered():
         mark = "DENY " if change.violation else "allow"
         glass = " [BREAK-GLASS]" if change.break_glass else ""
-        out.write(f"{mark} {change.commit[:10]} {change.time[:10]} {change.subject[:60]}{glass}\n")
-        out.write(
+        yield f"{mark} {change.commit[:10]} {change.time[:10]} {change.subject[:60]}{glass}"
+        yield (
             f"      authors: {', '.join(change.authors)}; approvers: "
             f"{approvers_text(change.approvers) or 'none'}; merged by {change.merger}; "
-            f"deployed by {change.deployer or 'unknown'}\n"
+            f"deployed by {change.deployer or 'unknown'}"
         )
-        out.writelines(f"      {code}: {message}\n" for code, message in change.findings)
+        yield from (f"      {code}: {message}" for code, message in change.findings)
     if report.signals:
-        out.write("risk signals (never change a verdict):\n")
-        out.writelines(f"  {sig.kind}: {sig.message}\n" for sig in report.signals)
-    out.writelines(f"source: {source}\n" for source in report.sources)
+        yield "risk signals (never change a verdict):"
+        yield from (f"  {sig.kind}: {sig.message}" for sig in report.signals)
+    yield from (f"source: {source}" for source in report.sources)
 
 
 CSV_COLUMNS = (

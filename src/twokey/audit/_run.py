@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from twokey.audit._exceptions import landed_in_history
 from twokey.audit._fast import FastLane
 from twokey.audit._report import AuditReport, Spool
 from twokey.audit._signals import risk_signals
@@ -113,7 +114,7 @@ def run_audit(
     report.signals = risk_signals(walk.stats, walk.idents)
     report.fast_rows = lane.hits if lane is not None else 0
     if walk.ledger is not None:
-        found = walk.ledger.glass.resolve(walk.policy)
+        found = landed_in_history(walk.git, walk.ref, walk.ledger.glass.resolve(walk.policy))
         report.exceptions = [e.to_dict(walk.name_of(e.actor)) for e in found]
     return report
 
@@ -189,7 +190,8 @@ def _policy_info(walk: Walk) -> dict[str, object]:
             source += " (--identities ignored: the policy's people decide who is who)"
         return {"source": source, "digest": walk.policy.digest, "default": False}
     return {
-        "source": "default: one approval by someone other than the author (and co-authors), "
+        "source": "default: one approval by someone other than the authors, co-authors and "
+        "committers, "
         "accepting signed, forge and trailer evidence; people inferred from the history's "
         "emails (each distinct email one person unless --identities merges them)",
         "digest": walk.policy.digest,
@@ -221,7 +223,7 @@ def _forge_count(ledger: LedgerRecords | None) -> int:
 def _forge_source(ledger: LedgerRecords | None) -> str:
     count = _forge_count(ledger)
     if count:
-        return f"forge data: {count} forge review(s) recorded in the ledger (trust: forge)"
+        return f"forge data: {count} approval(s) recorded in the ledger, each signed and verified"
     return (
         "forge data: none; forge reviews are recorded into the ledger by the gateway, which "
         "is not deployed yet"
@@ -244,4 +246,4 @@ def _ledger_source(ledger: LedgerRecords | None) -> str:
     skipped = ledger.skipped + ledger.glass.unreadable
     if skipped:
         text += f"; {skipped} unreadable entries ignored (run twokey ledger verify)"
-    return text
+    return f"{text}; {ledger.verification()}"

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from twokey.audit._identities import probable_aliases
-from twokey.audit._model import AuditChange, Signal
+from twokey.audit._model import AuditChange, Signal, strongest_trust
 
 MIN_CHANGES = 4  # below this many changes by an author, patterns are noise
 CONCENTRATION = 0.8  # one reviewer approving >= 80% of an author's changes
@@ -71,6 +71,9 @@ class SignalStats:
     fast: list[tuple[str, TimedApproval]] = field(default_factory=list)
     fast_count: int = 0
     email_pairs: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    reviewed: int = 0
+    self_claims: list[str] = field(default_factory=list)
+    self_claim_count: int = 0
 
     def add(self, change: AuditChange, timed: Iterable[TimedApproval] = ()) -> None:
         """Count one judged change (and its counted approvals with known times)."""
@@ -94,6 +97,8 @@ class SignalStats:
             self.self_merge_count[shape.self_merger] += times
         if shape.break_glass:
             self.glass_count += times
+        self.reviewed += times if shape.reviewed else 0
+        self.self_claim_count += times if shape.self_claimed else 0
 
     def example(self, commit: str, shape: SignalShape) -> bool:
         """Name ``commit`` as an example of its shape's signals; False once none has room."""
@@ -104,6 +109,8 @@ class SignalStats:
             room |= _example(self.glass, commit)
         for pair in shape.email_pairs:
             room |= _example(self.email_pairs.setdefault(pair, []), commit)
+        if shape.self_claimed:
+            room |= _example(self.self_claims, commit)
         return room
 
 
@@ -116,6 +123,8 @@ class SignalShape:
     self_merger: str | None  # the merger, when known and one of the authors
     break_glass: bool
     email_pairs: tuple[tuple[str, str], ...]  # (approver email, author email), counted
+    reviewed: bool = False
+    self_claimed: bool = False  # reviewed only by trailers its own author committed
 
     @classmethod
     def of(cls, change: AuditChange) -> SignalShape:
@@ -137,7 +146,18 @@ class SignalShape:
             change.merger if known and change.merger in change.authors else None,
             change.break_glass,
             tuple(emails),
+            change.reviewed,
+            _self_claimed(change),
         )
+
+
+def _self_claimed(change: AuditChange) -> bool:
+    """Reviewed on trailer claims alone, in a change its own author committed (or pushed).
+
+    A code-review system writes its trailers when it lands the change, as its own committer;
+    an author who commits ``Reviewed-by: Bob`` into their own direct push wrote the claim.
+    """
+    return strongest_trust(change) == "trailer" and change.merger in change.authors
 
 
 def _example(examples: list[str], commit: str) -> bool:
@@ -249,6 +269,26 @@ def break_glass_frequency(stats: SignalStats) -> list[Signal]:
     ]
 
 
+def trailer_only_review(stats: SignalStats) -> list[Signal]:
+    """Reviews that rest only on trailers the changes' own authors committed (issue 14)."""
+    if not stats.self_claim_count:
+        return []
+    return [
+        Signal(
+            "self-claimed-trailer-review",
+            f"{stats.self_claim_count} of {stats.reviewed} reviewed change(s) rest only on "
+            "Reviewed-by/Acked-by trailers their own author committed: no code-review system "
+            "recorded them",
+            (),
+            "A trailer is an unverified claim (trust: trailer). Written by a code-review system "
+            "that lands the change (its committer, often with a Reviewed-on: link) it records "
+            "a review; written by the author into their own commit it proves nothing. Count "
+            "these as unreviewed, or require signed or forge evidence in the policy.",
+            tuple(stats.self_claims),
+        )
+    ]
+
+
 def probable_self_approvals(stats: SignalStats, idents: Iterable[tuple[str, str]]) -> list[Signal]:
     """Counted approvals by an email that probably belongs to one of the change's authors."""
     same: dict[str, set[str]] = {}
@@ -278,6 +318,7 @@ _SIGNALS: tuple[Callable[[SignalStats], list[Signal]], ...] = (
     concentration,
     fast_approvals,
     break_glass_frequency,
+    trailer_only_review,
 )
 
 

@@ -9,15 +9,20 @@ The ledger holds what the doors recorded (docs/audit.md, "Ledger records"):
 - ``decision`` entries (the git hook): the gate's verdict for ``ref old..new``, its pusher and
   break-glass; the audit shows the recorded verdict beside its own and re-judges with the
   recorded pusher (``last-pusher``) and break-glass.
-- ``evidence`` entries whose body holds an ``approval`` object: forge reviews recorded by the
-  gateway (trust ``forge``; the gateway does not exist yet, so today there are none).
+- ``evidence`` entries that carry an approval with evidence the audit verifies itself: a
+  DSSE ``envelope`` (base64) signed by a key of the policy, or (later) a forge review in a
+  statement signed by a gateway key the policy trusts (:class:`GatewayTrust`; no gateway exists
+  yet, so :data:`NO_GATEWAY` trusts none). An ``approval`` object without such evidence is a
+  claim anyone who can append could write (issue 14, hole 1): counted, never trusted.
 - ``deploy`` entries ``{"environment", "commit", "deployer", "decision"?}``: who deployed what.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "NO_GATEWAY",
     "Deploys",
+    "GatewayTrust",
     "LedgerRecords",
     "RecordedDecision",
     "RefEvidence",
@@ -27,20 +32,33 @@ __all__ = [
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from twokey.audit._exceptions import (
+    GATE_DOORS,
     Exceptions,
+    VerifiedEntries,
     alias_of,
     break_glass_reason,
-    by_the_gate,
-    read_entries,
 )
 from twokey.errors import VerificationError
-from twokey.evidence import GitEvidenceStore, verify_envelopes
+from twokey.evidence import (
+    EvidenceError,
+    GitEvidenceStore,
+    StoredEnvelope,
+    verify_envelope,
+    verify_envelopes,
+)
 from twokey.git._run import Git
-from twokey.ledger import EntryKind, parse_entry
-from twokey.model import Alias, Approval, Change, CheckResult, DeployRequest, TrustLevel
+from twokey.ledger import (
+    Assurance,
+    DecisionRecord,
+    DeployRecord,
+    EvidenceRecord,
+    parse_entry,
+    read_record,
+)
+from twokey.model import Alias, Approval, Change, CheckResult, DeployRequest
 from twokey.policy import Policy
 
 
@@ -113,99 +131,169 @@ class LedgerRecords:
     """What the ledger holds about the audited ref."""
 
     url: str
+    repository: str = ""
     entries: int = 0
     decisions: dict[str, RecordedDecision] = field(default_factory=dict)  # by new commit
     approvals: dict[str, list[Approval]] = field(default_factory=dict)  # by commit and tree
     deploys: Deploys = field(default_factory=Deploys)
     glass: Exceptions = field(default_factory=Exceptions)  # break-glass and its reviews
     skipped: int = 0  # entries that could not be read as records
+    unverified: int = 0  # approval claims without evidence the audit could verify: not counted
+    assurance: Assurance | None = None  # what verifying the ledger proved
+
+    def verification(self) -> str:
+        """For the sources line: what was verified, and which claims were not trusted."""
+        text = "verified; " + self.assurance.summary() if self.assurance else "not verified"
+        if self.unverified:
+            text += (
+                f"; {self.unverified} approval claim(s) without a verifiable signature ignored "
+                "(an entry anyone who can append could write)"
+            )
+        return text
 
 
-def _decision(records: LedgerRecords, body: dict[str, Any], ref: str, when: datetime) -> None:
-    decision = body.get("decision")
-    if body.get("ref") != ref or not isinstance(decision, dict) or "new" not in body:
+class GatewayTrust(Protocol):
+    """The hook for forge reviews a gateway records: its signed statement, verified.
+
+    A gateway will record a forge review as a statement signed by its own key; the policy
+    names the gateway keys it trusts. Until then :data:`NO_GATEWAY` trusts none.
+    """
+
+    def approvals(self, body: dict[str, Any], index: int) -> list[Approval]:
+        """The approvals the entry's gateway statement proves (empty: it proves none)."""
+        ...
+
+
+class _NoGateway:
+    def approvals(self, body: dict[str, Any], index: int) -> list[Approval]:
+        del body, index
+        return []
+
+
+NO_GATEWAY: GatewayTrust = _NoGateway()
+
+
+def _decision(records: LedgerRecords, record: DecisionRecord, ref: str, when: datetime) -> None:
+    if record.ref != ref or record.door not in GATE_DOORS:
         return
-    if not by_the_gate(body):
-        return
-    new = str(body["new"])
-    earlier = records.decisions.get(new)
-    if earlier is not None and earlier.verdict == "allow" and decision.get("verdict") != "allow":
+    earlier = records.decisions.get(record.new)
+    if earlier is not None and earlier.verdict == "allow" and record.verdict != "allow":
         return  # a refused retry of an update that was allowed: the allowed one landed
-    records.decisions[new] = RecordedDecision(
-        str(decision.get("verdict")),
-        alias_of(body.get("pusher")),
-        break_glass_reason(decision),
+    records.decisions[record.new] = RecordedDecision(
+        record.verdict,
+        alias_of(record.pusher),
+        break_glass_reason(record.decision),
         when,
-        str(body.get("old", "")),
+        record.old,
     )
 
 
-def _approval(records: LedgerRecords, body: dict[str, Any], repository: str) -> None:
-    raw = body.get("approval")
-    if not isinstance(raw, dict):
+def _approval(
+    records: LedgerRecords,
+    record: EvidenceRecord,
+    body: dict[str, Any],
+    index: int,
+    trust: tuple[Policy | None, GatewayTrust],
+) -> None:
+    """Count an approval only with evidence verified here: a signed envelope or statement."""
+    if record.envelope is None and record.object:
         return  # an evidence ref recorded by the hook: read from the refs themselves
-    signer = alias_of(raw.get("signer"))
-    if signer is None or raw.get("repository") != repository:
-        records.skipped += 1
+    policy, gateway = trust
+    found = _signed_approvals(record, index, policy) + gateway.approvals(body, index)
+    if not found:
+        records.unverified += 1  # a claim anyone who can append could write
         return
-    approval = Approval(
-        repository,
-        str(raw["ref"]),
-        str(raw["commit"]),
-        str(raw.get("tree", "")),
-        signer,
-        datetime.fromisoformat(str(raw["time"])),
-        TrustLevel.FORGE,  # recorded from a forge, never more (invariant 11)
-        str(raw.get("source") or "forge (ledger)"),
-    )
-    records.approvals.setdefault(approval.commit, []).append(approval)
-    if approval.tree:
-        records.approvals.setdefault(approval.tree, []).append(approval)
+    for approval in found:
+        if approval.repository != records.repository:
+            records.skipped += 1
+            continue
+        records.approvals.setdefault(approval.commit, []).append(approval)
+        if approval.tree and approval.tree != approval.commit:
+            records.approvals.setdefault(approval.tree, []).append(approval)
 
 
-def _deploy(records: LedgerRecords, body: dict[str, Any], when: datetime) -> None:
-    decision = body.get("decision")
-    if isinstance(decision, dict) and decision.get("verdict") != "allow":
+def _signed_approvals(record: EvidenceRecord, index: int, policy: Policy | None) -> list[Approval]:
+    """The approvals in the record's DSSE envelope, verified against the policy's keys."""
+    if policy is None or record.envelope is None:
+        return []
+    try:
+        items = verify_envelope(StoredEnvelope(record.envelope, f"ledger entry {index}"), policy)
+    except EvidenceError:
+        return []
+    return [item for item in items if isinstance(item, Approval)]
+
+
+def _deploy(records: LedgerRecords, record: DeployRecord, when: datetime) -> None:
+    if not record.happened:
         return  # a refused deploy did not happen
-    deployer = alias_of(body.get("deployer"))
-    if deployer is None or not isinstance(body.get("commit"), str):
+    deployer = alias_of(record.deployer)
+    if deployer is None:
         records.skipped += 1
         return
-    environment = str(body.get("environment", "?"))
-    records.deploys.add(body["commit"], environment, deployer, when, "ledger deploy record")
+    records.deploys.add(record.commit, record.environment, deployer, when, "ledger deploy record")
 
 
-def read_ledger(url: str, ref: str, repository: str) -> LedgerRecords:
-    """Read the ledger's decisions, forge approvals and deploys for ``ref`` of ``repository``.
+def read_ledger(
+    url: str,
+    ref: str,
+    repository: str,
+    policy: Policy | None = None,
+    *,
+    key: str | None = None,
+    gateway: GatewayTrust = NO_GATEWAY,
+) -> LedgerRecords:
+    """Read the verified ledger's decisions, signed approvals and deploys for ``ref``.
+
+    The whole ledger is verified first, in the snapshot it is read from; one that does not
+    verify is refused, never half-used (issue 14, hole 2).
+
+    Args:
+        url: the ledger.
+        ref: the audited ref.
+        repository: the audited repository's id.
+        policy: whose keys verify the approvals entries carry (None: no approval counts).
+        key: the ledger's public key file (default ``$TWOKEY_LEDGER_KEY``): checkpoints are
+            then checked against it; without it the sources line says consistency only.
+        gateway: which gateway statements are trusted (none until a gateway exists).
 
     Raises:
         UsageError: no ledger at ``url``.
+        LedgerCorruptError: the ledger does not verify.
         InfrastructureError: the ledger cannot be opened or read.
     """
-    records = LedgerRecords(url)
-    for index, data in read_entries(url):
-        _read_entry(records, index, data, ref, repository)
+    records = LedgerRecords(url, repository=repository)
+    entries = VerifiedEntries(url, key)
+    for index, data in entries:
+        _read_entry(records, index, data, ref, (policy, gateway))
+    records.assurance = records.glass.assurance = entries.assurance
     return records
 
 
-def _read_entry(records: LedgerRecords, index: int, data: bytes, ref: str, repository: str) -> None:
+def _read_entry(
+    records: LedgerRecords,
+    index: int,
+    data: bytes,
+    ref: str,
+    trust: tuple[Policy | None, GatewayTrust],
+) -> None:
+    """Read one entry through its typed record (the only way the audit reads the ledger)."""
     records.entries += 1
     try:
         entry = parse_entry(data)
+        record = read_record(entry)
     except VerificationError:
-        records.skipped += 1  # not canonical: tampered or foreign; `twokey ledger verify` says
+        records.skipped += 1  # not canonical, or not its kind's record: listed, not trusted
         return
-    body = entry.body
-    if body.get("repository") not in (None, repository):
+    if record is None or getattr(record, "repository", "") not in ("", records.repository):
         return
-    try:
-        if entry.kind is not EntryKind.DECISION or body.get("ref") == ref:
-            records.glass.collect(index, data, entry)  # break-glass and reviews
-        if entry.kind is EntryKind.DECISION:
-            _decision(records, body, ref, entry.time)
-        elif entry.kind is EntryKind.EVIDENCE:
-            _approval(records, body, repository)
-        elif entry.kind is EntryKind.DEPLOY:
-            _deploy(records, body, entry.time)
-    except (KeyError, ValueError, TypeError):
-        records.skipped += 1  # a record the audit cannot read is listed, not trusted
+    if not isinstance(record, DecisionRecord) or record.ref == ref:
+        try:
+            records.glass.collect(index, data, entry)  # break-glass, reviews, what landed
+        except VerificationError:
+            records.glass.unreadable += 1
+    if isinstance(record, DecisionRecord):
+        _decision(records, record, ref, entry.time)
+    elif isinstance(record, EvidenceRecord):
+        _approval(records, record, entry.body, index, trust)
+    elif isinstance(record, DeployRecord):
+        _deploy(records, record, entry.time)

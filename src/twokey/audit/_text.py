@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from twokey.audit._render import exception_text, open_exceptions
+from twokey._text import printable as _p
+from twokey.audit._render import exception_text, open_exceptions, trust_split
 from twokey.audit._report import AuditReport
 
 _STYLE = {"deny": "bold red", "allow": "green"}
@@ -22,13 +23,16 @@ def rich_report(report: AuditReport, out: TextIO) -> None:
     s = report.summary()
     rate = f"{s['reviewed_rate']:.0%}" if s["reviewed_rate"] is not None else "n/a"
     console.print(
-        f"[bold]audit of {report.repository} {report.ref}[/]: {s['changes']} changes, "
-        f"[red]{s['violations']} violations[/], reviewed {rate}, "
-        f"break-glass {s['break_glass']}, "
-        f"open exceptions {open_exceptions(report)}",
+        Text(f"audit of {_p(report.repository)} {_p(report.ref)}", style="bold")
+        + Text(f": {s['changes']} changes, ")
+        + Text(f"{s['violations']} violations", style="red")
+        + Text(
+            f", reviewed {rate} ({trust_split(s)}), break-glass {s['break_glass']}, "
+            f"open exceptions {open_exceptions(report)}"
+        ),
         highlight=False,
     )
-    console.print(f"policy: {report.policy['source']} ({report.policy['digest']})", markup=False)
+    console.print(Text(_p(f"policy: {report.policy['source']} ({report.policy['digest']})")))
     for exception in report.exceptions:
         console.print(Text(exception_text(exception), style="bold yellow"))
     table = Table("verdict", "change", "time", "authors", "approvers", "merged by", "deployed by")
@@ -36,7 +40,7 @@ def rich_report(report: AuditReport, out: TextIO) -> None:
     for c in report.ordered():
         verdict = ("BREAK-GLASS " if c.break_glass else "") + c.verdict
         approvers = "\n".join(
-            f"{a.who} ({a.trust}{'' if a.counted else ', not counted'})" for a in c.approvers
+            _p(f"{a.who} ({a.trust}{'' if a.counted else ', not counted'})") for a in c.approvers
         )
         # Text, not markup: subjects and names are the repository's, "[...]" included.
         table.add_row(
@@ -44,18 +48,18 @@ def rich_report(report: AuditReport, out: TextIO) -> None:
             *(
                 Text(cell)
                 for cell in (
-                    f"{c.commit[:10]} {c.subject[:40]}",
-                    c.time[:10],
-                    ", ".join(c.authors),
+                    _p(f"{c.commit[:10]} {c.subject[:40]}"),
+                    _p(c.time[:10]),
+                    _p(", ".join(c.authors)),
                     approvers or "none",
-                    c.merger,
-                    c.deployer or "unknown",
-                    "\n".join(f"{code}: {message}" for code, message in c.findings),
+                    _p(c.merger),
+                    _p(c.deployer or "unknown"),
+                    "\n".join(_p(f"{code}: {message}") for code, message in c.findings),
                 )
             ),
         )
     console.print(table)
     for sig in report.signals:
-        console.print(Text(sig.kind, style="yellow") + Text(f": {sig.message}"))
+        console.print(Text(sig.kind, style="yellow") + Text(_p(f": {sig.message}")))
     for source in report.sources:
-        console.print(f"source: {source}", markup=False, highlight=False)
+        console.print(Text(_p(f"source: {source}")), highlight=False)

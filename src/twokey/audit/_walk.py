@@ -60,6 +60,7 @@ class AuditOptions:
         policy: a policy file; None applies the default (docs/audit.md).
         identities: confirmed aliases, email -> the person's canonical email (default policy).
         ledger: a ledger URL whose decisions, forge approvals and deploys are used.
+        ledger_key: the ledger's public key file its checkpoints must be signed with.
     """
 
     repo: Path
@@ -69,6 +70,7 @@ class AuditOptions:
     policy: Path | None = None
     identities: dict[str, str] | None = None
     ledger: str | None = None
+    ledger_key: str | None = None  # the ledger's public key file (default $TWOKEY_LEDGER_KEY)
 
     def __post_init__(self) -> None:
         if not self.ref.strip():
@@ -96,7 +98,11 @@ class Walk:
             self.default = DefaultPolicy(self.ref, options.identities)
             self.policy = self.default.policy
         self.evidence = RefEvidence(git, self.policy, repository)
-        self.ledger = read_ledger(options.ledger, self.ref, repository) if options.ledger else None
+        self.ledger = (
+            read_ledger(options.ledger, self.ref, repository, self.policy, key=options.ledger_key)
+            if options.ledger
+            else None
+        )
         self.deploys = self.ledger.deploys if self.ledger else Deploys()
         self.deploys.extend(self.evidence.deploys)
         self.current: dict[str, Deployment] = {}  # environment -> deploy of newer history

@@ -61,6 +61,12 @@ def register(subparsers: Subparsers) -> None:
         "commits as one change), deploys (who deployed), break-glass exceptions and reviews",
     )
     parser.add_argument(
+        "--ledger-key",
+        metavar="FILE",
+        help="the ledger's public key (.pub from `twokey ledger keygen`), obtained separately: "
+        "the ledger must reproduce checkpoints it signed (default: $TWOKEY_LEDGER_KEY)",
+    )
+    parser.add_argument(
         "--format", choices=["text", "json", "csv", "html"], default="text", help="(text)"
     )
     parser.add_argument("--output", type=Path, help="write here instead of standard output")
@@ -146,6 +152,7 @@ def _audit(args: argparse.Namespace) -> int:
         args.policy,
         _load_identities(args.identities),
         args.ledger,
+        args.ledger_key,
     )
     update, stop = _progress()
     try:

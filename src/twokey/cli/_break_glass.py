@@ -9,12 +9,12 @@ review is a signed statement about the exact ledger entry, appended to the ledge
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from twokey._text import printable
 from twokey.cli._output import Subparsers, add_command, add_format, help_handler, print_json
 from twokey.cli._signing import add_signing, signer_from
 from twokey.errors import ExitCode, UsageError
@@ -60,6 +60,11 @@ def register(subparsers: Subparsers) -> None:
         commands, "list", "every break-glass in the ledger, open or reviewed", _EPILOG
     )
     _common(listing)
+    listing.add_argument(
+        "--ledger-key",
+        metavar="FILE",
+        help="the ledger's public key, obtained separately (default: $TWOKEY_LEDGER_KEY)",
+    )
     add_format(listing)
     listing.set_defaults(handler=_list)
     review = add_command(
@@ -103,30 +108,33 @@ def _list(args: argparse.Namespace) -> int:
     from twokey.audit._exceptions import read_exceptions  # noqa: PLC0415
 
     policy = _policy(args.policy)
-    exceptions = read_exceptions(args.ledger, policy)
+    exceptions = read_exceptions(args.ledger, policy, args.ledger_key)
     rows = [e.to_dict(_name(policy, e.actor)) for e in exceptions.resolve(policy)]
     if args.format == "json":
         print_json(rows)
     else:
-        from twokey.audit._render import exception_text  # noqa: PLC0415
+        from twokey.audit._render import exception_text, is_open  # noqa: PLC0415
 
         for row in rows:
             print(exception_text(row))
             for why in row["refused_reviews"]:
-                print(f"  refused review: {why}")
-        still = sum(1 for r in rows if not r["reviewed"])
+                print(printable(f"  refused review: {why}"))
+        still = sum(1 for r in rows if is_open(r))
         print(f"{len(rows)} break-glass exception(s), {still} open")
+        if exceptions.assurance is not None:
+            print(f"ledger verified; {exceptions.assurance.summary()}")
         if exceptions.unreadable:
             print(
                 f"{exceptions.unreadable} unreadable ledger entries ignored (twokey ledger verify)"
             )
-    return ExitCode.DENY if any(not r["reviewed"] for r in rows) else ExitCode.ALLOW
+    still_open = any(not r["reviewed"] and r["landed"] is not False for r in rows)
+    return ExitCode.DENY if still_open else ExitCode.ALLOW
 
 
 def _review(args: argparse.Namespace) -> int:
     from twokey.audit._exceptions import require_ledger  # noqa: PLC0415
     from twokey.engine import evaluate_review, explain  # noqa: PLC0415
-    from twokey.ledger import Entry, EntryKind, open_ledger  # noqa: PLC0415
+    from twokey.ledger import ReviewRecord, open_ledger, to_entry  # noqa: PLC0415
 
     policy = _policy(args.policy)
     require_ledger(args.ledger)
@@ -137,12 +145,8 @@ def _review(args: argparse.Namespace) -> int:
         if not decision.allowed:
             print(explain(decision))
             return ExitCode.DENY
-        body: dict[str, Any] = {
-            "door": "break-glass-review",
-            "entry": args.entry,
-            "envelope": base64.b64encode(envelope).decode(),
-        }
-        [index] = ledger.append([Entry(EntryKind.REVIEW, body, review.time)])
+        record = ReviewRecord("break-glass-review", args.entry, envelope)
+        [index] = ledger.append([to_entry(record, review.time)])
     result = {
         "entry": args.entry,
         "review_entry": index,
@@ -164,12 +168,16 @@ def _review(args: argparse.Namespace) -> int:
 def _exception_at(ledger: Ledger, entry: int) -> tuple[bytes, GlassException]:
     """The exact bytes of ledger entry ``entry`` and the break-glass it records."""
     from twokey.audit._exceptions import exception_of  # noqa: PLC0415
-    from twokey.ledger import parse_entry  # noqa: PLC0415
+    from twokey.ledger import DecisionRecord, DeployRecord, parse_entry, read_record  # noqa: PLC0415
 
     if not 0 <= entry < ledger.size():
         raise UsageError(f"the ledger has no entry {entry} (size {ledger.size()})")
     data = ledger.entry(entry)
-    exception = exception_of(entry, data, parse_entry(data))
+    parsed = parse_entry(data)
+    record = read_record(parsed)
+    exception = None
+    if isinstance(record, DecisionRecord | DeployRecord):
+        exception = exception_of(entry, data, parsed.time, record)
     if exception is None:
         raise UsageError(
             f"ledger entry {entry} records no break-glass",

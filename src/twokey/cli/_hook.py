@@ -13,7 +13,8 @@ _EPILOG = """\
 examples:
   twokey hook install /srv/git/shop.git --repository git.example.com/org/shop
   twokey hook install /srv/git/shop.git --bootstrap-policy policy.yml   # the first policy
-  twokey hook install /srv/git/shop.git --ledger postgresql://ledger@db/twokey
+  twokey hook install /srv/git/shop.git --ledger postgresql://ledger@db/twokey \
+      --ledger-key /etc/twokey/ledger.key     # a signed checkpoint after every push
   twokey hook uninstall /srv/git/shop.git
   twokey hook serve --socket /run/twokey/hook.sock &       # optional warm server
   twokey hook install /srv/git/shop.git --server-socket /run/twokey/hook.sock
@@ -43,6 +44,13 @@ def register(subparsers: Subparsers) -> None:
         help="trusted policy until the default branch carries .twokey/policy.yml",
     )
     install.add_argument("--ledger", metavar="URL", help="ledger for every decision (git config)")
+    install.add_argument(
+        "--ledger-key",
+        type=Path,
+        metavar="FILE",
+        help="private key (twokey ledger keygen) that signs a checkpoint after each recorded "
+        "push (git config twokey.ledgerKey)",
+    )
     install.add_argument(
         "--repository", metavar="ID", help="repository id approvals name (git config)"
     )
@@ -77,6 +85,7 @@ def _install(args: argparse.Namespace) -> int:
         repository=args.repository,
         server_socket=args.server_socket,
         force=args.force,
+        ledger_key=args.ledger_key,
     )
     print(f"installed {hook}")
     if args.bootstrap_policy is not None:

@@ -16,18 +16,22 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from twokey._files import PUBLIC, SECRET, write_new
 from twokey.cli._output import Subparsers, add_command, add_format, help_handler, print_json
-from twokey.errors import ExitCode, UsageError
+from twokey.errors import ExitCode, TwokeyError, UsageError
 from twokey.ledger import (
     DEFAULT_LEDGER,
+    Assurance,
     Checkpoint,
     Entry,
     EntryKind,
     Ledger,
     LedgerCorruptError,
+    Level,
     NoteError,
     NoteSigner,
     NoteVerifier,
+    assess,
     generate_signer,
     open_ledger,
     open_note,
@@ -84,11 +88,26 @@ def _open(args: argparse.Namespace) -> Iterator[Ledger]:
         yield ledger
 
 
-def _read(path: str, what: str) -> str:
+def _stdin_bytes() -> bytes:
+    """Standard input's bytes (a test's text stdin has no buffer: its text, encoded)."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is not None:
+        return bytes(buffer.read())
+    return sys.stdin.read().encode("utf-8", "surrogateescape")
+
+
+def _read(path: str, what: str, bad: type[TwokeyError] = UsageError) -> str:
+    """A text file (or stdin); bytes that are not UTF-8 are ``bad`` naming the file."""
     try:
-        return sys.stdin.read() if path == "-" else Path(path).read_text()
+        data = _stdin_bytes() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise bad(
+            f"{what} {path} is not UTF-8 text (byte {exc.start} is {data[exc.start]:#04x})"
+        ) from exc
 
 
 def _signer(path: str) -> NoteSigner:
@@ -127,22 +146,20 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _keygen(args: argparse.Namespace) -> int:
+    """The secret key is 0600 from its first byte and never written through a symlink."""
     signer = generate_signer(args.name)
     out = Path(args.out)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | (0 if args.force else os.O_EXCL)
-    try:
-        fd = os.open(out, flags, 0o600)  # never readable by others, not even for a moment
-        with os.fdopen(fd, "w") as handle:
-            handle.write(signer.text() + "\n")
-        Path(f"{out}.pub").write_text(signer.verifier().text() + "\n")
-    except FileExistsError as exc:
-        raise UsageError(f"{out} exists", hint="pass --force to overwrite it") from exc
-    except OSError as exc:
-        raise UsageError(f"cannot write {out}: {exc.strerror}") from exc
+    pub = Path(f"{out}.pub")
+    if not args.force:
+        for name in (out, pub):
+            if name.is_symlink() or name.exists():
+                raise UsageError(f"{name} exists", hint="pass --force to replace it")
+    write_new(out, (signer.text() + "\n").encode(), SECRET, replace=args.force)
+    write_new(pub, (signer.verifier().text() + "\n").encode(), PUBLIC, replace=args.force)
     _out(
         args,
-        {"private": str(out), "public": f"{out}.pub", "vkey": signer.verifier().text()},
-        f"wrote {out} (secret) and {out}.pub: {signer.verifier().text()}",
+        {"private": str(out), "public": str(pub), "vkey": signer.verifier().text()},
+        f"wrote {out} (secret) and {pub}: {signer.verifier().text()}",
     )
     return ExitCode.ALLOW
 
@@ -150,15 +167,18 @@ def _keygen(args: argparse.Namespace) -> int:
 def _append(args: argparse.Namespace) -> int:
     entries = []
     now = datetime.now(UTC)
-    for number, line in enumerate(sys.stdin, 1):
-        if not line.strip():
+    for number, raw_line in enumerate(_stdin_bytes().splitlines(), 1):
+        if not raw_line.strip():
             continue
         try:
-            raw = json.loads(line)
+            raw = json.loads(raw_line.decode("utf-8"))
             entry = Entry(EntryKind(raw.get("kind", "note")), raw["body"], now)
+            _refuse_door_kinds(entry.kind)
             entry.encode()  # reject floats, huge integers... before anything is written
         except (ValueError, KeyError, TypeError, AttributeError, UsageError) as exc:
             reason = exc.message if isinstance(exc, UsageError) else str(exc)
+            if isinstance(exc, UnicodeDecodeError):
+                reason = "not UTF-8"
             raise UsageError(
                 f'stdin line {number}: expected {{"kind": ..., "body": {{...}}}}'
                 f" ({reason}); nothing was appended"
@@ -168,6 +188,20 @@ def _append(args: argparse.Namespace) -> int:
         indices = ledger.append(entries)
     _out(args, {"indices": indices}, "\n".join(str(i) for i in indices))
     return ExitCode.ALLOW
+
+
+# Kinds only the doors write, each with the evidence it rests on: an entry appended by hand
+# would be a record nobody decided (issue 14, hole 1). The audit does not trust them either
+# unless they carry evidence it verifies itself; refusing them here keeps the log honest.
+_HAND_KINDS = frozenset({EntryKind.NOTE})
+
+
+def _refuse_door_kinds(kind: EntryKind) -> None:
+    if kind not in _HAND_KINDS:
+        raise UsageError(
+            f"kind {kind.value!r} is written only by twokey's doors (the hook, check, deploy "
+            "check, break-glass review); `ledger append` writes notes"
+        )
 
 
 def _checkpoint(args: argparse.Namespace) -> int:
@@ -201,8 +235,11 @@ def _note_size(note: str) -> int:
 
 
 def _verify_proof(args: argparse.Namespace) -> int:
-    bundle = ProofBundle.parse(_read(args.bundle, "proof"))
-    entry = Path(args.entry).read_bytes() if args.entry else None
+    bundle = ProofBundle.parse(_read(args.bundle, "proof", NoteError))
+    try:
+        entry = Path(args.entry).read_bytes() if args.entry else None
+    except OSError as exc:
+        raise UsageError(f"cannot read the entry {args.entry}: {exc.strerror}") from exc
     checkpoint = bundle.verify(_verifier(args.key), entry)
     _out(
         args,
@@ -238,7 +275,7 @@ def _consistency(args: argparse.Namespace) -> int:
 
 
 def _trusted_checkpoint(path: str, verifier: NoteVerifier) -> Checkpoint:
-    checkpoint = Checkpoint.parse(open_note(_read(path, "checkpoint"), verifier))
+    checkpoint = Checkpoint.parse(open_note(_read(path, "checkpoint", NoteError), verifier))
     if checkpoint.origin != verifier.name:
         raise NoteError(f"checkpoint origin {checkpoint.origin!r} is not {verifier.name!r}")
     return checkpoint
@@ -268,19 +305,33 @@ def _verify(args: argparse.Namespace) -> int:
             report = ledger.verify(verifier, since=since, progress=update)
         finally:
             stop()
+    assurance = assess(report.size, report.checkpoints, report.signed, verifier)
+    code = _accepted(assurance, args)
+    data: dict[str, object] = {
+        "ok": code == ExitCode.ALLOW,
+        "size": report.size,
+        "checked_from": report.checked_from,
+        "checkpoints": report.checkpoints,
+        "root": base64.b64encode(report.root).decode(),
+        **assurance.to_dict(),
+    }
     _out(
         args,
-        {
-            "ok": True,
-            "size": report.size,
-            "checked_from": report.checked_from,
-            "checkpoints": report.checkpoints,
-            "root": base64.b64encode(report.root).decode(),
-        },
-        f"ok: {report.size} entries verify (from index {report.checked_from}); "
-        f"{report.checkpoints} checkpoint(s) match",
+        data,
+        f"{'ok' if assurance.level is Level.SIGNED else 'consistent'}: {report.size} entries "
+        f"verify (from index {report.checked_from}); {report.checkpoints} checkpoint(s) match\n"
+        + assurance.summary(),
     )
-    return ExitCode.ALLOW
+    return code
+
+
+def _accepted(assurance: Assurance, args: argparse.Namespace) -> int:
+    """Exit 0 only for what was asked: a trusted signed checkpoint, unless told otherwise."""
+    if assurance.level is Level.SIGNED or args.consistency_only:
+        return ExitCode.ALLOW
+    if assurance.level is Level.NOTHING and getattr(args, "allow_no_checkpoint", False):
+        return ExitCode.ALLOW
+    return ExitCode.DENY
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -310,27 +361,28 @@ def _unsigned(entries: int, signed: int) -> str:
 
 
 def _verify_export(args: argparse.Namespace) -> int:
+    """Never trust the export's own ``verifier.key``: it only checks consistency."""
     directory = Path(args.directory)
-    key = args.key or str(directory / "verifier.key")
-    if not args.key:
-        print(
-            f"warning: using {key} from the export itself; pass --key with the log's public "
-            "key obtained separately",
-            file=sys.stderr,
-        )
-    report = verify_export(directory, _verifier(key))
+    trusted = _verifier(args.key) if args.key else None
+    report = verify_export(directory, trusted or _verifier(str(directory / "verifier.key")))
+    assurance = assess(report.entries, report.checkpoints, report.signed, trusted)
+    code = _accepted(assurance, args)
     _out(
         args,
         {
-            "ok": True,
+            "ok": code == ExitCode.ALLOW,
             "entries": report.entries,
             "checkpoints": report.checkpoints,
             "signed": report.signed,
+            **assurance.to_dict(),
         },
-        f"ok: {report.entries} entries reproduce {report.checkpoints} signed checkpoint(s)"
-        + _unsigned(report.entries, report.signed),
+        f"{'ok' if trusted else 'consistent'}: {report.entries} entries reproduce "
+        f"{report.checkpoints} signed checkpoint(s)"
+        + ("" if trusted else " (signed by the export's own verifier.key)")
+        + _unsigned(report.entries, report.signed)
+        + ("" if trusted else "\n" + assurance.summary()),
     )
-    return ExitCode.ALLOW
+    return code
 
 
 def _no_args(_parser: argparse.ArgumentParser) -> None:
@@ -378,6 +430,25 @@ def _verify_args(p: argparse.ArgumentParser) -> None:
         metavar="CHECKPOINT",
         help="check only what is new since this signed checkpoint (and that the log extends it)",
     )
+    p.add_argument(
+        "--allow-no-checkpoint",
+        action="store_true",
+        help="exit 0 for a log that has no signed checkpoint yet (it proves nothing)",
+    )
+    _consistency_only_arg(p)
+
+
+def _consistency_only_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--consistency-only",
+        action="store_true",
+        help="exit 0 without a trusted key (the output still says only consistency was proved)",
+    )
+
+
+def _verify_export_args(p: argparse.ArgumentParser) -> None:
+    _export_args(p)
+    _consistency_only_arg(p)
 
 
 def _verify_proof_args(p: argparse.ArgumentParser) -> None:
@@ -417,5 +488,10 @@ _COMMANDS: tuple[
     ("consistency", _consistency, "prove the log extends an older checkpoint", _consistency_args),
     ("verify", _verify, "recompute the whole log and check every checkpoint", _verify_args),
     ("export", _export, "write entries and checkpoints for an auditor", _export_args),
-    ("verify-export", _verify_export, "verify an export offline with the public key", _export_args),
+    (
+        "verify-export",
+        _verify_export,
+        "verify an export offline with the public key",
+        _verify_export_args,
+    ),
 )

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from twokey.doors._pipeline import Gathered, decide
 from twokey.doors._release import recorded_deploys, release_base
@@ -75,7 +75,8 @@ def run_deploy_check(request: DeployCheck) -> tuple[Decision, str]:
     now = _clock(request, ledger)
     # Evidence is judged at the door's own clock, even when the request simulates a time.
     door = DeployDoor(reader, request.repository or settings.repository, request.now)
-    decision = decide(door, replace(request, ledger=ledger, now=now), now, ledger)
+    request = replace(request, ledger=ledger, now=now)
+    decision = decide(door, request, now, ledger, settings.ledger_key or None)
     return decision, door.origin
 
 
@@ -133,25 +134,26 @@ class DeployDoor:
         self, request: DeployCheck, gathered: Gathered, decision: Decision, now: datetime
     ) -> list[Entry]:
         """One ``deploy`` entry: the request, the release's start, the evidence, the decision."""
-        from twokey.ledger import Entry, EntryKind  # noqa: PLC0415
+        from twokey.ledger import DeployRecord, to_entry  # noqa: PLC0415
 
         facts = gathered.facts
         assert isinstance(facts, DeployFacts)
         deploy = facts.request
-        body: dict[str, Any] = {
-            "door": "deploy-check",
-            "repository": deploy.repository,
-            "environment": deploy.environment,
-            "artifact": deploy.artifact,
-            "commit": deploy.commit,
-            "deployer": str(deploy.deployer),
-            "requester": str(deploy.requester),
-            "since": gathered.extra.get("since"),
-            "policy": gathered.policy_origin,
-            "evidence": _evidence_ids(facts),
-            "decision": decision.to_dict(),
-        }
-        return [Entry(EntryKind.DEPLOY, body, now)]
+        since = gathered.extra.get("since")
+        record = DeployRecord(
+            "deploy-check",
+            deploy.repository,
+            deploy.environment,
+            deploy.artifact,
+            deploy.commit,
+            str(deploy.deployer),
+            str(deploy.requester),
+            since if isinstance(since, str) else None,
+            tuple(_evidence_ids(facts)),
+            decision.to_dict(),
+            gathered.policy_origin,
+        )
+        return [to_entry(record, now)]
 
 
 def _trusted(reader: GitReader, refs: RemoteRefs, request: DeployCheck) -> TrustedPolicy:

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 __all__ = ["Door", "Gathered", "answer", "decide", "door_deny", "exit_code", "record", "recorded"]
 
+
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from twokey.errors import ExitCode, InfrastructureError, TwokeyError
+from twokey.errors import ExitCode, TwokeyError
+from twokey.git import record  # one writer: appends, then signs a checkpoint (ADR 0015)
 from twokey.model import (
     Decision,
     DeployFacts,
@@ -63,18 +65,23 @@ class Door(Protocol[R_contra]):
         ...
 
 
-def decide(door: Door[R_contra], request: R_contra, now: datetime, ledger: str) -> Decision:
-    """Steps 1-3 for one request: gather, evaluate, record (when ``ledger`` names one)."""
+def decide(
+    door: Door[R_contra], request: R_contra, now: datetime, ledger: str, key: str | None = None
+) -> Decision:
+    """Steps 1-3 for one request: gather, evaluate, record (when ``ledger`` names one).
+
+    ``key`` signs a checkpoint after the batch (None: ``$TWOKEY_LEDGER_SIGNING_KEY``).
+    """
     from twokey.engine import evaluate_safely  # noqa: PLC0415 - lazy: door start-up time
 
     gathered = door.gather(request)
     decision = evaluate_safely(gathered.policy, gathered.facts, now)
     entries = door.entries(request, gathered, decision, now)
-    return recorded([decision], entries, ledger)[0]
+    return recorded([decision], entries, ledger, key)[0]
 
 
 def recorded(
-    decisions: Sequence[Decision], entries: Sequence[Entry], ledger: str
+    decisions: Sequence[Decision], entries: Sequence[Entry], ledger: str, key: str | None = None
 ) -> list[Decision]:
     """``decisions``, once ``entries`` are in the ledger; every one a deny if they cannot be.
 
@@ -83,7 +90,7 @@ def recorded(
     if not ledger:
         return list(decisions)
     try:
-        record(ledger, entries)
+        record(ledger, entries, key=key)
     except TwokeyError as exc:  # fail closed: a decision that is not recorded does not stand
         hint = "fix the ledger (twokey ledger verify), or run without --ledger"
         return [
@@ -91,25 +98,6 @@ def recorded(
             for d in decisions
         ]
     return list(decisions)
-
-
-def record(url: str, entries: Sequence[Entry]) -> list[int]:
-    """Append ``entries`` to the ledger at ``url`` in one transaction; their indices.
-
-    Raises:
-        InfrastructureError: the ledger cannot be opened or written.
-    """
-    from twokey.ledger import open_ledger  # noqa: PLC0415 - only with a ledger
-
-    try:
-        with open_ledger(url) as ledger:
-            return ledger.append(entries)
-    except TwokeyError as exc:
-        raise InfrastructureError(f"cannot write the ledger {url}: {exc.message}") from exc
-    except Exception as exc:  # any driver error: fail closed with the reason
-        raise InfrastructureError(
-            f"cannot write the ledger {url}: {type(exc).__name__}: {exc}"
-        ) from exc
 
 
 def door_deny(

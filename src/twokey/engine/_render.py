@@ -7,6 +7,7 @@ __all__ = ["decision_from_dict", "decision_json", "explain"]
 import json
 from typing import Any
 
+from twokey._text import printable
 from twokey.model import (
     Counted,
     Decision,
@@ -41,7 +42,7 @@ def explain(decision: Decision) -> str:
     lines += _rules(decision)
     if decision.policy_digest:
         lines.append(f"  policy: {decision.policy_digest}")
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)  # names and subjects: no escapes
 
 
 def _rules(decision: Decision) -> list[str]:

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_ssh_private_key,
 )
 
+from twokey._files import PUBLIC, SECRET, write_new
 from twokey.errors import InfrastructureError, UsageError
 from twokey.evidence._dsse import NAMESPACE, Envelope, Signature, pae
 from twokey.evidence._errors import EvidenceError
@@ -163,14 +164,20 @@ def load_signer(path: Path, *, ssh: bool) -> Signer:
 
 
 def generate_key(path: Path, comment: str) -> str:
-    """Write a new Ed25519 key (OpenSSH private format, mode 0600) and ``.pub``; return the pub."""
+    """Write a new Ed25519 key (OpenSSH private format, mode 0600) and ``.pub``; return the pub.
+
+    Both files are created new (``O_EXCL | O_NOFOLLOW``), the secret one 0600 from its first
+    byte (:func:`twokey._files.write_new`): an existing file, or a symlink at either name,
+    is refused rather than followed or overwritten.
+    """
     key = ed25519.Ed25519PrivateKey.generate()
-    if path.exists():
-        raise UsageError(f"{path} exists; refusing to overwrite a key")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption()))
-    path.chmod(0o600)
+    pub = Path(f"{path}.pub")
+    for name in (path, pub):
+        if name.is_symlink() or name.exists():
+            raise UsageError(f"{name} exists (or is a symlink); refusing to overwrite a key")
     public = f"{openssh_line(key.public_key())} {comment}".strip()
-    Path(f"{path}.pub").write_text(public + "\n")
-    key_blob(public)  # sanity: the line parses
+    key_blob(public)  # sanity: the line parses, before anything is written
+    private = key.private_bytes(Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption())
+    write_new(path, private, SECRET)
+    write_new(pub, (public + "\n").encode(), PUBLIC)
     return public

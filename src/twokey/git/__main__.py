@@ -14,6 +14,10 @@ from twokey.git._client import forward
 
 if __name__ == "__main__":
     args = sys.argv[1:]
+    if args == ["post-receive-run"]:  # what landed (docs/hook.md, ADR 0015)
+        from twokey.git._landed import post_receive_main
+
+        sys.exit(post_receive_main())
     if args[:1] != ["hook-run"] or len(args) not in (1, 3) or args[1:2] not in ([], ["--socket"]):
         print(
             "usage: python -m twokey.git hook-run [--socket PATH]  (git runs this as pre-receive)",

@@ -23,7 +23,7 @@ from twokey.git._install import resolve_git_dir
 from twokey.git._policy_source import TrustedPolicy, trusted_policy
 from twokey.git._reader import GitReader
 from twokey.git._record import ledger_entries, record
-from twokey.git._repository import repository_settings
+from twokey.git._repository import RepositorySettings, repository_settings
 from twokey.git._updates import RefUpdate
 from twokey.git._verdicts import door_deny
 from twokey.model import ZERO_SHA, Alias, FindingCode
@@ -74,7 +74,7 @@ def run_check(request: CheckRequest, env: Mapping[str, str], now: datetime) -> R
             update.subject, FindingCode.MALFORMED_INPUT, exc.message, exc.hint or "fix the policy"
         )
         report = Report((Judgement(update, decision),), repository, "")
-        return _recorded(report, request.pusher, request.ledger or settings.ledger, now)
+        return _recorded(report, request.pusher, request.ledger or settings.ledger, now, settings)
     gate = Gate(
         reader=reader,
         trusted=trusted,
@@ -88,13 +88,21 @@ def run_check(request: CheckRequest, env: Mapping[str, str], now: datetime) -> R
         reviewed_only=old,  # only the base the job names is reviewed (not the clone's refs)
     )
     report = Report((gate.judge(update),), repository, trusted.origin)
-    return _recorded(report, request.pusher, request.ledger or settings.ledger, now)
+    return _recorded(report, request.pusher, request.ledger or settings.ledger, now, settings)
 
 
-def _recorded(report: Report, pusher: Alias | None, ledger: str, now: datetime) -> Report:
+def _recorded(
+    report: Report,
+    pusher: Alias | None,
+    ledger: str,
+    now: datetime,
+    settings: RepositorySettings,
+) -> Report:
     """The report, once its decisions are in the ledger (invariant 9); a deny if they cannot be.
 
-    Without a ledger nothing is recorded (a check in CI is advice; the gate records).
+    Without a ledger nothing is recorded (a check in CI is advice; the gate records). A
+    checkpoint is signed after the batch with ``twokey.ledgerKey`` or
+    ``$TWOKEY_LEDGER_SIGNING_KEY`` (ADR 0015).
     """
     if not ledger:
         return report
@@ -102,7 +110,7 @@ def _recorded(report: Report, pusher: Alias | None, ledger: str, now: datetime) 
         report.judgements, door="ci-check", repository=report.repository, pusher=pusher, now=now
     )
     try:
-        record(ledger, entries)
+        record(ledger, entries, key=settings.ledger_key or None)
     except TwokeyError as exc:  # fail closed: a decision that is not recorded does not stand
         hint = "fix the ledger (twokey ledger verify), or check without --ledger"
         denied = tuple(

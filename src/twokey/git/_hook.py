@@ -115,7 +115,7 @@ def run_hook(git_dir: Path, stdin: str, env: Mapping[str, str], now: datetime) -
         # git stores nothing of a rejected push: no evidence entry for refs that never exist.
         entries = [e for e in entries if e.kind.value != "evidence"]
     try:
-        indices = record(settings.ledger, entries)  # step 4
+        indices = record(settings.ledger, entries, key=settings.ledger_key)  # step 4
     except TwokeyError as exc:
         return _all_denied(updates, exc, FindingCode.INTERNAL_ERROR)
     return HookOutcome(judgements, _exit(judgements), tuple(indices))

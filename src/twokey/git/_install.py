@@ -21,6 +21,12 @@ _SCRIPT = """\
 # Judges every ref update of a push against the policy on the default branch (docs/hook.md).
 exec {python} -m twokey.git hook-run{server}
 """
+_POST_RECEIVE = """\
+#!/bin/sh
+{marker} -- remove with: twokey hook uninstall
+# Records in the ledger which ref updates git actually made (docs/hook.md, ADR 0015).
+exec {python} -m twokey.git post-receive-run
+"""
 
 
 def resolve_git_dir(path: Path) -> Path:
@@ -44,15 +50,17 @@ def install_hook(
     python: str | None = None,
     server_socket: Path | None = None,
     force: bool = False,
+    ledger_key: Path | None = None,
 ) -> Path:
     """Install the pre-receive hook; returns the hook's path.
 
-    Also sets ``receive.advertisePushOptions`` (for ``git push -o twokey.break-glass=...``),
-    what ``git push --signed`` needs (a ``receive.certNonceSeed`` and ``certNonceSlop`` when
-    unset, ``gpg.format=ssh``, ``gpg.ssh.allowedSignersFile`` written from the policy's keys),
-    and ``twokey.ledger`` / ``twokey.repository`` when given. With ``server_socket`` the hook
-    first asks a warm ``twokey hook serve`` on that socket, and judges by itself when none
-    answers.
+    Also installs the ``post-receive`` hook that records what landed, and sets
+    ``receive.advertisePushOptions`` (for ``git push -o twokey.break-glass=...``), what
+    ``git push --signed`` needs (a ``receive.certNonceSeed`` and ``certNonceSlop`` when unset,
+    ``gpg.format=ssh``, ``gpg.ssh.allowedSignersFile`` written from the policy's keys), and
+    ``twokey.ledger`` / ``twokey.repository`` / ``twokey.ledgerKey`` when given. With
+    ``server_socket`` the hook first asks a warm ``twokey hook serve`` on that socket, and
+    judges by itself when none answers.
 
     Raises:
         UsageError: not a repository, or another pre-receive hook exists (without ``force``).
@@ -65,6 +73,7 @@ def install_hook(
             f"{hook} exists and was not installed by twokey",
             hint="move it aside, or pass --force to replace it",
         )
+    _check_post_receive(git_dir, force=force)  # before anything is written
     if bootstrap_policy is not None:
         _install_bootstrap(git_dir, bootstrap_policy)
     git = Plumbing(git_dir)
@@ -75,6 +84,8 @@ def install_hook(
     for key, value in (("twokey.ledger", ledger), ("twokey.repository", repository)):
         if value:
             git.run(["config", key, value])
+    if ledger_key is not None:  # signs a checkpoint after each recorded push (ADR 0015)
+        git.run(["config", "twokey.ledgerKey", str(ledger_key.resolve())])
     hook.parent.mkdir(exist_ok=True)
     server = ""
     if server_socket is not None:
@@ -85,7 +96,25 @@ def install_hook(
         )
     )
     hook.chmod(0o755)
+    _install_post_receive(git_dir, python or sys.executable, force=force)
     return hook
+
+
+def _check_post_receive(git_dir: Path, *, force: bool) -> None:
+    hook = git_dir / "hooks" / "post-receive"
+    if hook.exists() and HOOK_MARKER not in _read(hook) and not force:
+        raise UsageError(
+            f"{hook} exists and was not installed by twokey",
+            hint="chain it from a script, or pass --force to replace it",
+        )
+
+
+def _install_post_receive(git_dir: Path, python: str, *, force: bool) -> None:
+    """The post-receive hook beside pre-receive: what landed, not only what was allowed."""
+    _check_post_receive(git_dir, force=force)
+    hook = git_dir / "hooks" / "post-receive"
+    hook.write_text(_POST_RECEIVE.format(marker=HOOK_MARKER, python=shlex.quote(python)))
+    hook.chmod(0o755)
 
 
 def uninstall_hook(path: Path) -> bool:
@@ -96,7 +125,11 @@ def uninstall_hook(path: Path) -> bool:
     Raises:
         UsageError: the pre-receive hook there is not twokey's.
     """
-    hook = resolve_git_dir(path) / "hooks" / "pre-receive"
+    hooks = resolve_git_dir(path) / "hooks"
+    hook = hooks / "pre-receive"
+    post = hooks / "post-receive"
+    if post.exists() and HOOK_MARKER in _read(post):
+        post.unlink()
     if not hook.exists():
         return False
     if HOOK_MARKER not in _read(hook):

@@ -12,10 +12,15 @@ from twokey.git._process import Plumbing
 
 @dataclass(frozen=True, slots=True)
 class RepositorySettings:
-    """``repository``: the id approvals are bound to; ``ledger``: URL, or "" for none."""
+    """``repository``: the id approvals are bound to; ``ledger``: URL, or "" for none.
+
+    ``ledger_key``: the private key file that signs a checkpoint after each recorded batch
+    (``twokey.ledgerKey``, ``$TWOKEY_LEDGER_SIGNING_KEY`` overrides; "" for none).
+    """
 
     repository: str
     ledger: str = ""
+    ledger_key: str = ""
 
 
 def repository_settings(git: Plumbing, env: Mapping[str, str]) -> RepositorySettings:
@@ -35,7 +40,8 @@ def repository_settings(git: Plumbing, env: Mapping[str, str]) -> RepositorySett
         values[key.lower()] = value.strip()
     repository = values.get("twokey.repository") or _from_origin(values) or directory_id(git)
     ledger = env.get("TWOKEY_LEDGER", "").strip() or values.get("twokey.ledger", "")
-    return RepositorySettings(repository, ledger)
+    key = env.get("TWOKEY_LEDGER_SIGNING_KEY", "").strip() or values.get("twokey.ledgerkey", "")
+    return RepositorySettings(repository, ledger, key)
 
 
 def _from_origin(values: Mapping[str, str]) -> str:

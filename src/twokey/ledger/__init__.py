@@ -4,6 +4,7 @@ The tree functions (``leaf_hash``, ``root``, proofs and their verification) are 
 that third parties can use on their own; ``open_ledger`` gives the stored, signed log.
 """
 
+from twokey.ledger._assurance import Assurance, Level, assess
 from twokey.ledger._entry import ENTRY_VERSION, Entry, EntryKind, canonical_json, parse_entry
 from twokey.ledger._ledger import DEFAULT_LEDGER, Ledger, open_ledger
 from twokey.ledger._merkle import (
@@ -26,6 +27,18 @@ from twokey.ledger._note import (
     open_note,
     sign_note,
 )
+from twokey.ledger._records import (
+    RECORD_SCHEMA,
+    DecisionRecord,
+    DeployRecord,
+    EvidenceRecord,
+    LandedRecord,
+    Record,
+    RecordError,
+    ReviewRecord,
+    read_record,
+    to_entry,
+)
 from twokey.ledger._store import Store, StoredCheckpoint
 from twokey.ledger._verify import LedgerCorruptError, VerifyReport
 
@@ -33,18 +46,29 @@ __all__ = [
     "DEFAULT_LEDGER",
     "EMPTY_ROOT",
     "ENTRY_VERSION",
+    "RECORD_SCHEMA",
+    "Assurance",
     "Checkpoint",
+    "DecisionRecord",
+    "DeployRecord",
     "Entry",
     "EntryKind",
+    "EvidenceRecord",
+    "LandedRecord",
     "Ledger",
     "LedgerCorruptError",
+    "Level",
     "NoteError",
     "NoteSigner",
     "NoteVerifier",
     "ProofError",
+    "Record",
+    "RecordError",
+    "ReviewRecord",
     "Store",
     "StoredCheckpoint",
     "VerifyReport",
+    "assess",
     "canonical_json",
     "consistency_proof",
     "generate_signer",
@@ -54,8 +78,10 @@ __all__ = [
     "open_ledger",
     "open_note",
     "parse_entry",
+    "read_record",
     "root",
     "sign_note",
+    "to_entry",
     "verify_consistency",
     "verify_inclusion",
 ]

@@ -180,10 +180,10 @@ def verify_export(
 
 def _read_entries(directory: Path) -> Iterator[tuple[int, bytes]]:
     try:
-        with (directory / "entries.jsonl").open() as lines:
+        with (directory / "entries.jsonl").open("rb") as lines:
             for number, line in enumerate(lines):
-                try:
-                    record = json.loads(line)
+                try:  # UnicodeDecodeError is a ValueError: a line that is not UTF-8 is named
+                    record = json.loads(line.decode("utf-8"))
                     yield int(record["index"]), base64.b64decode(record["data"], validate=True)
                 except (ValueError, KeyError, TypeError, binascii.Error) as exc:
                     raise LedgerCorruptError(
@@ -196,14 +196,16 @@ def _read_entries(directory: Path) -> Iterator[tuple[int, bytes]]:
 def _read_checkpoints(directory: Path, verifier: NoteVerifier) -> dict[int, Checkpoint]:
     out: dict[int, Checkpoint] = {}
     try:
-        lines = (directory / "checkpoints.jsonl").read_text().splitlines()
+        lines = (directory / "checkpoints.jsonl").read_bytes().splitlines()
     except OSError as exc:
         raise UsageError(f"cannot read the export's checkpoints: {exc}") from exc
-    for line in lines:
+    for number, line in enumerate(lines, 1):
         try:
-            note = str(json.loads(line)["note"])
+            note = str(json.loads(line.decode("utf-8"))["note"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise LedgerCorruptError("a checkpoint line is malformed", None) from exc
+            raise LedgerCorruptError(
+                f"checkpoint line {number} is malformed ({type(exc).__name__})", None
+            ) from exc
         checkpoint = Checkpoint.parse(open_note(note, verifier))
         if checkpoint.origin != verifier.name:
             raise NoteError(f"checkpoint origin {checkpoint.origin!r} is not {verifier.name!r}")

@@ -41,6 +41,7 @@ class EntryKind(enum.StrEnum):
     POLICY = "policy"
     REVIEW = "review"  # after-the-fact review of a break-glass exception
     NOTE = "note"
+    LANDED = "landed"  # post-receive: a ref update git actually made (after the decision)
 
 
 def _string(text: str, path: str) -> str:

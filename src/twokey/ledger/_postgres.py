@@ -82,6 +82,9 @@ class PostgresStore(SqlStore):
         self._exec("BEGIN")
         self._exec("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
 
+    def _lock_recovery(self) -> None:
+        self._exec("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+
     def _begin_read(self) -> None:
         self._exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 

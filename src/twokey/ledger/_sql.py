@@ -17,16 +17,44 @@ from datetime import UTC, datetime
 from typing import Any
 
 from twokey.errors import ConfigError, InfrastructureError
-from twokey.ledger._compact import Position, fold, grow
+from twokey.ledger._compact import Position, fold, frontier_positions, grow
 from twokey.ledger._merkle import EMPTY_ROOT, HASH_SIZE
 from twokey.ledger._migrations import MIGRATIONS
-from twokey.ledger._store import Head, MissingHashError, Store, StoredCheckpoint
+from twokey.ledger._store import (
+    Head,
+    LedgerCorruptError,
+    MissingHashError,
+    Store,
+    StoredCheckpoint,
+)
 
 _FETCH = 8192
 
 
 def _split(blob: bytes) -> tuple[bytes, ...]:
     return tuple(blob[i : i + HASH_SIZE] for i in range(0, len(blob), HASH_SIZE))
+
+
+def _blob(value: object, what: str, index: int | None = None) -> bytes:
+    """A stored blob, or a verify failure naming the row: never a driver type leaking out.
+
+    SQLite stores whatever type an edit gives it (a TEXT ``data`` is a ``str``), so every
+    column read back is checked instead of assumed.
+    """
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise LedgerCorruptError(
+        f"{what} is stored as {type(value).__name__}, not as bytes: the row was edited", index
+    )
+
+
+def _int(value: object, what: str) -> int:
+    """A stored integer (``bool`` and SQLite TEXT are refused, not converted)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise LedgerCorruptError(
+        f"{what} is stored as {type(value).__name__}, not as an integer: the row was edited", None
+    )
 
 
 class SqlStore(Store):
@@ -150,7 +178,7 @@ class SqlStore(Store):
     # -- Store ----------------------------------------------------------------------------
     def append(self, datas: Sequence[bytes], leaves: Sequence[bytes]) -> int:
         with self._guard("appending"), self._transaction(self._begin_write):
-            head = self._read_head(self.lock_suffix)
+            head = self._read_head(self.lock_suffix, recover=True)
             nodes, frontier = grow(head.size, head.frontier, leaves)
             rows = [
                 (head.size + i, d, h) for i, (d, h) in enumerate(zip(datas, leaves, strict=True))
@@ -163,11 +191,53 @@ class SqlStore(Store):
             )
         return head.size
 
-    def _read_head(self, suffix: str = "") -> Head:
+    def _read_head(self, suffix: str = "", *, recover: bool = False) -> Head:
         sql = "SELECT size, root, frontier FROM twokey_head WHERE id = 1" + suffix  # noqa: S608
-        row = self._exec(sql)
-        size, root, frontier = row.fetchone()
-        return Head(int(size), bytes(root), _split(bytes(frontier)))
+        row = self._exec(sql).fetchone()
+        if row is None and recover:
+            return self._recover_head(sql)
+        if row is None:
+            raise LedgerCorruptError(
+                "the tree head row (twokey_head, id 1) is missing: the store was edited; the "
+                "next append rebuilds it from the stored entries and hashes",
+                None,
+            )
+        size, root, frontier = row
+        return Head(
+            _int(size, "the tree head's size"),
+            _blob(root, "the tree head's root"),
+            _split(_blob(frontier, "the tree head's frontier")),
+        )
+
+    def _lock_recovery(self) -> None:
+        """Serialise head recovery (SQLite's write lock already does)."""
+
+    def _recover_head(self, sql: str) -> Head:
+        """Rebuild a deleted head row from the entries and the stored subtree hashes.
+
+        Appends go on (fail small) instead of failing for everyone; ``verify`` still checks
+        every entry and checkpoint against the rebuilt head, so nothing is vouched for here.
+        """
+        self._lock_recovery()
+        row = self._exec(sql).fetchone()  # another appender may have rebuilt it meanwhile
+        if row is not None:
+            return self._read_head()
+        count, last = self._exec("SELECT COUNT(*), MAX(idx) FROM twokey_entries").fetchone()
+        size = _int(count, "the entry count")
+        if size and _int(last, "the last index") != size - 1:
+            raise LedgerCorruptError(
+                f"the tree head row is missing and entries are missing below index {last}: "
+                "cannot rebuild the head",
+                None,
+            )
+        positions = frontier_positions(size)
+        found = self.hashes(positions)
+        frontier = [found[p] for p in positions]
+        self._exec(
+            "INSERT INTO twokey_head (id, size, root, frontier) VALUES (1, ?, ?, ?)",
+            (size, fold(frontier), b"".join(frontier)),
+        )
+        return Head(size, fold(frontier), tuple(frontier))
 
     def head(self) -> Head:
         with self._guard("reading the tree head"):
@@ -182,14 +252,20 @@ class SqlStore(Store):
             if leaves:
                 marks = ",".join("?" * len(leaves))
                 sql = f"SELECT idx, leaf FROM twokey_entries WHERE idx IN ({marks})"  # noqa: S608
-                found.update(((0, int(i)), bytes(h)) for i, h in self._exec(sql, leaves))
+                found.update(
+                    ((0, _int(i, "an index")), _blob(h, f"the leaf hash of entry {i}", i))
+                    for i, h in self._exec(sql, leaves)
+                )
             if inner:
                 # An OR of point lookups: both planners use the primary key for each term
                 # (SQLite scans the table for a row-value IN list).
                 terms = " OR ".join(["(level = ? AND idx = ?)"] * len(inner))
                 sql = f"SELECT level, idx, hash FROM twokey_nodes WHERE {terms}"  # noqa: S608
                 flat = [x for p in inner for x in p]
-                found.update(((int(lv), int(i)), bytes(h)) for lv, i, h in self._exec(sql, flat))
+                found.update(
+                    ((_int(lv, "a level"), _int(i, "an index")), _blob(h, "a tree hash"))
+                    for lv, i, h in self._exec(sql, flat)
+                )
         missing = [p for p in wanted if p not in found]
         if missing:
             raise MissingHashError(
@@ -208,7 +284,9 @@ class SqlStore(Store):
             cur = self._stream(sql + " ORDER BY idx", params)
             while rows := cur.fetchmany(_FETCH):
                 for idx, data, leaf in rows:
-                    yield int(idx), bytes(data), bytes(leaf)
+                    index = _int(idx, "an entry index")
+                    what = f"entry {index}"
+                    yield index, _blob(data, what, index), _blob(leaf, f"{what}'s leaf hash", index)
 
     def nodes(self, level: int, start: int) -> Iterator[tuple[int, bytes]]:
         sql = "SELECT idx, hash FROM twokey_nodes WHERE level = ? AND idx >= ? ORDER BY idx"
@@ -216,7 +294,7 @@ class SqlStore(Store):
             cur = self._stream(sql, (level, start))
             while rows := cur.fetchmany(_FETCH):
                 for idx, value in rows:
-                    yield int(idx), bytes(value)
+                    yield _int(idx, "a node index"), _blob(value, f"a level-{level} tree hash")
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -240,8 +318,19 @@ class SqlStore(Store):
     def checkpoints(self) -> list[StoredCheckpoint]:
         with self._guard("reading checkpoints"):
             rows = self._exec("SELECT size, root, note FROM twokey_checkpoints ORDER BY size")
-            return [StoredCheckpoint(int(s), bytes(r), str(n)) for s, r, n in rows.fetchall()]
+            return [_checkpoint(s, r, n) for s, r, n in rows.fetchall()]
 
     def close(self) -> None:
         with self._guard("closing"):
             self.conn.close()
+
+
+def _checkpoint(size: object, root: object, note: object) -> StoredCheckpoint:
+    number = _int(size, "a checkpoint's size")
+    if not isinstance(note, str):
+        raise LedgerCorruptError(
+            f"the checkpoint of size {number} is stored as {type(note).__name__}, not as text: "
+            "the row was edited",
+            None,
+        )
+    return StoredCheckpoint(number, _blob(root, f"the root of checkpoint {number}"), note)

@@ -8,15 +8,32 @@
 
 from __future__ import annotations
 
-__all__ = ["Head", "MissingHashError", "Store", "StoredCheckpoint"]
+__all__ = ["Head", "LedgerCorruptError", "MissingHashError", "Store", "StoredCheckpoint"]
 
 import abc
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from twokey.errors import InfrastructureError
+from twokey.errors import InfrastructureError, VerificationError
 from twokey.ledger._compact import Position, fold
+
+
+class LedgerCorruptError(VerificationError):
+    """The stored log does not verify.
+
+    Attributes:
+        first_bad_index: the first entry that cannot be vouched for, or None when the damage is
+            not in the entries (a checkpoint, the head) or cannot be narrowed to one index.
+    """
+
+    def __init__(self, message: str, first_bad_index: int | None) -> None:
+        super().__init__(
+            message,
+            hint="the log was edited, truncated or forked; compare it with the checkpoints "
+            "handed out earlier (twokey ledger consistency --from CHECKPOINT)",
+        )
+        self.first_bad_index = first_bad_index
 
 
 class MissingHashError(InfrastructureError):

@@ -15,31 +15,13 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from twokey.errors import VerificationError
 from twokey.ledger._compact import fold, frontier_positions
 from twokey.ledger._note import Checkpoint, NoteError, NoteVerifier, open_note
-from twokey.ledger._store import MissingHashError, Store, StoredCheckpoint
+from twokey.ledger._store import LedgerCorruptError, MissingHashError, Store, StoredCheckpoint
 
 Progress = Callable[[int], None]
 _sha256 = hashlib.sha256
 _PROGRESS_EVERY = 1 << 16
-
-
-class LedgerCorruptError(VerificationError):
-    """The stored log does not verify.
-
-    Attributes:
-        first_bad_index: the first entry that cannot be vouched for, or None when the damage is
-            not in the entries (a checkpoint, the head) or cannot be narrowed to one index.
-    """
-
-    def __init__(self, message: str, first_bad_index: int | None) -> None:
-        super().__init__(
-            message,
-            hint="the log was edited, truncated or forked; compare it with the checkpoints "
-            "handed out earlier (twokey ledger consistency --from CHECKPOINT)",
-        )
-        self.first_bad_index = first_bad_index
 
 
 @dataclass(frozen=True)
@@ -50,6 +32,7 @@ class VerifyReport:
     root: bytes
     checked_from: int
     checkpoints: int
+    signed: int = 0  # entries covered by the largest stored checkpoint (0: none)
 
 
 def verify_store(
@@ -70,7 +53,8 @@ def verify_store(
         if tuple(walk.stack) != head.frontier or fold(walk.stack) != head.root:
             raise LedgerCorruptError("the stored tree head does not match the entries", None)
         _check_checkpoints(stored, roots, head.size, verifier)
-    return VerifyReport(head.size, head.root, start, len(stored))
+    signed = max((c.size for c in stored), default=0)
+    return VerifyReport(head.size, head.root, start, len(stored), signed)
 
 
 def _start(store: Store, size: int, since: Checkpoint | None) -> tuple[int, list[bytes]]:

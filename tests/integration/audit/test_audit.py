@@ -94,7 +94,10 @@ def test_default_report_totals_order_and_statement(
 def test_default_report_signals(world: tuple[GitRepo, dict[str, str], Path]) -> None:
     repo, c, _ = world
     signals = {s.kind: s for s in run_audit(AuditOptions(repo.path)).signals}
-    assert set(signals) == {"probable-self-approval", "self-merge"}
+    assert set(signals) == {"probable-self-approval", "self-merge", "self-claimed-trailer-review"}
+    claimed = signals["self-claimed-trailer-review"]  # rev, self, owners; kernel (dave's merge)
+    assert claimed.message.startswith("4 of 5 reviewed change(s)")
+    assert set(claimed.commits) == {c["rev"], c["self"], c["owners"], c["kernel"]}
     alias = signals["probable-self-approval"]
     assert alias.people == ("alice@home.example", "alice@example.com")
     assert alias.commits == (c["self"],)

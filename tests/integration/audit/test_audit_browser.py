@@ -54,7 +54,8 @@ def test_html_report_renders_tables_and_charts(tmp_path: Path, chromium_path: Pa
             ]
             assert page.locator("#sources li").count() >= 6
             assert page.locator("#totals").inner_text().split()[:2] == ["8", "changes"]
-            assert page.locator("#signals li").count() == 2
+            assert page.locator("#signals li").count() == 3
+            assert "trailer" in page.locator("#reviewed-trust").inner_text()
             page.emulate_media(media="print")  # the print stylesheet keeps the table
             assert rows.first.is_visible()
             page.screenshot(path=str(tmp_path / "audit.png"), full_page=True)

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.audit.support import REF, build_history, policy_file
+from tests.integration.audit.support import REF, build_history, key_of, policy_file
 from tests.support.gitrepo import ALICE, BOB, GitRepo
 from twokey.audit import AuditOptions, Deployment, ReportFormat, render, run_audit
 from twokey.errors import UsageError
+from twokey.evidence import Ed25519Signer, sign_approval
 from twokey.ledger import Entry, EntryKind, open_ledger
 
 WHEN = datetime(2026, 5, 1, 9, tzinfo=UTC)
+REVIEWED = datetime(2026, 3, 1, 11, tzinfo=UTC)
 
 
 def decision(
@@ -66,6 +69,20 @@ def forge_review(commit: str, tree: str) -> Entry:
     return Entry(EntryKind.EVIDENCE, {"approval": approval}, WHEN)
 
 
+def signed_review(commit: str, tree: str) -> Entry:
+    """An approval entry carrying bob's signed envelope: evidence the audit verifies itself."""
+    envelope = sign_approval(
+        Ed25519Signer(key_of("bob")),
+        repository="r",
+        ref=REF,
+        commit=commit,
+        tree=tree,
+        when=REVIEWED,
+    )
+    body = {"envelope": base64.b64encode(envelope).decode(), "source": "github review"}
+    return Entry(EntryKind.EVIDENCE, body, WHEN)
+
+
 def test_ledger_records_change_the_rows(tmp_path: Path) -> None:
     repo = GitRepo.init(tmp_path / "r")
     c = build_history(repo)
@@ -75,7 +92,9 @@ def test_ledger_records_change_the_rows(tmp_path: Path) -> None:
             [
                 decision(c["rev"], "email:bob@example.com", "allow"),
                 decision(c["unrev"], "email:erin@example.com", "allow", glass="prod down"),
-                forge_review(c["init"], repo.rev_parse(f"{c['init']}^{{tree}}")),
+                forge_review(c["init"], repo.rev_parse(f"{c['init']}^{{tree}}")),  # a claim
+                signed_review(c["init"], repo.rev_parse(f"{c['init']}^{{tree}}")),
+                forge_review(c["owners"], repo.rev_parse(f"{c['owners']}^{{tree}}")),
                 deploy(c["merge"], "allow"),
                 deploy(c["owners"], "deny"),  # refused: no deploy happened
             ]
@@ -95,10 +114,11 @@ def test_ledger_records_change_the_rows(tmp_path: Path) -> None:
     rev = rows[c["rev"]]  # trailers do not count under this policy: the audit disagrees
     assert (rev.verdict, rev.gate, rev.merger) == ("deny", "allow", "bob")
     init = rows[c["init"]]
-    assert init.verdict == "allow"
+    assert init.verdict == "allow", (init.findings, init.approvers)
     assert [(a.who, a.trust, a.counted, a.source) for a in init.approvers] == [
-        ("bob", "forge", True, "github review")
+        ("bob", "signed", True, "ledger entry 3")  # the unsigned claims at 2 and 4 count nothing
     ]
+    assert [a.trust for a in rows[c["owners"]].approvers] == ["trailer"]  # not the claim
     deployed = Deployment("production", "dave", WHEN.isoformat(), "ledger deploy record")
     for label in ("merge", "self", "rev", "init"):
         assert rows[c[label]].deployments == (deployed,), label
@@ -108,12 +128,19 @@ def test_ledger_records_change_the_rows(tmp_path: Path) -> None:
     s = report.summary()
     assert (s["break_glass"], s["deployed"], s["gate_disagreements"]) == (1, 4, 1)
     [ledger_source] = [x for x in report.sources if x.startswith("ledger ")]
+    assert (
+        "7 entries; 2 gate decision(s) on this ref, 1 forge approval(s), 1 deploy(s), "
+        "1 break-glass exception(s) with 0 review(s); verified; NOTHING PROVED: no signed "
+        "checkpoint exists" in ledger_source
+    )
     assert ledger_source.endswith(
-        "5 entries; 2 gate decision(s) on this ref, 1 forge approval(s), 1 deploy(s), "
-        "1 break-glass exception(s) with 0 review(s)"
+        "; 2 approval claim(s) without a verifiable signature ignored (an entry anyone who "
+        "can append could write)"
     )
     assert not any("deployer unknown" in x for x in report.sources)
-    assert "forge data: 1 forge review(s) recorded in the ledger (trust: forge)" in report.sources
+    assert "forge data: 1 approval(s) recorded in the ledger, each signed and verified" in (
+        report.sources
+    )
 
 
 def test_a_missing_ledger_is_a_usage_error(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from twokey.cli import main
 from twokey.demo import Step, run_walkthrough
+from twokey.ledger import open_ledger
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
 
@@ -92,7 +94,15 @@ def test_the_audit_with_the_ledger_tells_the_story(
     root = story[0] / "demo"
     args = ["audit", "--repo", str(root / "server" / "shop.git"), "--format", "json"]
     args += ["--policy", str(root / "clones" / "dave" / ".twokey" / "policy.yml")]
-    assert main([*args, "--ledger", f"sqlite://{root / 'server' / 'ledger.db'}"]) == 0
+    # Step 10 edited a decision in the database: the audit refuses that ledger (issue 14) ...
+    assert main([*args, "--ledger", f"sqlite://{root / 'server' / 'ledger.db'}"]) == 1
+    assert "does not verify, so none of its records is used" in capsys.readouterr().err
+    # ... and tells the story from the auditor's export (taken before the edit), reloaded.
+    clean = f"sqlite://{story[0] / 'from-export.db'}"
+    rows = (root / "audit-export" / "entries.jsonl").read_text().splitlines()
+    with open_ledger(clean) as ledger:
+        ledger.append_raw([base64.b64decode(json.loads(row)["data"]) for row in rows])
+    assert main([*args, "--ledger", clean]) == 0
     report = json.loads(capsys.readouterr().out)
     summary = report["summary"]
     # Alice's two commits landed in one push (step 3): one change, as the gate judged it.

@@ -174,7 +174,9 @@ def test_every_decision_is_written_to_the_ledger(server: Server, tmp_path: Path)
     assert push(alice, "main", EVIDENCE).accepted
     with open_ledger(str(ledger)) as log:
         entries = [parse_entry(data) for _, data in log.entries()]
-    main = [e.body for e in entries if e.body["ref"] == "refs/heads/main"]
+    main = [
+        e.body for e in entries if e.kind.value == "decision" and e.body["ref"] == "refs/heads/main"
+    ]
     assert [b["decision"]["verdict"] for b in main] == ["deny", "allow"]
     assert main[1]["evidence"][0].startswith("sha256:")
     assert main[1]["repository"] == REPOSITORY

@@ -50,6 +50,12 @@ def row(
     )
 
 
+SELF_CLAIMED = (
+    "1 of 1 reviewed change(s) rest only on Reviewed-by/Acked-by trailers their own author "
+    "committed: no code-review system recorded them"
+)
+
+
 def signals(
     changes: list[AuditChange], idents: list[tuple[str, str]] | None = None
 ) -> dict[str, str]:
@@ -79,10 +85,14 @@ def test_concentration_needs_enough_changes() -> None:
             [row(1, "ann", "ben")],
             {
                 "self-merge": "1 of 1 changes were merged (or pushed, as recorded) by one of "
-                "their authors (ann 1)"
+                "their authors (ann 1)",
+                "self-claimed-trailer-review": SELF_CLAIMED,
             },
         ),
-        ([row(1, "ann", "ben", kind="squash-or-direct")], {}),
+        (
+            [row(1, "ann", "ben", kind="squash-or-direct")],
+            {"self-claimed-trailer-review": SELF_CLAIMED},  # a claim, not a self-merge
+        ),
         (
             [
                 row(1, "ann", "ben", merger="ci", glass=True),
@@ -267,3 +277,24 @@ def test_rich_text_on_a_terminal_escapes_markup() -> None:
     assert "[red]" in text  # printed, not taken as markup
     assert "1 changes, 1 violations" in text
     assert "source: git" in text
+
+
+def test_self_claimed_trailer_reviews_and_the_trust_split_of_the_headline() -> None:
+    """Issue 14, hole 6: an author who writes ``Reviewed-by: Bob`` into their own pushes."""
+    own = [row(i, "ann", "bob", kind="squash-or-direct") for i in range(4)]
+    landed_by_review_system = [row(10 + i, "ann", "bob", merger="gerrit") for i in range(2)]
+    unreviewed = [row(20, "ann", None, kind="squash-or-direct", verdict="deny")]
+    changes = own + landed_by_review_system + unreviewed
+    assert signals(changes)["self-claimed-trailer-review"].startswith(
+        "4 of 6 reviewed change(s) rest only on Reviewed-by/Acked-by trailers their own author"
+    )
+    summary = summarise(changes)
+    assert (summary["reviewed"], summary["reviewed_by_trust"]) == (
+        6,
+        {"signed": 0, "forge": 0, "trailer": 6},
+    )
+
+
+def test_the_default_policy_excludes_committers() -> None:
+    rule = default_policy("refs/heads/main", ["ann@x.org", "bob@x.org"]).refs[0]
+    assert {e.value for e in rule.approval.exclude} == {"authors", "committers", "co-authors"}

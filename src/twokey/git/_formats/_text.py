@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ["render_text"]
 
+from twokey._text import printable
 from twokey.git._formats._report import Report
 from twokey.model import Decision, Severity
 
@@ -39,4 +40,4 @@ def _decision(decision: Decision) -> str:
                 lines.append(f"      rule: {f.rule}")
             if f.satisfy:
                 lines.append(f"      to satisfy: {f.satisfy}")
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)  # pushed text never drives a terminal
