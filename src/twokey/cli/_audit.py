@@ -10,8 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from twokey.cli._output import Subparsers, add_command, print_json
+from twokey.cli._revs import protected_ref
 from twokey.errors import ExitCode, UsageError
-from twokey.git._run import Git
+from twokey.git import Git
 
 _EPILOG = """\
 examples:
@@ -23,8 +24,9 @@ examples:
 
 Without --policy the audit applies a default (one approval by someone other than the author,
 people inferred from the history's emails, trailer approvals accepted) and says so.
-exit codes: 0 report written (even with violations; add --fail-on-violation to exit 1),
-2 usage error, 3 internal error"""
+The default --ref is the branch origin/HEAD names, else the branch HEAD names.
+exit codes: 0 report written (even with violations), 1 some change violates the policy (with
+--fail-on-violation only), 2 usage or bad input, 3 internal error"""
 
 
 def register(subparsers: Subparsers) -> None:
@@ -42,10 +44,16 @@ def register(subparsers: Subparsers) -> None:
         nargs="?",
         choices=["report", "identities"],
         default="report",
-        help="report (default) or identities (probable aliases)",
+        help="report (default): every change judged; identities: probable aliases of one "
+        "person in the history",
     )
     parser.add_argument("--repo", default=".", help="repository (default: current directory)")
-    parser.add_argument("--ref", default="refs/heads/main", help="audited ref (refs/heads/main)")
+    parser.add_argument(
+        "--ref",
+        default=None,
+        help="audited ref; NAME means refs/heads/NAME, HEAD the branch HEAD names "
+        "(default: origin/HEAD's branch, else HEAD's)",
+    )
     parser.add_argument("--since", help="only changes after this date (git's date formats)")
     parser.add_argument("--until", help="only changes before this date")
     parser.add_argument(
@@ -61,7 +69,10 @@ def register(subparsers: Subparsers) -> None:
         "commits as one change), deploys (who deployed), break-glass exceptions and reviews",
     )
     parser.add_argument(
-        "--format", choices=["text", "json", "csv", "html"], default="text", help="(text)"
+        "--format",
+        choices=["text", "json", "csv", "html"],
+        default="text",
+        help="report format (default: text; docs/audit-json.md describes json)",
     )
     parser.add_argument("--output", type=Path, help="write here instead of standard output")
     parser.add_argument(
@@ -108,7 +119,7 @@ def _identities(args: argparse.Namespace) -> int:
     from twokey.audit._identities import history_idents  # noqa: PLC0415
 
     git = Git.discover(args.repo)
-    ref = args.ref if args.ref.startswith("refs/") else f"refs/heads/{args.ref}"
+    ref = protected_ref(git, args.ref)
     if not git.ok("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"):
         raise UsageError(f"{ref} does not exist in {args.repo}", hint="pass --ref REF")
     candidates = probable_aliases(history_idents(git, ref))
@@ -140,7 +151,7 @@ def _audit(args: argparse.Namespace) -> int:
 
     options = AuditOptions(
         Path(args.repo),
-        args.ref,
+        protected_ref(Git.discover(args.repo), args.ref),
         args.since,
         args.until,
         args.policy,

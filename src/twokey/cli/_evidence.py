@@ -11,9 +11,11 @@ from twokey.cli._output import (
     add_command,
     add_format,
     add_policy,
+    exit_codes,
     help_handler,
     print_json,
 )
+from twokey.cli._revs import commit_of, tree_of
 from twokey.errors import ExitCode
 from twokey.evidence import (
     Envelope,
@@ -37,7 +39,7 @@ from twokey.model import (
 )
 from twokey.policy import DEFAULT_POLICY_PATH, Policy, load
 
-_EPILOG = """\
+_EPILOG = f"""\
 examples:
   git fetch origin 'refs/twokey/*:refs/twokey/*'
   twokey evidence list HEAD
@@ -45,7 +47,27 @@ examples:
   twokey evidence verify --policy .twokey/policy.yml     # everything under refs/twokey/
 
 The policy defaults to .twokey/policy.yml in the repository's working tree.
-exit codes (verify): 0 every statement verifies, 1 some statement is refused"""
+{exit_codes("listed, or every statement verifies", "some statement is refused (verify)")}"""
+
+_LIST = f"""\
+examples:
+  git fetch origin 'refs/twokey/*:refs/twokey/*'
+  twokey evidence list HEAD              # about HEAD's commit and tree
+  twokey evidence list --format json     # everything under refs/twokey/
+
+Lists what is stored, without checking a signature: twokey evidence verify does that.
+{exit_codes("listed")} (an unknown REV is 2)"""
+
+_VERIFY = f"""\
+examples:
+  twokey evidence verify HEAD
+  twokey evidence verify origin/feature --policy ops/policy.yml --format json
+  twokey evidence verify --repository git.example.com/org/shop   # everything stored
+
+Each statement: its signer, the person the policy says that key is, and whether it verifies
+(signature, known key valid at the time, this repository) or why not. The policy defaults to
+.twokey/policy.yml in the repository's working tree.
+{exit_codes("every statement verifies", "some statement is refused")} (an unknown REV is 2)"""
 
 
 def register(subparsers: Subparsers) -> None:
@@ -55,14 +77,16 @@ def register(subparsers: Subparsers) -> None:
         "evidence",
         "list or verify the evidence of a revision",
         _EPILOG,
-        description="Evidence stored under refs/twokey/.",
+        description="Evidence stored under refs/twokey/: list it, or verify it against the policy.",
     )
     commands = parser.add_subparsers(title="evidence commands", metavar="COMMAND")
-    for name, handler, text in (
-        ("list", _list, "list stored envelopes (unverified)"),
-        ("verify", _verify, "verify each statement: signer, person, valid or why not"),
+    for name, handler, text, epilog in (
+        ("list", _list, "list stored envelopes (unverified)", _LIST),
+        ("verify", _verify, "verify each statement: signer, person, valid or why not", _VERIFY),
     ):
-        sub = add_command(commands, name, text, _EPILOG)
+        sub = add_command(
+            commands, name, text, epilog, description=text[0].upper() + text[1:] + "."
+        )
         sub.add_argument("rev", nargs="?", help="revision (its commit and tree); default: all")
         sub.add_argument("--repo", default=".", help="repository (default: current directory)")
         if name == "verify":
@@ -82,8 +106,8 @@ def _envelopes(git: Git, rev: str | None) -> tuple[list[StoredEnvelope], dict[st
     store = GitEvidenceStore(git.git_dir)
     if rev is None:
         return list(store.all()), {}
-    commit = git.rev_parse(f"{rev}^{{commit}}")
-    tree = git.rev_parse(f"{commit}^{{tree}}")
+    commit = commit_of(git, rev)
+    tree = tree_of(git, commit)
     return store.for_subjects([commit, tree]), {commit: tree}
 
 

@@ -8,6 +8,7 @@ __all__ = [
     "add_command",
     "add_format",
     "add_policy",
+    "exit_codes",
     "help_handler",
     "print_json",
 ]
@@ -45,6 +46,14 @@ def add_command(
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
+
+def exit_codes(ok: str = "done", deny: str | None = None) -> str:
+    """The exit-code line every ``--help`` ends with: the codes are the same for every command
+    (0 allow, 1 deny, 2 usage or bad input, 3 internal), only what 0 and 1 mean is its own."""
+    codes = [f"0 {ok}", *([f"1 {deny}"] if deny else [])]
+    codes += ["2 usage or bad input", "3 internal error (a gate treats 3 as deny)"]
+    return "exit codes: " + ", ".join(codes)
 
 
 def add_format(parser: argparse.ArgumentParser, *choices: str) -> None:

@@ -179,7 +179,8 @@ def _mismatch(
         FindingCode.EVIDENCE_MISMATCH,
         Severity.WARN,
         f"approval by {who} {what}",
-        f"approve {short(change.new)} on {change.ref} of {change.repository}",
+        f"approve {short(change.new)} on {change.ref} of {change.repository} (a clone names it so: "
+        f"git config twokey.repository {change.repository})",
         rule.rule,
         (who,),
         (approval.commit,),

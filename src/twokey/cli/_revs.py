@@ -1,0 +1,77 @@
+"""Revisions and refs named on the command line, resolved once, with bad input said plainly.
+
+A revision that does not exist is the user's mistake (exit 2 with the name they typed), not
+git failing (exit 3 with ``git rev-parse``'s own words). Defaults that used to say ``main``
+come from the repository itself: the branch its ``origin/HEAD`` names (a clone), else the
+branch ``HEAD`` names (a server's bare repository, or a clone without ``origin/HEAD``).
+"""
+
+from __future__ import annotations
+
+__all__ = ["commit_of", "default_branch", "protected_ref", "tree_of"]
+
+from twokey.errors import UsageError
+from twokey.git import Git
+
+_HINT = "name a branch, tag or commit id that exists here (git log --oneline shows them)"
+
+
+def _object(git: Git, rev: str, kind: str) -> str:
+    """The id of ``rev`` peeled to ``kind``; an unknown revision is a :class:`UsageError`."""
+    if rev.startswith("-") or not rev.strip():
+        raise UsageError(f"{rev!r} is not a revision", hint=_HINT)
+    out = git.run(
+        "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{{kind}}}", check=False
+    )
+    value = out.decode(errors="replace").strip()
+    if not value:
+        raise UsageError(f"no {kind} {rev!r} in this repository", hint=_HINT)
+    return value
+
+
+def commit_of(git: Git, rev: str) -> str:
+    """The commit ``rev`` names (a tag is peeled to its commit)."""
+    return _object(git, rev, "commit")
+
+
+def tree_of(git: Git, rev: str) -> str:
+    """The tree ``rev`` names (a commit's tree, or a tree id)."""
+    return _object(git, rev, "tree")
+
+
+def _symbolic(git: Git, name: str) -> str:
+    out = git.run("symbolic-ref", "--quiet", name, check=False)
+    return out.decode(errors="replace").strip()
+
+
+def default_branch(git: Git) -> str:
+    """The branch a default ``--ref`` means: ``origin/HEAD``'s branch, else ``HEAD``'s.
+
+    Raises:
+        UsageError: neither names a branch (a detached ``HEAD`` and no ``origin/HEAD``).
+    """
+    remote = _symbolic(git, "refs/remotes/origin/HEAD")
+    if remote.startswith("refs/remotes/origin/"):
+        return "refs/heads/" + remote.removeprefix("refs/remotes/origin/")
+    local = _symbolic(git, "HEAD")
+    if local.startswith("refs/heads/"):
+        return local
+    raise UsageError(
+        "cannot tell which branch is protected: HEAD is detached and there is no origin/HEAD",
+        hint="pass --ref refs/heads/main (or git remote set-head origin --auto)",
+    )
+
+
+def protected_ref(git: Git, value: str | None) -> str:
+    """The full ref ``--ref`` names: none means :func:`default_branch`; ``HEAD`` means the
+    branch HEAD names; a name without ``refs/`` means ``refs/heads/NAME``."""
+    if value is None:
+        return default_branch(git)
+    if value == "HEAD":
+        local = _symbolic(git, "HEAD")
+        if not local.startswith("refs/heads/"):
+            raise UsageError("--ref HEAD: HEAD is detached", hint="pass --ref refs/heads/NAME")
+        return local
+    if not value.strip() or value.startswith("-"):
+        raise UsageError(f"--ref {value!r} is not a ref", hint="e.g. --ref refs/heads/main")
+    return value if value.startswith("refs/") else f"refs/heads/{value}"
