@@ -38,6 +38,7 @@ _ALL = _leaves()
 def test_the_walk_sees_every_command() -> None:
     names = {n for n, _ in _ALL}
     assert {"twokey hook install", "twokey ledger verify-export", "twokey demo"} <= names
+    assert "twokey policy schema" in names
     assert len(names) > 30
 
 
