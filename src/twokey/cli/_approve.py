@@ -6,11 +6,10 @@ import argparse
 from datetime import UTC, datetime
 
 from twokey.cli._output import Subparsers, add_command, add_format, exit_codes, print_json
-from twokey.cli._revs import commit_of, protected_ref, tree_of
+from twokey.cli._revs import commit_of, protected_ref, repo_at, tree_of
 from twokey.cli._signing import add_signing, signer_from
 from twokey.errors import ExitCode
 from twokey.evidence import GitEvidenceStore, fingerprint, repository_id, sign_approval
-from twokey.git import Git
 
 _EPILOG = f"""\
 examples:
@@ -62,7 +61,7 @@ def register(subparsers: Subparsers) -> None:
 
 
 def _approve(args: argparse.Namespace) -> int:
-    git = Git.discover(args.repo)
+    git = repo_at(args.repo)
     commit = commit_of(git, args.rev)
     tree = tree_of(git, commit)
     target = protected_ref(git, args.ref)

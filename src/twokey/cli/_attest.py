@@ -16,7 +16,7 @@ from twokey.cli._output import (
     help_handler,
     print_json,
 )
-from twokey.cli._revs import commit_of, tree_of
+from twokey.cli._revs import commit_of, repo_at, tree_of
 from twokey.cli._signing import add_signing, signer_from
 from twokey.errors import ExitCode, UsageError
 from twokey.evidence import (
@@ -160,7 +160,7 @@ def _store(
 
 
 def _check(args: argparse.Namespace) -> int:
-    git = Git.discover(args.repo)
+    git = repo_at(args.repo)
     tree = tree_of(git, args.rev)
     signer = signer_from(args, git)
     repository = args.repository or repository_id(git.git_dir)
@@ -187,7 +187,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _provenance(args: argparse.Namespace) -> int:
-    git = Git.discover(args.repo)
+    git = repo_at(args.repo)
     commit = commit_of(git, args.commit)
     digest = artifact_digest(args.artifact)
     signer = signer_from(args, git)
@@ -205,7 +205,7 @@ def _provenance(args: argparse.Namespace) -> int:
 
 
 def _deploy_approval(args: argparse.Namespace) -> int:
-    git = Git.discover(args.repo)
+    git = repo_at(args.repo)
     commit = commit_of(git, args.commit)
     digest = artifact_digest(args.artifact)
     signer = signer_from(args, git)

@@ -10,9 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from twokey.cli._output import Subparsers, add_command, print_json
-from twokey.cli._revs import protected_ref
+from twokey.cli._revs import protected_ref, repo_at
 from twokey.errors import ExitCode, UsageError
-from twokey.git import Git
 
 _EPILOG = """\
 examples:
@@ -118,7 +117,7 @@ def _identities(args: argparse.Namespace) -> int:
     from twokey.audit import probable_aliases  # noqa: PLC0415
     from twokey.audit._identities import history_idents  # noqa: PLC0415
 
-    git = Git.discover(args.repo)
+    git = repo_at(args.repo)
     ref = protected_ref(git, args.ref)
     if not git.ok("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"):
         raise UsageError(f"{ref} does not exist in {args.repo}", hint="pass --ref REF")
@@ -151,7 +150,7 @@ def _audit(args: argparse.Namespace) -> int:
 
     options = AuditOptions(
         Path(args.repo),
-        protected_ref(Git.discover(args.repo), args.ref),
+        protected_ref(repo_at(args.repo), args.ref),
         args.since,
         args.until,
         args.policy,

@@ -15,7 +15,7 @@ from twokey.cli._output import (
     help_handler,
     print_json,
 )
-from twokey.cli._revs import commit_of, tree_of
+from twokey.cli._revs import commit_of, repo_at, tree_of
 from twokey.errors import ExitCode
 from twokey.evidence import (
     Envelope,
@@ -120,7 +120,7 @@ def _kind(data: bytes) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    envelopes, _ = _envelopes(Git.discover(args.repo), args.rev)
+    envelopes, _ = _envelopes(repo_at(args.repo), args.rev)
     rows = [
         {"ref": e.source, "id": e.digest, "bytes": len(e.data), "kind": _kind(e.data)}
         for e in envelopes
@@ -190,7 +190,7 @@ def _refused(where: str, why: str) -> dict[str, Any]:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    git = Git.discover(args.repo)
+    git = repo_at(args.repo)
     default = git.git_dir.parent / DEFAULT_POLICY_PATH if git.git_dir.name == ".git" else None
     policy = load(Path(args.policy) if args.policy else default or Path(DEFAULT_POLICY_PATH))
     envelopes, trees = _envelopes(git, args.rev)

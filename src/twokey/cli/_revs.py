@@ -8,12 +8,25 @@ branch ``HEAD`` names (a server's bare repository, or a clone without ``origin/H
 
 from __future__ import annotations
 
-__all__ = ["commit_of", "default_branch", "protected_ref", "tree_of"]
+__all__ = ["commit_of", "default_branch", "protected_ref", "repo_at", "tree_of"]
+
+from pathlib import Path
 
 from twokey.errors import UsageError
-from twokey.git import Git
+from twokey.git import Git, GitError
 
 _HINT = "name a branch, tag or commit id that exists here (git log --oneline shows them)"
+
+
+def repo_at(path: Path | str) -> Git:
+    """The repository ``--repo`` names; a path that is none is bad input (exit 2).
+
+    git that cannot run at all stays an infrastructure error (exit 3).
+    """
+    try:
+        return Git.discover(path)
+    except GitError as exc:
+        raise UsageError(exc.message, hint=exc.hint) from exc
 
 
 def _object(git: Git, rev: str, kind: str) -> str:
@@ -72,6 +85,7 @@ def protected_ref(git: Git, value: str | None) -> str:
         if not local.startswith("refs/heads/"):
             raise UsageError("--ref HEAD: HEAD is detached", hint="pass --ref refs/heads/NAME")
         return local
-    if not value.strip() or value.startswith("-"):
-        raise UsageError(f"--ref {value!r} is not a ref", hint="e.g. --ref refs/heads/main")
-    return value if value.startswith("refs/") else f"refs/heads/{value}"
+    full = value if value.startswith("refs/") else f"refs/heads/{value}"
+    if value.startswith("-") or not git.ok("check-ref-format", full):
+        raise UsageError(f"--ref {value!r} is not a ref name", hint="e.g. --ref refs/heads/main")
+    return full

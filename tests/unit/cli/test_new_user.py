@@ -229,3 +229,27 @@ def test_head_reads_the_first_lines(repo: GitRepo) -> None:
     )
     assert result.stdout == b"["
     assert b"Error" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["approve"], id="approve"),
+        pytest.param(["attest", "check", "--name", "t", "--passed"], id="attest"),
+        pytest.param(["evidence", "list"], id="evidence"),
+        pytest.param(["audit"], id="audit"),
+    ],
+)
+def test_a_directory_that_is_no_repository_is_exit_2(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*argv, "--repo", str(tmp_path)]) == 2
+    assert "is not a git repository" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("ref", ["main..x", "refs/heads/a b", "-x", "refs/heads/x.lock"])
+def test_a_ref_that_is_no_ref_name_is_exit_2(
+    ref: str, repo: GitRepo, key: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["approve", "--repo", str(repo.path), "--key", str(key), f"--ref={ref}"]) == 2
+    assert "is not a ref name" in capsys.readouterr().err
