@@ -20,7 +20,7 @@ examples:
 The approval names the repository, the ref, the commit and its tree: it covers that content,
 so a squash or rebase with the same tree still counts, and any new content makes it stale.
 The default --ref is the branch origin/HEAD names (else the branch HEAD names).
-{exit_codes("approval signed and stored")} (an unknown REV is 2)"""
+{exit_codes("approval signed and stored", bad="a REV or --ref that does not exist")}"""
 
 
 def register(subparsers: Subparsers) -> None:

@@ -36,7 +36,7 @@ examples:
   twokey attest deploy-approval --artifact sha256:... --environment production \\
       --commit HEAD --ssh-key ~/.ssh/id_ed25519
 Each statement is signed, stored under refs/twokey/ and printed with its ref.
-{exit_codes("signed and stored")} (an unknown revision or unreadable artifact is 2)"""
+{exit_codes("signed and stored", bad="an unknown revision, an unreadable artifact")}"""
 
 _CHECK = f"""\
 examples:
@@ -45,7 +45,7 @@ examples:
 
 The result is about the tree (the content), so it holds for every commit with that tree.
 Only signers the policy's checks.signers names count (a CI service's key).
-{exit_codes("signed and stored")} (an unknown REV is 2)"""
+{exit_codes("signed and stored", bad="a REV that does not exist")}"""
 
 _PROVENANCE = f"""\
 examples:
@@ -54,7 +54,7 @@ examples:
 
 Says that the builder (the signer; the environment's builders) built this artifact digest
 from this commit. Stored under refs/twokey/ beside the commit's other evidence.
-{exit_codes("signed and stored")} (an unknown commit or unreadable artifact is 2)"""
+{exit_codes("signed and stored", bad="an unknown commit, an unreadable artifact")}"""
 
 _DEPLOY = f"""\
 examples:
@@ -65,7 +65,7 @@ examples:
 
 An operator approves deploying this artifact, built from this commit, to one environment.
 It never counts when the approver requests or runs the deploy (invariant 5).
-{exit_codes("signed and stored")} (an unknown commit or unreadable artifact is 2)"""
+{exit_codes("signed and stored", bad="an unknown commit, an unreadable artifact")}"""
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _ARTIFACT = "artifact file (its SHA-256 is taken), or sha256:<64 hex digits>"
 _REPOSITORY = (

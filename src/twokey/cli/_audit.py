@@ -9,23 +9,23 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from twokey.cli._output import Subparsers, add_command, print_json
+from twokey.cli._output import Subparsers, add_command, exit_codes, print_json
 from twokey.cli._revs import protected_ref, repo_at
 from twokey.errors import ExitCode, UsageError
 
-_EPILOG = """\
+_DENY = "some change violates the policy (with --fail-on-violation only)"
+_EPILOG = f"""\
 examples:
   twokey audit --since 2026-01-01 --until 2026-07-01 --format html --output audit.html
   twokey audit --policy .twokey/policy.yml --format json > audit.json
   twokey audit --ledger sqlite:///var/lib/twokey/ledger.db --format html --output audit.html
   twokey audit identities            # probable aliases to confirm into the policy
-  twokey audit --identities confirmed.json   # {"alias@old.example": "alice@example.com"}
+  twokey audit --identities confirmed.json   # {{"alias@old.example": "alice@example.com"}}
 
 Without --policy the audit applies a default (one approval by someone other than the author,
 people inferred from the history's emails, trailer approvals accepted) and says so.
 The default --ref is the branch origin/HEAD names, else the branch HEAD names.
-exit codes: 0 report written (even with violations), 1 some change violates the policy (with
---fail-on-violation only), 2 usage or bad input, 3 internal error"""
+{exit_codes("report written (even with violations)", _DENY, "e.g. a --ref that does not exist")}"""
 
 
 def register(subparsers: Subparsers) -> None:

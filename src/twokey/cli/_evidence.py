@@ -56,7 +56,7 @@ examples:
   twokey evidence list --format json     # everything under refs/twokey/
 
 Lists what is stored, without checking a signature: twokey evidence verify does that.
-{exit_codes("listed")} (an unknown REV is 2)"""
+{exit_codes("listed", bad="a REV that does not exist")}"""
 
 _VERIFY = f"""\
 examples:
@@ -67,7 +67,7 @@ examples:
 Each statement: its signer, the person the policy says that key is, and whether it verifies
 (signature, known key valid at the time, this repository) or why not. The policy defaults to
 .twokey/policy.yml in the repository's working tree.
-{exit_codes("every statement verifies", "some statement is refused")} (an unknown REV is 2)"""
+{exit_codes("every statement verifies", "some statement is refused", "an unknown REV")}"""
 
 
 def register(subparsers: Subparsers) -> None:

@@ -17,7 +17,7 @@ examples:
   twokey check --format json > decision.json; twokey explain decision.json
   twokey check --format json | twokey explain -
 
-{exit_codes("every decision allows", "some decision denies")} (input that is not a decision is 2)"""
+{exit_codes("every decision allows", "some decision denies", "input that is no decision")}"""
 
 
 def register(subparsers: Subparsers) -> None:

@@ -57,8 +57,8 @@ examples:
   twokey hook run < updates     # what .git/hooks/pre-receive runs; GIT_DIR names the repository
 
 git calls it with one "OLD NEW REF" line per ref update on standard input (githooks(5)).
-{exit_codes("every update allowed", "some update denied (git refuses the whole push)")}; git
-refuses the push on every code but 0."""
+{exit_codes("every update allowed", "some update denied")}
+git refuses the whole push on every code but 0."""
 
 
 def register(subparsers: Subparsers) -> None:

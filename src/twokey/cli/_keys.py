@@ -46,7 +46,7 @@ examples:
   git config gpg.ssh.allowedSignersFile .git/allowed_signers   # git verify-commit agrees
 
 One line per SSH key of each person in the policy, in git's allowed_signers format.
-{exit_codes("printed")} (an invalid policy is 2, every problem listed)"""
+{exit_codes("printed", bad="an invalid policy: every problem listed")}"""
 
 
 def register(subparsers: Subparsers) -> None:

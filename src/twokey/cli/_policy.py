@@ -41,8 +41,7 @@ examples:
   twokey policy show --format json | jq '.environments.production'
   twokey policy schema > .twokey/policy.schema.json   # for editors
 
-{exit_codes("valid")}; an invalid or unreadable policy is 2 (every problem is listed as
-file:line:column)
+{exit_codes("valid", bad="an invalid or unreadable policy, every problem listed")}
 reference: docs/policy.md"""
 
 _CHECK = f"""\
@@ -53,7 +52,7 @@ examples:
 Every problem is listed at once as file:line:column with a hint: the structure (the JSON
 Schema `twokey policy schema` prints) and the meaning (names that exist, thresholds that can
 be met, keys that parse). A valid policy that loosens a default invariant says so.
-{exit_codes("valid")}; an invalid or unreadable policy is 2
+{exit_codes("valid", bad="an invalid or unreadable policy, every problem listed")}
 reference: docs/policy.md"""
 
 _SHOW = f"""\
@@ -62,7 +61,7 @@ examples:
   twokey policy show --format json | jq '.environments.production'
 
 A table on a terminal, plain text otherwise; json for machines.
-{exit_codes("shown")}; an invalid or unreadable policy is 2 (every problem listed)
+{exit_codes("shown", bad="an invalid or unreadable policy, every problem listed")}
 reference: docs/policy.md"""
 
 _SCHEMA = f"""\
