@@ -217,3 +217,10 @@ def test_the_loader_and_the_schema_accept_the_same_keys(monkeypatch: pytest.Monk
         | {"policy_changes"}
     )
     assert set(seen) == closed, "a closed object in the schema that the loader never checks"
+
+
+def test_a_huge_value_is_quoted_short() -> None:
+    text = "version: 1\npolicy_changes: {}\nbranches:\n  main: {force_push: '" + "x" * 5000 + "'}\n"
+    [(_, _, message)] = [p for p in _problems(_yaml(text)) if "force_push" in p[2]]
+    assert len(message) < 200
+    assert message.endswith("...")
