@@ -58,21 +58,36 @@ def _symbolic(git: Git, name: str) -> str:
 
 
 def default_branch(git: Git) -> str:
-    """The branch a default ``--ref`` means: ``origin/HEAD``'s branch, else ``HEAD``'s.
+    """The branch a default ``--ref`` means.
+
+    In order: the branch ``origin/HEAD`` names (a clone: the remote's default branch); the
+    branch ``HEAD`` names, when it exists; when ``HEAD`` names a branch with no commit (a bare
+    repository made with another default branch than the one pushed), the only branch there
+    is, else ``main``.
 
     Raises:
-        UsageError: neither names a branch (a detached ``HEAD`` and no ``origin/HEAD``).
+        UsageError: none of these names a branch that exists.
     """
     remote = _symbolic(git, "refs/remotes/origin/HEAD")
-    if remote.startswith("refs/remotes/origin/"):
+    if remote.startswith("refs/remotes/origin/") and _exists(git, remote):
         return "refs/heads/" + remote.removeprefix("refs/remotes/origin/")
     local = _symbolic(git, "HEAD")
-    if local.startswith("refs/heads/"):
+    if local.startswith("refs/heads/") and _exists(git, local):
         return local
+    branches = git.text("for-each-ref", "--count=2", "--format=%(refname)", "refs/heads/").split()
+    if len(branches) == 1:
+        return branches[0]
+    if _exists(git, "refs/heads/main"):
+        return "refs/heads/main"
+    why = "HEAD is detached" if not local else f"HEAD names {local}, which has no commit"
     raise UsageError(
-        "cannot tell which branch is protected: HEAD is detached and there is no origin/HEAD",
-        hint="pass --ref refs/heads/main (or git remote set-head origin --auto)",
+        f"cannot tell which branch is protected: {why} and there is no origin/HEAD",
+        hint="pass --ref refs/heads/NAME (or git remote set-head origin --auto)",
     )
+
+
+def _exists(git: Git, ref: str) -> bool:
+    return git.ok("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
 
 
 def protected_ref(git: Git, value: str | None) -> str:

@@ -121,9 +121,28 @@ def test_in_a_clone_the_default_is_the_remote_default_branch(
 def test_a_detached_head_without_origin_asks_for_ref(
     repo: GitRepo, key: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    repo.git("branch", "other")
     repo.git("switch", "-q", "--detach", "HEAD~1")
     assert main(["approve", "--repo", str(repo.path), "--key", str(key)]) == 2
     assert "HEAD is detached" in capsys.readouterr().err
+    repo.git("branch", "-D", "other")  # one branch left: that is the one
+    assert main(["approve", "--repo", str(repo.path), "--key", str(key)]) == 0
+    assert _approved_ref(capsys) == "refs/heads/trunk"
+
+
+def test_a_bare_repository_whose_head_names_an_unborn_branch(
+    repo: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`git init --bare` made HEAD say master; only main was pushed (as the benchmarks do)."""
+    bare = GitRepo.init(tmp_path / "srv.git", bare=True, branch="master")
+    repo.git("push", "-q", str(bare.path), "trunk:main")
+    assert main(["audit", "--repo", str(bare.path), "--format", "json"]) == 0
+    assert '"refs/heads/main"' in capsys.readouterr().out
+    repo.git("push", "-q", str(bare.path), "trunk~1:refs/heads/other")
+    assert main(["audit", "--repo", str(bare.path), "--format", "json"]) == 0  # main, as before
+    repo.git("push", "-q", str(bare.path), ":main", "trunk:refs/heads/third")
+    assert main(["audit", "--repo", str(bare.path)]) == 2
+    assert "HEAD names refs/heads/master, which has no commit" in capsys.readouterr().err
 
 
 def test_audit_defaults_to_the_branch_head_names(
