@@ -19,7 +19,8 @@ examples:
 
 The approval names the repository, the ref, the commit and its tree: it covers that content,
 so a squash or rebase with the same tree still counts, and any new content makes it stale.
-The default --ref is the branch origin/HEAD names (else the branch HEAD names).
+The default --ref is the repository's default branch: the one origin/HEAD names; on a
+server, the one HEAD names; else main; else the branch checked out (docs/evidence.md).
 {exit_codes("approval signed and stored", bad="a REV or --ref that does not exist")}"""
 
 
@@ -40,7 +41,7 @@ def register(subparsers: Subparsers) -> None:
         "--ref",
         default=None,
         help="the protected ref it may land on; a name without refs/ means refs/heads/NAME, "
-        "HEAD the branch HEAD names (default: origin/HEAD's branch, else HEAD's)",
+        "HEAD the branch HEAD names (default: the repository's default branch, see below)",
     )
     parser.add_argument(
         "--repository",

@@ -24,7 +24,8 @@ examples:
 
 Without --policy the audit applies a default (one approval by someone other than the author,
 people inferred from the history's emails, trailer approvals accepted) and says so.
-The default --ref is the branch origin/HEAD names, else the branch HEAD names.
+The default --ref is the repository's default branch: the one origin/HEAD names; on a
+server, the one HEAD names; else main; else the branch checked out (docs/audit.md).
 {exit_codes("report written (even with violations)", _DENY, "e.g. a --ref that does not exist")}"""
 
 
@@ -51,7 +52,7 @@ def register(subparsers: Subparsers) -> None:
         "--ref",
         default=None,
         help="audited ref; NAME means refs/heads/NAME, HEAD the branch HEAD names "
-        "(default: origin/HEAD's branch, else HEAD's)",
+        "(default: the repository's default branch, see below)",
     )
     parser.add_argument("--since", help="only changes after this date (git's date formats)")
     parser.add_argument("--until", help="only changes before this date")

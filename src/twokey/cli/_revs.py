@@ -58,30 +58,39 @@ def _symbolic(git: Git, name: str) -> str:
 
 
 def default_branch(git: Git) -> str:
-    """The branch a default ``--ref`` means.
+    """The branch a default ``--ref`` means, the first of:
 
-    In order: the branch ``origin/HEAD`` names (a clone: the remote's default branch); the
-    branch ``HEAD`` names, when it exists; when ``HEAD`` names a branch with no commit (a bare
-    repository made with another default branch than the one pushed), the only branch there
-    is, else ``main``.
+    1. the branch ``origin/HEAD`` names (a clone: the remote's default branch);
+    2. in a bare repository (a server), the branch ``HEAD`` names, when it has a commit;
+    3. ``main``, when this repository or its origin has it (a clone of an empty repository
+       has no ``origin/HEAD``, and its ``HEAD`` is often a topic branch);
+    4. the branch ``HEAD`` names, when it has a commit;
+    5. the only branch there is;
+    6. the branch ``HEAD`` names though it has no commit (an empty repository).
 
     Raises:
-        UsageError: none of these names a branch that exists.
+        UsageError: none of these names a branch (a detached ``HEAD`` among several branches).
     """
     remote = _symbolic(git, "refs/remotes/origin/HEAD")
     if remote.startswith("refs/remotes/origin/") and _exists(git, remote):
         return "refs/heads/" + remote.removeprefix("refs/remotes/origin/")
     local = _symbolic(git, "HEAD")
-    if local.startswith("refs/heads/") and _exists(git, local):
+    born = local.startswith("refs/heads/") and _exists(git, local)
+    if born and git.text("rev-parse", "--is-bare-repository") == "true":
+        return local
+    if _exists(git, "refs/heads/main") or _exists(git, "refs/remotes/origin/main"):
+        return "refs/heads/main"
+    if born:
         return local
     branches = git.text("for-each-ref", "--count=2", "--format=%(refname)", "refs/heads/").split()
     if len(branches) == 1:
         return branches[0]
-    if _exists(git, "refs/heads/main"):
-        return "refs/heads/main"
+    if local.startswith("refs/heads/") and not branches:
+        return local
     why = "HEAD is detached" if not local else f"HEAD names {local}, which has no commit"
     raise UsageError(
-        f"cannot tell which branch is protected: {why} and there is no origin/HEAD",
+        f"cannot tell which branch is protected: {why}, there is no origin/HEAD and no main, "
+        "and there are several branches",
         hint="pass --ref refs/heads/NAME (or git remote set-head origin --auto)",
     )
 

@@ -135,24 +135,25 @@ def test_a_bare_repository_whose_head_names_an_unborn_branch(
 ) -> None:
     """`git init --bare` made HEAD say master; only main was pushed (as the benchmarks do)."""
     bare = GitRepo.init(tmp_path / "srv.git", bare=True, branch="master")
+    repo.git("push", "-q", str(bare.path), "trunk:refs/heads/release")
+    assert main(["audit", "--repo", str(bare.path), "--format", "json"]) == 0
+    assert '"refs/heads/release"' in capsys.readouterr().out  # the only branch
     repo.git("push", "-q", str(bare.path), "trunk:main")
     assert main(["audit", "--repo", str(bare.path), "--format", "json"]) == 0
     assert '"refs/heads/main"' in capsys.readouterr().out
-    repo.git("push", "-q", str(bare.path), "trunk~1:refs/heads/other")
-    assert main(["audit", "--repo", str(bare.path), "--format", "json"]) == 0  # main, as before
-    repo.git("push", "-q", str(bare.path), ":main", "trunk:refs/heads/third")
-    assert main(["audit", "--repo", str(bare.path)]) == 2
-    assert "HEAD names refs/heads/master, which has no commit" in capsys.readouterr().err
 
 
-def test_audit_defaults_to_the_branch_head_names(
-    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+def test_an_empty_clone_approves_for_the_branch_its_head_will_make(
+    repo: GitRepo, key: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["audit", "--repo", str(repo.path), "--format", "json"]) == 0
-    assert '"refs/heads/trunk"' in capsys.readouterr().out
-    assert main(["audit", "identities", "--repo", str(repo.path), "--ref", "HEAD"]) == 0
-    assert main(["audit", "--repo", str(repo.path), "--ref", "main"]) == 2
-    assert "refs/heads/main does not exist" in capsys.readouterr().err
+    """The walkthrough's first approval: nothing on the server but a pushed bootstrap branch."""
+    bare = GitRepo.init(tmp_path / "srv.git", bare=True, branch="prod")
+    clone = bare.clone(tmp_path / "clone", ALICE)
+    repo.git("push", "-q", str(bare.path), "trunk:refs/heads/bootstrap")
+    clone.git("fetch", "-q", "origin")
+    argv = ["approve", "origin/bootstrap", "--repo", str(clone.path), "--key", str(key)]
+    assert main(argv) == 0
+    assert _approved_ref(capsys) == clone.git("symbolic-ref", "HEAD")
 
 
 # --- no ledger command but init creates a database --------------------------------------------
@@ -272,3 +273,15 @@ def test_a_ref_that_is_no_ref_name_is_exit_2(
 ) -> None:
     assert main(["approve", "--repo", str(repo.path), "--key", str(key), f"--ref={ref}"]) == 2
     assert "is not a ref name" in capsys.readouterr().err
+
+
+def test_a_clone_without_origin_head_approves_for_main_not_the_topic_branch(
+    repo: GitRepo, key: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A clone of an empty server has no origin/HEAD; its HEAD is the branch being worked on."""
+    repo.git("branch", "-m", "trunk", "main")
+    clone = repo.clone(tmp_path / "clone", ALICE)
+    clone.git("remote", "set-head", "origin", "--delete")
+    clone.git("switch", "-q", "-c", "feature")
+    assert main(["approve", "--repo", str(clone.path), "--key", str(key)]) == 0
+    assert _approved_ref(capsys) == "refs/heads/main"
