@@ -239,3 +239,55 @@ def test_self_contained_examples_run_for_real(doc: Path, sample: Path) -> None:
             check=False,
         )
         assert result.returncode == 0, f"{shown.where}: `{line}` failed:\n{result.stderr}"
+
+
+# --- commands named in the prose: `twokey policy check/show`, `twokey deploy check --ledger` ---
+
+_INLINE = re.compile(r"`(twokey [^`]+)`")
+# Spans that look like commands but are not: audit-json.md names a source label.
+_NOT_COMMANDS = frozenset({"twokey evidence ref"})
+
+
+def _named_in_prose() -> list[tuple[str, str]]:
+    found = []
+    for doc in DOCS:
+        text = doc.read_text()
+        prose = _FENCE.sub(lambda m: "\n" * m.group(0).count("\n"), text)  # keep line numbers
+        for match in _INLINE.finditer(prose):
+            if match.group(1) not in _NOT_COMMANDS:
+                line = prose[: match.start()].count("\n") + 1
+                found.append((f"{doc.relative_to(ROOT)}:{line}", match.group(1)))
+    return found
+
+
+_PROSE = _named_in_prose()
+
+
+def _alternatives(text: str) -> list[str]:
+    """``twokey policy check/show --x`` (or ``check|show``): one text per alternative."""
+    words = text.split()
+    for index, word in enumerate(words):
+        if re.fullmatch(r"[a-z-]+(?:[/|][a-z-]+)+", word) and index < 3:
+            return [
+                " ".join([*words[:index], choice, *words[index + 1 :]])
+                for choice in re.split(r"[/|]", word)
+            ]
+    return [text]
+
+
+@pytest.mark.parametrize(("where", "text"), _PROSE, ids=[w for w, _ in _PROSE])
+def test_every_command_named_in_prose_exists(where: str, text: str) -> None:
+    for variant in _alternatives(text):
+        command = variant.split(" | ")[0]
+        words = command.split()[1:]
+        parser, rest = _parser_for(words)
+        groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if groups and rest and not rest[0].startswith("-") and rest[0] != "...":
+            pytest.fail(f"{where}: `{variant}`: {parser.prog} has no command {rest[0]!r}")
+        known = {o for a in parser._actions for o in a.option_strings}
+        named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", command))
+        assert named <= known, f"{where}: {sorted(named - known)} are not options of {parser.prog}"
+
+
+def test_prose_commands_were_found() -> None:
+    assert len(_PROSE) >= 40
