@@ -5,7 +5,8 @@ Each command group lives in its own ``_name.py`` module exposing
 takes the parsed namespace and returns an exit code.
 
 Exit codes (every gate treats 3 as deny):
-  0 allow / success, 1 deny / verification failed, 2 usage or policy error, 3 internal error.
+  0 allow / success, 1 deny / verification failed, 2 usage or policy error, 3 internal error;
+  141 (128 + SIGPIPE, as git and cat) when the reader closed our output early (``| head``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 __all__ = ["main"]
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
@@ -38,7 +41,14 @@ _COMMAND_MODULES = (
 )
 
 _EPILOG = """\
-exit codes: 0 allow, 1 deny, 2 usage or policy error, 3 internal error (a gate treats 3 as deny)
+examples:
+  twokey demo                        # the walkthrough on a sample repository
+  twokey policy check                # .twokey/policy.yml, every problem at file:line:column
+  twokey approve --ssh-key ~/.ssh/id_ed25519
+  twokey COMMAND --help              # every command explains its options, examples, exit codes
+
+exit codes: 0 allow, 1 deny, 2 usage or bad input (a policy error too), 3 internal error
+(a gate treats 3 as deny); 141 when the reader closed the output early (| head), as git does
 docs: README.md and docs/ in the source tree"""
 
 Handler = Callable[[argparse.Namespace], int]
@@ -76,7 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(handler: Handler, args: argparse.Namespace) -> int:
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except TwokeyError as exc:
         print(f"twokey: error: {exc.diagnostics()}", file=sys.stderr)
         return int(exc.exit_code)
@@ -86,3 +100,19 @@ def _run(handler: Handler, args: argparse.Namespace) -> int:
     except Exception as exc:  # fail closed: an internal error is exit 3, which gates treat as deny
         print(f"twokey: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return ExitCode.INTERNAL
+
+
+def _reader_gone() -> int:
+    """The reader of our output went away (``twokey ... | head``): stop quietly, as git does.
+
+    The exit code is the shell's for a death by SIGPIPE: never 0, so a cut-short report is
+    never read as an allow. Standard output is pointed at /dev/null first, so that Python's
+    final flush of what is still buffered does not fail a second time.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # standard output is no file (a test's capture): nothing to do
+        pass
+    return 128 + signal.SIGPIPE

@@ -9,22 +9,24 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from twokey.cli._output import Subparsers, add_command, print_json
+from twokey.cli._output import Subparsers, add_command, exit_codes, print_json
+from twokey.cli._revs import protected_ref, repo_at
 from twokey.errors import ExitCode, UsageError
-from twokey.git._run import Git
 
-_EPILOG = """\
+_DENY = "some change violates the policy (with --fail-on-violation only)"
+_EPILOG = f"""\
 examples:
   twokey audit --since 2026-01-01 --until 2026-07-01 --format html --output audit.html
   twokey audit --policy .twokey/policy.yml --format json > audit.json
   twokey audit --ledger sqlite:///var/lib/twokey/ledger.db --format html --output audit.html
   twokey audit identities            # probable aliases to confirm into the policy
-  twokey audit --identities confirmed.json   # {"alias@old.example": "alice@example.com"}
+  twokey audit --identities confirmed.json   # {{"alias@old.example": "alice@example.com"}}
 
 Without --policy the audit applies a default (one approval by someone other than the author,
 people inferred from the history's emails, trailer approvals accepted) and says so.
-exit codes: 0 report written (even with violations; add --fail-on-violation to exit 1),
-2 usage error, 3 internal error"""
+The default --ref is the repository's default branch: the one origin/HEAD names; on a
+server, the one HEAD names; else main; else the branch checked out (docs/audit.md).
+{exit_codes("report written (even with violations)", _DENY, "e.g. a --ref that does not exist")}"""
 
 
 def register(subparsers: Subparsers) -> None:
@@ -42,10 +44,16 @@ def register(subparsers: Subparsers) -> None:
         nargs="?",
         choices=["report", "identities"],
         default="report",
-        help="report (default) or identities (probable aliases)",
+        help="report (default): every change judged; identities: probable aliases of one "
+        "person in the history",
     )
     parser.add_argument("--repo", default=".", help="repository (default: current directory)")
-    parser.add_argument("--ref", default="refs/heads/main", help="audited ref (refs/heads/main)")
+    parser.add_argument(
+        "--ref",
+        default=None,
+        help="audited ref; NAME means refs/heads/NAME, HEAD the branch HEAD names "
+        "(default: the repository's default branch, see below)",
+    )
     parser.add_argument("--since", help="only changes after this date (git's date formats)")
     parser.add_argument("--until", help="only changes before this date")
     parser.add_argument(
@@ -67,7 +75,10 @@ def register(subparsers: Subparsers) -> None:
         "the ledger must reproduce checkpoints it signed (default: $TWOKEY_LEDGER_KEY)",
     )
     parser.add_argument(
-        "--format", choices=["text", "json", "csv", "html"], default="text", help="(text)"
+        "--format",
+        choices=["text", "json", "csv", "html"],
+        default="text",
+        help="report format (default: text; docs/audit-json.md describes json)",
     )
     parser.add_argument("--output", type=Path, help="write here instead of standard output")
     parser.add_argument(
@@ -113,8 +124,8 @@ def _identities(args: argparse.Namespace) -> int:
     from twokey.audit import probable_aliases  # noqa: PLC0415
     from twokey.audit._identities import history_idents  # noqa: PLC0415
 
-    git = Git.discover(args.repo)
-    ref = args.ref if args.ref.startswith("refs/") else f"refs/heads/{args.ref}"
+    git = repo_at(args.repo)
+    ref = protected_ref(git, args.ref)
     if not git.ok("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"):
         raise UsageError(f"{ref} does not exist in {args.repo}", hint="pass --ref REF")
     candidates = probable_aliases(history_idents(git, ref))
@@ -146,7 +157,7 @@ def _audit(args: argparse.Namespace) -> int:
 
     options = AuditOptions(
         Path(args.repo),
-        args.ref,
+        protected_ref(repo_at(args.repo), args.ref),
         args.since,
         args.until,
         args.policy,

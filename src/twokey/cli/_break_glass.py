@@ -57,7 +57,11 @@ def register(subparsers: Subparsers) -> None:
     )
     commands = parser.add_subparsers(title="break-glass commands", metavar="COMMAND")
     listing = add_command(
-        commands, "list", "every break-glass in the ledger, open or reviewed", _EPILOG
+        commands,
+        "list",
+        "every break-glass in the ledger, open or reviewed",
+        _EPILOG,
+        description="List every break-glass in the ledger, open or reviewed (and by whom).",
     )
     _common(listing)
     listing.add_argument(
@@ -68,7 +72,12 @@ def register(subparsers: Subparsers) -> None:
     add_format(listing)
     listing.set_defaults(handler=_list)
     review = add_command(
-        commands, "review", "sign a review of one break-glass and append it to the ledger", _EPILOG
+        commands,
+        "review",
+        "sign a review of one break-glass and append it to the ledger",
+        _EPILOG,
+        description="Sign an after-the-fact review of one break-glass and append it to the "
+        "ledger, if the policy lets you review it.",
     )
     review.add_argument("entry", type=int, help="the ledger index of the break-glass")
     review.add_argument(

@@ -7,10 +7,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from twokey.cli._output import Subparsers, add_command, print_json
+from twokey.cli._output import Subparsers, add_command, exit_codes, print_json
 from twokey.errors import ExitCode, UsageError
 
-_EPILOG = """\
+_EPILOG = f"""\
 Runs ../shared/WALKTHROUGH.md for real: SSH keys for six people and CI, a server repository
 with the pre-receive hook and a SQLite ledger, pushes that are refused and accepted, signed
 approvals, CI results and build provenance, deploy checks (freeze window, break-glass), an
@@ -21,7 +21,7 @@ examples:
   twokey demo --workdir demo --keep # keep the repositories, keys, ledger and audit.html
   twokey demo --format json
 
-exit codes: 0 every step behaved as the story says, 1 some step did not, 3 internal error"""
+{exit_codes("every step behaved as the story says", "some step did not")}"""
 
 
 def register(subparsers: Subparsers) -> None:
@@ -33,9 +33,21 @@ def register(subparsers: Subparsers) -> None:
         _EPILOG,
         description="The end-to-end story, on real git repositories.",
     )
-    parser.add_argument("--workdir", type=Path, help="where to build the sample (must not exist)")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory")
-    parser.add_argument("--format", choices=["text", "json"], default="text")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="where to build the sample (absent or empty; kept afterwards; default: a "
+        "temporary directory)",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary directory (and print where)"
+    )
+    parser.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help="text: each step as it runs; json: every step at the end (default: text)",
+    )
     parser.set_defaults(handler=_demo)
 
 

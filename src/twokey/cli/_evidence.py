@@ -12,9 +12,11 @@ from twokey.cli._output import (
     Subparsers,
     add_command,
     add_format,
+    exit_codes,
     help_handler,
     print_json,
 )
+from twokey.cli._revs import commit_of, repo_at, tree_of
 from twokey.errors import ExitCode
 from twokey.evidence import (
     Envelope,
@@ -39,7 +41,7 @@ from twokey.model import (
 )
 from twokey.policy import Policy, load
 
-_EPILOG = """\
+_EPILOG = f"""\
 examples:
   git fetch origin 'refs/twokey/*:refs/twokey/*'
   twokey evidence list HEAD
@@ -48,7 +50,28 @@ examples:
 
 The policy defaults to .twokey/policy.yml on the remote's default branch as fetched
 (refs/remotes/origin/HEAD), never the checkout's: verify says which policy it used.
-exit codes (verify): 0 every statement verifies, 1 some statement is refused"""
+{exit_codes("listed, or every statement verifies", "some statement is refused (verify)")}"""
+
+_LIST = f"""\
+examples:
+  git fetch origin 'refs/twokey/*:refs/twokey/*'
+  twokey evidence list HEAD              # about HEAD's commit and tree
+  twokey evidence list --format json     # everything under refs/twokey/
+
+Lists what is stored, without checking a signature: twokey evidence verify does that.
+{exit_codes("listed", bad="a REV that does not exist")}"""
+
+_VERIFY = f"""\
+examples:
+  twokey evidence verify HEAD
+  twokey evidence verify origin/feature --policy ops/policy.yml --format json
+  twokey evidence verify --repository git.example.com/org/shop   # everything stored
+
+Each statement: its signer, the person the policy says that key is, and whether it verifies
+(signature, known key valid at the time, this repository) or why not. The policy defaults to
+.twokey/policy.yml on the remote's default branch as fetched (refs/remotes/origin/HEAD),
+never the checkout's; verify says which policy it used.
+{exit_codes("every statement verifies", "some statement is refused", "an unknown REV")}"""
 
 
 def register(subparsers: Subparsers) -> None:
@@ -58,14 +81,16 @@ def register(subparsers: Subparsers) -> None:
         "evidence",
         "list or verify the evidence of a revision",
         _EPILOG,
-        description="Evidence stored under refs/twokey/.",
+        description="Evidence stored under refs/twokey/: list it, or verify it against the policy.",
     )
     commands = parser.add_subparsers(title="evidence commands", metavar="COMMAND")
-    for name, handler, text in (
-        ("list", _list, "list stored envelopes (unverified)"),
-        ("verify", _verify, "verify each statement: signer, person, valid or why not"),
+    for name, handler, text, epilog in (
+        ("list", _list, "list stored envelopes (unverified)", _LIST),
+        ("verify", _verify, "verify each statement: signer, person, valid or why not", _VERIFY),
     ):
-        sub = add_command(commands, name, text, _EPILOG)
+        sub = add_command(
+            commands, name, text, epilog, description=text[0].upper() + text[1:] + "."
+        )
         sub.add_argument("rev", nargs="?", help="revision (its commit and tree); default: all")
         sub.add_argument("--repo", default=".", help="repository (default: current directory)")
         if name == "verify":
@@ -91,8 +116,8 @@ def _envelopes(git: Git, rev: str | None) -> tuple[list[StoredEnvelope], dict[st
     store = GitEvidenceStore(git.git_dir)
     if rev is None:
         return list(store.all()), {}
-    commit = git.rev_parse(f"{rev}^{{commit}}")
-    tree = git.rev_parse(f"{commit}^{{tree}}")
+    commit = commit_of(git, rev)
+    tree = tree_of(git, commit)
     return store.for_subjects([commit, tree]), {commit: tree}
 
 
@@ -105,7 +130,7 @@ def _kind(data: bytes) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    envelopes, _ = _envelopes(Git.discover(args.repo), args.rev)
+    envelopes, _ = _envelopes(repo_at(args.repo), args.rev)
     rows = [
         {"ref": e.source, "id": e.digest, "bytes": len(e.data), "kind": _kind(e.data)}
         for e in envelopes
@@ -182,7 +207,7 @@ def _policy(git: Git, path: str | None) -> tuple[Policy, str]:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    git = Git.discover(args.repo)
+    git = repo_at(args.repo)
     policy, origin = _policy(git, args.policy)
     used = f"policy: {origin} ({policy.digest[:19]})"
     print(used, file=sys.stderr if args.format == "json" else sys.stdout)

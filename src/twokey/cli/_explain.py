@@ -7,17 +7,17 @@ import json
 import sys
 from typing import Any
 
-from twokey.cli._output import Subparsers, add_command
+from twokey.cli._output import Subparsers, add_command, exit_codes
 from twokey.engine import decision_from_dict, explain
 from twokey.errors import ExitCode, UsageError
 from twokey.model import Decision
 
-_EPILOG = """\
+_EPILOG = f"""\
 examples:
   twokey check --format json > decision.json; twokey explain decision.json
   twokey check --format json | twokey explain -
 
-exit codes: 0 every decision allows, 1 some decision denies, 2 not a decision"""
+{exit_codes("every decision allows", "some decision denies", "input that is no decision")}"""
 
 
 def register(subparsers: Subparsers) -> None:
@@ -30,7 +30,9 @@ def register(subparsers: Subparsers) -> None:
         description="Render decisions for humans: each finding with its rule (file:line) and "
         "what would satisfy it, who counted and who was excluded and why.",
     )
-    parser.add_argument("file", help="decision JSON file, or - for standard input")
+    parser.add_argument(
+        "file", help="decision JSON (as twokey check --format json prints), or - for stdin"
+    )
     parser.set_defaults(handler=_explain)
 
 

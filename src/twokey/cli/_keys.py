@@ -8,19 +8,45 @@ import os
 import sys
 from pathlib import Path
 
-from twokey.cli._output import Subparsers, add_command, add_format, help_handler, print_json
+from twokey.cli._output import (
+    Subparsers,
+    add_command,
+    add_format,
+    exit_codes,
+    help_handler,
+    print_json,
+)
 from twokey.errors import ExitCode
 from twokey.evidence import allowed_signers_text, fingerprint, generate_key
 from twokey.policy import DEFAULT_POLICY_PATH, load
 
-_EPILOG = """\
+_EPILOG = f"""\
 examples:
   twokey keys generate --out ~/.config/twokey/id_ed25519
   twokey keys allowed-signers .twokey/policy.yml > .git/allowed_signers
   git config gpg.ssh.allowedSignersFile .git/allowed_signers   # git verify-commit agrees
 
 Reviewers may also use the SSH key they already sign commits with: add its .pub line to
-their `keys:` in the policy and approve with `twokey approve --ssh-key ~/.ssh/id_ed25519`."""
+their `keys:` in the policy and approve with `twokey approve --ssh-key ~/.ssh/id_ed25519`.
+{exit_codes("done")}"""
+
+_GENERATE = f"""\
+examples:
+  twokey keys generate                                   # ~/.config/twokey/id_ed25519
+  twokey keys generate --out ci.key --comment ci@example.com --format json
+
+Writes the private key (mode 0600) and FILE.pub, and prints the line to add to your `keys:`
+in the policy. An SSH key you already sign commits with works too (--ssh-key).
+{exit_codes("written")}"""
+
+_SIGNERS = f"""\
+examples:
+  twokey keys allowed-signers > .git/allowed_signers
+  twokey keys allowed-signers ops/policy.yml > allowed_signers
+  git config gpg.ssh.allowedSignersFile .git/allowed_signers   # git verify-commit agrees
+
+One line per SSH key of each person in the policy, in git's allowed_signers format.
+{exit_codes("printed", bad="an invalid policy: every problem listed")}"""
 
 
 def register(subparsers: Subparsers) -> None:
@@ -33,7 +59,13 @@ def register(subparsers: Subparsers) -> None:
         description="Signing keys for approvals and attestations.",
     )
     commands = parser.add_subparsers(title="keys commands", metavar="COMMAND")
-    gen = add_command(commands, "generate", "write a new Ed25519 key pair", _EPILOG)
+    gen = add_command(
+        commands,
+        "generate",
+        "write a new Ed25519 key pair",
+        _GENERATE,
+        description="Write a new Ed25519 key pair for signing approvals and attestations.",
+    )
     gen.add_argument(
         "--out",
         default=str(Path.home() / ".config" / "twokey" / "id_ed25519"),
@@ -51,7 +83,8 @@ def register(subparsers: Subparsers) -> None:
         commands,
         "allowed-signers",
         "print git's allowed_signers file for every person's keys in the policy",
-        _EPILOG,
+        _SIGNERS,
+        description="Print git's allowed_signers file for every person's SSH keys in the policy.",
     )
     signers.add_argument("policy", nargs="?", help="policy file (default: .twokey/policy.yml)")
     signers.add_argument("--policy", dest="policy_option", metavar="FILE", help=argparse.SUPPRESS)

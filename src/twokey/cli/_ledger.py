@@ -41,6 +41,7 @@ from twokey.ledger._bundle import ProofBundle, export_log, prove, verify_export
 
 _EPILOG = """\
 examples:
+  twokey ledger init --ledger sqlite:///var/lib/twokey/ledger.db    # the only one that creates
   twokey ledger keygen --name ledger.example.com --out ledger.key   # also writes ledger.key.pub
   echo '{"kind": "note", "body": {"text": "hello"}}' | twokey ledger append
   twokey ledger checkpoint --key ledger.key > checkpoint.note
@@ -52,8 +53,9 @@ examples:
   twokey ledger verify-export audit-2026/ --key ledger.key.pub
 
 The ledger is --ledger URL, else $TWOKEY_LEDGER, else .twokey/ledger.db (SQLite);
-postgresql://user@host/db[?schema=NAME] selects PostgreSQL.
-exit codes: 0 ok, 1 verification failed, 2 usage error, 3 storage error"""
+postgresql://user@host/db[?schema=NAME] selects PostgreSQL. Only init creates a database.
+exit codes: 0 ok, 1 verification failed, 2 usage or bad input (no ledger there), 3 storage or
+internal error"""
 
 
 def register(subparsers: Subparsers) -> None:
@@ -83,8 +85,15 @@ def register(subparsers: Subparsers) -> None:
 
 
 @contextmanager
-def _open(args: argparse.Namespace) -> Iterator[Ledger]:
-    with open_ledger(args.ledger) as ledger:
+def _open(args: argparse.Namespace, *, create: bool = False) -> Iterator[Ledger]:
+    """The ledger ``--ledger`` names; only ``init`` (``create``) may make a new SQLite file, so
+    a mistyped path or a deleted database is an error, never a silent new, empty log."""
+    url = args.ledger or os.environ.get("TWOKEY_LEDGER") or DEFAULT_LEDGER
+    if not create and not url.startswith(("postgresql://", "postgres://")):
+        path = Path(url.removeprefix("sqlite://"))
+        if not path.exists():
+            raise UsageError(f"no ledger at {path}", hint="create one with `twokey ledger init`")
+    with open_ledger(url) as ledger:
         yield ledger
 
 
@@ -135,7 +144,7 @@ def _out(args: argparse.Namespace, data: dict[str, object], text: str) -> None:
 
 
 def _init(args: argparse.Namespace) -> int:
-    with _open(args) as ledger:
+    with _open(args, create=True) as ledger:
         size, root = ledger.head()
     _out(
         args,
@@ -446,11 +455,6 @@ def _consistency_only_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _verify_export_args(p: argparse.ArgumentParser) -> None:
-    _export_args(p)
-    _consistency_only_arg(p)
-
-
 def _verify_proof_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("bundle", help="c2sp.org/tlog-proof file (from `twokey ledger prove`) or -")
     p.add_argument(
@@ -473,6 +477,17 @@ def _consistency_args(p: argparse.ArgumentParser) -> None:
 def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("directory", help="where to write the export")
     _key_arg(False)(p)
+
+
+def _verify_export_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("directory", help="the export to verify (written by twokey ledger export)")
+    p.add_argument(
+        "--key",
+        default=os.environ.get("TWOKEY_LEDGER_KEY"),
+        help="the log's public key, obtained separately (default: $TWOKEY_LEDGER_KEY); the "
+        "export's own verifier.key is never trusted: without a key only consistency is proved",
+    )
+    _consistency_only_arg(p)
 
 
 _COMMANDS: tuple[

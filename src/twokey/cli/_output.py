@@ -8,6 +8,7 @@ __all__ = [
     "add_command",
     "add_format",
     "add_policy",
+    "exit_codes",
     "help_handler",
     "print_json",
 ]
@@ -16,6 +17,7 @@ import argparse
 import enum
 import json
 import sys
+import textwrap
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
@@ -41,10 +43,19 @@ def add_command(
     return subparsers.add_parser(
         name,
         help=text,
-        description=description,
+        description=textwrap.fill(description, 79) if description else None,
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
+
+def exit_codes(ok: str = "done", deny: str | None = None, bad: str = "") -> str:
+    """The exit-code block every ``--help`` ends with: the codes are the same for every command
+    (0 allow, 1 deny, 2 usage or bad input, 3 internal), only what 0, 1 and 2 cover is its own."""
+    codes = [f"  0  {ok}", *([f"  1  {deny}"] if deny else [])]
+    codes.append("  2  usage or bad input" + (f" ({bad})" if bad else ""))
+    codes.append("  3  internal error (a gate treats 3 as deny)")
+    return "\n".join(["exit codes:", *codes])
 
 
 def add_format(parser: argparse.ArgumentParser, *choices: str) -> None:

@@ -8,7 +8,14 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from twokey.cli._output import Subparsers, add_command, add_format, help_handler, print_json
+from twokey.cli._output import (
+    Subparsers,
+    add_command,
+    add_format,
+    exit_codes,
+    help_handler,
+    print_json,
+)
 from twokey.errors import ConfigError, ExitCode
 from twokey.policy import (
     DEFAULT_POLICY_PATH,
@@ -19,39 +26,73 @@ from twokey.policy import (
     RefRule,
     load,
     loosenings,
+    schema_text,
 )
 
 if TYPE_CHECKING:  # rich is imported only when a terminal shows a table (start-up time)
     from rich.console import Console
     from rich.table import Table
 
-_EPILOG = """\
+_EPILOG = f"""\
 examples:
   twokey policy check                      # checks .twokey/policy.yml
   twokey policy check ops/policy.yml --format json
   twokey policy show                       # who can approve what, after groups are resolved
   twokey policy show --format json | jq '.environments.production'
+  twokey policy schema > .twokey/policy.schema.json   # for editors
 
-exit codes: 0 valid, 2 invalid or unreadable (every problem is listed as file:line:column)
+{exit_codes("valid", bad="an invalid or unreadable policy, every problem listed")}
+reference: docs/policy.md"""
+
+_CHECK = f"""\
+examples:
+  twokey policy check                      # checks .twokey/policy.yml
+  twokey policy check ops/policy.yml --format json
+
+Every problem is listed at once as file:line:column with a hint: the structure (the JSON
+Schema `twokey policy schema` prints) and the meaning (names that exist, thresholds that can
+be met, keys that parse). A valid policy that loosens a default invariant says so.
+{exit_codes("valid", bad="an invalid or unreadable policy, every problem listed")}
+reference: docs/policy.md"""
+
+_SHOW = f"""\
+examples:
+  twokey policy show                       # who can approve what, after groups are resolved
+  twokey policy show --format json | jq '.environments.production'
+
+A table on a terminal, plain text otherwise; json for machines.
+{exit_codes("shown", bad="an invalid or unreadable policy, every problem listed")}
+reference: docs/policy.md"""
+
+_SCHEMA = f"""\
+examples:
+  twokey policy schema > .twokey/policy.schema.json
+  # then, first line of .twokey/policy.yml (editors with the YAML language server):
+  # yaml-language-server: $schema=policy.schema.json
+
+The JSON Schema (draft 2020-12) of the policy's structure. twokey's loader enforces the same
+schema, so what an editor accepts and what `twokey policy check` accepts do not drift apart;
+the check also verifies the meaning (names, thresholds, keys), which no schema can.
+{exit_codes("printed")}
 reference: docs/policy.md"""
 
 
 def register(subparsers: Subparsers) -> None:
-    """Register ``twokey policy check`` and ``twokey policy show``."""
+    """Register ``twokey policy check``, ``show`` and ``schema``."""
     parser = add_command(
         subparsers,
         "policy",
-        "check a policy file or show its resolved rules",
+        "check a policy file, show its resolved rules, print its schema",
         _EPILOG,
-        description="Check a policy file, or show the rules it resolves to.",
+        description="Check a policy file, show the rules it resolves to, or print its JSON Schema.",
     )
     commands = parser.add_subparsers(title="policy commands", metavar="COMMAND")
-    for name, handler, text in (
-        ("check", _check, "validate a policy file and list every problem in it"),
-        ("show", _show, "print the resolved rules: who can approve, deploy, break glass"),
+    for name, handler, text, epilog in (
+        ("check", _check, "validate a policy file and list every problem in it", _CHECK),
+        ("show", _show, "print the resolved rules: who can approve, deploy, break glass", _SHOW),
     ):
         sub = add_command(
-            commands, name, text, _EPILOG, description=text[0].upper() + text[1:] + "."
+            commands, name, text, epilog, description=text[0].upper() + text[1:] + "."
         )
         sub.add_argument(
             "file",
@@ -61,7 +102,21 @@ def register(subparsers: Subparsers) -> None:
         )
         add_format(sub)
         sub.set_defaults(handler=handler)
+    schema = add_command(
+        commands,
+        "schema",
+        "print the policy's JSON Schema (for editors)",
+        _SCHEMA,
+        description="Print the JSON Schema of .twokey/policy.yml, as published in the package.",
+    )
+    schema.set_defaults(handler=_schema)
     parser.set_defaults(handler=help_handler(parser))
+
+
+def _schema(args: argparse.Namespace) -> int:
+    del args
+    sys.stdout.write(schema_text())
+    return ExitCode.ALLOW
 
 
 def _check(args: argparse.Namespace) -> int:

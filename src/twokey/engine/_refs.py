@@ -170,6 +170,9 @@ def _mismatch(
     index: PolicyIndex, approval: Approval, change: Change, rule: RefRule, *, replay: bool
 ) -> tuple[str, Finding]:
     who = _who(index, approval)
+    hint = f"approve {short(change.new)} on {change.ref} of {change.repository}"
+    if replay and approval.repository != change.repository:  # issue 10: say how to fix it
+        hint += f"; a clone names it: git config twokey.repository {change.repository}"
     what = (
         f"is for {approval.repository} {approval.ref}, not {change.repository} {change.ref}"
         if replay
@@ -179,7 +182,7 @@ def _mismatch(
         FindingCode.EVIDENCE_MISMATCH,
         Severity.WARN,
         f"approval by {who} {what}",
-        f"approve {short(change.new)} on {change.ref} of {change.repository}",
+        hint,
         rule.rule,
         (who,),
         (approval.commit,),

@@ -3,6 +3,7 @@
 Public API:
     load(path) / loads(text, source) / load_cached(path) -> Policy
     PolicyError (a ConfigError, exit 2) carrying every Problem(file, line, column, message, hint)
+    schema_text() -> the policy's JSON Schema (policy.schema.json), which the loader enforces
     loosenings(policy) -> every place a valid policy loosens a default invariant
     glob_to_regex(pattern, GlobKind.REF | GlobKind.PATH) -> Glob (linear-time matcher)
     the compiled policy types (Policy, RefRule, ApprovalRule, ...), see docs/policy.md
@@ -26,6 +27,7 @@ from twokey.policy._model import (
     RefRule,
 )
 from twokey.policy._problems import PolicyError, Problem
+from twokey.policy._schema import schema_text
 
 __all__ = [
     "DEFAULT_POLICY_PATH",
@@ -55,5 +57,6 @@ __all__ = [
     "parse_freeze_window",
     "path_glob",
     "ref_glob",
+    "schema_text",
     "skeleton",
 ]

@@ -21,6 +21,7 @@ from twokey.policy._model import ApprovalRule, Policy
 from twokey.policy._principals import parse_directory
 from twokey.policy._problems import Reporter, node_position
 from twokey.policy._rules import parse_refs
+from twokey.policy._schema import check_schema
 from twokey.policy._scope import CHANGE_EXCLUSIONS, PEOPLE, Scope, parse_approval
 
 DEFAULT_POLICY_PATH = ".twokey/policy.yml"
@@ -99,6 +100,7 @@ def loads(text: str | bytes, source: str = "<policy>") -> Policy:
         _depth(doc, report)
         report.raise_if_any()
         policy = _build(doc, data, report)
+        check_schema(doc, report)  # after the hand-written checks: each mistake is said once
     except RecursionError:
         report.at(0, 0, _DEEP.format(MAX_DEPTH), _DEEP_HINT)
         report.raise_if_any()

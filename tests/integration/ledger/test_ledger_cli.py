@@ -41,6 +41,7 @@ def _lines(start: int, count: int) -> str:
 def _setup(run: Run, tmp_path: Path) -> tuple[str, str]:
     key = str(tmp_path / "ledger.key")
     assert run("keygen", "--name", "ledger.test", "--out", key)[0] == 0
+    assert run("init")[0] == 0  # only init creates a ledger
     return key, f"{key}.pub"
 
 
@@ -111,6 +112,7 @@ def test_an_old_checkpoint_proves_a_consistent_rewrite(cli: Run, tmp_path: Path)
     old.write_text(note)
     (tmp_path / "l.db").unlink()  # the operator re-creates the log with entry 2 changed
     forged = _lines(0, 6).replace('{"n": 2}', '{"n": 222}')
+    run("init")
     run("append", stdin=forged + _lines(6, 3))
     code, _, err = run("consistency", "--from", str(old), "--key", pub)
     assert code == 1
@@ -127,6 +129,7 @@ def test_a_truncated_log_fails_consistency(cli: Run, tmp_path: Path) -> None:
     _, note, _ = run("checkpoint", "--key", key)
     (tmp_path / "old.note").write_text(note)
     (tmp_path / "l.db").unlink()
+    run("init")
     run("append", stdin=_lines(0, 4))
     code, _, err = run("consistency", "--from", str(tmp_path / "old.note"), "--key", pub)
     assert (code, "truncated" in err) == (1, True)
@@ -164,6 +167,7 @@ def test_a_proof_for_another_entry_fails(cli: Run, tmp_path: Path) -> None:
         "verify-proof", str(tmp_path / "p"), "--entry", str(tmp_path / "other"), "--key", pub
     )
     assert (code, "differs" in err) == (1, True)
+    run("init", "--ledger", str(tmp_path / "empty.db"))
     code, _, err = run("prove", "--index", "2", "--ledger", str(tmp_path / "empty.db"))
     assert (code, "no stored checkpoint covers entry 2" in err) == (2, True)
 

@@ -1,0 +1,74 @@
+"""Every command and subcommand explains itself in ``--help`` (issue 10, deliverable 6).
+
+The test walks the real parser tree, so a command added later without a purpose, an
+undocumented option, an example or its exit codes fails here.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+
+import pytest
+
+from twokey.cli import build_parser, main
+
+# LEAD: remove this exemption when the "doors" branch (which owns `check` and `deploy check`)
+# has landed; those two commands must then pass the same checks as every other command.
+_EXEMPT_UNTIL_DOORS_LANDS = frozenset({"twokey check", "twokey deploy check"})
+
+
+def _commands(
+    parser: argparse.ArgumentParser, name: str = "twokey"
+) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub in action.choices.items():
+                yield from _commands(sub, f"{name} {sub_name}")
+
+
+def _leaves() -> list[tuple[str, argparse.ArgumentParser]]:
+    return [(n, p) for n, p in _commands(build_parser()) if n not in _EXEMPT_UNTIL_DOORS_LANDS]
+
+
+_ALL = _leaves()
+
+
+def test_the_walk_sees_every_command() -> None:
+    names = {n for n, _ in _ALL}
+    assert {"twokey hook install", "twokey ledger verify-export", "twokey demo"} <= names
+    assert "twokey policy schema" in names
+    assert len(names) > 30
+
+
+@pytest.mark.parametrize(("name", "parser"), _ALL, ids=[n for n, _ in _ALL])
+def test_help_is_complete(name: str, parser: argparse.ArgumentParser) -> None:
+    assert parser.description, f"{name}: no description (one-line purpose)"
+    epilog = parser.epilog or ""
+    assert "example" in epilog, f"{name}: no example"
+    assert f"{name} " in epilog or f"{name}\n" in epilog, f"{name}: no example of itself"
+    assert "exit codes:" in epilog, f"{name}: no exit codes"
+    for action in parser._actions:
+        if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+            continue
+        label = "/".join(action.option_strings) or action.dest
+        assert action.help, f"{name}: {label} is not explained"
+
+
+@pytest.mark.parametrize(("name", "parser"), _ALL, ids=[n for n, _ in _ALL])
+def test_help_prints_and_exits_0(
+    name: str, parser: argparse.ArgumentParser, capsys: pytest.CaptureFixture[str]
+) -> None:
+    del parser
+    assert main([*name.split()[1:], "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: ")
+    assert "exit codes:" in out
+
+
+def test_verify_export_reads_its_directory(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ledger", "verify-export", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "where to write" not in out
+    assert "the export to verify" in out
