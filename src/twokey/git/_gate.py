@@ -16,22 +16,26 @@ from twokey.errors import TwokeyError
 from twokey.git._evidence import EnvelopeSource, RawEnvelope
 from twokey.git._policy_source import POLICY_PATH, TrustedPolicy, load_blob
 from twokey.git._reader import GitReader
+from twokey.git._reviews import landing_heads, trailer_approvals
 from twokey.git._updates import RefUpdate
 from twokey.git._verdicts import add_finding, door_allow, door_deny
 from twokey.model import (
     ZERO_SHA,
     Alias,
+    Approval,
     BreakGlass,
     Change,
     Decision,
     Finding,
     FindingCode,
+    Landing,
     RefUpdateFacts,
     Severity,
 )
 
 if TYPE_CHECKING:
     from twokey.evidence import VerifiedEvidence
+    from twokey.policy import RefRule
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ class Gate:
     files: Sequence[RawEnvelope] = ()
     default_ref: str = ""
     signatures: bool = False
-    _protected: list[tuple[str, str]] | None = field(default=None, init=False)
+    _protected: list[tuple[str, str, RefRule]] | None = field(default=None, init=False)
 
     def judge(self, update: RefUpdate) -> Judgement:
         """The decision for one update; git failures become a deny with the reason."""
@@ -108,16 +112,18 @@ class Gate:
             update.new,
             repository=self.repository,
             pusher=self.pusher,
-            exclude=[sha for ref, sha in self._protected_tips() if ref != update.ref],
+            exclude=self._already_reviewed(update),
             signatures=self.signatures,
         )
         verified = self._verified(change)
+        approvals = (*verified.approvals, *self._trailers(change))
         facts = RefUpdateFacts(
             change,
-            approvals=tuple(verified.approvals),
+            approvals=approvals,
             checks=tuple(verified.checks),
             rejected=tuple(verified.rejected),
             break_glass=self._glass(),
+            landings=self._landings(change, approvals),
         )
         decision = evaluate_safely(policy, facts, self.now)
         for finding in self._door_findings(change):
@@ -126,12 +132,48 @@ class Gate:
         used |= {c.evidence_id for c in verified.checks}
         return Judgement(update, decision, tuple(sorted(u for u in used if u)), change)
 
-    def _protected_tips(self) -> list[tuple[str, str]]:
+    def _already_reviewed(self, update: RefUpdate) -> list[str]:
+        """Tips whose history is already reviewed for ``update``, so left out of its change.
+
+        Only tips of other protected refs whose rule is at least as strict as this ref's
+        (ADR 0011): a commit parked on a weaker ref (``sandbox/**``, ``approvals: 0``) stays
+        part of the change, with its authors excluded (issue 15, item 3). The one place that
+        decides it, for the hook and ``twokey check`` alike.
+        """
+        from twokey.engine import at_least_as_strict  # noqa: PLC0415 - lazy: hook start-up
+
+        rule = self.trusted.policy.ref_rule(update.ref)
+        return [
+            sha
+            for ref, sha, other in self._protected_tips()
+            if ref != update.ref and (rule is None or at_least_as_strict(other, rule))
+        ]
+
+    def _protected_tips(self) -> list[tuple[str, str, RefRule]]:
         if self._protected is None:
             policy = self.trusted.policy
             tips = self.reader.refs("refs/heads/", "refs/tags/")
-            self._protected = [(t.ref, t.sha) for t in tips if policy.ref_rule(t.ref)]
+            found = ((t, policy.ref_rule(t.ref)) for t in tips)
+            self._protected = [(t.ref, t.sha, rule) for t, rule in found if rule is not None]
         return self._protected
+
+    def _trailers(self, change: Change) -> list[Approval]:
+        """Review trailers of the change's commits, as the audit reads them (item 17).
+
+        Trust level ``trailer``: they count only where the rule's ``accept`` lists it.
+        """
+        out: list[Approval] = []
+        for commit in change.commits:
+            if commit.trailers:
+                when = commit.committer.time or self.now
+                out += trailer_approvals(commit, self.repository, change.ref, when)
+        return out
+
+    def _landings(self, change: Change, approvals: Sequence[Approval]) -> tuple[Landing, ...]:
+        """What landing each approved head (other than the new tip) on the old tip gives."""
+        heads = landing_heads(change, approvals)
+        known = {c.sha: c.tree for c in change.commits}
+        return tuple(self.reader.landings(change.old, heads, known))
 
     def _verified(self, change: Change) -> VerifiedEvidence:
         from twokey.evidence import StoredEnvelope, verify_envelopes  # noqa: PLC0415

@@ -1,9 +1,12 @@
 """Facts from git for one ref update, with few process spawns and no full-history walk.
 
-Per update: one ``git log --stdin`` for the commits it brings (``new ^old ^<protected tips>``),
-one ``git merge-base --is-ancestor`` for a fast-forward, one ``git diff --name-only`` for the
-paths, and one ``git merge-tree --write-tree`` per merge commit (git-merge-tree(1), git 2.38+).
-Each of these stops at the merge base; none walks the repository's whole history.
+Per update: one ``git cat-file --batch-check`` for what the old and new tips name, one
+``git log --stdin`` for the commits it brings (``new ^old ^<already reviewed tips>``), one
+``git merge-base --is-ancestor`` for a fast-forward, one ``git diff --name-only`` for the
+paths, and one ``git merge-tree --write-tree`` per merge commit (git-merge-tree(1), git 2.38+)
+and per approved head other than the new tip (:meth:`GitReader.landings`; git 2.40's
+``--stdin`` would batch them, but 2.39 is the floor). Each of these stops at the merge base;
+none walks the repository's whole history.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from pathlib import Path
 from twokey.errors import InfrastructureError
 from twokey.git._commits import LOG_ARGS, parse_log
 from twokey.git._process import Plumbing
-from twokey.model import ZERO_SHA, Alias, Change, Commit
+from twokey.model import ZERO_SHA, Alias, Change, Commit, Landing
 
 SNAPSHOT_PREFIXES = ("refs/heads/", "refs/tags/", "refs/twokey/evidence/")
+_MERGES_KEPT = 4096  # merge-tree results remembered (an audit reads many merges)
 
 
 def _pairs(out: str) -> list[tuple[str, str, str]]:
@@ -45,6 +49,7 @@ class GitReader:
     def __init__(self, git_dir: Path, env: Mapping[str, str] | None = None) -> None:
         self.git = Plumbing(git_dir, env)
         self._snapshot: list[RefTip] | None = None
+        self._merges: dict[tuple[str, str], str] = {}  # (ours, theirs) -> clean merge tree
 
     def refs(self, *prefixes: str) -> list[RefTip]:
         """Refs under ``prefixes``, from one ``for-each-ref`` of branches, tags and evidence.
@@ -123,6 +128,14 @@ class GitReader:
         """
         if new == ZERO_SHA:
             return Change(repository, ref, old, new, pusher=pusher)
+        new_type, new_tree, old_tree = self._tips(old, new)
+        if not new_type:
+            raise InfrastructureError(
+                f"{new[:12]} names no object in this repository",
+                hint="the push may be incomplete, or the repository is missing objects",
+            )
+        if new_type != "commit":  # a tag of a tree or blob: no history to judge (ADR 0011)
+            return Change(repository, ref, old, new, new_tree, pusher=pusher, new_type=new_type)
         commits = self.commits(new, [old, *exclude] if old != ZERO_SHA else list(exclude))
         if signatures:
             commits = self.with_signatures(commits)
@@ -131,18 +144,88 @@ class GitReader:
             paths = sorted({p for c in commits for p in c.paths})
         else:
             paths = self.diff_paths(old, new)
-        tree = next((c.tree for c in commits if c.sha == new), None) or self.tree_of(new)
         return Change(
             repository=repository,
             ref=ref,
             old=old,
             new=new,
-            new_tree=tree,
+            new_tree=new_tree,
             commits=tuple(commits),
             fast_forward=fast_forward,
             paths=tuple(paths),
             pusher=pusher,
+            old_tree=old_tree,
         )
+
+    def _tips(self, old: str, new: str) -> tuple[str, str, str]:
+        """(type ``new`` peels to, its commit's tree, ``old``'s commit's tree), one process.
+
+        ``X^{}`` peels tags to whatever they name; ``X^{commit}^{tree}`` is "missing" unless
+        ``X`` peels to a commit (gitrevisions(7)). Empty strings for what does not exist.
+        """
+        names = [f"{new}^{{}}", f"{new}^{{commit}}^{{tree}}"]
+        if old != ZERO_SHA:
+            names.append(f"{old}^{{commit}}^{{tree}}")
+        found = self._batch_check(names)
+        return found[0][1], found[1][0], found[2][0] if len(found) > 2 else ""
+
+    def _batch_check(self, names: list[str]) -> list[tuple[str, str]]:
+        """``(object id, type)`` per name, ``("", "")`` when missing (git-cat-file(1))."""
+        stdin = "".join(f"{n}\n" for n in names).encode()
+        out = self.git.run(["cat-file", "--batch-check"], stdin=stdin).out.decode()
+        found = []
+        for line in out.splitlines():
+            fields = line.split()
+            found.append((fields[0], fields[1]) if len(fields) == 3 else ("", ""))
+        if len(found) != len(names):
+            raise InfrastructureError("git cat-file --batch-check answered out of step")
+        return found
+
+    def landings(
+        self, old: str, heads: Iterable[str], known: Mapping[str, str] | None = None
+    ) -> list[Landing]:
+        """What landing each approved head on ``old`` gives (DESIGN invariant 2, ADR 0011).
+
+        Steps: (1) one ``cat-file --batch-check`` finds each head's commit tree (none for an
+        unknown commit or a non-commit); (2) for a creation (``old`` is the null id) the
+        landing is the head's own tree; (3) otherwise one ``git merge-tree --write-tree``
+        per head (cached) gives the clean merge of ``old`` with it, "" on a conflict or for
+        unrelated histories (merge-tree refuses them: fail closed). ``known`` maps commits
+        already read (the change's own) to their trees, sparing step (1) for them.
+        """
+        order = sorted(set(heads))
+        if not order:
+            return []
+        trees = dict((known or {}).items())
+        unknown = [h for h in order if h not in trees]
+        if unknown:
+            found = self._batch_check([f"{h}^{{commit}}^{{tree}}" for h in unknown])
+            trees.update((h, tree) for h, (tree, _) in zip(unknown, found, strict=True))
+        out = []
+        for head in order:
+            tree = trees[head]
+            if not tree:
+                out.append(Landing(head, "", ""))
+            elif old == ZERO_SHA:
+                out.append(Landing(head, tree, tree))
+            else:
+                out.append(Landing(head, tree, self.merge_tree(old, head)))
+        return out
+
+    def merge_tree(self, ours: str, theirs: str) -> str:
+        """The tree of the clean merge of two commits, "" when there is none (cached)."""
+        key = (ours, theirs)
+        found = self._merges.get(key)
+        if found is None:
+            result = self.git.run(
+                ["merge-tree", "--write-tree", "--no-messages", ours, theirs], ok=(0, 1, 128)
+            )
+            tree = result.out.decode().split("\n", 1)[0].strip()
+            found = tree if result.code == 0 else ""
+            if len(self._merges) >= _MERGES_KEPT:
+                self._merges.clear()
+            self._merges[key] = found
+        return found
 
     def commits(self, new: str, exclude: Iterable[str]) -> list[Commit]:
         """Commits reachable from ``new`` and from none of ``exclude``, oldest first.
@@ -184,11 +267,8 @@ class GitReader:
         """
         if len(commit.parents) != 2:
             return False
-        result = self.git.run(
-            ["merge-tree", "--write-tree", "--no-messages", *commit.parents], ok=(0, 1)
-        )
-        tree = result.out.decode().split("\n", 1)[0].strip()
-        return result.code == 0 and tree == commit.tree
+        tree = self.merge_tree(commit.parents[0], commit.parents[1])
+        return bool(tree) and tree == commit.tree
 
     def is_ancestor(self, old: str, new: str) -> bool:
         """True when ``old`` is an ancestor of ``new`` (the update is a fast-forward)."""

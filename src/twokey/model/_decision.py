@@ -54,6 +54,9 @@ class FindingCode(enum.StrEnum):
     CHECK_FAILED = "CHECK_FAILED"
     TOO_FEW_ELIGIBLE = "TOO_FEW_ELIGIBLE"
     UNPROTECTED_REF = "UNPROTECTED_REF"
+    # helper "coverage" (issue 15 items 8 and 12, ADR 0011): what a protected ref may name
+    NOT_A_COMMIT = "NOT_A_COMMIT"
+    TAG_MOVED = "TAG_MOVED"
     # deploys
     UNKNOWN_ENVIRONMENT = "UNKNOWN_ENVIRONMENT"
     REF_NOT_DEPLOYABLE = "REF_NOT_DEPLOYABLE"

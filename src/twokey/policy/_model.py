@@ -142,6 +142,7 @@ class RefRule:
     allow_deletion: bool
     rule: RuleRef
     break_glass: frozenset[str] = frozenset()  # person ids allowed to break glass on this ref
+    allow_move: bool = False  # tags: may an existing protected tag be moved (ADR 0011)
 
     def matches(self, ref: str) -> bool:
         """True when this rule protects ``ref``."""

@@ -13,7 +13,7 @@ from twokey.policy._model import CheckRule, OwnerRule, RefRule
 from twokey.policy._scope import PEOPLE, SERVICES, Scope, parse_approval
 
 _APPROVAL_KEYS = ("approvals", "approvers", "exclude", "accept")
-_REF_KEYS = (*_APPROVAL_KEYS, "force_push", "deletion", "checks", "break_glass", "owners")
+_REF_KEYS = (*_APPROVAL_KEYS, "force_push", "deletion", "checks", "break_glass", "owners", "move")
 _CHECK_KEYS = ("require", "signers", "accept")
 _SECTIONS = (("branches", "refs/heads/"), ("tags", "refs/tags/"))
 
@@ -91,6 +91,7 @@ def _ref_rule(
     glass = scope.names(body, "break_glass", kinds=PEOPLE)
     force_push = scope.boolean(body, "force_push")
     deletion = scope.boolean(body, "deletion")
+    move = _move(scope, body, path, section)
     if compiled is None:
         return None
     return RefRule(
@@ -103,7 +104,21 @@ def _ref_rule(
         allow_deletion=deletion,
         rule=scope.ref(node, key, path),
         break_glass=glass,
+        allow_move=move,
     )
+
+
+def _move(scope: Scope, body: Any, path: str, section: str) -> bool:
+    """``move: true`` lets a protected tag be moved (ADR 0011); branches always move forward."""
+    move = scope.boolean(body, "move")
+    if move and section != "tags":
+        scope.report.value(
+            body,
+            "move",
+            f"{path}: 'move' applies to tags only (a branch moves forward by fast-forward)",
+            "remove 'move', or use 'force_push: true' to allow rewriting a branch",
+        )
+    return move
 
 
 def _owners(scope: Scope, body: Any, path: str) -> tuple[OwnerRule, ...]:
