@@ -223,7 +223,9 @@ def _stale(
 def _unbound(approval: Approval, change: Change, landing: Landing | None) -> str:
     """Why an approval of another head does not cover ``change`` (ADR 0011), in words."""
     head = short(approval.commit)
-    if landing is None or not landing.head_tree:
+    if landing is None:
+        return f"is for {head}, content this update does not bring"
+    if not landing.head_tree:
         return (
             f"is for {head}, content this update does not bring (the repository does not hold "
             "it, so what landing it would change is unknown: push the reviewed commit)"
