@@ -168,9 +168,8 @@ class Walk:
         glass = None
         if recorded is not None and recorded.break_glass and pusher is not None:
             glass = BreakGlass(pusher, recorded.break_glass, recorded.time)
-        facts = RefUpdateFacts(
-            change, tuple(approvals), tuple(checks), (), glass, self._landings(change, approvals)
-        )
+        change, landings = self._landings(change, approvals)
+        facts = RefUpdateFacts(change, tuple(approvals), tuple(checks), (), glass, landings)
         decision = judge(self.memo, self.policy, facts, when)
         row = self._row(change, kind, decision, approvals, recorded.verdict if recorded else None)
         self.totals.add(row)
@@ -193,17 +192,22 @@ class Walk:
                 )
         return approvals, checks
 
-    def _landings(self, change: Change, approvals: list[Approval]) -> tuple[Landing, ...]:
+    def _landings(
+        self, change: Change, approvals: list[Approval]
+    ) -> tuple[Change, tuple[Landing, ...]]:
         """What landing each approved head on the change's old tip gives, as the gate reads it.
 
         The same heads (``landing_heads``) and the same ``git merge-tree`` as the gate, so the
-        two agree on which approvals bind (invariant 2, ADR 0011). None for most changes.
+        two agree on which approvals bind (invariant 2, ADR 0011); the change gets its old
+        tree, as the gate's reading has it. Nothing to read for most changes.
         """
         heads = landing_heads(change, approvals)
         if not heads:
-            return ()
+            return change, ()
+        if not change.old_tree and change.old != ZERO_SHA:
+            change = replace(change, old_tree=self.reader.tree_of(change.old))
         known = {c.sha: c.tree for c in change.commits}
-        return tuple(self.reader.landings(change.old, heads, known))
+        return change, tuple(self.reader.landings(change.old, heads, known))
 
     def _learn(self, change: Change) -> None:
         """Identities seen (for probable aliases) and, by default policy, new people."""
