@@ -207,7 +207,8 @@ class Walk:
         if not change.old_tree and change.old != ZERO_SHA:
             change = replace(change, old_tree=self.reader.tree_of(change.old))
         known = {c.sha: c.tree for c in change.commits}
-        return change, tuple(self.reader.landings(change.old, heads, known))
+        found = self.reader.landings(change.old, heads, known, new_tree=change.new_tree)
+        return change, tuple(found)
 
     def _learn(self, change: Change) -> None:
         """Identities seen (for probable aliases) and, by default policy, new people."""

@@ -11,6 +11,7 @@ from twokey.engine._tally import Candidate, Tally, candidate, count
 from twokey.model import (
     Approval,
     Change,
+    Commit,
     Finding,
     FindingCode,
     Landing,
@@ -68,8 +69,8 @@ def evaluate_ref_update(policy: Policy, facts: RefUpdateFacts) -> tuple[Tally, R
         )
     _unclean_merges(change, rule, tally)
     tally.findings += rejected_findings(facts.rejected, rule.rule)
-    roles = roles_of(index, change.commits, change.pusher)
-    covering = _covering(index, facts, rule, tally)
+    covering, landed = _covering(index, facts, rule, tally)
+    roles = roles_of(index, _with_landed(change.commits, landed), change.pusher)
     _pusher_needed(change, rule.approval.exclude, rule, tally)
     count(
         index,
@@ -147,16 +148,22 @@ def _covering(
     facts: RefUpdateFacts,
     rule: RefRule,
     tally: Tally,
-) -> list[Candidate]:
-    """Approvals bound to the content that lands (invariant 2, ADR 0011); the others explained."""
+) -> tuple[list[Candidate], list[Landing]]:
+    """Approvals bound to the content that lands (invariant 2, ADR 0011); the others explained.
+
+    Also the landings of the covering approvals: their commits wrote what lands.
+    """
     change = facts.change
     landed = {landing.head: landing for landing in facts.landings}
+    used: dict[str, Landing] = {}
     out: list[Candidate] = []
     stale: list[tuple[str, Finding]] = []
     for approval in facts.approvals:  # order-free: count() and the final sort make it so
         if approval.repository != change.repository or approval.ref != change.ref:
             stale.append(_mismatch(index, approval, change, rule, replay=True))
         elif binds(approval, change, landed.get(approval.commit)):
+            if approval.commit in landed:
+                used[approval.commit] = landed[approval.commit]
             out.append(
                 candidate(
                     index, approval.signer, approval.trust, approval.evidence_id or approval.source
@@ -168,6 +175,18 @@ def _covering(
         # Someone who approved an earlier version and then the landing content needs no warning.
         current = {c[3] for c in out}
         tally.findings += [f for who, f in stale if who not in current]
+    return out, [used[head] for head in sorted(used)]
+
+
+def _with_landed(commits: tuple[Commit, ...], landed: list[Landing]) -> list[Commit]:
+    """The change's commits and those the covering landings bring (once each)."""
+    seen = {c.sha for c in commits}
+    out = list(commits)
+    for landing in landed:
+        for commit in landing.commits:
+            if commit.sha not in seen:
+                seen.add(commit.sha)
+                out.append(commit)
     return out
 
 

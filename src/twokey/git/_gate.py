@@ -172,8 +172,14 @@ class Gate:
     def _landings(self, change: Change, approvals: Sequence[Approval]) -> tuple[Landing, ...]:
         """What landing each approved head (other than the new tip) on the old tip gives."""
         heads = landing_heads(change, approvals)
+        if not heads:
+            return ()
         known = {c.sha: c.tree for c in change.commits}
-        return tuple(self.reader.landings(change.old, heads, known))
+        reviewed = self._already_reviewed(RefUpdate(change.ref, change.old, change.new))
+        found = self.reader.landings(
+            change.old, heads, known, new_tree=change.new_tree, reviewed=reviewed
+        )
+        return tuple(found)
 
     def _verified(self, change: Change) -> VerifiedEvidence:
         from twokey.evidence import StoredEnvelope, verify_envelopes  # noqa: PLC0415

@@ -182,7 +182,13 @@ class GitReader:
         return found
 
     def landings(
-        self, old: str, heads: Iterable[str], known: Mapping[str, str] | None = None
+        self,
+        old: str,
+        heads: Iterable[str],
+        known: Mapping[str, str] | None = None,
+        *,
+        new_tree: str = "",
+        reviewed: Iterable[str] = (),
     ) -> list[Landing]:
         """What landing each approved head on ``old`` gives (DESIGN invariant 2, ADR 0011).
 
@@ -190,8 +196,10 @@ class GitReader:
         unknown commit or a non-commit); (2) for a creation (``old`` is the null id) the
         landing is the head's own tree; (3) otherwise one ``git merge-tree --write-tree``
         per head (cached) gives the clean merge of ``old`` with it, "" on a conflict or for
-        unrelated histories (merge-tree refuses them: fail closed). ``known`` maps commits
-        already read (the change's own) to their trees, sparing step (1) for them.
+        unrelated histories (merge-tree refuses them: fail closed); (4) for a landing that
+        gives ``new_tree``, one ``git log`` reads the commits it brings (``head ^old
+        ^reviewed``): their authors wrote what lands. ``known`` maps commits already read (the
+        change's own) to their trees, sparing step (1) for them.
         """
         order = sorted(set(heads))
         if not order:
@@ -206,10 +214,12 @@ class GitReader:
             tree = trees[head]
             if not tree:
                 out.append(Landing(head, "", ""))
-            elif old == ZERO_SHA:
-                out.append(Landing(head, tree, tree))
-            else:
-                out.append(Landing(head, tree, self.merge_tree(old, head)))
+                continue
+            landed = tree if old == ZERO_SHA else self.merge_tree(old, head)
+            brings: tuple[Commit, ...] = ()
+            if new_tree and landed == new_tree:
+                brings = tuple(self.commits(head, [old, *reviewed], merges=False))
+            out.append(Landing(head, tree, landed, brings))
         return out
 
     def merge_tree(self, ours: str, theirs: str) -> str:
@@ -227,15 +237,16 @@ class GitReader:
             self._merges[key] = found
         return found
 
-    def commits(self, new: str, exclude: Iterable[str]) -> list[Commit]:
+    def commits(self, new: str, exclude: Iterable[str], *, merges: bool = True) -> list[Commit]:
         """Commits reachable from ``new`` and from none of ``exclude``, oldest first.
 
-        Merge commits come back with ``clean_merge`` set (see :meth:`clean_merge`).
+        Merge commits come back with ``clean_merge`` set (see :meth:`clean_merge`) unless
+        ``merges`` is false (then their authors count as authors: stricter, and no merge-tree).
         """
         negatives = "".join(f"^{sha}\n" for sha in sorted(set(exclude)) if sha != ZERO_SHA)
         data = self.git.run([*LOG_ARGS], stdin=f"{new}\n{negatives}".encode()).out
         return [
-            replace(c, clean_merge=self.clean_merge(c)) if c.is_merge else c
+            replace(c, clean_merge=self.clean_merge(c)) if c.is_merge and merges else c
             for c in parse_log(data)
         ]
 

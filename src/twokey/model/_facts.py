@@ -25,12 +25,16 @@ class Landing:
     does not hold the commit); ``tree`` is the tree of the clean three-way merge of the ref's
     old tip with ``head`` (``git merge-tree --write-tree OLD HEAD``), the head's own tree when
     the ref is created, and "" when there is no clean merge (a conflict, unrelated histories,
-    an unknown commit). The door computes it; the engine only compares trees.
+    an unknown commit). ``commits`` are the commits landing it brings (``head ^old``, and
+    not already reviewed), read only when ``tree`` is the new tree: a squash or rebase drops
+    their authors from the change, yet they wrote what lands, so they are excluded too
+    (invariant 3). The door computes it; the engine only compares trees.
     """
 
     head: str
     head_tree: str
     tree: str
+    commits: tuple[Commit, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -254,3 +254,23 @@ def test_a_tag_of_unreviewed_commits_excludes_their_author(server: Server) -> No
     assert "carol" in result.findings("!")["SELF_APPROVAL"]
     server.approve(carol, "bob", "v2", ref="refs/tags/v2")
     assert push(carol, "refs/tags/v2", EVIDENCE).accepted
+
+
+def test_a_squash_does_not_drop_the_author_of_what_lands(server: Server) -> None:
+    # Found by the property test: Bob approves his own branch, Alice squashes it onto main.
+    # The squash commit is Alice's, but Bob wrote what lands (ADR 0011: the commits the
+    # covering landing brings count among the authors).
+    bob = server.clone(BOB)
+    bob.git("checkout", "-q", "-b", "feature")
+    bob.commit({"feature.py": "bob's\n"}, "Bob's feature", BOB)
+    server.approve(bob, "bob", "feature")
+    assert push(bob, "feature", EVIDENCE).accepted
+    alice = server.clone(ALICE)
+    before = server.head()
+    alice.git("fetch", "-q", "origin", "feature")
+    alice.git("merge", "-q", "--squash", "FETCH_HEAD")
+    alice.git("commit", "-q", "-m", "Feature (squashed)", person=ALICE)
+    result = push(alice, "main")
+    assert not result.accepted
+    assert "bob" in result.findings("!")["SELF_APPROVAL"]
+    assert server.head() == before

@@ -82,3 +82,20 @@ def test_a_protected_tag_never_moves() -> None:
     )
     assert decision.verdict is Verdict.DENY
     assert FindingCode.TAG_MOVED in {f.code for f in decision.findings}
+
+
+def test_the_authors_of_a_covering_landing_are_excluded() -> None:
+    # A squash by alice of bob's approved head: bob wrote what lands, so bob may not approve.
+    bobs = commit("bobs", "bob")
+    squash = commit("squash", "alice", tree=sha("tree-merged"))
+    landing = Landing(bobs.sha, bobs.tree, squash.tree, (bobs,))
+    facts = RefUpdateFacts(
+        change(squash), (approve("bob", bobs),), (passing_tests(squash),), landings=(landing,)
+    )
+    decision = evaluate(POLICY, facts, NOW)
+    assert decision.verdict is Verdict.DENY
+    assert FindingCode.SELF_APPROVAL in {f.code for f in decision.findings}
+    assert (
+        evaluate(POLICY, replace(facts, landings=(replace(landing, commits=()),)), NOW).verdict
+        is Verdict.ALLOW
+    )
