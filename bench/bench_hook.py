@@ -2,10 +2,13 @@
 
 Run: ``.venv/bin/python bench/bench_hook.py [--commits 100000] [--rounds 7]``
 
-Same run, same client, same commits: every push goes to two servers cloned from one
-repository, one with the twokey hook and one without; the difference is the hook's cost
-(Python start-up included). A second, small repository shows that the cost does not grow with
-history. Then one push of 1,000 new commits at once. Results go into ``bench/hook.md``.
+Same run, same client, same commits: every push goes to servers cloned from one repository,
+with the twokey hook and without; the difference is the hook's cost (Python start-up
+included). Two kinds of 1-commit push: the approved commit itself (fast-forward: no landing to
+compute), and a squash of an approved branch head pushed with it (the approval binds through
+``git merge-tree --write-tree OLD HEAD``, ADR 0011). A second, small repository shows that the
+cost does not grow with history. Then one push of 1,000 new commits at once. Results go into
+``bench/hook.md``.
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ branches:
   main: {{approvals: 1, approvers: [reviewers]}}
 policy_changes: {{approvals: 2, approvers: [admins]}}
 """
+
+
+LOAD = [0.0]  # the load average when the run started (the machine may be shared)
 
 
 def git(*args: str, cwd: Path | None = None, stdin: bytes | None = None) -> str:
@@ -151,17 +157,34 @@ def approve(work: Path, bob: Ed25519Signer) -> str:
     return GitEvidenceStore(work / ".git").put(envelope, commit)
 
 
+def squashed(work: Path, bob: Ed25519Signer, i: int) -> tuple[str, ...]:
+    """A branch head approved by Bob, squashed onto main: the hook computes its landing."""
+    branch = f"review/{i}"
+    git("checkout", "-q", "-b", branch, "main", cwd=work)
+    (work / "change.txt").write_text(f"squash {i}\n")
+    git("add", "change.txt", cwd=work)
+    git("commit", "-qm", f"change {i}", cwd=work)
+    ref = approve(work, bob)
+    git("checkout", "-q", "main", cwd=work)
+    git("merge", "-q", "--squash", branch, cwd=work)
+    git("commit", "-qm", f"change {i} (squashed)", cwd=work)
+    return ("main", branch, f"{ref}:{ref}")
+
+
 def one_commit_rounds(
-    work: Path, targets: list[Path], bob: Ed25519Signer, rounds: int
+    work: Path, targets: list[Path], bob: Ed25519Signer, rounds: int, squash: bool = False
 ) -> list[list[float]]:
-    """Push one new approved commit to every target per round; times per target."""
+    """Push one new approved commit (or squash) to every target per round; times per target."""
     times: list[list[float]] = [[] for _ in targets]
     for i in range(rounds):
-        (work / "change.txt").write_text(f"{i}\n")
-        git("add", "change.txt", cwd=work)
-        git("commit", "-qm", f"change {i}", cwd=work)
-        ref = approve(work, bob)
-        refspecs = ("main", f"{ref}:{ref}")
+        if squash:
+            refspecs = squashed(work, bob, i)
+        else:
+            (work / "change.txt").write_text(f"{i}\n")
+            git("add", "change.txt", cwd=work)
+            git("commit", "-qm", f"change {i}", cwd=work)
+            ref = approve(work, bob)
+            refspecs = ("main", f"{ref}:{ref}")
         # rotate the order so that no target always runs with the warmest caches
         order = list(range(len(targets)))
         order = order[i % len(order) :] + order[: i % len(order)]
@@ -192,6 +215,7 @@ def scenario(
     proc = start_server(sock)
     try:
         plain, cold, warm = one_commit_rounds(work, targets, bob, rounds)
+        squash = one_commit_rounds(work, targets, bob, rounds, squash=True)
         bulk_times = many_commits(work, targets, bob, bulk) if bulk else []
     finally:
         proc.terminate()
@@ -206,6 +230,14 @@ def scenario(
         "cold_adds_ms": ms[1] - ms[0],
         "warm_adds_ms": ms[2] - ms[0],
     }
+    sq = [statistics.median(t) * 1000 for t in squash]
+    result.update(
+        sq_plain_ms=sq[0],
+        sq_cold_ms=sq[1],
+        sq_warm_ms=sq[2],
+        sq_cold_adds_ms=sq[1] - sq[0],
+        sq_warm_adds_ms=sq[2] - sq[0],
+    )
     names = ("bulk_plain_ms", "bulk_cold_ms", "bulk_warm_ms")
     for name, value in zip(names[: len(bulk_times)], bulk_times, strict=True):
         result[name] = value * 1000
@@ -219,6 +251,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--bulk", type=int, default=1000)
     args = parser.parse_args()
+    LOAD[0] = os.getloadavg()[0]
     bob = Ed25519Signer(ed25519.Ed25519PrivateKey.generate())
     root = Path(tempfile.mkdtemp(prefix="twokey-bench-"))
     try:
@@ -232,14 +265,16 @@ def main() -> int:
         f"python {sys.version.split()[0]}, git {git('--version').split()[-1]}, "
         f"{os.cpu_count()} cpus, {args.rounds} rounds (median)"
     )
-    print("| history | no hook | hook, in-process | adds | hook, warm server | adds |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print(f"load average before: {LOAD[0]:.2f}, after: {os.getloadavg()[0]:.2f}")
+    print("| history | push | no hook | hook, in-process | adds | hook, warm server | adds |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(
-            f"| {r['commits']:,} commits | {r['plain_ms']:.0f} ms | {r['cold_ms']:.0f} ms | "
-            f"{r['cold_adds_ms']:+.0f} ms | {r['warm_ms']:.0f} ms | "
-            f"**{r['warm_adds_ms']:+.0f} ms** |"
-        )
+        for kind, p in (("approved commit", ""), ("squash (merge-tree)", "sq_")):
+            print(
+                f"| {r['commits']:,} commits | {kind} | {r[p + 'plain_ms']:.0f} ms | "
+                f"{r[p + 'cold_ms']:.0f} ms | {r[p + 'cold_adds_ms']:+.0f} ms | "
+                f"{r[p + 'warm_ms']:.0f} ms | **{r[p + 'warm_adds_ms']:+.0f} ms** |"
+            )
     big = rows[0]
     if "bulk_plain_ms" in big:
         print(
