@@ -204,8 +204,7 @@ class Walk:
         heads = landing_heads(change, approvals)
         if not heads:
             return change, ()
-        if not change.old_tree and change.old != ZERO_SHA:
-            change = replace(change, old_tree=self.reader.tree_of(change.old))
+        change = self.reader.old_tree(change)
         known = {c.sha: c.tree for c in change.commits}
         found = self.reader.landings(change.old, heads, known, new_tree=change.new_tree)
         return change, tuple(found)

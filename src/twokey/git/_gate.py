@@ -117,13 +117,16 @@ class Gate:
         )
         verified = self._verified(change)
         approvals = (*verified.approvals, *self._trailers(change))
+        landings = self._landings(change, approvals)
+        if landings:
+            change = self.reader.old_tree(change)
         facts = RefUpdateFacts(
             change,
             approvals=approvals,
             checks=tuple(verified.checks),
             rejected=tuple(verified.rejected),
             break_glass=self._glass(),
-            landings=self._landings(change, approvals),
+            landings=landings,
         )
         decision = evaluate_safely(policy, facts, self.now)
         for finding in self._door_findings(change):

@@ -128,15 +128,25 @@ class GitReader:
         """
         if new == ZERO_SHA:
             return Change(repository, ref, old, new, pusher=pusher)
-        new_type, new_tree, old_tree = self._tips(old, new)
-        if not new_type:
-            raise InfrastructureError(
-                f"{new[:12]} names no object in this repository",
-                hint="the push may be incomplete, or the repository is missing objects",
-            )
-        if new_type != "commit":  # a tag of a tree or blob: no history to judge (ADR 0011)
-            return Change(repository, ref, old, new, new_tree, pusher=pusher, new_type=new_type)
-        commits = self.commits(new, [old, *exclude] if old != ZERO_SHA else list(exclude))
+        failed: InfrastructureError | None = None
+        try:
+            commits = self.commits(new, [old, *exclude] if old != ZERO_SHA else list(exclude))
+        except InfrastructureError as exc:
+            commits, failed = None, exc  # not a commit (or missing): _tips says which
+        head = next((c for c in reversed(commits or ()) if c.sha == new), None)
+        if head is not None:  # the usual push: new is a commit the change brings
+            new_tree, old_tree = head.tree, ""  # old's tree only when landings need it
+        else:
+            new_type, new_tree, old_tree = self._tips(old, new)
+            if not new_type:
+                raise InfrastructureError(
+                    f"{new[:12]} names no object in this repository",
+                    hint="the push may be incomplete, or the repository is missing objects",
+                )
+            if new_type != "commit":  # a tag of a tree or blob: no history (ADR 0011)
+                return Change(repository, ref, old, new, new_tree, pusher=pusher, new_type=new_type)
+        if commits is None:
+            raise failed or InfrastructureError(f"cannot read the commits of {new[:12]}")
         if signatures:
             commits = self.with_signatures(commits)
         fast_forward = old == ZERO_SHA or self.is_ancestor(old, new)
@@ -180,6 +190,12 @@ class GitReader:
         if len(found) != len(names):
             raise InfrastructureError("git cat-file --batch-check answered out of step")
         return found
+
+    def old_tree(self, change: Change) -> Change:
+        """``change`` with its old tree read (:meth:`change` leaves it out when cheap to)."""
+        if change.old_tree or change.old == ZERO_SHA:
+            return change
+        return replace(change, old_tree=self.tree_of(change.old))
 
     def landings(
         self,
