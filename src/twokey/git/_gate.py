@@ -106,18 +106,19 @@ class Gate:
             change = Change(self.repository, update.ref, update.old, update.new, pusher=self.pusher)
             facts = RefUpdateFacts(change)
             return Judgement(update, evaluate_safely(policy, facts, self.now), (), change)
+        reviewed = self._already_reviewed(update)
         change = self.reader.change(
             update.ref,
             update.old,
             update.new,
             repository=self.repository,
             pusher=self.pusher,
-            exclude=self._already_reviewed(update),
+            exclude=reviewed,
             signatures=self.signatures,
         )
         verified = self._verified(change)
         approvals = (*verified.approvals, *self._trailers(change))
-        landings = self._landings(change, approvals)
+        landings = self._landings(change, approvals, reviewed)
         if landings:
             change = self.reader.old_tree(change)
         facts = RefUpdateFacts(
@@ -172,13 +173,14 @@ class Gate:
                 out += trailer_approvals(commit, self.repository, change.ref, when)
         return out
 
-    def _landings(self, change: Change, approvals: Sequence[Approval]) -> tuple[Landing, ...]:
+    def _landings(
+        self, change: Change, approvals: Sequence[Approval], reviewed: Sequence[str]
+    ) -> tuple[Landing, ...]:
         """What landing each approved head (other than the new tip) on the old tip gives."""
         heads = landing_heads(change, approvals)
         if not heads:
             return ()
         known = {c.sha: c.tree for c in change.commits}
-        reviewed = self._already_reviewed(RefUpdate(change.ref, change.old, change.new))
         found = self.reader.landings(
             change.old, heads, known, new_tree=change.new_tree, reviewed=reviewed
         )
