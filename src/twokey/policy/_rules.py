@@ -91,7 +91,7 @@ def _ref_rule(
     glass = scope.names(body, "break_glass", kinds=PEOPLE)
     force_push = scope.boolean(body, "force_push")
     deletion = scope.boolean(body, "deletion")
-    move = _move(scope, body, path, section)
+    move = _move(scope, body, path, compiled[0] if compiled else "")
     if compiled is None:
         return None
     return RefRule(
@@ -108,10 +108,10 @@ def _ref_rule(
     )
 
 
-def _move(scope: Scope, body: Any, path: str, section: str) -> bool:
+def _move(scope: Scope, body: Any, path: str, pattern: str) -> bool:
     """``move: true`` lets a protected tag be moved (ADR 0011); branches always move forward."""
     move = scope.boolean(body, "move")
-    if move and section != "tags":
+    if move and pattern and not pattern.startswith("refs/tags/"):
         scope.report.value(
             body,
             "move",
