@@ -274,3 +274,16 @@ def test_a_squash_does_not_drop_the_author_of_what_lands(server: Server) -> None
     assert not result.accepted
     assert "bob" in result.findings("!")["SELF_APPROVAL"]
     assert server.head() == before
+
+
+def test_a_tag_of_reviewed_main_history_is_a_release_act(server: Server) -> None:
+    # ADR 0011: main's rule is at least as strict as the tag's (approvers aside), so a tag of
+    # reviewed main history brings no commits; Bob, who wrote it, may approve its release.
+    bob = server.clone(BOB)
+    bob.commit({"app.py": "bob's\n"}, "Bob's change", BOB)
+    server.approve(bob, "carol")
+    assert push(bob, "main", EVIDENCE).accepted
+    bob.git("tag", "-a", "v3", "-m", "release", person=BOB)
+    server.approve(bob, "bob", "v3", ref="refs/tags/v3")
+    result = push(bob, "refs/tags/v3", EVIDENCE)
+    assert result.accepted, result.output
