@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = ["REVIEW_TRAILERS", "landing_heads", "trailer_approvals", "trailer_idents"]
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -18,6 +19,8 @@ from twokey.model import Alias, Approval, Change, Commit, TrustLevel
 # Gerrit writes Reviewed-by (and Reviewed-on); the kernel Reviewed-by and Acked-by
 # (Documentation/process/submitting-patches.rst); Approved-by is common elsewhere.
 REVIEW_TRAILERS = frozenset({"reviewed-by", "acked-by", "approved-by"})
+# An approved head is an object id, never a name git would resolve (``main``, ``HEAD~1``).
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def trailer_idents(commit: Commit) -> list[tuple[str, str]]:
@@ -71,6 +74,7 @@ def landing_heads(change: Change, approvals: Iterable[Approval]) -> set[str]:
     ref (replays, refused anyway), and not a commit the change itself builds on (the parent
     of a non-merge commit it brings): content landed after it, so its approval is stale. A
     merge's parents are computed (a clean merge of an approved head is how branches land).
+    Only full object ids: a name git would resolve (``main``) could move under the approval.
     The gate and the audit both ask this, so they compute the same landings.
     """
     built_on = {p for c in change.commits if not c.is_merge for p in c.parents}
@@ -81,4 +85,5 @@ def landing_heads(change: Change, approvals: Iterable[Approval]) -> set[str]:
         and a.repository == change.repository
         and a.ref == change.ref
         and a.commit not in built_on
+        and _OBJECT_ID.fullmatch(a.commit)
     }

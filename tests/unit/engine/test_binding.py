@@ -99,3 +99,11 @@ def test_the_authors_of_a_covering_landing_are_excluded() -> None:
         evaluate(POLICY, replace(facts, landings=(replace(landing, commits=()),)), NOW).verdict
         is Verdict.ALLOW
     )
+
+
+def test_only_object_ids_get_landings() -> None:
+    from twokey.git._reviews import landing_heads  # noqa: PLC0415 - the door's half
+
+    update = change(NEW)
+    named = replace(approve("bob", X), commit="main")
+    assert landing_heads(update, [approve("bob", X), named]) == {X.sha}
