@@ -2,10 +2,13 @@
 
 Run: ``.venv/bin/python bench/bench_hook.py [--commits 100000] [--rounds 7]``
 
-Same run, same client, same commits: every push goes to two servers cloned from one
-repository, one with the twokey hook and one without; the difference is the hook's cost
-(Python start-up included). A second, small repository shows that the cost does not grow with
-history. Then one push of 1,000 new commits at once. Results go into ``bench/hook.md``.
+Same run, same client, same commits: every push goes to servers cloned from one repository,
+with the twokey hook and without; the difference is the hook's cost (Python start-up
+included). Two kinds of 1-commit push: the approved commit itself (fast-forward: no landing to
+compute), and a squash of an approved branch head pushed with it (the approval binds through
+``git merge-tree --write-tree OLD HEAD``, ADR 0011). A second, small repository shows that the
+cost does not grow with history. Then one push of 1,000 new commits at once. Results go into
+``bench/hook.md``.
 """
 
 from __future__ import annotations
@@ -54,6 +57,9 @@ policy_changes: {{approvals: 2, approvers: [admins]}}
 """
 
 
+LOAD = [0.0]  # the load average when the run started (the machine may be shared)
+
+
 def git(*args: str, cwd: Path | None = None, stdin: bytes | None = None) -> str:
     out = subprocess.run(
         ["git", *args], cwd=cwd, input=stdin, capture_output=True, env=ENV, check=True
@@ -91,21 +97,35 @@ def build(root: Path, commits: int, policy: str) -> Path:
     return origin
 
 
-def servers(root: Path, origin: Path, sock: Path) -> tuple[Path, Path, Path]:
-    plain, hooked, served = root / "plain.git", root / "hooked.git", root / "served.git"
-    for path in (plain, hooked, served):
+def servers(root: Path, origin: Path, sock: Path, baseline: Path | None) -> list[Path]:
+    """Bare clones: no hook, the hook in-process, the hook with a warm server; with a
+    ``baseline``, the same two hooks running the baseline's code (``PYTHONPATH``)."""
+    names = ["plain", "hooked", "served"] + (["base-hooked", "base-served"] if baseline else [])
+    paths = [root / f"{name}.git" for name in names]
+    for path in paths:
         git("clone", "-q", "--bare", "--local", str(origin), str(path))
         git("commit-graph", "write", "--reachable", cwd=path)
-    install_hook(hooked, repository="bench")
-    install_hook(served, repository="bench", server_socket=sock)
-    return plain, hooked, served
+    install_hook(paths[1], repository="bench")
+    install_hook(paths[2], repository="bench", server_socket=sock)
+    if baseline is not None:
+        python = root / "python-baseline"
+        python.write_text(f'#!/bin/sh\nPYTHONPATH={baseline} exec {sys.executable} "$@"\n')
+        python.chmod(0o755)
+        install_hook(paths[3], repository="bench", python=str(python))
+        install_hook(paths[4], repository="bench", python=str(python), server_socket=_base(sock))
+    return paths
 
 
-def start_server(sock: Path) -> subprocess.Popen[bytes]:
+def _base(sock: Path) -> Path:
+    return sock.with_name(f"base-{sock.name}")
+
+
+def start_server(sock: Path, baseline: Path | None = None) -> subprocess.Popen[bytes]:
     """``twokey hook serve`` (the warm server), waited for until its socket exists."""
+    env = {**ENV, "PYTHONPATH": str(baseline)} if baseline else ENV
     proc = subprocess.Popen(
         [sys.executable, "-m", "twokey", "hook", "serve", "--socket", str(sock)],
-        env=ENV,
+        env=env,
         stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
@@ -151,17 +171,34 @@ def approve(work: Path, bob: Ed25519Signer) -> str:
     return GitEvidenceStore(work / ".git").put(envelope, commit)
 
 
+def squashed(work: Path, bob: Ed25519Signer, i: int) -> tuple[str, ...]:
+    """A branch head approved by Bob, squashed onto main: the hook computes its landing."""
+    branch = f"review/{i}"
+    git("checkout", "-q", "-b", branch, "main", cwd=work)
+    (work / "change.txt").write_text(f"squash {i}\n")
+    git("add", "change.txt", cwd=work)
+    git("commit", "-qm", f"change {i}", cwd=work)
+    ref = approve(work, bob)
+    git("checkout", "-q", "main", cwd=work)
+    git("merge", "-q", "--squash", branch, cwd=work)
+    git("commit", "-qm", f"change {i} (squashed)", cwd=work)
+    return ("main", branch, f"{ref}:{ref}")
+
+
 def one_commit_rounds(
-    work: Path, targets: list[Path], bob: Ed25519Signer, rounds: int
+    work: Path, targets: list[Path], bob: Ed25519Signer, rounds: int, squash: bool = False
 ) -> list[list[float]]:
-    """Push one new approved commit to every target per round; times per target."""
+    """Push one new approved commit (or squash) to every target per round; times per target."""
     times: list[list[float]] = [[] for _ in targets]
     for i in range(rounds):
-        (work / "change.txt").write_text(f"{i}\n")
-        git("add", "change.txt", cwd=work)
-        git("commit", "-qm", f"change {i}", cwd=work)
-        ref = approve(work, bob)
-        refspecs = ("main", f"{ref}:{ref}")
+        if squash:
+            refspecs = squashed(work, bob, i)
+        else:
+            (work / "change.txt").write_text(f"{i}\n")
+            git("add", "change.txt", cwd=work)
+            git("commit", "-qm", f"change {i}", cwd=work)
+            ref = approve(work, bob)
+            refspecs = ("main", f"{ref}:{ref}")
         # rotate the order so that no target always runs with the warmest caches
         order = list(range(len(targets)))
         order = order[i % len(order) :] + order[: i % len(order)]
@@ -180,22 +217,25 @@ def many_commits(work: Path, targets: list[Path], bob: Ed25519Signer, count: int
 
 
 def scenario(
-    root: Path, commits: int, rounds: int, bob: Ed25519Signer, bulk: int
+    root: Path, commits: int, rounds: int, bob: Ed25519Signer, bulk: int, baseline: Path | None
 ) -> dict[str, float]:
     policy = POLICY.format(bob=bob.public_key)
     t0 = time.perf_counter()
     origin = build(root, commits, policy)
     built = time.perf_counter() - t0
     sock = root / "hook.sock"
-    targets = list(servers(root, origin, sock))
+    targets = servers(root, origin, sock, baseline)
     work = client(root, origin)
-    proc = start_server(sock)
+    procs = [start_server(sock)] + ([start_server(_base(sock), baseline)] if baseline else [])
     try:
-        plain, cold, warm = one_commit_rounds(work, targets, bob, rounds)
-        bulk_times = many_commits(work, targets, bob, bulk) if bulk else []
+        times = one_commit_rounds(work, targets, bob, rounds)
+        squash = one_commit_rounds(work, targets, bob, rounds, squash=True)
+        bulk_times = many_commits(work, targets[:3], bob, bulk) if bulk else []
     finally:
-        proc.terminate()
-        proc.wait()
+        for proc in procs:
+            proc.terminate()
+            proc.wait()
+    plain, cold, warm = times[:3]
     ms = [statistics.median(t) * 1000 for t in (plain, cold, warm)]
     result = {
         "commits": commits,
@@ -206,6 +246,18 @@ def scenario(
         "cold_adds_ms": ms[1] - ms[0],
         "warm_adds_ms": ms[2] - ms[0],
     }
+    sq = [statistics.median(t) * 1000 for t in squash]
+    if baseline is not None:
+        for prefix, runs in (("", times), ("sq_", squash)):
+            base = [statistics.median(t) * 1000 for t in runs[3:]]
+            result[prefix + "base_cold_ms"], result[prefix + "base_warm_ms"] = base
+    result.update(
+        sq_plain_ms=sq[0],
+        sq_cold_ms=sq[1],
+        sq_warm_ms=sq[2],
+        sq_cold_adds_ms=sq[1] - sq[0],
+        sq_warm_adds_ms=sq[2] - sq[0],
+    )
     names = ("bulk_plain_ms", "bulk_cold_ms", "bulk_warm_ms")
     for name, value in zip(names[: len(bulk_times)], bulk_times, strict=True):
         result[name] = value * 1000
@@ -218,13 +270,20 @@ def main() -> int:
     parser.add_argument("--small", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--bulk", type=int, default=1000)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a directory holding another twokey package (e.g. main's src/, from git archive): "
+        "its hooks are timed in the same rounds, to isolate what a change adds",
+    )
     args = parser.parse_args()
+    LOAD[0] = os.getloadavg()[0]
     bob = Ed25519Signer(ed25519.Ed25519PrivateKey.generate())
     root = Path(tempfile.mkdtemp(prefix="twokey-bench-"))
     try:
         rows = [
-            scenario(root / "large", args.commits, args.rounds, bob, args.bulk),
-            scenario(root / "small", args.small, args.rounds, bob, 0),
+            scenario(root / "large", args.commits, args.rounds, bob, args.bulk, args.baseline),
+            scenario(root / "small", args.small, args.rounds, bob, 0, args.baseline),
         ]
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -232,14 +291,27 @@ def main() -> int:
         f"python {sys.version.split()[0]}, git {git('--version').split()[-1]}, "
         f"{os.cpu_count()} cpus, {args.rounds} rounds (median)"
     )
-    print("| history | no hook | hook, in-process | adds | hook, warm server | adds |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print(f"load average before: {LOAD[0]:.2f}, after: {os.getloadavg()[0]:.2f}")
+    print("| history | push | no hook | hook, in-process | adds | hook, warm server | adds |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(
-            f"| {r['commits']:,} commits | {r['plain_ms']:.0f} ms | {r['cold_ms']:.0f} ms | "
-            f"{r['cold_adds_ms']:+.0f} ms | {r['warm_ms']:.0f} ms | "
-            f"**{r['warm_adds_ms']:+.0f} ms** |"
-        )
+        for kind, p in (("approved commit", ""), ("squash (merge-tree)", "sq_")):
+            print(
+                f"| {r['commits']:,} commits | {kind} | {r[p + 'plain_ms']:.0f} ms | "
+                f"{r[p + 'cold_ms']:.0f} ms | {r[p + 'cold_adds_ms']:+.0f} ms | "
+                f"{r[p + 'warm_ms']:.0f} ms | **{r[p + 'warm_adds_ms']:+.0f} ms** |"
+            )
+    if args.baseline is not None:
+        print(f"\nbaseline code: {args.baseline}")
+        print("| history | push | baseline in-process | this | baseline warm | this |")
+        print("|---:|---|---:|---:|---:|---:|")
+        for r in rows:
+            for kind, p in (("approved commit", ""), ("squash (merge-tree)", "sq_")):
+                print(
+                    f"| {r['commits']:,} commits | {kind} | {r[p + 'base_cold_ms']:.0f} ms | "
+                    f"{r[p + 'cold_ms']:.0f} ms | {r[p + 'base_warm_ms']:.0f} ms | "
+                    f"{r[p + 'warm_ms']:.0f} ms |"
+                )
     big = rows[0]
     if "bulk_plain_ms" in big:
         print(

@@ -16,16 +16,11 @@ __all__ = [
     "trailer_idents",
 ]
 
-from datetime import datetime
 
 from twokey.audit._model import ApproverRow
-from twokey.git._trailers import parse_ident
+from twokey.git._reviews import REVIEW_TRAILERS, trailer_approvals, trailer_idents
 from twokey.model import ZERO_SHA, Alias, Approval, Change, Commit, TrustLevel
 from twokey.policy import Policy
-
-# Gerrit writes Reviewed-by (and Reviewed-on); the kernel Reviewed-by and Acked-by
-# (Documentation/process/submitting-patches.rst); Approved-by is common elsewhere.
-REVIEW_TRAILERS = frozenset({"reviewed-by", "acked-by", "approved-by"})
 
 
 def build_change(
@@ -48,50 +43,6 @@ def build_change(
     return Change(
         repository, ref, old, commit.sha, commit.tree, commits, True, commit.paths, pusher
     ), kind
-
-
-def trailer_idents(commit: Commit) -> list[tuple[str, str]]:
-    """(name, email) of everyone a review trailer names."""
-    out = []
-    for key, value in commit.trailers:
-        if key.lower() in REVIEW_TRAILERS:
-            ident = parse_ident(value)
-            if ident is not None and ident.email:
-                out.append((ident.name, ident.email))
-    return out
-
-
-def trailer_approvals(commit: Commit, repository: str, ref: str, when: datetime) -> list[Approval]:
-    """Review trailers of ``commit`` as approvals of that commit (trust: trailer).
-
-    Each binds to the commit that carries it: on the landing commit (or on the merged head of
-    a clean merge) it covers the change; on an older commit of a merge the engine calls it
-    stale, as it would a signed approval of that commit.
-    """
-    out = []
-    for key, value in commit.trailers:
-        ident = _ident(value) if key.lower() in REVIEW_TRAILERS else None
-        if ident is not None:
-            signer = Alias.email(ident[1])
-            source = f"trailer:{key}"
-            out.append(
-                Approval(
-                    repository,
-                    ref,
-                    commit.sha,
-                    commit.tree,
-                    signer,
-                    when,
-                    TrustLevel.TRAILER,
-                    source,
-                )
-            )
-    return out
-
-
-def _ident(value: str) -> tuple[str, str] | None:
-    ident = parse_ident(value)
-    return (ident.name, ident.email.strip()) if ident is not None and ident.email.strip() else None
 
 
 def counts(person: str, approval: Approval, counted: frozenset[tuple[str, str, str]]) -> bool:

@@ -29,6 +29,7 @@ from twokey.audit._sources import Deploys, RefEvidence, read_ledger
 from twokey.errors import UsageError
 from twokey.git._history import Record
 from twokey.git._reader import GitReader
+from twokey.git._reviews import landing_heads
 from twokey.git._run import Git
 from twokey.model import (
     ZERO_SHA,
@@ -38,6 +39,7 @@ from twokey.model import (
     Change,
     CheckResult,
     Commit,
+    Landing,
     RefUpdateFacts,
     TrustLevel,
 )
@@ -172,7 +174,8 @@ class Walk:
         glass = None
         if recorded is not None and recorded.break_glass and pusher is not None:
             glass = BreakGlass(pusher, recorded.break_glass, recorded.time)
-        facts = RefUpdateFacts(change, tuple(approvals), tuple(checks), (), glass)
+        change, landings = self._landings(change, approvals)
+        facts = RefUpdateFacts(change, tuple(approvals), tuple(checks), (), glass, landings)
         decision = judge(self.memo, self.policy, facts, when)
         row = self._row(change, kind, decision, approvals, recorded.verdict if recorded else None)
         self.totals.add(row)
@@ -194,6 +197,23 @@ class Walk:
                     c, self.repository, self.ref, c.committer.time or when
                 )
         return approvals, checks
+
+    def _landings(
+        self, change: Change, approvals: list[Approval]
+    ) -> tuple[Change, tuple[Landing, ...]]:
+        """What landing each approved head on the change's old tip gives, as the gate reads it.
+
+        The same heads (``landing_heads``) and the same ``git merge-tree`` as the gate, so the
+        two agree on which approvals bind (invariant 2, ADR 0011); the change gets its old
+        tree, as the gate's reading has it. Nothing to read for most changes.
+        """
+        heads = landing_heads(change, approvals)
+        if not heads:
+            return change, ()
+        change = self.reader.old_tree(change)
+        known = {c.sha: c.tree for c in change.commits}
+        found = self.reader.landings(change.old, heads, known, new_tree=change.new_tree)
+        return change, tuple(found)
 
     def _learn(self, change: Change) -> None:
         """Identities seen (for probable aliases) and, by default policy, new people."""

@@ -37,6 +37,8 @@ _UNBREAKABLE = frozenset(
         FindingCode.MALFORMED_INPUT,
         FindingCode.INTERNAL_ERROR,
         FindingCode.UNKNOWN_ENVIRONMENT,
+        FindingCode.NOT_A_COMMIT,  # ADR 0011: immutability, not too few people
+        FindingCode.TAG_MOVED,
     }
 )
 _CODE_ORDER = {code: i for i, code in enumerate(FindingCode)}

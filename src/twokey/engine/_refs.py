@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["evaluate_ref_update"]
+__all__ = ["binds", "evaluate_ref_update"]
 
 from twokey.engine._cache import PolicyIndex, index_of
 from twokey.engine._checks import check_findings, rejected_findings
@@ -11,8 +11,10 @@ from twokey.engine._tally import Candidate, Tally, candidate, count
 from twokey.model import (
     Approval,
     Change,
+    Commit,
     Finding,
     FindingCode,
+    Landing,
     RefUpdateFacts,
     Severity,
     UpdateKind,
@@ -50,6 +52,9 @@ def evaluate_ref_update(policy: Policy, facts: RefUpdateFacts) -> tuple[Tally, R
                 )
             )
         return tally, rule
+    if _names_no_commit(change, rule, tally):
+        return tally, rule
+    _tag_moved(change, rule, tally)
     if kind is UpdateKind.FORCE and not rule.allow_force_push:
         tally.findings.append(
             Finding(
@@ -64,8 +69,8 @@ def evaluate_ref_update(policy: Policy, facts: RefUpdateFacts) -> tuple[Tally, R
         )
     _unclean_merges(change, rule, tally)
     tally.findings += rejected_findings(facts.rejected, rule.rule)
-    roles = roles_of(index, change.commits, change.pusher)
-    covering = _covering(index, change, facts.approvals, rule, tally)
+    covering, landed = _covering(index, facts, rule, tally)
+    roles = roles_of(index, _with_landed(change.commits, landed), change.pusher)
     _pusher_needed(change, rule.approval.exclude, rule, tally)
     count(
         index,
@@ -83,6 +88,42 @@ def evaluate_ref_update(policy: Policy, facts: RefUpdateFacts) -> tuple[Tally, R
             index, rule.checks, facts.checks, change.repository, change.new_tree, "tree"
         )
     return tally, rule
+
+
+def _names_no_commit(change: Change, rule: RefRule, tally: Tally) -> bool:
+    """A protected ref must peel to a commit (ADR 0011): a tree or blob brings no history."""
+    if change.new_type == "commit":
+        return False
+    tally.findings.append(
+        Finding(
+            FindingCode.NOT_A_COMMIT,
+            Severity.DENY,
+            f"{change.ref} names a {change.new_type}, not a commit (a protected ref must peel "
+            "to a commit)",
+            "point the ref at a commit (e.g. git tag -a NAME COMMIT)",
+            rule.rule,
+            commits=(change.new,),
+        )
+    )
+    return True
+
+
+def _tag_moved(change: Change, rule: RefRule, tally: Tally) -> None:
+    """Protected tags are immutable unless the rule says ``move: true`` (ADR 0011)."""
+    if not change.ref.startswith("refs/tags/") or change.kind is UpdateKind.CREATE:
+        return
+    if rule.allow_move:
+        return
+    tally.findings.append(
+        Finding(
+            FindingCode.TAG_MOVED,
+            Severity.DENY,
+            f"{change.ref} already names {short(change.old)}; protected tags never move",
+            "create a new tag name, or allow it in the tag's rule (move: true)",
+            rule.rule,
+            commits=(change.old, change.new),
+        )
+    )
 
 
 def _unclean_merges(change: Change, rule: RefRule, tally: Tally) -> None:
@@ -104,36 +145,68 @@ def _unclean_merges(change: Change, rule: RefRule, tally: Tally) -> None:
 
 def _covering(
     index: PolicyIndex,
-    change: Change,
-    approvals: tuple[Approval, ...],
+    facts: RefUpdateFacts,
     rule: RefRule,
     tally: Tally,
-) -> list[Candidate]:
-    """Approvals bound to the content that lands (invariant 2); the others explained."""
-    head = change.head
-    merged = head.parents[1:] if head is not None and head.clean_merge is True else ()
+) -> tuple[list[Candidate], list[Landing]]:
+    """Approvals bound to the content that lands (invariant 2, ADR 0011); the others explained.
+
+    Also the landings of the covering approvals: their commits wrote what lands.
+    """
+    change = facts.change
+    landed = {landing.head: landing for landing in facts.landings}
+    used: dict[str, Landing] = {}
     out: list[Candidate] = []
     stale: list[tuple[str, Finding]] = []
-    for approval in approvals:  # order-free: count() and the final sort make it so
+    for approval in facts.approvals:  # order-free: count() and the final sort make it so
         if approval.repository != change.repository or approval.ref != change.ref:
             stale.append(_mismatch(index, approval, change, rule, replay=True))
-        elif (
-            (approval.tree == change.new_tree and change.new_tree)  # no tree known: no binding
-            or approval.commit == change.new
-            or approval.commit in merged
-        ):
+        elif binds(approval, change, landed.get(approval.commit)):
+            if approval.commit in landed:
+                used[approval.commit] = landed[approval.commit]
             out.append(
                 candidate(
                     index, approval.signer, approval.trust, approval.evidence_id or approval.source
                 )
             )
         else:
-            stale.append(_stale(index, approval, change, rule))
+            stale.append(_stale(index, approval, change, rule, landed.get(approval.commit)))
     if stale:
         # Someone who approved an earlier version and then the landing content needs no warning.
         current = {c[3] for c in out}
         tally.findings += [f for who, f in stale if who not in current]
+    return out, [used[head] for head in sorted(used)]
+
+
+def _with_landed(commits: tuple[Commit, ...], landed: list[Landing]) -> list[Commit]:
+    """The change's commits and those the covering landings bring (once each)."""
+    seen = {c.sha for c in commits}
+    out = list(commits)
+    for landing in landed:
+        for commit in landing.commits:
+            if commit.sha not in seen:
+                seen.add(commit.sha)
+                out.append(commit)
     return out
+
+
+def binds(approval: Approval, change: Change, landing: Landing | None) -> bool:
+    """True when an approval of head H covers ``change`` (DESIGN invariant 2, ADR 0011).
+
+    Steps: (1) an approval of the new tip itself covers it, if it names the tip's real tree;
+    (2) otherwise H must have a landing: the tree of the clean three-way merge of the old tip
+    with H, computed by the door from H's real commit (an unknown commit has none); (3) the
+    approval must name H's real tree; (4) the landing must be exactly the new tree (extra or
+    dropped content, or an old tree landing again, is not); (5) landing H must change the
+    ref's content (a head already on the ref lands as a no-op and covers nothing new).
+    """
+    if approval.commit == change.new:  # (1)
+        return not change.new_tree or approval.tree == change.new_tree
+    if landing is None or not landing.tree:  # (2)
+        return False
+    if landing.head_tree != approval.tree:  # (3)
+        return False
+    return landing.tree == change.new_tree and landing.tree != change.old_tree  # (4), (5)
 
 
 def _who(index: PolicyIndex, approval: Approval) -> str:
@@ -141,18 +214,18 @@ def _who(index: PolicyIndex, approval: Approval) -> str:
 
 
 def _stale(
-    index: PolicyIndex, approval: Approval, change: Change, rule: RefRule
+    index: PolicyIndex, approval: Approval, change: Change, rule: RefRule, landing: Landing | None
 ) -> tuple[str, Finding]:
-    """STALE_APPROVAL when the approved content is part of this change, else a mismatch."""
+    """STALE_APPROVAL when the approved commit is part of this change, else a mismatch."""
     commits = change.commits
     at = next(
         (i for i, c in enumerate(commits) if c.sha == approval.commit or c.tree == approval.tree),
         None,
     )
-    if at is None:
-        return _mismatch(index, approval, change, rule, replay=False)
+    newer = [c.sha for c in commits[at + 1 :]] if at is not None else []
+    if not newer:
+        return _mismatch(index, approval, change, rule, replay=False, landing=landing)
     who = _who(index, approval)
-    newer = [c.sha for c in commits[at + 1 :]]
     listed = ", ".join(short(sha) for sha in newer[:5]) + (", ..." if len(newer) > 5 else "")
     return who, Finding(
         FindingCode.STALE_APPROVAL,
@@ -166,8 +239,38 @@ def _stale(
     )
 
 
+def _unbound(approval: Approval, change: Change, landing: Landing | None) -> str:
+    """Why an approval of another head does not cover ``change`` (ADR 0011), in words."""
+    head = short(approval.commit)
+    if landing is None:
+        return f"is for {head}, content this update does not bring"
+    if not landing.head_tree:
+        return (
+            f"is for {head}, content this update does not bring (the repository does not hold "
+            "it, so what landing it would change is unknown: push the reviewed commit)"
+        )
+    if landing.head_tree != approval.tree:
+        real = short(landing.head_tree)
+        return f"claims tree {short(approval.tree)} for {head}, whose tree is {real}"
+    if not landing.tree:
+        return f"is for {head}, which does not merge cleanly onto {short(change.old)}"
+    if landing.tree == change.old_tree:
+        return f"is for {head}, which is already on {change.ref} (landing it changes nothing)"
+    return (
+        f"is for {head}: landing it on {short(change.old)} gives tree {short(landing.tree)}, "
+        f"not the pushed tree {short(change.new_tree)} (the push adds, drops or restores "
+        "content the approval does not cover)"
+    )
+
+
 def _mismatch(
-    index: PolicyIndex, approval: Approval, change: Change, rule: RefRule, *, replay: bool
+    index: PolicyIndex,
+    approval: Approval,
+    change: Change,
+    rule: RefRule,
+    *,
+    replay: bool,
+    landing: Landing | None = None,
 ) -> tuple[str, Finding]:
     who = _who(index, approval)
     hint = f"approve {short(change.new)} on {change.ref} of {change.repository}"
@@ -176,7 +279,7 @@ def _mismatch(
     what = (
         f"is for {approval.repository} {approval.ref}, not {change.repository} {change.ref}"
         if replay
-        else f"is for {short(approval.commit)}, content this update does not bring"
+        else _unbound(approval, change, landing)
     )
     return who, Finding(
         FindingCode.EVIDENCE_MISMATCH,

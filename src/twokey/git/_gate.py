@@ -16,23 +16,26 @@ from twokey.errors import TwokeyError
 from twokey.git._evidence import EnvelopeSource, RawEnvelope
 from twokey.git._policy_source import POLICY_PATH, TrustedPolicy, load_blob
 from twokey.git._reader import GitReader
+from twokey.git._reviews import landing_heads, trailer_approvals
 from twokey.git._updates import RefUpdate
 from twokey.git._verdicts import add_finding, door_allow, door_deny
 from twokey.model import (
     ZERO_SHA,
     Alias,
+    Approval,
     BreakGlass,
     Change,
     Decision,
     Finding,
     FindingCode,
+    Landing,
     RefUpdateFacts,
     Severity,
 )
 
 if TYPE_CHECKING:
     from twokey.evidence import VerifiedEvidence
-    from twokey.policy import Policy
+    from twokey.policy import Policy, RefRule
 
 
 def _signed_commits(policy: Policy, ref: str) -> bool:
@@ -86,7 +89,7 @@ class Gate:
     signatures: bool = False
     receipts: Callable[[Sequence[str]], Mapping[str, datetime]] | None = None
     reviewed_only: str | None = None
-    _protected: list[tuple[str, str]] | None = field(default=None, init=False)
+    _protected: list[tuple[str, str, RefRule]] | None = field(default=None, init=False)
 
     def judge(self, update: RefUpdate) -> Judgement:
         """The decision for one update; git failures become a deny with the reason."""
@@ -116,22 +119,28 @@ class Gate:
             change = Change(self.repository, update.ref, update.old, update.new, pusher=self.pusher)
             facts = RefUpdateFacts(change)
             return Judgement(update, evaluate_safely(policy, facts, self.now), (), change)
+        reviewed = self._already_reviewed(update)
         change = self.reader.change(
             update.ref,
             update.old,
             update.new,
             repository=self.repository,
             pusher=self.pusher,
-            exclude=self._reviewed(update),
+            exclude=reviewed,
             signatures=self.signatures or _signed_commits(policy, update.ref),
         )
         verified = self._verified(change)
+        approvals = (*verified.approvals, *self._trailers(change))
+        landings = self._landings(change, approvals, reviewed)
+        if landings:
+            change = self.reader.old_tree(change)
         facts = RefUpdateFacts(
             change,
-            approvals=tuple(verified.approvals),
+            approvals=approvals,
             checks=tuple(verified.checks),
             rejected=tuple(verified.rejected),
             break_glass=self._glass(),
+            landings=landings,
         )
         decision = evaluate_safely(policy, facts, self.now)
         for finding in self._door_findings(change):
@@ -140,18 +149,58 @@ class Gate:
         used |= {c.evidence_id for c in verified.checks}
         return Judgement(update, decision, tuple(sorted(u for u in used if u)), change)
 
-    def _reviewed(self, update: RefUpdate) -> list[str]:
-        """Commits whose history is already judged, so left out of the change."""
-        if self.reviewed_only is not None:
-            return [] if self.reviewed_only == ZERO_SHA else [self.reviewed_only]
-        return [sha for ref, sha in self._protected_tips() if ref != update.ref]
+    def _already_reviewed(self, update: RefUpdate) -> list[str]:
+        """Tips whose history is already reviewed for ``update``, so left out of its change.
 
-    def _protected_tips(self) -> list[tuple[str, str]]:
+        Only tips of other protected refs whose rule is at least as strict as this ref's
+        (ADR 0011): a commit parked on a weaker ref (``sandbox/**``, ``approvals: 0``) stays
+        part of the change, with its authors excluded (issue 15, item 3). The one place that
+        decides it, for the hook and ``twokey check`` alike.
+        """
+        from twokey.engine import at_least_as_strict  # noqa: PLC0415 - lazy: hook start-up
+
+        if self.reviewed_only is not None:  # twokey check: only the base the job names
+            return [] if self.reviewed_only == ZERO_SHA else [self.reviewed_only]
+
+        rule = self.trusted.policy.ref_rule(update.ref)
+        return [
+            sha
+            for ref, sha, other in self._protected_tips()
+            if ref != update.ref and (rule is None or at_least_as_strict(other, rule))
+        ]
+
+    def _protected_tips(self) -> list[tuple[str, str, RefRule]]:
         if self._protected is None:
             policy = self.trusted.policy
             tips = self.reader.refs("refs/heads/", "refs/tags/")
-            self._protected = [(t.ref, t.sha) for t in tips if policy.ref_rule(t.ref)]
+            found = ((t, policy.ref_rule(t.ref)) for t in tips)
+            self._protected = [(t.ref, t.sha, rule) for t, rule in found if rule is not None]
         return self._protected
+
+    def _trailers(self, change: Change) -> list[Approval]:
+        """Review trailers of the change's commits, as the audit reads them (item 17).
+
+        Trust level ``trailer``: they count only where the rule's ``accept`` lists it.
+        """
+        out: list[Approval] = []
+        for commit in change.commits:
+            if commit.trailers:
+                when = commit.committer.time or self.now
+                out += trailer_approvals(commit, self.repository, change.ref, when)
+        return out
+
+    def _landings(
+        self, change: Change, approvals: Sequence[Approval], reviewed: Sequence[str]
+    ) -> tuple[Landing, ...]:
+        """What landing each approved head (other than the new tip) on the old tip gives."""
+        heads = landing_heads(change, approvals)
+        if not heads:
+            return ()
+        known = {c.sha: c.tree for c in change.commits}
+        found = self.reader.landings(
+            change.old, heads, known, new_tree=change.new_tree, reviewed=reviewed
+        )
+        return tuple(found)
 
     def _verified(self, change: Change) -> VerifiedEvidence:
         from twokey.evidence import StoredEnvelope, verify_envelopes  # noqa: PLC0415

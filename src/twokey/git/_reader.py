@@ -1,9 +1,12 @@
 """Facts from git for one ref update, with few process spawns and no full-history walk.
 
-Per update: one ``git log --stdin`` for the commits it brings (``new ^old ^<protected tips>``),
-one ``git merge-base --is-ancestor`` for a fast-forward, one ``git diff --name-only`` for the
-paths, and one ``git merge-tree --write-tree`` per merge commit (git-merge-tree(1), git 2.38+).
-Each of these stops at the merge base; none walks the repository's whole history.
+Per update: one ``git cat-file --batch-check`` for what the old and new tips name, one
+``git log --stdin`` for the commits it brings (``new ^old ^<already reviewed tips>``), one
+``git merge-base --is-ancestor`` for a fast-forward, one ``git diff --name-only`` for the
+paths, and one ``git merge-tree --write-tree`` per merge commit (git-merge-tree(1), git 2.38+)
+and per approved head other than the new tip (:meth:`GitReader.landings`; git 2.40's
+``--stdin`` would batch them, but 2.39 is the floor). Each of these stops at the merge base;
+none walks the repository's whole history.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from pathlib import Path
 from twokey.errors import InfrastructureError
 from twokey.git._commits import LOG_ARGS, parse_log
 from twokey.git._process import Plumbing
-from twokey.model import ZERO_SHA, Alias, Change, Commit
+from twokey.model import ZERO_SHA, Alias, Change, Commit, Landing
 
 SNAPSHOT_PREFIXES = ("refs/heads/", "refs/tags/", "refs/twokey/evidence/")
+_MERGES_KEPT = 4096  # merge-tree results remembered (an audit reads many merges)
 
 
 def _pairs(out: str) -> list[tuple[str, str, str]]:
@@ -45,6 +49,7 @@ class GitReader:
     def __init__(self, git_dir: Path, env: Mapping[str, str] | None = None) -> None:
         self.git = Plumbing(git_dir, env)
         self._snapshot: list[RefTip] | None = None
+        self._merges: dict[tuple[str, str], str] = {}  # (ours, theirs) -> clean merge tree
 
     def refs(self, *prefixes: str) -> list[RefTip]:
         """Refs under ``prefixes``, from one ``for-each-ref`` of branches, tags and evidence.
@@ -123,7 +128,25 @@ class GitReader:
         """
         if new == ZERO_SHA:
             return Change(repository, ref, old, new, pusher=pusher)
-        commits = self.commits(new, [old, *exclude] if old != ZERO_SHA else list(exclude))
+        failed: InfrastructureError | None = None
+        try:
+            commits = self.commits(new, [old, *exclude] if old != ZERO_SHA else list(exclude))
+        except InfrastructureError as exc:
+            commits, failed = None, exc  # not a commit (or missing): _tips says which
+        head = next((c for c in reversed(commits or ()) if c.sha == new), None)
+        if head is not None:  # the usual push: new is a commit the change brings
+            new_tree, old_tree = head.tree, ""  # old's tree only when landings need it
+        else:
+            new_type, new_tree, old_tree = self._tips(old, new)
+            if not new_type:
+                raise InfrastructureError(
+                    f"{new[:12]} names no object in this repository",
+                    hint="the push may be incomplete, or the repository is missing objects",
+                )
+            if new_type != "commit":  # a tag of a tree or blob: no history (ADR 0011)
+                return Change(repository, ref, old, new, new_tree, pusher=pusher, new_type=new_type)
+        if commits is None:
+            raise failed or InfrastructureError(f"cannot read the commits of {new[:12]}")
         if signatures:
             commits = self.with_signatures(commits)
         fast_forward = old == ZERO_SHA or self.is_ancestor(old, new)
@@ -131,28 +154,115 @@ class GitReader:
             paths = sorted({p for c in commits for p in c.paths})
         else:
             paths = self.diff_paths(old, new)
-        tree = next((c.tree for c in commits if c.sha == new), None) or self.tree_of(new)
         return Change(
             repository=repository,
             ref=ref,
             old=old,
             new=new,
-            new_tree=tree,
+            new_tree=new_tree,
             commits=tuple(commits),
             fast_forward=fast_forward,
             paths=tuple(paths),
             pusher=pusher,
+            old_tree=old_tree,
         )
 
-    def commits(self, new: str, exclude: Iterable[str]) -> list[Commit]:
+    def _tips(self, old: str, new: str) -> tuple[str, str, str]:
+        """(type ``new`` peels to, its commit's tree, ``old``'s commit's tree), one process.
+
+        ``X^{}`` peels tags to whatever they name; ``X^{commit}^{tree}`` is "missing" unless
+        ``X`` peels to a commit (gitrevisions(7)). Empty strings for what does not exist.
+        """
+        names = [f"{new}^{{}}", f"{new}^{{commit}}^{{tree}}"]
+        if old != ZERO_SHA:
+            names.append(f"{old}^{{commit}}^{{tree}}")
+        found = self._batch_check(names)
+        return found[0][1], found[1][0], found[2][0] if len(found) > 2 else ""
+
+    def _batch_check(self, names: list[str]) -> list[tuple[str, str]]:
+        """``(object id, type)`` per name, ``("", "")`` when missing (git-cat-file(1))."""
+        stdin = "".join(f"{n}\n" for n in names).encode()
+        out = self.git.run(["cat-file", "--batch-check"], stdin=stdin).out.decode()
+        found = []
+        for line in out.splitlines():
+            fields = line.split()
+            found.append((fields[0], fields[1]) if len(fields) == 3 else ("", ""))
+        if len(found) != len(names):
+            raise InfrastructureError("git cat-file --batch-check answered out of step")
+        return found
+
+    def old_tree(self, change: Change) -> Change:
+        """``change`` with its old tree read (:meth:`change` leaves it out when cheap to)."""
+        if change.old_tree or change.old == ZERO_SHA:
+            return change
+        return replace(change, old_tree=self.tree_of(change.old))
+
+    def landings(
+        self,
+        old: str,
+        heads: Iterable[str],
+        known: Mapping[str, str] | None = None,
+        *,
+        new_tree: str = "",
+        reviewed: Iterable[str] = (),
+    ) -> list[Landing]:
+        """What landing each approved head on ``old`` gives (DESIGN invariant 2, ADR 0011).
+
+        Steps: (1) one ``cat-file --batch-check`` finds each head's commit tree (none for an
+        unknown commit or a non-commit); (2) for a creation (``old`` is the null id) the
+        landing is the head's own tree; (3) otherwise one ``git merge-tree --write-tree``
+        per head (cached) gives the clean merge of ``old`` with it, "" on a conflict or for
+        unrelated histories (merge-tree refuses them: fail closed); (4) for a landing that
+        gives ``new_tree``, one ``git log`` reads the commits it brings (``head ^old
+        ^reviewed``): their authors wrote what lands. ``known`` maps commits already read (the
+        change's own) to their trees, sparing step (1) for them.
+        """
+        order = sorted(set(heads))
+        if not order:
+            return []
+        trees = dict((known or {}).items())
+        unknown = [h for h in order if h not in trees]
+        if unknown:
+            found = self._batch_check([f"{h}^{{commit}}^{{tree}}" for h in unknown])
+            trees.update((h, tree) for h, (tree, _) in zip(unknown, found, strict=True))
+        out = []
+        for head in order:
+            tree = trees[head]
+            if not tree:
+                out.append(Landing(head, "", ""))
+                continue
+            landed = tree if old == ZERO_SHA else self.merge_tree(old, head)
+            brings: tuple[Commit, ...] = ()
+            if new_tree and landed == new_tree:
+                brings = tuple(self.commits(head, [old, *reviewed], merges=False))
+            out.append(Landing(head, tree, landed, brings))
+        return out
+
+    def merge_tree(self, ours: str, theirs: str) -> str:
+        """The tree of the clean merge of two commits, "" when there is none (cached)."""
+        key = (ours, theirs)
+        found = self._merges.get(key)
+        if found is None:
+            result = self.git.run(
+                ["merge-tree", "--write-tree", "--no-messages", ours, theirs], ok=(0, 1, 128)
+            )
+            tree = result.out.decode().split("\n", 1)[0].strip()
+            found = tree if result.code == 0 else ""
+            if len(self._merges) >= _MERGES_KEPT:
+                self._merges.clear()
+            self._merges[key] = found
+        return found
+
+    def commits(self, new: str, exclude: Iterable[str], *, merges: bool = True) -> list[Commit]:
         """Commits reachable from ``new`` and from none of ``exclude``, oldest first.
 
-        Merge commits come back with ``clean_merge`` set (see :meth:`clean_merge`).
+        Merge commits come back with ``clean_merge`` set (see :meth:`clean_merge`) unless
+        ``merges`` is false (then their authors count as authors: stricter, and no merge-tree).
         """
         negatives = "".join(f"^{sha}\n" for sha in sorted(set(exclude)) if sha != ZERO_SHA)
         data = self.git.run([*LOG_ARGS], stdin=f"{new}\n{negatives}".encode()).out
         return [
-            replace(c, clean_merge=self.clean_merge(c)) if c.is_merge else c
+            replace(c, clean_merge=self.clean_merge(c)) if c.is_merge and merges else c
             for c in parse_log(data)
         ]
 
@@ -184,11 +294,8 @@ class GitReader:
         """
         if len(commit.parents) != 2:
             return False
-        result = self.git.run(
-            ["merge-tree", "--write-tree", "--no-messages", *commit.parents], ok=(0, 1)
-        )
-        tree = result.out.decode().split("\n", 1)[0].strip()
-        return result.code == 0 and tree == commit.tree
+        tree = self.merge_tree(commit.parents[0], commit.parents[1])
+        return bool(tree) and tree == commit.tree
 
     def is_ancestor(self, old: str, new: str) -> bool:
         """True when ``old`` is an ancestor of ``new`` (the update is a fast-forward)."""

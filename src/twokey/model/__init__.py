@@ -22,7 +22,7 @@ from twokey.model._evidence import (
     Evidence,
     TrustLevel,
 )
-from twokey.model._facts import DeployFacts, RefUpdateFacts
+from twokey.model._facts import DeployFacts, Landing, RefUpdateFacts
 from twokey.model._git import ZERO_SHA, Change, Commit, CommitSignature, Ident, UpdateKind
 from twokey.model._identity import Alias, AliasKind, PrincipalKind
 
@@ -49,6 +49,7 @@ __all__ = [
     "Finding",
     "FindingCode",
     "Ident",
+    "Landing",
     "PrincipalKind",
     "RefUpdateFacts",
     "RuleRef",

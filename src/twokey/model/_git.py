@@ -84,7 +84,9 @@ class Change:
 
     ``commits`` are the commits reachable from ``new`` and not from ``old`` (nor from the other
     protected refs), oldest first. ``paths`` are the paths whose content differs between the old
-    and the new tree. ``pusher`` is who asks for the update, when known.
+    and the new tree. ``pusher`` is who asks for the update, when known. ``old_tree`` is the
+    tree of ``old`` ("" when unknown or for a creation). ``new_type`` is the type of object
+    ``new`` peels to (``git cat-file -t new^{}``): a protected ref must name a commit.
     """
 
     repository: str
@@ -96,6 +98,8 @@ class Change:
     fast_forward: bool = True
     paths: tuple[str, ...] = ()
     pusher: Alias | None = None
+    old_tree: str = ""
+    new_type: str = "commit"
 
     @property
     def kind(self) -> UpdateKind:

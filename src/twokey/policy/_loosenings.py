@@ -73,6 +73,8 @@ def _refs(rules: tuple[RefRule, ...]) -> Iterator[Loosening]:
                 f"{rule.pattern}: commits by authors the policy does not know may land "
                 "(unknown_authors: allow)",
             )
+        if rule.allow_move:  # ADR 0011: protected tags are immutable by default
+            yield Loosening(rule.rule, 1, f"{rule.pattern} may be moved once created")
         yield from _approval(rule.approval, rule.pattern, _CHANGE_SEPARATION, 1)
         for owner in rule.owners:
             where = f"owners of {owner.pattern} on {rule.pattern}"

@@ -147,6 +147,7 @@ class RefRule:
     # ADR 0012: authors, committers and co-authors who resolve to nobody are allowed (a
     # loosening, for projects with outside contributors); by default they deny.
     allow_unknown_authors: bool = False
+    allow_move: bool = False  # tags: may an existing protected tag be moved (ADR 0011)
 
     def matches(self, ref: str) -> bool:
         """True when this rule protects ``ref``."""

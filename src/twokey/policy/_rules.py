@@ -21,6 +21,7 @@ _REF_KEYS = (
     "owners",
     "signed_commits",
     "unknown_authors",
+    "move",
 )
 _UNKNOWN_AUTHORS = ("deny", "allow")
 # A pushed policy change is loaded by the hook: its size must not buy unbounded work (the
@@ -148,6 +149,7 @@ def _ref_rule(
     deletion = scope.boolean(body, "deletion")
     signed = scope.boolean(body, "signed_commits")
     unknown = _unknown_authors(scope, body)
+    move = _move(scope, body, path, compiled[0] if compiled else "")
     if compiled is None:
         return None
     return RefRule(
@@ -162,6 +164,7 @@ def _ref_rule(
         break_glass=glass,
         signed_commits=signed,
         allow_unknown_authors=unknown,
+        allow_move=move,
     )
 
 
@@ -178,6 +181,19 @@ def _unknown_authors(scope: Scope, body: Any) -> bool:
         )
         return False
     return bool(value == "allow")
+
+
+def _move(scope: Scope, body: Any, path: str, pattern: str) -> bool:
+    """``move: true`` lets a protected tag be moved (ADR 0011); branches always move forward."""
+    move = scope.boolean(body, "move")
+    if move and pattern and not pattern.startswith("refs/tags/"):
+        scope.report.value(
+            body,
+            "move",
+            f"{path}: 'move' applies to tags only (a branch moves forward by fast-forward)",
+            "remove 'move', or use 'force_push: true' to allow rewriting a branch",
+        )
+    return move
 
 
 def _owners(scope: Scope, body: Any, path: str) -> tuple[OwnerRule, ...]:

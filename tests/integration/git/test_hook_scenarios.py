@@ -133,7 +133,9 @@ def test_rebase_of_approved_content_is_allowed(server: Server) -> None:
     alice = server.clone(ALICE)
     alice.commit({"app.py": "1\n"}, "One", ALICE)
     server.approve(alice, "bob")
-    assert push(alice, EVIDENCE).accepted
+    # The reviewed commit is on the server (as a forge's PR branch is): an approval binds to
+    # what landing that commit gives, which only a repository holding it can tell (ADR 0011).
+    assert push(alice, "HEAD:refs/heads/review/one", EVIDENCE).accepted
     alice.git(
         "commit", "-q", "--amend", "-m", "One (reworded)", person=ALICE, when="2026-11-30T10:00:00Z"
     )
