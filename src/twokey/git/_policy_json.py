@@ -21,6 +21,8 @@ from datetime import datetime, time
 from types import MappingProxyType
 from typing import Any
 
+from twokey.policy import Glob, GlobKind, glob_to_regex
+
 _MODULES = ("twokey.policy.", "twokey.model.")
 
 
@@ -32,6 +34,8 @@ def encode(value: object) -> Any:
     """``value`` as JSON data (tagged objects for everything but str, int, bool, None)."""
     if value is None or (isinstance(value, str | bool | int) and not isinstance(value, enum.Enum)):
         return value
+    if isinstance(value, Glob):  # compiled again from its pattern: the automaton is internal
+        return {"g": value.pattern, "k": value.kind.value}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {"d": _name(type(value)), "f": _fields(value)}
     for kind, write in _ENCODERS:
@@ -81,7 +85,7 @@ def decode(data: Any) -> Any:
         return data
     if not isinstance(data, dict):
         raise UnsupportedError("not a tagged value")
-    tags = [key for key in data if key in _DECODERS]  # one tag; "f", "v", "p", "fl" beside it
+    tags = [key for key in data if key in _DECODERS]  # one tag; "f", "v", "p", "fl", "k" beside
     if len(tags) != 1:
         raise UnsupportedError(f"not a tagged value: {sorted(data)[:4]}")
     return _DECODERS[tags[0]](data)
@@ -120,6 +124,7 @@ _DECODERS: dict[str, Any] = {
     "s": lambda d: frozenset(decode(v) for v in d["s"]),
     "m": _mapping,
     "re": lambda d: re.compile(str(d["re"]), int(d["fl"])),
+    "g": lambda d: glob_to_regex(str(d["g"]), GlobKind(str(d["k"]))),
     "dt": lambda d: datetime.fromisoformat(str(d["dt"])),
     "tm": lambda d: time.fromisoformat(str(d["tm"])),
 }

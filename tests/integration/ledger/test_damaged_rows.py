@@ -30,6 +30,8 @@ def cli(
 ) -> Run:
     monkeypatch.setenv("TWOKEY_LEDGER", ledger_url)
     monkeypatch.delenv("TWOKEY_LEDGER_KEY", raising=False)
+    assert main(["ledger", "init"]) == 0  # only `ledger init` creates a ledger (ADR 0016)
+    capsys.readouterr()
 
     def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))

@@ -28,6 +28,8 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp
     monkeypatch.delenv("TWOKEY_LEDGER_KEY", raising=False)
 
     def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
+        if argv[:1] == ("append",) and not (tmp_path / "l.db").exists():
+            main(["ledger", "init"])  # only `ledger init` creates a ledger (ADR 0016)
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
         code = main(["ledger", *argv])
         out, err = capsys.readouterr()

@@ -205,8 +205,9 @@ def test_init_creates_and_then_the_others_work(
     monkeypatch.chdir(tmp_path)
     assert main(["ledger", "init"]) == 0
     assert (tmp_path / ".twokey" / "ledger.db").exists()
-    assert main(["ledger", "verify"]) == 0
-    assert "ok: 0 entries" in capsys.readouterr().out
+    assert main(["ledger", "verify"]) == 1  # no checkpoint, no trusted key: nothing proved
+    assert main(["ledger", "verify", "--allow-no-checkpoint", "--consistency-only"]) == 0
+    assert "consistent: 0 entries verify" in capsys.readouterr().out
 
 
 # --- a reader that goes away (| head) -------------------------------------------------------
