@@ -127,7 +127,7 @@ def _pusher(
     """The pusher (``_pusher``), with a signed push's certificate verified (``_pushcert``)."""
     if not env.get("GIT_PUSH_CERT"):
         return identify_pusher(env, policy)
-    from twokey.git._pushcert import check_push_certificate  # noqa: PLC0415
+    from twokey.git._pushcert import certificate_ledger, check_push_certificate  # noqa: PLC0415
     from twokey.git._signers import refresh_allowed_signers  # noqa: PLC0415
 
     refresh_allowed_signers(reader.git.git_dir, policy)  # git's courtesy verdict, next push
@@ -136,7 +136,8 @@ def _pusher(
         result = reader.git.run(["cat-file", "blob", blob], ok=(0, 128))
         return result.out if result.code == 0 else None
 
-    return identify_pusher(env, policy, check_push_certificate(env, read, policy, now))
+    once = certificate_ledger(reader.git.git_dir)
+    return identify_pusher(env, policy, check_push_certificate(env, read, policy, now, once))
 
 
 def _refused(

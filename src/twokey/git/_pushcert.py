@@ -16,16 +16,24 @@ against the trusted policy, at the door's clock (ADR 0013):
 2. the certificate's own ``nonce`` is fresh (its timestamp within ``NONCE_WINDOW`` of now):
    a replay of an old certificate fails even where the environment was forged;
 3. the SSH signature verifies over the certificate's signed part, in namespace ``git``;
-4. the key is registered in the policy, not revoked, and valid now.
+4. the key is registered in the policy, not revoked, and valid now;
+5. the certificate was never used before on this repository. git's nonce is
+   ``<second>-<HMAC>``: a certificate replayed within the same second carries the very nonce
+   this session handed out, and git says ``OK``. So each certificate (its blob id: the exact
+   bytes, signature included) is used once, remembered under ``$GIT_DIR/twokey/push-certs/``
+   for twice ``NONCE_WINDOW`` (older ones fail step 2 anyway).
 """
 
 from __future__ import annotations
 
-__all__ = ["NONCE_WINDOW", "CertVerdict", "check_push_certificate"]
+__all__ = ["NONCE_WINDOW", "CertVerdict", "certificate_ledger", "check_push_certificate"]
 
+import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from twokey.model import Alias
 from twokey.policy import Policy
@@ -47,8 +55,12 @@ def check_push_certificate(
     read_blob: Callable[[str], bytes | None],
     policy: Policy,
     now: datetime,
+    first_use: Callable[[str], bool] = lambda _blob: True,
 ) -> CertVerdict:
-    """Verify the push certificate git handed the hook, if there is one (steps in the module)."""
+    """Verify the push certificate git handed the hook, if there is one (steps in the module).
+
+    ``first_use(blob_id)`` marks a certificate used and says whether it was new (step 5).
+    """
     blob_id = env.get("GIT_PUSH_CERT", "").strip()
     if not blob_id:
         return CertVerdict()
@@ -61,7 +73,45 @@ def check_push_certificate(
     text = read_blob(blob_id)
     if text is None:
         return CertVerdict(problem=f"the push certificate {blob_id[:12]} cannot be read")
+    if not first_use(blob_id):  # step 5
+        return CertVerdict(
+            problem="the push certificate was already used for an earlier push: a certificate "
+            "counts only once (a replay within the same second carries git's current nonce)"
+        )
     return _verify(text, policy, now)
+
+
+def certificate_ledger(git_dir: Path) -> Callable[[str], bool]:
+    """``first_use`` for the hook: one file per certificate used, created exclusively.
+
+    Files older than twice ``NONCE_WINDOW`` are removed as the directory is used (a certificate
+    that old fails the freshness step on its own).
+    """
+    seen = git_dir / "twokey" / "push-certs"
+
+    def first_use(blob_id: str) -> bool:
+        if not blob_id.isalnum():  # git hands a hex object id; anything else is no name
+            return False
+        seen.mkdir(parents=True, exist_ok=True)
+        _prune(seen)
+        try:
+            fd = os.open(seen / blob_id, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            return False
+        os.close(fd)
+        return True
+
+    return first_use
+
+
+def _prune(seen: Path) -> None:
+    horizon = time.time() - 2 * NONCE_WINDOW.total_seconds()
+    for old in seen.iterdir():
+        try:
+            if old.stat().st_mtime < horizon:
+                old.unlink()
+        except FileNotFoundError:  # a concurrent push pruned it first
+            continue
 
 
 def _verify(cert: bytes, policy: Policy, now: datetime) -> CertVerdict:

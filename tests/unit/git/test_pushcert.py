@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from twokey.evidence import sign_sshsig
 from twokey.evidence._sshsig import openssh_line
-from twokey.git._pushcert import check_push_certificate
+from twokey.git._pushcert import (
+    NONCE_WINDOW,
+    CertVerdict,
+    certificate_ledger,
+    check_push_certificate,
+)
 from twokey.model import Alias
 from twokey.policy import loads
 
@@ -85,3 +93,28 @@ def test_no_certificate_is_no_verdict() -> None:
     verdict = check_push_certificate({"GIT_PUSH_CERT_STATUS": "G"}, lambda _: None, POLICY, NOW)
     assert verdict.signer is None
     assert verdict.problem == ""
+
+
+def test_a_certificate_counts_once_even_when_git_says_its_nonce_is_ok(tmp_path: Path) -> None:
+    """Replayed within the same second, a certificate carries git's current nonce (OK)."""
+    once = certificate_ledger(tmp_path)
+    cert = _cert(BOB, NOW)
+    first = check_push_certificate(OK, lambda _blob: cert, POLICY, NOW, once)
+    assert first == CertVerdict(signer=Alias.key(openssh_line(BOB.public_key())))
+    again = check_push_certificate(OK, lambda _blob: cert, POLICY, NOW, once)
+    assert again.signer is None
+    assert "already used for an earlier push" in again.problem
+    other = {**OK, "GIT_PUSH_CERT": "d" * 40}  # another certificate is new
+    assert check_push_certificate(other, lambda _blob: cert, POLICY, NOW, once).signer is not None
+
+
+def test_the_used_certificates_are_forgotten_after_twice_the_nonce_window(tmp_path: Path) -> None:
+    once = certificate_ledger(tmp_path)
+    assert once("e" * 40)
+    used = tmp_path / "twokey" / "push-certs" / ("e" * 40)
+    old = time.time() - 2 * NONCE_WINDOW.total_seconds() - 1
+    os.utime(used, (old, old))
+    assert once("f" * 40)  # using the directory prunes what is too old to pass step 2
+    assert not used.exists()
+    assert not once("f" * 40)
+    assert not once("../escape")  # only object ids name a file
