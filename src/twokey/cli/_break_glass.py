@@ -143,6 +143,7 @@ def _list(args: argparse.Namespace) -> int:
 def _review(args: argparse.Namespace) -> int:
     from twokey.audit._exceptions import require_ledger  # noqa: PLC0415
     from twokey.engine import evaluate_review, explain  # noqa: PLC0415
+    from twokey.git import record as append_and_sign  # noqa: PLC0415
     from twokey.ledger import ReviewRecord, open_ledger, to_entry  # noqa: PLC0415
 
     policy = _policy(args.policy)
@@ -154,8 +155,10 @@ def _review(args: argparse.Namespace) -> int:
         if not decision.allowed:
             print(explain(decision))
             return ExitCode.DENY
-        record = ReviewRecord("break-glass-review", args.entry, envelope)
-        [index] = ledger.append([to_entry(record, review.time)])
+    record = ReviewRecord("break-glass-review", args.entry, envelope)
+    # Appended like every door's batch: a checkpoint is signed after it when a key is set
+    # ($TWOKEY_LEDGER_SIGNING_KEY, ADR 0015).
+    [index] = append_and_sign(args.ledger, [to_entry(record, review.time)])
     result = {
         "entry": args.entry,
         "review_entry": index,

@@ -49,6 +49,9 @@ class World:
         self.root = root
         self.server = root / "server" / "shop.git"
         self.ledger = f"sqlite://{root / 'server' / 'ledger.db'}"
+        # The server's checkpoint key: every door signs a checkpoint after each batch it records
+        # (ADR 0015); the auditor holds only the .pub.
+        self.ledger_key = root / "server" / "ledger.key"
         self.env = {
             **os.environ,
             "GIT_CONFIG_NOSYSTEM": "1",
@@ -57,6 +60,7 @@ class World:
             "LC_ALL": "C",
         }
         self.env.pop("TWOKEY_LEDGER", None)
+        self.env["TWOKEY_LEDGER_SIGNING_KEY"] = str(self.ledger_key)
 
     def key(self, actor: Actor) -> Path:
         """The actor's SSH private key (the one they sign commits with)."""
