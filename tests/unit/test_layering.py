@@ -15,7 +15,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[2] / "src" / "twokey"
 _ALL = {
     "errors",
-    "_spawn",
+    "_gitrunner",
     "_evidence_refs",
     "_files",
     "_text",
@@ -32,14 +32,14 @@ _ALL = {
 # What each part of twokey may import from the others.
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
-    "_spawn": {"errors"},
+    "_gitrunner": {"errors"},
     "_evidence_refs": set(),  # the evidence ref layout and limits, shared by git and evidence
     "_files": {"errors"},  # key files: created 0600 with O_EXCL|O_NOFOLLOW
     "_text": set(),  # escaping control characters for terminals (pure)
     "model": {"errors", "_text"},
     "policy": {"model", "errors", "_text"},
     "engine": {"model", "policy", "errors", "_text"},
-    "evidence": {"model", "policy", "errors", "_spawn", "_files", "_text", "_evidence_refs"},
+    "evidence": {"model", "policy", "errors", "_gitrunner", "_files", "_text", "_evidence_refs"},
     "ledger": {"model", "errors", "_files", "_text"},
     "git": {
         "engine",
@@ -48,7 +48,7 @@ ALLOWED: dict[str, set[str]] = {
         "model",
         "policy",
         "errors",
-        "_spawn",
+        "_gitrunner",
         "_text",
         "_evidence_refs",
     },
@@ -61,7 +61,7 @@ ALLOWED: dict[str, set[str]] = {
         "model",
         "policy",
         "errors",
-        "_spawn",
+        "_gitrunner",
         "_text",
         "_evidence_refs",
     },
@@ -73,7 +73,7 @@ ALLOWED: dict[str, set[str]] = {
         "model",
         "policy",
         "errors",
-        "_spawn",
+        "_gitrunner",
         "_text",
         "_evidence_refs",
     },

@@ -215,7 +215,7 @@ def _signer(args: argparse.Namespace) -> Signer:
     """The reviewer's key; only the defaults (git config user.signingkey) need a repository."""
     if args.key or args.ssh_key:
         return load_signer(Path(args.key or args.ssh_key).expanduser(), ssh=bool(args.ssh_key))
-    from twokey.git import Git  # noqa: PLC0415
+    from twokey.git import GitRunner as Git  # noqa: PLC0415
 
     return signer_from(args, Git.discover(args.repo))
 

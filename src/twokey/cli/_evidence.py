@@ -29,7 +29,7 @@ from twokey.evidence import (
     signer_of,
     verify_envelopes,
 )
-from twokey.git import Git
+from twokey.git import GitRunner as Git
 from twokey.git._base_policy import base_policy
 from twokey.model import (
     Approval,

@@ -67,9 +67,9 @@ def run_deploy_check(request: DeployCheck) -> tuple[Decision, str]:
         ConfigError: the trusted policy is missing or invalid.
         InfrastructureError: git, the remote or the ledger failed.
     """
-    from twokey.git import Git, repository_settings  # noqa: PLC0415
+    from twokey.git import GitRunner, repository_settings  # noqa: PLC0415
 
-    reader = GitReader(Git.discover(request.repo).git_dir)
+    reader = GitReader(GitRunner.discover(request.repo).git_dir)
     settings = repository_settings(reader.git, os.environ)
     ledger = settings.ledger if request.ledger is None else request.ledger
     now = _clock(request, ledger)

@@ -75,7 +75,7 @@ def fetched(reader: GitReader, refs: RemoteRefs, ref: str) -> str:
     """The remote's tip of ``ref``, its objects fetched into the clone when missing."""
     sha = refs.tip(ref)
     if refs.remote != "." and reader.resolve(f"{sha}^{{object}}") is None:
-        reader.git.run(
+        reader.git.call(
             ["fetch", "-q", "--no-tags", "--no-write-fetch-head", refs.remote, ref],
         )
     return sha

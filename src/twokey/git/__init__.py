@@ -15,6 +15,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from twokey._gitrunner import GitConfig, GitError, GitResult, GitRunner
     from twokey.git._check import CheckRequest, read_evidence_files, run_check
     from twokey.git._commits import parse_log
     from twokey.git._entry import hook_main
@@ -24,12 +25,10 @@ if TYPE_CHECKING:
     from twokey.git._hook import HookOutcome, push_options, run_hook
     from twokey.git._install import install_hook, resolve_git_dir, uninstall_hook
     from twokey.git._policy_source import NoPolicyError, TrustedPolicy, load_blob, trusted_policy
-    from twokey.git._process import Plumbing
     from twokey.git._pusher import key_fingerprint, pusher_from_env
     from twokey.git._reader import GitReader, RefTip
     from twokey.git._record import ledger_entries, record
     from twokey.git._repository import RepositorySettings, repository_settings
-    from twokey.git._run import Git, GitError
     from twokey.git._server import serve
     from twokey.git._trailers import co_authors, parse_ident, parse_trailers
     from twokey.git._updates import RefUpdate, parse_updates
@@ -38,13 +37,14 @@ _LAZY = {
     "CheckRequest": "twokey.git._check",
     "EnvelopeSource": "twokey.git._evidence",
     "Gate": "twokey.git._gate",
-    "Git": "twokey.git._run",
-    "GitError": "twokey.git._run",
+    "GitConfig": "twokey._gitrunner",
+    "GitError": "twokey._gitrunner",
+    "GitResult": "twokey._gitrunner",
+    "GitRunner": "twokey._gitrunner",
     "GitReader": "twokey.git._reader",
     "HookOutcome": "twokey.git._hook",
     "Judgement": "twokey.git._gate",
     "NoPolicyError": "twokey.git._policy_source",
-    "Plumbing": "twokey.git._process",
     "RawEnvelope": "twokey.git._evidence",
     "RefTip": "twokey.git._reader",
     "RefUpdate": "twokey.git._updates",
@@ -80,13 +80,14 @@ __all__ = [
     "CheckRequest",
     "EnvelopeSource",
     "Gate",
-    "Git",
+    "GitConfig",
     "GitError",
     "GitReader",
+    "GitResult",
+    "GitRunner",
     "HookOutcome",
     "Judgement",
     "NoPolicyError",
-    "Plumbing",
     "RawEnvelope",
     "RefTip",
     "RefUpdate",

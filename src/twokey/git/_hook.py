@@ -133,7 +133,7 @@ def _pusher(
     refresh_allowed_signers(reader.git.git_dir, policy)  # git's courtesy verdict, next push
 
     def read(blob: str) -> bytes | None:
-        result = reader.git.run(["cat-file", "blob", blob], ok=(0, 128))
+        result = reader.git.call(["cat-file", "blob", blob], ok=(0, 128))
         return result.out if result.code == 0 else None
 
     once = certificate_ledger(reader.git.git_dir)
