@@ -94,6 +94,37 @@ def _imports(path: Path) -> Iterator[str]:
             yield from (alias.name for alias in node.names)
 
 
+def _private_imports(path: Path, part: str) -> list[str]:
+    """Another package's ``_private`` modules that ``path`` (in ``part``) imports.
+
+    A package exposes what others may use in its ``__init__``; ``twokey.<pkg>._x`` is for
+    ``<pkg>`` alone, whether imported as ``from twokey.<pkg>._x import y``,
+    ``import twokey.<pkg>._x`` or ``from twokey.<pkg> import _x``.
+    """
+    found: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        bad = [name for name in names if _is_private_of_another(name, part)]
+        found.extend(f"{path.name}:{node.lineno}: {name}" for name in bad[:1])
+    return found
+
+
+def _is_private_of_another(name: str, part: str) -> bool:
+    bits = name.split(".")
+    return (
+        len(bits) > 2
+        and bits[0] == "twokey"
+        and bits[1] != part
+        and bits[2].startswith("_")
+        and not bits[2].startswith("__")
+    )
+
+
 def _part(path: Path) -> str:
     rel = path.relative_to(SRC).parts
     return rel[0].removesuffix(".py")
@@ -128,3 +159,33 @@ def test_the_doors_sit_between_git_and_the_command_line() -> None:
     assert "doors" in ALLOWED["cli"]
     assert not {"cli", "audit", "demo"} & ALLOWED["doors"]
     assert any(_part(p) == "doors" for p in MODULES)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(SRC)))
+def test_no_module_imports_another_packages_private_module(path: Path) -> None:
+    assert _private_imports(path, _part(path)) == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "from twokey.git._reader import GitReader",
+        "import twokey.audit._exceptions",
+        "from twokey.ledger import _bundle",
+        "def lazy() -> None:\n    from twokey.evidence._sshsig import fingerprint",
+    ],
+    ids=["from-private", "import-private", "from-package-import-private", "lazy"],
+)
+def test_the_private_import_rule_catches_each_form(tmp_path: Path, line: str) -> None:
+    module = tmp_path / "bad.py"
+    module.write_text(line + "\n")
+    assert len(_private_imports(module, "cli")) == 1
+
+
+def test_the_private_import_rule_allows_the_own_package_and_public_names(tmp_path: Path) -> None:
+    module = tmp_path / "good.py"
+    module.write_text(
+        "from twokey.cli._output import x\nfrom twokey.git import GitReader\n"
+        "from twokey._gitrunner import GitRunner\nfrom twokey.audit import __all__\n"
+    )
+    assert _private_imports(module, "cli") == []

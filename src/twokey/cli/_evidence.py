@@ -30,7 +30,7 @@ from twokey.evidence import (
     verify_envelopes,
 )
 from twokey.git import GitRunner as Git
-from twokey.git._base_policy import base_policy
+from twokey.git import base_policy
 from twokey.model import (
     Approval,
     BreakGlassReview,

@@ -16,12 +16,21 @@ if TYPE_CHECKING:
     from typing import Any
 
     from twokey._gitrunner import GitConfig, GitError, GitResult, GitRunner
+    from twokey.git._base_policy import base_policy
     from twokey.git._check import CheckRequest, read_evidence_files, run_check
     from twokey.git._commits import parse_log
     from twokey.git._entry import hook_main
     from twokey.git._evidence import EnvelopeSource, RawEnvelope
     from twokey.git._formats import Report, ReportFormat, render
     from twokey.git._gate import Gate, Judgement
+    from twokey.git._history import (
+        Record,
+        brought_commits,
+        commit_of,
+        first_parent_batches,
+        first_parent_history,
+        first_parent_records,
+    )
     from twokey.git._hook import HookOutcome, push_options, run_hook
     from twokey.git._install import install_hook, resolve_git_dir, uninstall_hook
     from twokey.git._policy_source import NoPolicyError, TrustedPolicy, load_blob, trusted_policy
@@ -29,11 +38,36 @@ if TYPE_CHECKING:
     from twokey.git._reader import GitReader, RefTip
     from twokey.git._record import ledger_entries, record
     from twokey.git._repository import RepositorySettings, repository_settings
+    from twokey.git._reviews import (
+        REVIEW_TRAILERS,
+        landing_heads,
+        trailer_approvals,
+        trailer_idents,
+    )
     from twokey.git._server import serve
-    from twokey.git._trailers import co_authors, parse_ident, parse_trailers
+    from twokey.git._trailers import (
+        co_authors,
+        last_paragraph,
+        paragraph_trailers,
+        parse_ident,
+        parse_trailers,
+    )
     from twokey.git._updates import RefUpdate, parse_updates
 
 _LAZY = {
+    "base_policy": "twokey.git._base_policy",
+    "Record": "twokey.git._history",
+    "brought_commits": "twokey.git._history",
+    "commit_of": "twokey.git._history",
+    "first_parent_batches": "twokey.git._history",
+    "first_parent_history": "twokey.git._history",
+    "first_parent_records": "twokey.git._history",
+    "REVIEW_TRAILERS": "twokey.git._reviews",
+    "landing_heads": "twokey.git._reviews",
+    "trailer_approvals": "twokey.git._reviews",
+    "trailer_idents": "twokey.git._reviews",
+    "last_paragraph": "twokey.git._trailers",
+    "paragraph_trailers": "twokey.git._trailers",
     "CheckRequest": "twokey.git._check",
     "EnvelopeSource": "twokey.git._evidence",
     "Gate": "twokey.git._gate",
@@ -77,6 +111,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "REVIEW_TRAILERS",
     "CheckRequest",
     "EnvelopeSource",
     "Gate",
@@ -89,18 +124,28 @@ __all__ = [
     "Judgement",
     "NoPolicyError",
     "RawEnvelope",
+    "Record",
     "RefTip",
     "RefUpdate",
     "Report",
     "ReportFormat",
     "RepositorySettings",
     "TrustedPolicy",
+    "base_policy",
+    "brought_commits",
     "co_authors",
+    "commit_of",
+    "first_parent_batches",
+    "first_parent_history",
+    "first_parent_records",
     "hook_main",
     "install_hook",
     "key_fingerprint",
+    "landing_heads",
+    "last_paragraph",
     "ledger_entries",
     "load_blob",
+    "paragraph_trailers",
     "parse_ident",
     "parse_log",
     "parse_trailers",
@@ -115,6 +160,8 @@ __all__ = [
     "run_check",
     "run_hook",
     "serve",
+    "trailer_approvals",
+    "trailer_idents",
     "trusted_policy",
     "uninstall_hook",
 ]
