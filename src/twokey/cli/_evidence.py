@@ -17,6 +17,7 @@ from twokey.cli._output import (
     print_json,
 )
 from twokey.cli._revs import commit_of, repo_at, tree_of
+from twokey.doors import base_policy
 from twokey.errors import ExitCode
 from twokey.evidence import (
     Envelope,
@@ -30,7 +31,6 @@ from twokey.evidence import (
     verify_envelopes,
 )
 from twokey.git import GitRunner as Git
-from twokey.git import base_policy
 from twokey.model import (
     Approval,
     BreakGlassReview,

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from twokey.doors._pipeline import Gathered, decide
+from twokey.doors._policy_source import TrustedPolicy
 from twokey.doors._release import recorded_deploys, release_base
 from twokey.doors._trusted import RemoteRefs, fetched, is_literal, policy_at, remote_refs
 from twokey.errors import InfrastructureError, UsageError
-from twokey.git import GitReader, TrustedPolicy
+from twokey.git import GitReader
 from twokey.model import Alias, BreakGlass, Decision, DeployFacts, DeployRequest
 
 if TYPE_CHECKING:

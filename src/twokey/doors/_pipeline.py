@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from twokey.doors._record import record  # one writer: appends, then signs a checkpoint (ADR 0015)
 from twokey.errors import ExitCode, TwokeyError
-from twokey.git import record  # one writer: appends, then signs a checkpoint (ADR 0015)
 from twokey.model import (
     Decision,
     DeployFacts,

@@ -15,8 +15,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from twokey.doors._policy_source import NoPolicyError, TrustedPolicy, load_blob
 from twokey.errors import UsageError
-from twokey.git import GitReader, NoPolicyError, TrustedPolicy, load_blob
+from twokey.git import GitReader
 from twokey.policy import DEFAULT_POLICY_PATH
 
 _GLOB = re.compile(r"[*?\[]")

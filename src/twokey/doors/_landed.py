@@ -21,10 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from twokey._gitrunner import GitConfig, GitRunner
+from twokey.doors._record import record
 from twokey.errors import ExitCode, TwokeyError
-from twokey.git._record import record
-from twokey.git._repository import repository_settings
-from twokey.git._updates import RefUpdate, parse_updates
+from twokey.git import RefUpdate, parse_updates, repository_settings
 
 if TYPE_CHECKING:
     from twokey.ledger import Entry

@@ -16,17 +16,21 @@ from datetime import datetime
 from pathlib import Path
 
 from twokey._evidence_refs import MAX_ENVELOPE_BYTES
+from twokey.doors._formats._report import Report
+from twokey.doors._gate import Gate, Judgement
+from twokey.doors._install import resolve_git_dir
+from twokey.doors._policy_source import TrustedPolicy, trusted_policy
+from twokey.doors._record import ledger_entries, record
+from twokey.doors._verdicts import door_deny
 from twokey.errors import InfrastructureError, TwokeyError, UsageError
-from twokey.git._evidence import EnvelopeSource, RawEnvelope
-from twokey.git._formats._report import Report
-from twokey.git._gate import Gate, Judgement
-from twokey.git._install import resolve_git_dir
-from twokey.git._policy_source import TrustedPolicy, trusted_policy
-from twokey.git._reader import GitReader
-from twokey.git._record import ledger_entries, record
-from twokey.git._repository import RepositorySettings, repository_settings
-from twokey.git._updates import RefUpdate
-from twokey.git._verdicts import door_deny
+from twokey.git import (
+    EnvelopeSource,
+    GitReader,
+    RawEnvelope,
+    RefUpdate,
+    RepositorySettings,
+    repository_settings,
+)
 from twokey.model import ZERO_SHA, Alias, FindingCode
 
 

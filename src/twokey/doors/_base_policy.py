@@ -13,8 +13,8 @@ __all__ = ["base_policy"]
 from typing import TYPE_CHECKING
 
 from twokey._gitrunner import GitRunner
+from twokey.doors._policy_source import POLICY_PATH
 from twokey.errors import UsageError
-from twokey.git._policy_source import POLICY_PATH
 
 if TYPE_CHECKING:
     from twokey.policy import Policy

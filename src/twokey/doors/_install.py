@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from twokey._gitrunner import GitConfig, GitRunner
+from twokey.doors._policy_source import BOOTSTRAP_FILE
 from twokey.errors import ConfigError, TwokeyError, UsageError
-from twokey.git._policy_source import BOOTSTRAP_FILE
 
 HOOK_MARKER = "# installed by twokey hook install"
 _SCRIPT = """\
@@ -152,9 +152,9 @@ def _signed_pushes(git: GitRunner, git_dir: Path) -> None:
     of the same repository up to 60 s old ``OK`` (git-config(1)). The hook also checks the
     nonce's age against its own clock (``_pushcert``).
     """
-    from twokey.git._policy_source import trusted_policy  # noqa: PLC0415
-    from twokey.git._reader import GitReader  # noqa: PLC0415
-    from twokey.git._signers import refresh_allowed_signers  # noqa: PLC0415
+    from twokey.doors._policy_source import trusted_policy  # noqa: PLC0415
+    from twokey.doors._signers import refresh_allowed_signers  # noqa: PLC0415
+    from twokey.git import GitReader  # noqa: PLC0415
 
     if git.call(["config", "--get", "receive.certNonceSlop"], ok=(0, 1)).code == 1:
         git.call(["config", "receive.certNonceSlop", "60"])

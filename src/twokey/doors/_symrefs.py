@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from twokey._gitrunner import GitRunner
-from twokey.git._updates import RefUpdate
+from twokey.git import RefUpdate
 
 _MAX_HOPS = 5  # git itself gives up after 5 levels of symbolic refs (SYMREF_MAXDEPTH)
 
