@@ -19,7 +19,7 @@ class RefUpdate:
     """One proposed ref update, ``old -> new`` (``ZERO_SHA`` for none).
 
     ``via`` is the name that was pushed when it is a symbolic ref on the server: ``ref`` is
-    then the ref that really moves, and the update is judged as that ref (``_symrefs``).
+    then the ref that really moves, and the update is judged as that ref (the hook door).
     """
 
     ref: str
