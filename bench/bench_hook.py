@@ -26,8 +26,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from twokey.doors import install_hook
 from twokey.evidence import Ed25519Signer, GitEvidenceStore, sign_approval
-from twokey.git import install_hook
 
 ENV = {
     # A server installation has compiled bytecode (pip writes it); a development shell may

@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from twokey.demo._policy import policy_text
-from twokey.git._policy_json import decode, encode
+from twokey.doors._policy_json import decode, encode
 from twokey.policy import loads
 
 NAMES = ("alice", "bob", "carol", "dave", "erin", "frank", "ci")
@@ -96,7 +96,7 @@ def main() -> None:
         json_cmd = [
             sys.executable,
             "-c",
-            "import json, twokey.policy; from twokey.git._policy_json import decode; "
+            "import json, twokey.policy; from twokey.doors._policy_json import decode; "
             f"decode(json.loads(open({str(cached_json)!r}).read()))",
         ]
         floor, whole, old, new = [], [], [], []

@@ -14,12 +14,12 @@ import pytest
 
 from twokey._text import printable
 from twokey.cli import main
+from twokey.doors._formats._report import Report
+from twokey.doors._formats._text import render_text
+from twokey.doors._gate import Judgement
+from twokey.doors._verdicts import door_deny
 from twokey.engine import explain
-from twokey.git._formats._report import Report
-from twokey.git._formats._text import render_text
-from twokey.git._gate import Judgement
 from twokey.git._updates import parse_updates
-from twokey.git._verdicts import door_deny
 from twokey.ledger import Entry, EntryKind, open_ledger
 from twokey.model import FindingCode
 

@@ -1,8 +1,9 @@
 """The separation-of-duties audit: every change that landed, judged by the gate's engine."""
 
-from twokey.audit._identities import Candidate, probable_aliases
+from twokey.audit._exceptions import GlassException, exception_of, read_exceptions, require_ledger
+from twokey.audit._identities import Candidate, history_idents, probable_aliases
 from twokey.audit._model import ApproverRow, AuditChange, Deployment, Signal, Totals, summarise
-from twokey.audit._render import ReportFormat, render, write_report
+from twokey.audit._render import ReportFormat, exception_text, is_open, render, write_report
 from twokey.audit._report import TEXT_ERRORS, AuditReport, Spool
 from twokey.audit._run import run_audit
 from twokey.audit._signals import SignalStats, TimedApproval, implausibly_fast, risk_signals
@@ -16,15 +17,22 @@ __all__ = [
     "AuditReport",
     "Candidate",
     "Deployment",
+    "GlassException",
     "ReportFormat",
     "Signal",
     "SignalStats",
     "Spool",
     "TimedApproval",
     "Totals",
+    "exception_of",
+    "exception_text",
+    "history_idents",
     "implausibly_fast",
+    "is_open",
     "probable_aliases",
+    "read_exceptions",
     "render",
+    "require_ledger",
     "risk_signals",
     "run_audit",
     "summarise",

@@ -18,7 +18,7 @@ __all__ = [
 
 
 from twokey.audit._model import ApproverRow
-from twokey.git._reviews import REVIEW_TRAILERS, trailer_approvals, trailer_idents
+from twokey.git import REVIEW_TRAILERS, trailer_approvals, trailer_idents
 from twokey.model import ZERO_SHA, Alias, Approval, Change, Commit, TrustLevel
 from twokey.policy import Policy
 

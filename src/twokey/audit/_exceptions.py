@@ -39,7 +39,7 @@ from typing import Any
 from twokey.engine import evaluate_review
 from twokey.errors import InfrastructureError, TwokeyError, UsageError
 from twokey.evidence import EvidenceError, StoredEnvelope, verify_envelope
-from twokey.git._run import Git
+from twokey.git import GitRunner as Git
 from twokey.ledger import (
     Assurance,
     DecisionRecord,

@@ -29,8 +29,7 @@ from twokey.audit._changes import REVIEW_TRAILERS
 from twokey.audit._model import AuditChange, RowCounts, Totals
 from twokey.audit._report import Spool, row_lines
 from twokey.audit._signals import SignalShape, SignalStats
-from twokey.git._history import Record
-from twokey.git._trailers import last_paragraph, paragraph_trailers
+from twokey.git import Record, last_paragraph, paragraph_trailers
 from twokey.model import ZERO_SHA
 from twokey.policy import Policy
 

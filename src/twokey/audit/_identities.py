@@ -15,8 +15,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from twokey.git._run import Git, GitError
-from twokey.git._trailers import parse_ident
+from twokey.git import GitError, parse_ident
+from twokey.git import GitRunner as Git
 
 _NOREPLY = re.compile(r"^(?:\d+\+)?([^@]+)@users\.noreply\.github\.com$")
 

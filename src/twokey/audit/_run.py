@@ -22,8 +22,8 @@ from twokey.audit._sources import LedgerRecords
 from twokey.audit._walk import AuditOptions, Brought, Walk
 from twokey.errors import UsageError
 from twokey.evidence import repository_id
-from twokey.git._history import Record, brought_commits, commit_of, first_parent_batches
-from twokey.git._run import Git
+from twokey.git import GitRunner as Git
+from twokey.git import Record, brought_commits, commit_of, first_parent_batches
 
 Progress = Callable[[int], None]
 PROGRESS_EVERY = 1000

@@ -49,7 +49,7 @@ from twokey.evidence import (
     verify_envelope,
     verify_envelopes,
 )
-from twokey.git._run import Git
+from twokey.git import GitRunner as Git
 from twokey.ledger import (
     Assurance,
     DecisionRecord,

@@ -27,10 +27,8 @@ from twokey.audit._model import ApproverRow, AuditChange, Deployment, Totals
 from twokey.audit._signals import SignalStats, TimedApproval
 from twokey.audit._sources import Deploys, RefEvidence, read_ledger
 from twokey.errors import UsageError
-from twokey.git._history import Record
-from twokey.git._reader import GitReader
-from twokey.git._reviews import landing_heads
-from twokey.git._run import Git
+from twokey.git import GitReader, Record, landing_heads
+from twokey.git import GitRunner as Git
 from twokey.model import (
     ZERO_SHA,
     Alias,

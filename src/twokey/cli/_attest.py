@@ -27,7 +27,7 @@ from twokey.evidence import (
     sign_deploy_approval,
     sign_provenance,
 )
-from twokey.git import Git
+from twokey.git import GitRunner as Git
 
 _EPILOG = f"""\
 examples:

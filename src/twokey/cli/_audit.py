@@ -121,8 +121,7 @@ def _progress() -> tuple[Callable[[int], None] | None, Callable[[], None]]:
 
 
 def _identities(args: argparse.Namespace) -> int:
-    from twokey.audit import probable_aliases  # noqa: PLC0415
-    from twokey.audit._identities import history_idents  # noqa: PLC0415
+    from twokey.audit import history_idents, probable_aliases  # noqa: PLC0415
 
     git = repo_at(args.repo)
     ref = protected_ref(git, args.ref)

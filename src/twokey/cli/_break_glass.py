@@ -29,7 +29,7 @@ from twokey.model import Alias, BreakGlassReview
 from twokey.policy import DEFAULT_POLICY_PATH, Policy, load
 
 if TYPE_CHECKING:
-    from twokey.audit._exceptions import GlassException
+    from twokey.audit import GlassException
     from twokey.ledger import Ledger
 
 _EPILOG = """\
@@ -114,7 +114,7 @@ def _policy(path: Path) -> Policy:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from twokey.audit._exceptions import read_exceptions  # noqa: PLC0415
+    from twokey.audit import read_exceptions  # noqa: PLC0415
 
     policy = _policy(args.policy)
     exceptions = read_exceptions(args.ledger, policy, args.ledger_key)
@@ -122,7 +122,7 @@ def _list(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(rows)
     else:
-        from twokey.audit._render import exception_text, is_open  # noqa: PLC0415
+        from twokey.audit import exception_text, is_open  # noqa: PLC0415
 
         for row in rows:
             print(exception_text(row))
@@ -141,7 +141,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from twokey.audit._exceptions import require_ledger  # noqa: PLC0415
+    from twokey.audit import require_ledger  # noqa: PLC0415
     from twokey.engine import evaluate_review, explain  # noqa: PLC0415
     from twokey.git import record as append_and_sign  # noqa: PLC0415
     from twokey.ledger import ReviewRecord, open_ledger, to_entry  # noqa: PLC0415
@@ -179,7 +179,7 @@ def _review(args: argparse.Namespace) -> int:
 
 def _exception_at(ledger: Ledger, entry: int) -> tuple[bytes, GlassException]:
     """The exact bytes of ledger entry ``entry`` and the break-glass it records."""
-    from twokey.audit._exceptions import exception_of  # noqa: PLC0415
+    from twokey.audit import exception_of  # noqa: PLC0415
     from twokey.ledger import DecisionRecord, DeployRecord, parse_entry, read_record  # noqa: PLC0415
 
     if not 0 <= entry < ledger.size():
@@ -218,7 +218,7 @@ def _signer(args: argparse.Namespace) -> Signer:
     """The reviewer's key; only the defaults (git config user.signingkey) need a repository."""
     if args.key or args.ssh_key:
         return load_signer(Path(args.key or args.ssh_key).expanduser(), ssh=bool(args.ssh_key))
-    from twokey.git import Git  # noqa: PLC0415
+    from twokey.git import GitRunner as Git  # noqa: PLC0415
 
     return signer_from(args, Git.discover(args.repo))
 

@@ -14,7 +14,7 @@ from twokey.errors import ExitCode, UsageError
 from twokey.model import Alias, AliasKind, FindingCode
 
 if TYPE_CHECKING:
-    from twokey.git import Report
+    from twokey.doors import Report
 
 _FORMATS = ("text", "json", "sarif", "junit", "github")
 _EPILOG = """\
@@ -79,7 +79,7 @@ def register(subparsers: Subparsers) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from twokey.git import CheckRequest, ReportFormat, render, run_check  # noqa: PLC0415
+    from twokey.doors import CheckRequest, ReportFormat, render, run_check  # noqa: PLC0415
 
     request = CheckRequest(
         repo=args.repo,

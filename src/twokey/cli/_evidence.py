@@ -17,6 +17,7 @@ from twokey.cli._output import (
     print_json,
 )
 from twokey.cli._revs import commit_of, repo_at, tree_of
+from twokey.doors import base_policy
 from twokey.errors import ExitCode
 from twokey.evidence import (
     Envelope,
@@ -29,8 +30,7 @@ from twokey.evidence import (
     signer_of,
     verify_envelopes,
 )
-from twokey.git import Git
-from twokey.git._base_policy import base_policy
+from twokey.git import GitRunner as Git
 from twokey.model import (
     Approval,
     BreakGlassReview,

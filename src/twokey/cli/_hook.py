@@ -147,7 +147,7 @@ def register(subparsers: Subparsers) -> None:
 
 
 def _install(args: argparse.Namespace) -> int:
-    from twokey.git import install_hook  # noqa: PLC0415
+    from twokey.doors import install_hook  # noqa: PLC0415
 
     hook = install_hook(
         args.path,
@@ -169,8 +169,8 @@ def _install(args: argparse.Namespace) -> int:
 
 def _print_repository(path: Path) -> None:
     """Say which repository id approvals must name, and how a clone names the same one."""
+    from twokey.doors import resolve_git_dir  # noqa: PLC0415
     from twokey.evidence import repository_id  # noqa: PLC0415
-    from twokey.git import resolve_git_dir  # noqa: PLC0415
 
     repository = repository_id(resolve_git_dir(path))
     print(f"repository id: {repository} (every approval must name it)")
@@ -181,7 +181,7 @@ def _print_repository(path: Path) -> None:
 
 
 def _uninstall(args: argparse.Namespace) -> int:
-    from twokey.git import uninstall_hook  # noqa: PLC0415
+    from twokey.doors import uninstall_hook  # noqa: PLC0415
 
     removed = uninstall_hook(args.path)
     print("removed the pre-receive hook" if removed else "no twokey hook was installed")
@@ -189,7 +189,7 @@ def _uninstall(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from twokey.git import serve  # noqa: PLC0415
+    from twokey.doors import serve  # noqa: PLC0415
 
     print(f"twokey hook server on {args.socket}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the way to stop it
@@ -199,6 +199,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     del args
-    from twokey.git import hook_main  # noqa: PLC0415
+    from twokey.doors import hook_main  # noqa: PLC0415
 
     return hook_main()

@@ -31,13 +31,16 @@ from twokey.ledger import (
     NoteError,
     NoteSigner,
     NoteVerifier,
+    ProofBundle,
     assess,
+    export_log,
     generate_signer,
     open_ledger,
     open_note,
+    prove,
     verify_consistency,
+    verify_export,
 )
-from twokey.ledger._bundle import ProofBundle, export_log, prove, verify_export
 
 _EPILOG = """\
 examples:

@@ -13,7 +13,8 @@ __all__ = ["commit_of", "default_branch", "protected_ref", "repo_at", "tree_of"]
 from pathlib import Path
 
 from twokey.errors import UsageError
-from twokey.git import Git, GitError
+from twokey.git import GitError
+from twokey.git import GitRunner as Git
 
 _HINT = "name a branch, tag or commit id that exists here (git log --oneline shows them)"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from twokey.errors import UsageError
 from twokey.evidence import Signer, load_signer
-from twokey.git import Git
+from twokey.git import GitRunner as Git
 
 
 def add_signing(parser: argparse.ArgumentParser) -> None:

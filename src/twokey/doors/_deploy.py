@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from twokey.doors._pipeline import Gathered, decide
+from twokey.doors._policy_source import TrustedPolicy
 from twokey.doors._release import recorded_deploys, release_base
 from twokey.doors._trusted import RemoteRefs, fetched, is_literal, policy_at, remote_refs
 from twokey.errors import InfrastructureError, UsageError
-from twokey.git import GitReader, TrustedPolicy
+from twokey.git import GitReader
 from twokey.model import Alias, BreakGlass, Decision, DeployFacts, DeployRequest
 
 if TYPE_CHECKING:
@@ -67,9 +68,9 @@ def run_deploy_check(request: DeployCheck) -> tuple[Decision, str]:
         ConfigError: the trusted policy is missing or invalid.
         InfrastructureError: git, the remote or the ledger failed.
     """
-    from twokey.git import Git, repository_settings  # noqa: PLC0415
+    from twokey.git import GitRunner, repository_settings  # noqa: PLC0415
 
-    reader = GitReader(Git.discover(request.repo).git_dir)
+    reader = GitReader(GitRunner.discover(request.repo).git_dir)
     settings = repository_settings(reader.git, os.environ)
     ledger = settings.ledger if request.ledger is None else request.ledger
     now = _clock(request, ledger)

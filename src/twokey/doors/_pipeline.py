@@ -22,16 +22,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from twokey.doors._record import record  # one writer: appends, then signs a checkpoint (ADR 0015)
+from twokey.doors._verdicts import door_deny  # one deny for what the engine cannot judge
 from twokey.errors import ExitCode, TwokeyError
-from twokey.git import record  # one writer: appends, then signs a checkpoint (ADR 0015)
 from twokey.model import (
     Decision,
     DeployFacts,
-    Finding,
     FindingCode,
     RefUpdateFacts,
-    Severity,
-    Verdict,
 )
 
 if TYPE_CHECKING:
@@ -98,14 +96,6 @@ def recorded(
             for d in decisions
         ]
     return list(decisions)
-
-
-def door_deny(
-    subject: str, code: FindingCode, message: str, satisfy: str, policy_digest: str = ""
-) -> Decision:
-    """A deny with one finding, for what the engine cannot judge (fail closed, invariant 8)."""
-    finding = Finding(code, Severity.DENY, message, satisfy)
-    return Decision(Verdict.DENY, subject, (finding,), policy_digest=policy_digest)
 
 
 def exit_code(decisions: Sequence[Decision]) -> ExitCode:

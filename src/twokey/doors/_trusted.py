@@ -15,8 +15,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from twokey.doors._policy_source import NoPolicyError, TrustedPolicy, load_blob
 from twokey.errors import UsageError
-from twokey.git import GitReader, NoPolicyError, TrustedPolicy, load_blob
+from twokey.git import GitReader
 from twokey.policy import DEFAULT_POLICY_PATH
 
 _GLOB = re.compile(r"[*?\[]")
@@ -75,7 +76,7 @@ def fetched(reader: GitReader, refs: RemoteRefs, ref: str) -> str:
     """The remote's tip of ``ref``, its objects fetched into the clone when missing."""
     sha = refs.tip(ref)
     if refs.remote != "." and reader.resolve(f"{sha}^{{object}}") is None:
-        reader.git.run(
+        reader.git.call(
             ["fetch", "-q", "--no-tags", "--no-write-fetch-head", refs.remote, ref],
         )
     return sha

@@ -2,13 +2,12 @@
 verification against the policy's keys, git's allowed_signers, commit signatures, and
 storage in git refs. See docs/evidence.md and docs/adr/0004-evidence-format-and-storage.md."""
 
+from twokey._evidence_refs import ARTIFACT_PREFIX, EVIDENCE_PREFIX, MAX_ENVELOPE_BYTES
 from twokey.evidence._allowed import AllowedSigner, AllowedSigners, allowed_signers_text
 from twokey.evidence._commitsig import verify_commit_signature
-from twokey.evidence._dsse import MAX_ENVELOPE_BYTES, NAMESPACE, PAYLOAD_TYPE, Envelope, pae
+from twokey.evidence._dsse import NAMESPACE, PAYLOAD_TYPE, Envelope, pae
 from twokey.evidence._errors import EvidenceError, Reason
 from twokey.evidence._gitstore import (
-    ARTIFACT_PREFIX,
-    EVIDENCE_PREFIX,
     GitEvidenceStore,
     normalise_url,
     ref_for,

@@ -7,7 +7,7 @@ fingerprint) or an SSHSIG blob over PAE in namespace ``twokey``, which carries i
 
 from __future__ import annotations
 
-__all__ = ["MAX_ENVELOPE_BYTES", "NAMESPACE", "PAYLOAD_TYPE", "Envelope", "Signature", "pae"]
+__all__ = ["NAMESPACE", "PAYLOAD_TYPE", "Envelope", "Signature", "pae"]
 
 import base64
 import binascii

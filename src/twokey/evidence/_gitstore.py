@@ -9,8 +9,6 @@ Publishing is ``git push origin 'refs/twokey/*:refs/twokey/*'``; fetching the re
 from __future__ import annotations
 
 __all__ = [
-    "ARTIFACT_PREFIX",
-    "EVIDENCE_PREFIX",
     "GitEvidenceStore",
     "normalise_url",
     "ref_for",
@@ -23,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from twokey._evidence_refs import ARTIFACT_PREFIX, EVIDENCE_PREFIX, BlobInfo, read_bounded
-from twokey._spawn import spawn_git
+from twokey._gitrunner import GitConfig, GitRunner
 from twokey.errors import InfrastructureError
 from twokey.evidence._verify import StoredEnvelope
 
@@ -32,12 +30,7 @@ _SUBJECT = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$|^sha256:[0-9a-f]{64}$")
 
 
 def _git(git_dir: Path, *args: str, stdin: bytes | None = None) -> bytes:
-    result = spawn_git(["--git-dir", str(git_dir), *args], stdin=stdin)
-    if result.returncode != 0:
-        raise InfrastructureError(
-            f"git {' '.join(args[:2])} failed: {result.stderr.decode(errors='replace').strip()}"
-        )
-    return result.stdout
+    return GitRunner(git_dir, config=GitConfig.USER).run(*args, stdin=stdin)
 
 
 def ref_for(subject: str, envelope: bytes) -> str:
@@ -51,10 +44,18 @@ def ref_for(subject: str, envelope: bytes) -> str:
 
 
 class GitEvidenceStore:
-    """Envelopes in a repository's ``refs/twokey/`` namespace."""
+    """Envelopes in a repository's ``refs/twokey/`` namespace: the one reader of evidence blobs.
 
-    def __init__(self, git_dir: Path) -> None:
+    Args:
+        git_dir: the repository's git directory.
+        git: how to run git there; the hook passes its own isolated runner, whose
+            environment sees the objects of the push being received. By default, git runs
+            in the user's configuration (the command line's ``approve``, ``attest``...).
+    """
+
+    def __init__(self, git_dir: Path, git: GitRunner | None = None) -> None:
         self.git_dir = git_dir
+        self._git = git or GitRunner(git_dir, config=GitConfig.USER)
 
     def put(self, envelope: bytes, subject: str) -> str:
         """Store ``envelope`` as a blob under its own ref; returns the ref name.
@@ -63,18 +64,17 @@ class GitEvidenceStore:
         writers never touch one ref (the ref name is the envelope's own digest).
         """
         ref = ref_for(subject, envelope)
-        blob = _git(self.git_dir, "hash-object", "-w", "--stdin", stdin=envelope).decode().strip()
+        blob = self._git.run("hash-object", "-w", "--stdin", stdin=envelope).decode().strip()
         try:
-            _git(self.git_dir, "update-ref", ref, blob, "0" * len(blob))  # create only
+            self._git.run("update-ref", ref, blob, "0" * len(blob))  # create only
         except InfrastructureError:
-            existing = _git(self.git_dir, "for-each-ref", "--format=%(objectname)", ref).strip()
+            existing = self._git.run("for-each-ref", "--format=%(objectname)", ref).strip()
             if existing.decode() != blob:
                 raise
         return ref
 
     def _refs(self, patterns: list[str]) -> list[tuple[str, str]]:
-        out = _git(
-            self.git_dir,
+        out = self._git.run(
             "for-each-ref",
             "--format=%(objectname) %(objecttype) %(refname)",
             *patterns,
@@ -108,9 +108,7 @@ class GitEvidenceStore:
         In a pre-receive hook (with the quarantine environment) this reads the objects of the
         push being received, before any ref names them.
         """
-        return read_bounded(
-            lambda mode, stdin: _git(self.git_dir, "cat-file", mode, stdin=stdin), oids
-        )
+        return read_bounded(lambda mode, stdin: self._git.run("cat-file", mode, stdin=stdin), oids)
 
     def read_blobs(self, oids: Iterable[str]) -> dict[str, bytes]:
         """Blob contents by id (at most the envelope size limit); others are absent."""

@@ -13,7 +13,7 @@ is verified by ``twokey.evidence.verify_envelopes`` against the trusted policy.
 
 from __future__ import annotations
 
-__all__ = ["EVIDENCE_PREFIX", "MAX_ENVELOPE_BYTES", "EnvelopeSource", "RawEnvelope"]
+__all__ = ["EnvelopeSource", "RawEnvelope"]
 
 import base64
 import binascii
@@ -31,10 +31,13 @@ from twokey._evidence_refs import (
     BlobInfo,
     filed_parts,
     loads_bounded,
-    read_bounded,
     ref_shape_problem,
 )
 from twokey.git._reader import GitReader, RefTip
+
+TYPE_CHECKING = False  # not typing's: importing typing costs the hook's start-up
+if TYPE_CHECKING:
+    from twokey.evidence import GitEvidenceStore
 
 _INDEX = "twokey/cache/evidence-trees.json"
 
@@ -115,12 +118,14 @@ class EnvelopeSource:
         wanted = set(shas)
         order = sorted(wanted - self._objects.keys())
         if order:
-            self._objects.update(
-                read_bounded(
-                    lambda mode, stdin: self.git.run(["cat-file", mode], stdin=stdin).out, order
-                )
-            )
+            self._objects.update(self._store().objects(order))
         return {s: self._objects[s] for s in wanted if s in self._objects}
+
+    def _store(self) -> GitEvidenceStore:
+        """The one reader of evidence blobs, run by this reader's (quarantine-aware) git."""
+        from twokey.evidence import GitEvidenceStore  # noqa: PLC0415 (the hook starts fast)
+
+        return GitEvidenceStore(self.git.git_dir, self.git)
 
     def refusal(self, ref: str, sha: str) -> str:
         """Why a pushed evidence ref ``ref -> sha`` may not be stored ("" when it may).

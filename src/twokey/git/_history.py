@@ -28,8 +28,8 @@ from collections.abc import Generator, Sequence
 from datetime import datetime
 from itertools import repeat
 
+from twokey._gitrunner import GitError, GitRunner
 from twokey.git._reader import GitReader
-from twokey.git._run import Git, GitError
 from twokey.git._trailers import co_authors, parse_trailers
 from twokey.model import Commit, Ident
 
@@ -132,16 +132,10 @@ def _plain_records(tokens: list[str], pending: list[str]) -> list[Record]:
     return list(zip(zip(*[iter(tokens)] * _N, strict=True), repeat(_NO_PATHS)))
 
 
-def _stream(git: Git, args: list[str], plain: bool) -> Generator[list[Record], None, None]:
+def _stream(git: GitRunner, args: list[str], plain: bool) -> Generator[list[Record], None, None]:
     form = _PLAIN_FORMAT if plain else _FORMAT
     records = _plain_records if plain else _records
-    command = ["git", "--git-dir", str(git.git_dir), "log", "-z", f"--format={form}", *args]
-    try:
-        proc = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git.env
-        )
-    except OSError as exc:
-        raise GitError(f"cannot run git: {exc}") from exc
+    proc = git.popen("log", "-z", f"--format={form}", *args, stderr=subprocess.PIPE)
     assert proc.stdout is not None
     assert proc.stderr is not None
     _widen(proc.stdout.fileno())
@@ -175,7 +169,7 @@ def _stream(git: Git, args: list[str], plain: bool) -> Generator[list[Record], N
 
 
 def first_parent_history(
-    git: Git,
+    git: GitRunner,
     ref: str,
     *,
     since: str | None = None,
@@ -192,7 +186,7 @@ def first_parent_history(
 
 
 def first_parent_records(
-    git: Git,
+    git: GitRunner,
     ref: str,
     *,
     since: str | None = None,
@@ -209,7 +203,7 @@ def first_parent_records(
 
 
 def first_parent_batches(
-    git: Git,
+    git: GitRunner,
     ref: str,
     *,
     since: str | None = None,

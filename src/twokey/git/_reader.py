@@ -17,12 +17,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from twokey._evidence_refs import EVIDENCE_PREFIX
+from twokey._gitrunner import GitConfig, GitRunner
 from twokey.errors import InfrastructureError
 from twokey.git._commits import LOG_ARGS, parse_log
-from twokey.git._process import Plumbing
 from twokey.model import ZERO_SHA, Alias, Change, Commit, Landing
 
-SNAPSHOT_PREFIXES = ("refs/heads/", "refs/tags/", "refs/twokey/evidence/")
+SNAPSHOT_PREFIXES = ("refs/heads/", "refs/tags/", EVIDENCE_PREFIX)
 _MERGES_KEPT = 4096  # merge-tree results remembered (an audit reads many merges)
 
 
@@ -47,7 +48,7 @@ class GitReader:
     """
 
     def __init__(self, git_dir: Path, env: Mapping[str, str] | None = None) -> None:
-        self.git = Plumbing(git_dir, env)
+        self.git = GitRunner(git_dir, config=GitConfig.ISOLATED, env=env)
         self._snapshot: list[RefTip] | None = None
         self._merges: dict[tuple[str, str], str] = {}  # (ours, theirs) -> clean merge tree
 
@@ -83,7 +84,7 @@ class GitReader:
 
     def resolve(self, rev: str) -> str | None:
         """The object id ``rev`` names, or None when it names nothing."""
-        result = self.git.run(["rev-parse", "-q", "--verify", rev], ok=(0, 1))
+        result = self.git.call(["rev-parse", "-q", "--verify", rev], ok=(0, 1))
         return result.out.decode().strip() or None if result.code == 0 else None
 
     def blob_at(self, rev: str, path: str) -> tuple[str, bytes] | None:
@@ -91,7 +92,7 @@ class GitReader:
 
         One ``git cat-file --batch`` resolves and reads it (git-cat-file(1), "BATCH OUTPUT").
         """
-        out = self.git.run(["cat-file", "--batch"], stdin=f"{rev}:{path}\n".encode()).out
+        out = self.git.call(["cat-file", "--batch"], stdin=f"{rev}:{path}\n".encode()).out
         header, _, rest = out.partition(b"\n")
         fields = header.decode(errors="replace").split()
         if len(fields) != 3 or fields[1] != "blob":
@@ -182,7 +183,7 @@ class GitReader:
     def _batch_check(self, names: list[str]) -> list[tuple[str, str]]:
         """``(object id, type)`` per name, ``("", "")`` when missing (git-cat-file(1))."""
         stdin = "".join(f"{n}\n" for n in names).encode()
-        out = self.git.run(["cat-file", "--batch-check"], stdin=stdin).out.decode()
+        out = self.git.call(["cat-file", "--batch-check"], stdin=stdin).out.decode()
         found = []
         for line in out.splitlines():
             fields = line.split()
@@ -243,7 +244,7 @@ class GitReader:
         key = (ours, theirs)
         found = self._merges.get(key)
         if found is None:
-            result = self.git.run(
+            result = self.git.call(
                 ["merge-tree", "--write-tree", "--no-messages", ours, theirs], ok=(0, 1, 128)
             )
             tree = result.out.decode().split("\n", 1)[0].strip()
@@ -260,7 +261,7 @@ class GitReader:
         ``merges`` is false (then their authors count as authors: stricter, and no merge-tree).
         """
         negatives = "".join(f"^{sha}\n" for sha in sorted(set(exclude)) if sha != ZERO_SHA)
-        data = self.git.run([*LOG_ARGS], stdin=f"{new}\n{negatives}".encode()).out
+        data = self.git.call([*LOG_ARGS], stdin=f"{new}\n{negatives}".encode()).out
         return [
             replace(c, clean_merge=self.clean_merge(c)) if c.is_merge and merges else c
             for c in parse_log(data)
@@ -276,7 +277,7 @@ class GitReader:
         if not commits:
             return commits
         stdin = "".join(f"{c.sha}\n" for c in commits).encode()
-        data = self.git.run(["cat-file", "--batch"], stdin=stdin).out
+        data = self.git.call(["cat-file", "--batch"], stdin=stdin).out
         out, pos = [], 0
         for commit in commits:
             end = data.index(b"\n", pos)
@@ -299,7 +300,7 @@ class GitReader:
 
     def is_ancestor(self, old: str, new: str) -> bool:
         """True when ``old`` is an ancestor of ``new`` (the update is a fast-forward)."""
-        result = self.git.run(["merge-base", "--is-ancestor", old, new], ok=(0, 1, 128))
+        result = self.git.call(["merge-base", "--is-ancestor", old, new], ok=(0, 1, 128))
         if result.code == 128:
             raise InfrastructureError(
                 f"cannot tell whether {old[:7]} is an ancestor of {new[:7]}: {result.err}",
@@ -309,7 +310,7 @@ class GitReader:
 
     def diff_paths(self, old: str, new: str) -> list[str]:
         """Paths whose content differs between the trees of ``old`` and ``new``."""
-        out = self.git.run(["diff", "--name-only", "--no-renames", "-z", old, new, "--"]).out
+        out = self.git.call(["diff", "--name-only", "--no-renames", "-z", old, new, "--"]).out
         return sorted(p for p in out.decode("utf-8", errors="surrogateescape").split("\0") if p)
 
     def tree_of(self, rev: str) -> str:

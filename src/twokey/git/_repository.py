@@ -7,7 +7,7 @@ __all__ = ["RepositorySettings", "repository_settings"]
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from twokey.git._process import Plumbing
+from twokey._gitrunner import GitRunner
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +23,7 @@ class RepositorySettings:
     ledger_key: str = ""
 
 
-def repository_settings(git: Plumbing, env: Mapping[str, str]) -> RepositorySettings:
+def repository_settings(git: GitRunner, env: Mapping[str, str]) -> RepositorySettings:
     """Read ``twokey.repository`` and ``twokey.ledger``; ``TWOKEY_LEDGER`` in ``env`` overrides
     the latter (the CI doors pass their environment; the hook passes none: ADR 0013).
 
@@ -33,7 +33,7 @@ def repository_settings(git: Plumbing, env: Mapping[str, str]) -> RepositorySett
     ``shop``). A server should set ``twokey.repository`` (``hook install --repository``) to
     what its clones compute from their origin URL.
     """
-    result = git.run(["config", "--get-regexp", r"^(twokey\.|remote\.origin\.url$)"], ok=(0, 1))
+    result = git.call(["config", "--get-regexp", r"^(twokey\.|remote\.origin\.url$)"], ok=(0, 1))
     values: dict[str, str] = {}
     for line in result.out.decode(errors="replace").splitlines():
         key, _, value = line.partition(" ")
@@ -53,7 +53,7 @@ def _from_origin(values: Mapping[str, str]) -> str:
     return normalise_url(url)
 
 
-def directory_id(git: Plumbing) -> str:
+def directory_id(git: GitRunner) -> str:
     """The repository directory's name, without ``.git`` (also for a work tree's ``.git``)."""
     path = git.git_dir.resolve()
     if path.name == ".git":

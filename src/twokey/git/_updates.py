@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["EVIDENCE_NAMESPACE", "RefUpdate", "parse_updates"]
+__all__ = ["RefUpdate", "parse_updates"]
 
 import re
 from dataclasses import dataclass
@@ -11,7 +11,6 @@ from twokey._evidence_refs import NAMESPACE
 from twokey.errors import UsageError
 from twokey.model import ZERO_SHA
 
-EVIDENCE_NAMESPACE = NAMESPACE  # refs/twokey/ (twokey._evidence_refs: one layout for all)
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
@@ -20,7 +19,7 @@ class RefUpdate:
     """One proposed ref update, ``old -> new`` (``ZERO_SHA`` for none).
 
     ``via`` is the name that was pushed when it is a symbolic ref on the server: ``ref`` is
-    then the ref that really moves, and the update is judged as that ref (``_symrefs``).
+    then the ref that really moves, and the update is judged as that ref (the hook door).
     """
 
     ref: str
@@ -40,7 +39,7 @@ class RefUpdate:
     @property
     def is_evidence(self) -> bool:
         """True for a ref in twokey's evidence namespace (``refs/twokey/...``)."""
-        return self.ref.startswith(EVIDENCE_NAMESPACE)
+        return self.ref.startswith(NAMESPACE)
 
     @property
     def is_creation(self) -> bool:

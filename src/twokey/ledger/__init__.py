@@ -5,6 +5,7 @@ that third parties can use on their own; ``open_ledger`` gives the stored, signe
 """
 
 from twokey.ledger._assurance import Assurance, Level, assess
+from twokey.ledger._bundle import ExportReport, ProofBundle, export_log, prove, verify_export
 from twokey.ledger._entry import ENTRY_VERSION, Entry, EntryKind, canonical_json, parse_entry
 from twokey.ledger._ledger import DEFAULT_LEDGER, Ledger, open_ledger
 from twokey.ledger._merkle import (
@@ -54,6 +55,7 @@ __all__ = [
     "Entry",
     "EntryKind",
     "EvidenceRecord",
+    "ExportReport",
     "LandedRecord",
     "Ledger",
     "LedgerCorruptError",
@@ -61,6 +63,7 @@ __all__ = [
     "NoteError",
     "NoteSigner",
     "NoteVerifier",
+    "ProofBundle",
     "ProofError",
     "Record",
     "RecordError",
@@ -71,6 +74,7 @@ __all__ = [
     "assess",
     "canonical_json",
     "consistency_proof",
+    "export_log",
     "generate_signer",
     "inclusion_proof",
     "leaf_hash",
@@ -78,10 +82,12 @@ __all__ = [
     "open_ledger",
     "open_note",
     "parse_entry",
+    "prove",
     "read_record",
     "root",
     "sign_note",
     "to_entry",
     "verify_consistency",
+    "verify_export",
     "verify_inclusion",
 ]

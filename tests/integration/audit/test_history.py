@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.support.gitrepo import ALICE, BOB, CAROL, GitRepo
-from twokey.git import _history
+from twokey.git import GitConfig, GitError, GitRunner, _history
 from twokey.git._history import brought_commits, first_parent_history
 from twokey.git._reader import GitReader
-from twokey.git._run import Git, GitError
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +34,7 @@ def test_history_matches_the_gate_reader(
     repo: GitRepo, chunk: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_history, "_CHUNK", chunk)  # buffer size only: records cross chunks
-    git = Git(repo.path / ".git")
+    git = GitRunner(repo.path / ".git", config=GitConfig.USER)
     reader = GitReader(git.git_dir)
     streamed = list(first_parent_history(git, "refs/heads/main", paths=True))
     assert [c.message.split("\n")[0] for c in streamed] == [
@@ -61,12 +60,12 @@ def test_history_matches_the_gate_reader(
 
 
 def test_without_paths_no_diff_is_read(repo: GitRepo) -> None:
-    git = Git(repo.path / ".git")
+    git = GitRunner(repo.path / ".git", config=GitConfig.USER)
     assert all(c.paths == () for c in first_parent_history(git, "refs/heads/main"))
 
 
 def test_a_merge_brings_what_the_gate_sees(repo: GitRepo) -> None:
-    git = Git(repo.path / ".git")
+    git = GitRunner(repo.path / ".git", config=GitConfig.USER)
     merge = next(c for c in first_parent_history(git, "refs/heads/main") if c.is_merge)
     brought = brought_commits(GitReader(git.git_dir), merge)
     assert [c.message.split("\n")[0] for c in brought] == ["side 1", "side 2", "merge side"]
@@ -74,7 +73,7 @@ def test_a_merge_brings_what_the_gate_sees(repo: GitRepo) -> None:
 
 
 def test_stopping_early_ends_git(repo: GitRepo) -> None:
-    git = Git(repo.path / ".git")
+    git = GitRunner(repo.path / ".git", config=GitConfig.USER)
     history = first_parent_history(git, "refs/heads/main")
     assert next(history).parents
     history.close()  # the consumer stops: git is ended, not waited for, and nothing raises
@@ -82,4 +81,8 @@ def test_stopping_early_ends_git(repo: GitRepo) -> None:
 
 def test_an_unknown_ref_is_a_git_error(repo: GitRepo) -> None:
     with pytest.raises(GitError, match="git log failed: fatal: bad revision"):
-        list(first_parent_history(Git(repo.path / ".git"), "refs/heads/nope"))
+        list(
+            first_parent_history(
+                GitRunner(repo.path / ".git", config=GitConfig.USER), "refs/heads/nope"
+            )
+        )

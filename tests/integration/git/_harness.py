@@ -27,8 +27,8 @@ from tests.support.gitrepo import (
     Person,
     git_env,
 )
+from twokey.doors import install_hook
 from twokey.evidence import Ed25519Signer, GitEvidenceStore, sign_approval
-from twokey.git import install_hook
 
 REPOSITORY = "shop"
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from tests.integration.git._harness import REPOSITORY, Keys, Server, policy_text
 from tests.support.gitrepo import ERIN, GitRepo
-from twokey.git import install_hook
+from twokey.doors import install_hook
 
 STRICT = "    approvers: [reviewers, admins]\n    exclude: [authors, committers, last-pusher]\n"
 

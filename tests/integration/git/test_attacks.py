@@ -13,7 +13,7 @@ import pytest
 
 from tests.integration.git._harness import REPOSITORY, Keys, Server, policy_text, push
 from tests.support.gitrepo import ALICE, BOB, CAROL, ERIN, GitRepo
-from twokey.git import install_hook
+from twokey.doors import install_hook
 
 EVIDENCE = "refs/twokey/*:refs/twokey/*"
 

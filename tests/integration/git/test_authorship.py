@@ -17,8 +17,8 @@ import pytest
 from tests.integration.git._harness import NOW, REPOSITORY, Pushed, push
 from tests.support.gitrepo import ALICE, BOB, CAROL, GitRepo, Person
 from twokey.cli import main
+from twokey.doors import install_hook
 from twokey.evidence import GitEvidenceStore, SshKeygenSigner, sign_approval
-from twokey.git import install_hook
 
 EVIDENCE = "refs/twokey/*:refs/twokey/*"
 MALLORY = Person("Mallory", "mallory@evil.example")

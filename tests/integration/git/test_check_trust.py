@@ -129,8 +129,8 @@ def test_a_cache_planted_in_the_clone_is_never_read(tmp_path: Path, keys: Keys) 
     import pickle  # noqa: PLC0415
 
     from twokey import __version__  # noqa: PLC0415
-    from twokey.git._policy_json import encode  # noqa: PLC0415
-    from twokey.git._policy_source import _key  # noqa: PLC0415
+    from twokey.doors._policy_json import encode  # noqa: PLC0415
+    from twokey.doors._policy_source import _key  # noqa: PLC0415
     from twokey.policy import loads  # noqa: PLC0415
 
     origin, bob = _ungated(tmp_path, keys)

@@ -10,7 +10,7 @@ import pytest
 from tests.integration.git._harness import Keys, policy_text
 from tests.support.gitrepo import GitRepo
 from twokey.cli import main
-from twokey.git import hook_main
+from twokey.doors import hook_main
 
 
 def test_install_and_uninstall(

@@ -14,9 +14,9 @@ import pytest
 
 from tests.integration.git._harness import NOW, Server, push
 from tests.support.gitrepo import ALICE
+from twokey.doors._client import recv_fields, send_fields
+from twokey.doors._hook import run_hook
 from twokey.evidence import GitEvidenceStore, sign_approval
-from twokey.git._client import recv_fields, send_fields
-from twokey.git._hook import run_hook
 from twokey.ledger import open_ledger
 
 

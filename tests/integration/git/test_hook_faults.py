@@ -13,8 +13,8 @@ import pytest
 
 from tests.integration.git._harness import REPOSITORY, Keys, Server, policy_text, push
 from tests.support.gitrepo import ALICE, ERIN, GitRepo, git_env
+from twokey.doors import install_hook, uninstall_hook
 from twokey.errors import UsageError
-from twokey.git import install_hook, uninstall_hook
 from twokey.ledger import open_ledger, parse_entry
 
 EVIDENCE = "refs/twokey/*:refs/twokey/*"

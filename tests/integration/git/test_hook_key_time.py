@@ -9,8 +9,8 @@ from pathlib import Path
 
 from tests.integration.git._harness import REPOSITORY, Keys, Server, policy_text, push
 from tests.support.gitrepo import ALICE, ERIN, GitRepo
+from twokey.doors import install_hook
 from twokey.evidence import GitEvidenceStore, sign_approval
-from twokey.git import install_hook
 
 
 def _server(root: Path, keys: Keys, bob_window: str) -> Server:

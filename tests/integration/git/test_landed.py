@@ -16,7 +16,7 @@ import pytest
 from tests.integration.git._harness import Server, policy_text, push
 from tests.support.gitrepo import ALICE, ERIN
 from twokey.cli import main
-from twokey.git import install_hook, uninstall_hook
+from twokey.doors import install_hook, uninstall_hook
 from twokey.ledger import EntryKind, open_ledger, parse_entry, read_record
 
 ERIN_PUSHES = {"TWOKEY_PUSHER": "email:erin@example.com"}

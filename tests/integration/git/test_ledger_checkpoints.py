@@ -13,7 +13,7 @@ import pytest
 from tests.integration.git._harness import REPOSITORY, Keys, Server, policy_text, push
 from tests.support.gitrepo import ALICE, ERIN, GitRepo
 from twokey.cli import main
-from twokey.git import install_hook
+from twokey.doors import install_hook
 from twokey.ledger import LedgerCorruptError, NoteSigner, generate_signer, open_ledger
 
 EVIDENCE = "refs/twokey/*:refs/twokey/*"

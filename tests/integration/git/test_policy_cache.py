@@ -6,8 +6,9 @@ import json
 
 from tests.integration.git._harness import Server, push
 from tests.support.gitrepo import ALICE
-from twokey.git import GitReader, trusted_policy
-from twokey.git._policy_json import decode
+from twokey.doors import trusted_policy
+from twokey.doors._policy_json import decode
+from twokey.git import GitReader
 
 
 def test_the_hook_caches_the_trusted_policy_as_json(server: Server) -> None:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from twokey.doors import key_fingerprint, push_options, pusher_from_env
+from twokey.doors._pusher import identify_pusher
 from twokey.errors import UsageError
-from twokey.git import key_fingerprint, parse_updates, push_options, pusher_from_env
-from twokey.git._pusher import identify_pusher
+from twokey.git import parse_updates
 from twokey.model import ZERO_SHA, Alias, AliasKind
 from twokey.policy import loads
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from twokey.git._gate import Judgement
-from twokey.git._landed import landed_entries
-from twokey.git._record import ledger_entries
+from twokey.doors._gate import Judgement
+from twokey.doors._landed import landed_entries
+from twokey.doors._record import ledger_entries
+from twokey.doors._verdicts import door_deny
 from twokey.git._updates import parse_updates
-from twokey.git._verdicts import door_deny
 from twokey.ledger import (
     RECORD_SCHEMA,
     DecisionRecord,

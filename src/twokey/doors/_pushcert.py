@@ -115,8 +115,12 @@ def _prune(seen: Path) -> None:
 
 
 def _verify(cert: bytes, policy: Policy, now: datetime) -> CertVerdict:
-    from twokey.evidence import EvidenceError, parse_sshsig, verify_sshsig  # noqa: PLC0415
-    from twokey.evidence._sshsig import fingerprint  # noqa: PLC0415
+    from twokey.evidence import (  # noqa: PLC0415
+        EvidenceError,
+        fingerprint,
+        parse_sshsig,
+        verify_sshsig,
+    )
 
     start = cert.find(_BEGIN)
     if start < 0:

@@ -20,11 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from twokey._gitrunner import GitConfig, GitRunner
+from twokey.doors._record import record
 from twokey.errors import ExitCode, TwokeyError
-from twokey.git._process import Plumbing
-from twokey.git._record import record
-from twokey.git._repository import repository_settings
-from twokey.git._updates import RefUpdate, parse_updates
+from twokey.git import RefUpdate, parse_updates, repository_settings
 
 if TYPE_CHECKING:
     from twokey.ledger import Entry
@@ -46,7 +45,7 @@ def record_landed(git_dir: Path, stdin: str, env: Mapping[str, str], now: dateti
     Raises:
         InfrastructureError: the ledger cannot be written (or its checkpoint signed).
     """
-    settings = repository_settings(Plumbing(git_dir), env)
+    settings = repository_settings(GitRunner(git_dir, config=GitConfig.ISOLATED), env)
     updates = parse_updates(stdin)
     if not settings.ledger or not updates:
         return []

@@ -17,19 +17,23 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from twokey.doors._gate import Gate, Judgement
+from twokey.doors._hookenv import hook_env
+from twokey.doors._policy_source import NoPolicyError, trusted_policy
+from twokey.doors._pusher import PusherVerdict, identify_pusher
+from twokey.doors._receipts import ledger_receipts
+from twokey.doors._record import ledger_entries, record
+from twokey.doors._symrefs import through_symrefs
+from twokey.doors._verdicts import door_deny
 from twokey.errors import ExitCode, TwokeyError
-from twokey.git._evidence import EnvelopeSource
-from twokey.git._gate import Gate, Judgement
-from twokey.git._hookenv import hook_env
-from twokey.git._policy_source import NoPolicyError, trusted_policy
-from twokey.git._pusher import PusherVerdict, identify_pusher
-from twokey.git._reader import GitReader, RefTip
-from twokey.git._receipts import ledger_receipts
-from twokey.git._record import ledger_entries, record
-from twokey.git._repository import repository_settings
-from twokey.git._symrefs import through_symrefs
-from twokey.git._updates import RefUpdate, parse_updates
-from twokey.git._verdicts import door_deny
+from twokey.git import (
+    EnvelopeSource,
+    GitReader,
+    RefTip,
+    RefUpdate,
+    parse_updates,
+    repository_settings,
+)
 from twokey.model import Decision, FindingCode
 
 if TYPE_CHECKING:
@@ -127,13 +131,13 @@ def _pusher(
     """The pusher (``_pusher``), with a signed push's certificate verified (``_pushcert``)."""
     if not env.get("GIT_PUSH_CERT"):
         return identify_pusher(env, policy)
-    from twokey.git._pushcert import certificate_ledger, check_push_certificate  # noqa: PLC0415
-    from twokey.git._signers import refresh_allowed_signers  # noqa: PLC0415
+    from twokey.doors._pushcert import certificate_ledger, check_push_certificate  # noqa: PLC0415
+    from twokey.doors._signers import refresh_allowed_signers  # noqa: PLC0415
 
     refresh_allowed_signers(reader.git.git_dir, policy)  # git's courtesy verdict, next push
 
     def read(blob: str) -> bytes | None:
-        result = reader.git.run(["cat-file", "blob", blob], ok=(0, 128))
+        result = reader.git.call(["cat-file", "blob", blob], ok=(0, 128))
         return result.out if result.code == 0 else None
 
     once = certificate_ledger(reader.git.git_dir)

@@ -5,7 +5,7 @@ from __future__ import annotations
 __all__ = ["render_text"]
 
 from twokey._text import printable
-from twokey.git._formats._report import Report
+from twokey.doors._formats._report import Report
 from twokey.model import Decision, Severity
 
 _MARK = {Severity.DENY: "✗", Severity.WARN: "!", Severity.INFO: "·"}

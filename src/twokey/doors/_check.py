@@ -15,17 +15,22 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from twokey._evidence_refs import MAX_ENVELOPE_BYTES
+from twokey.doors._formats._report import Report
+from twokey.doors._gate import Gate, Judgement
+from twokey.doors._install import resolve_git_dir
+from twokey.doors._policy_source import TrustedPolicy, trusted_policy
+from twokey.doors._record import ledger_entries, record
+from twokey.doors._verdicts import door_deny
 from twokey.errors import InfrastructureError, TwokeyError, UsageError
-from twokey.git._evidence import MAX_ENVELOPE_BYTES, EnvelopeSource, RawEnvelope
-from twokey.git._formats._report import Report
-from twokey.git._gate import Gate, Judgement
-from twokey.git._install import resolve_git_dir
-from twokey.git._policy_source import TrustedPolicy, trusted_policy
-from twokey.git._reader import GitReader
-from twokey.git._record import ledger_entries, record
-from twokey.git._repository import RepositorySettings, repository_settings
-from twokey.git._updates import RefUpdate
-from twokey.git._verdicts import door_deny
+from twokey.git import (
+    EnvelopeSource,
+    GitReader,
+    RawEnvelope,
+    RefUpdate,
+    RepositorySettings,
+    repository_settings,
+)
 from twokey.model import ZERO_SHA, Alias, FindingCode
 
 
@@ -133,7 +138,7 @@ def _require_full_history(reader: GitReader) -> None:
         )
     # A partial clone marks its promisor remote (git 2.39: remote.<name>.promisor) and, with
     # repository format 1, extensions.partialClone (gitrepository-layout(5), partial-clone docs).
-    partial = reader.git.run(
+    partial = reader.git.call(
         ["config", "--get-regexp", r"^(extensions\.partialclone|remote\..*\.promisor)$"],
         ok=(0, 1),
     )
@@ -160,7 +165,7 @@ def _tracking(reader: GitReader, rev: str) -> tuple[str, str] | None:
     """``(remote, branch)`` when ``rev`` names a remote-tracking branch (``origin/main``)."""
     if not rev or rev == ZERO_SHA:
         return None
-    result = reader.git.run(["rev-parse", "--symbolic-full-name", rev], ok=(0, 128))
+    result = reader.git.call(["rev-parse", "--symbolic-full-name", rev], ok=(0, 128))
     full = result.out.decode(errors="replace").strip() if result.code == 0 else ""
     if not full.startswith("refs/remotes/") or full.count("/") < 3 or full.endswith("/HEAD"):
         return None
@@ -189,7 +194,7 @@ def _base(reader: GitReader, rev: str) -> str:
     if not tip:
         raise UsageError(f"the remote {remote!r} has no {ref} (the base {rev!r})")
     if reader.resolve(f"{tip}^{{commit}}") is None:
-        reader.git.run(["fetch", "-q", "--no-tags", "--no-write-fetch-head", remote, ref])
+        reader.git.call(["fetch", "-q", "--no-tags", "--no-write-fetch-head", remote, ref])
     return tip
 
 

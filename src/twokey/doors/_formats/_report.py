@@ -6,7 +6,7 @@ __all__ = ["Report", "repo_path"]
 
 from dataclasses import dataclass
 
-from twokey.git._gate import Judgement
+from twokey.doors._gate import Judgement
 
 
 @dataclass(frozen=True)

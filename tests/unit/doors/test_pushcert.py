@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from twokey.evidence import sign_sshsig
-from twokey.evidence._sshsig import openssh_line
-from twokey.git._pushcert import (
+from twokey.doors._pushcert import (
     NONCE_WINDOW,
     CertVerdict,
     certificate_ledger,
     check_push_certificate,
 )
+from twokey.evidence import sign_sshsig
+from twokey.evidence._sshsig import openssh_line
 from twokey.model import Alias
 from twokey.policy import loads
 

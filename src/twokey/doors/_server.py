@@ -20,8 +20,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from twokey.doors._client import recv_fields, send_fields
 from twokey.errors import ExitCode, UsageError
-from twokey.git._client import recv_fields, send_fields
 
 _CRED = struct.Struct("3i")  # struct ucred: pid, uid, gid (unix(7), SO_PEERCRED)
 
@@ -52,10 +52,10 @@ def serve(path: Path, *, ready: Callable[[], None] | None = None) -> None:
 
 def _preload() -> None:
     """Import everything a hook run needs, so that each forked child starts warm."""
+    import twokey.doors._formats._text  # noqa: PLC0415
+    import twokey.doors._hook  # noqa: PLC0415
     import twokey.engine  # noqa: PLC0415
     import twokey.evidence  # noqa: PLC0415
-    import twokey.git._formats._text  # noqa: PLC0415
-    import twokey.git._hook  # noqa: PLC0415
     import twokey.ledger  # noqa: PLC0415
     import twokey.policy  # noqa: PLC0415, F401
 
@@ -94,7 +94,7 @@ def _child(conn: socket.socket) -> int:
 
 def _judge(request: list[str]) -> tuple[int, str]:
     """Run the hook as the client would have: its directory, its environment, its input."""
-    from twokey.git._entry import hook_main  # noqa: PLC0415
+    from twokey.doors._entry import hook_main  # noqa: PLC0415
 
     if len(request) < 2 or any("=" not in item for item in request[2:]):
         return ExitCode.INTERNAL, "twokey: push refused: malformed request to the hook server\n"

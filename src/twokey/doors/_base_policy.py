@@ -12,9 +12,9 @@ __all__ = ["base_policy"]
 
 from typing import TYPE_CHECKING
 
+from twokey._gitrunner import GitRunner
+from twokey.doors._policy_source import POLICY_PATH
 from twokey.errors import UsageError
-from twokey.git._policy_source import POLICY_PATH
-from twokey.git._run import Git
 
 if TYPE_CHECKING:
     from twokey.policy import Policy
@@ -23,7 +23,7 @@ _REMOTE_HEAD = "refs/remotes/origin/HEAD"
 _GUESSES = ("refs/remotes/origin/main", "refs/remotes/origin/master")
 
 
-def base_policy(git: Git) -> tuple[Policy, str]:
+def base_policy(git: GitRunner) -> tuple[Policy, str]:
     """The trusted policy and where it came from (``<ref>:.twokey/policy.yml``).
 
     Raises:
@@ -39,7 +39,7 @@ def base_policy(git: Git) -> tuple[Policy, str]:
     return loads(git.run("cat-file", "blob", origin), origin), origin  # never a cached pickle
 
 
-def _default_ref(git: Git) -> str:
+def _default_ref(git: GitRunner) -> str:
     """``origin``'s default branch as fetched; in a bare repository without one, HEAD's."""
     if git.ok("symbolic-ref", "-q", _REMOTE_HEAD):
         return git.text("symbolic-ref", "-q", _REMOTE_HEAD)
@@ -54,5 +54,5 @@ def _default_ref(git: Git) -> str:
     )
 
 
-def _bare(git: Git) -> bool:
+def _bare(git: GitRunner) -> bool:
     return git.text("rev-parse", "--is-bare-repository") == "true"

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from twokey import __version__
-from twokey.git._formats._report import Report, repo_path
+from twokey.doors._formats._report import Report, repo_path
 from twokey.model import Finding, FindingCode, Severity
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

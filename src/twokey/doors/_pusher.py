@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from twokey.model import Alias, AliasKind
 
 if TYPE_CHECKING:
-    from twokey.git._pushcert import CertVerdict
+    from twokey.doors._pushcert import CertVerdict
     from twokey.policy import Policy
 
 _FORGES = (AliasKind.GITHUB, AliasKind.GITLAB, AliasKind.GERRIT)

@@ -12,13 +12,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from twokey.doors._policy_source import POLICY_PATH, TrustedPolicy, load_blob
+from twokey.doors._verdicts import add_finding, door_allow, door_deny
 from twokey.errors import TwokeyError
-from twokey.git._evidence import EnvelopeSource, RawEnvelope
-from twokey.git._policy_source import POLICY_PATH, TrustedPolicy, load_blob
-from twokey.git._reader import GitReader
-from twokey.git._reviews import landing_heads, trailer_approvals
-from twokey.git._updates import RefUpdate
-from twokey.git._verdicts import add_finding, door_allow, door_deny
+from twokey.git import (
+    EnvelopeSource,
+    GitReader,
+    RawEnvelope,
+    RefUpdate,
+    landing_heads,
+    trailer_approvals,
+)
 from twokey.model import (
     ZERO_SHA,
     Alias,

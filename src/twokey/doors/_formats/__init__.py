@@ -7,12 +7,12 @@ __all__ = ["Report", "ReportFormat", "render"]
 import enum
 from typing import assert_never
 
-from twokey.git._formats._github import render_github
-from twokey.git._formats._json import render_json
-from twokey.git._formats._junit import render_junit
-from twokey.git._formats._report import Report
-from twokey.git._formats._sarif import render_sarif
-from twokey.git._formats._text import render_text
+from twokey.doors._formats._github import render_github
+from twokey.doors._formats._json import render_json
+from twokey.doors._formats._junit import render_junit
+from twokey.doors._formats._report import Report
+from twokey.doors._formats._sarif import render_sarif
+from twokey.doors._formats._text import render_text
 
 
 class ReportFormat(enum.StrEnum):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.unit.engine.world import POLICY_YAML
-from twokey.git._policy_json import UnsupportedError, decode, encode
+from twokey.doors._policy_json import UnsupportedError, decode, encode
 from twokey.policy import loads
 
 

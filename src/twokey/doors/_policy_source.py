@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from twokey.errors import ConfigError
-from twokey.git._reader import GitReader
+from twokey.git import GitReader
 
 if TYPE_CHECKING:
     from twokey.policy import Policy
@@ -139,7 +139,7 @@ def _code_digest() -> str:
 
 
 def _read_cache(path: Path) -> object:
-    from twokey.git._policy_json import UnsupportedError, decode  # noqa: PLC0415
+    from twokey.doors._policy_json import UnsupportedError, decode  # noqa: PLC0415
 
     try:
         return decode(json.loads(path.read_bytes()))
@@ -151,7 +151,7 @@ def _read_cache(path: Path) -> object:
 
 def _store(path: Path, policy: Policy) -> None:
     """Write the JSON form, only when it reads back as exactly this policy."""
-    from twokey.git._policy_json import UnsupportedError, decode, encode  # noqa: PLC0415
+    from twokey.doors._policy_json import UnsupportedError, decode, encode  # noqa: PLC0415
 
     try:
         data = encode(policy)

@@ -1,4 +1,4 @@
-"""Decisions a git door makes itself, before or around the engine (fail closed, invariant 8)."""
+"""Decisions a door makes itself, before or around the engine (fail closed, invariant 8)."""
 
 from __future__ import annotations
 

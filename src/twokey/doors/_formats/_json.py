@@ -6,7 +6,7 @@ __all__ = ["render_json"]
 
 import json
 
-from twokey.git._formats._report import Report
+from twokey.doors._formats._report import Report
 
 
 def render_json(report: Report) -> str:

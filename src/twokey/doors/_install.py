@@ -10,9 +10,9 @@ import shutil
 import sys
 from pathlib import Path
 
+from twokey._gitrunner import GitConfig, GitRunner
+from twokey.doors._policy_source import BOOTSTRAP_FILE
 from twokey.errors import ConfigError, TwokeyError, UsageError
-from twokey.git._policy_source import BOOTSTRAP_FILE
-from twokey.git._process import Plumbing
 
 HOOK_MARKER = "# installed by twokey hook install"
 _SCRIPT = """\
@@ -76,16 +76,16 @@ def install_hook(
     _check_post_receive(git_dir, force=force)  # before anything is written
     if bootstrap_policy is not None:
         _install_bootstrap(git_dir, bootstrap_policy)
-    git = Plumbing(git_dir)
-    git.run(["config", "receive.advertisePushOptions", "true"])
-    if git.run(["config", "--get", "receive.certNonceSeed"], ok=(0, 1)).code == 1:
-        git.run(["config", "receive.certNonceSeed", secrets.token_hex(16)])
+    git = GitRunner(git_dir, config=GitConfig.ISOLATED)
+    git.call(["config", "receive.advertisePushOptions", "true"])
+    if git.call(["config", "--get", "receive.certNonceSeed"], ok=(0, 1)).code == 1:
+        git.call(["config", "receive.certNonceSeed", secrets.token_hex(16)])
     _signed_pushes(git, git_dir)
     for key, value in (("twokey.ledger", ledger), ("twokey.repository", repository)):
         if value:
-            git.run(["config", key, value])
+            git.call(["config", key, value])
     if ledger_key is not None:  # signs a checkpoint after each recorded push (ADR 0015)
-        git.run(["config", "twokey.ledgerKey", str(ledger_key.resolve())])
+        git.call(["config", "twokey.ledgerKey", str(ledger_key.resolve())])
     hook.parent.mkdir(exist_ok=True)
     server = ""
     if server_socket is not None:
@@ -145,27 +145,27 @@ def _read(path: Path) -> str:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
 
 
-def _signed_pushes(git: Plumbing, git_dir: Path) -> None:
+def _signed_pushes(git: GitRunner, git_dir: Path) -> None:
     """What ``git push --signed`` with SSH keys needs on the server (docs/hook.md).
 
     Over HTTP every request gets a new nonce; ``receive.certNonceSlop`` lets git call a nonce
     of the same repository up to 60 s old ``OK`` (git-config(1)). The hook also checks the
     nonce's age against its own clock (``_pushcert``).
     """
-    from twokey.git._policy_source import trusted_policy  # noqa: PLC0415
-    from twokey.git._reader import GitReader  # noqa: PLC0415
-    from twokey.git._signers import refresh_allowed_signers  # noqa: PLC0415
+    from twokey.doors._policy_source import trusted_policy  # noqa: PLC0415
+    from twokey.doors._signers import refresh_allowed_signers  # noqa: PLC0415
+    from twokey.git import GitReader  # noqa: PLC0415
 
-    if git.run(["config", "--get", "receive.certNonceSlop"], ok=(0, 1)).code == 1:
-        git.run(["config", "receive.certNonceSlop", "60"])
+    if git.call(["config", "--get", "receive.certNonceSlop"], ok=(0, 1)).code == 1:
+        git.call(["config", "receive.certNonceSlop", "60"])
     reader = GitReader(git_dir)
     try:
         policy = trusted_policy(reader, reader.head_ref()).policy
     except TwokeyError:
         policy = None  # no policy yet: an empty file; the first signed push writes it
     path = refresh_allowed_signers(git_dir, policy)
-    git.run(["config", "gpg.format", "ssh"])
-    git.run(["config", "gpg.ssh.allowedSignersFile", str(path)])
+    git.call(["config", "gpg.format", "ssh"])
+    git.call(["config", "gpg.ssh.allowedSignersFile", str(path)])
 
 
 def _install_bootstrap(git_dir: Path, source: Path) -> None:

@@ -17,8 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from twokey.doors._gate import Judgement
 from twokey.errors import InfrastructureError, TwokeyError
-from twokey.git._gate import Judgement
 from twokey.model import ZERO_SHA, Alias
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 __all__ = ["render_github"]
 
-from twokey.git._formats._report import Report, repo_path
+from twokey.doors._formats._report import Report, repo_path
 from twokey.model import Severity
 
 _COMMAND = {Severity.DENY: "error", Severity.WARN: "warning", Severity.INFO: "notice"}

@@ -7,8 +7,9 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
+from twokey.doors import Judgement, Report, ReportFormat, render
 from twokey.errors import InfrastructureError
-from twokey.git import Judgement, RefUpdate, Report, ReportFormat, parse_log, render
+from twokey.git import RefUpdate, parse_log
 from twokey.model import Decision, Finding, FindingCode, RuleRef, Severity, Verdict
 
 RULE = RuleRef("abc123:.twokey/policy.yml", 12, 5, "branches.refs/heads/main.approvals")

@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from twokey.git._process import Plumbing
-from twokey.git._updates import RefUpdate
+from twokey._gitrunner import GitRunner
+from twokey.git import RefUpdate
 
 _MAX_HOPS = 5  # git itself gives up after 5 levels of symbolic refs (SYMREF_MAXDEPTH)
 
 
 def through_symrefs(
-    git: Plumbing, updates: Sequence[RefUpdate], default_ref: str = ""
+    git: GitRunner, updates: Sequence[RefUpdate], default_ref: str = ""
 ) -> tuple[list[RefUpdate], str]:
     """``updates``, each renamed to the ref it would move (``via`` keeps the pushed name), and
     ``default_ref`` resolved the same way (the branch whose policy is trusted), in one go.
@@ -59,7 +59,7 @@ def _follow(update: RefUpdate, targets: dict[str, str]) -> RefUpdate:
     return update if ref == update.ref else replace(update, ref=ref, via=update.ref)
 
 
-def _symrefs(git: Plumbing, names: set[str]) -> dict[str, str]:
+def _symrefs(git: GitRunner, names: set[str]) -> dict[str, str]:
     """Which of ``names`` are symbolic refs, and what they point at (one level).
 
     In the files backend a symbolic ref is always a loose file ``ref: <target>`` under
@@ -71,7 +71,7 @@ def _symrefs(git: Plumbing, names: set[str]) -> dict[str, str]:
     reftable = (git.git_dir / "reftable").is_dir()
     for name in sorted(names):
         if reftable:
-            result = git.run(["symbolic-ref", "-q", name], ok=(0, 1, 128))
+            result = git.call(["symbolic-ref", "-q", name], ok=(0, 1, 128))
             target = result.out.decode(errors="replace").strip() if result.code == 0 else ""
         else:
             target = _loose_target(git.git_dir / name)

@@ -6,7 +6,7 @@ __all__ = ["render_junit"]
 
 from xml.etree import ElementTree as ET
 
-from twokey.git._formats._report import Report
+from twokey.doors._formats._report import Report
 from twokey.model import Severity
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twokey.git._hookenv import hook_env
+from twokey.doors._hookenv import hook_env
 
 ENV = {
     "GIT_DIR": ".",

@@ -1,0 +1,146 @@
+"""Running git: the one place that starts ``git`` and turns its failures into ``GitError``.
+
+One runner, two configuration policies, chosen explicitly by every caller:
+
+- ``GitConfig.ISOLATED``: what the gate's plumbing reads must not depend on the user's or the
+  system's configuration (aliases, ``log.showSignature``, ``diff.renames``...); only the
+  repository's own config applies, git runs with ``GIT_DIR`` set and a time limit. The hook
+  passes its own environment so that git sees the quarantine object directory of a push
+  (git-receive-pack(1), "QUARANTINE").
+- ``GitConfig.USER``: porcelain for the command line (``push``, ``config user.signingkey``,
+  revision names) runs in the user's configuration, never prompting for credentials.
+
+It sits below every package (the evidence store uses it too), so it imports ``errors`` only.
+"""
+
+from __future__ import annotations
+
+__all__ = ["GitConfig", "GitError", "GitResult", "GitRunner"]
+
+import enum
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from twokey.errors import InfrastructureError
+
+_ISOLATED_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "LC_ALL": "C"}
+_USER_ENV = {"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
+_ISOLATED_TIMEOUT = 300.0
+
+
+class GitError(InfrastructureError):
+    """git failed, could not start, or ran too long; its stderr is in the message."""
+
+
+class GitConfig(enum.Enum):
+    """Whose configuration git reads (see the module docstring)."""
+
+    ISOLATED = "isolated"
+    USER = "user"
+
+
+@dataclass(frozen=True, slots=True)
+class GitResult:
+    """What a git process returned."""
+
+    code: int
+    out: bytes
+    err: str
+
+
+class GitRunner:
+    """Runs ``git`` against one repository (a bare repository or a ``.git`` directory).
+
+    Args:
+        git_dir: the repository's git directory.
+        config: whose configuration git reads.
+        env: the environment git runs in (default: this process's).
+    """
+
+    def __init__(
+        self, git_dir: Path, *, config: GitConfig, env: Mapping[str, str] | None = None
+    ) -> None:
+        self.git_dir = git_dir
+        self.config = config
+        base = dict(os.environ if env is None else env)
+        if config is GitConfig.ISOLATED:
+            base.update(_ISOLATED_ENV)
+            base["GIT_DIR"] = str(git_dir)
+            self._prefix: tuple[str, ...] = ()
+            self._timeout: float | None = _ISOLATED_TIMEOUT
+        else:
+            base.update(_USER_ENV)
+            self._prefix = ("--git-dir", str(git_dir))
+            self._timeout = None
+        self.env = base
+
+    @classmethod
+    def discover(cls, path: Path | str = ".", *, config: GitConfig = GitConfig.USER) -> GitRunner:
+        """The repository containing ``path`` (a work tree or a bare repository)."""
+        out = _spawn(["-C", str(path), "rev-parse", "--absolute-git-dir"], None, None, None)
+        if out.returncode != 0:
+            raise GitError(
+                f"{path} is not a git repository", hint="run inside a clone, or pass --repo PATH"
+            )
+        return cls(Path(out.stdout.decode().strip()), config=config)
+
+    def call(
+        self, args: Sequence[str], *, stdin: bytes | None = None, ok: Sequence[int] = (0,)
+    ) -> GitResult:
+        """Run ``git ARGS``; any exit code outside ``ok`` raises :class:`GitError`."""
+        proc = _spawn([*self._prefix, *args], self.env, stdin, self._timeout)
+        err = proc.stderr.decode(errors="replace").strip()
+        if proc.returncode not in ok:
+            raise GitError(f"git {' '.join(args[:3])} failed: {err or f'exit {proc.returncode}'}")
+        return GitResult(proc.returncode, proc.stdout, err)
+
+    def run(self, *args: str, stdin: bytes | None = None, check: bool = True) -> bytes:
+        """Run ``git args`` and return stdout; unless ``check`` is off, a failure raises."""
+        result = self.call(args, stdin=stdin, ok=(0,) if check else range(-256, 256))
+        return result.out
+
+    def text(self, *args: str, stdin: bytes | None = None) -> str:
+        """``run`` decoded and stripped."""
+        return self.run(*args, stdin=stdin).decode(errors="replace").strip()
+
+    def ok(self, *args: str) -> bool:
+        """True when ``git args`` exits 0."""
+        return self.call(args, ok=range(-256, 256)).code == 0
+
+    def rev_parse(self, rev: str) -> str:
+        """The full object id of ``rev``."""
+        return self.text("rev-parse", "--verify", "--end-of-options", f"{rev}^{{object}}")
+
+    def popen(self, *args: str, stderr: int) -> subprocess.Popen[bytes]:
+        """Start ``git args`` with its output to read as a stream (``git log`` of a history).
+
+        Raises:
+            GitError: git could not be started.
+        """
+        try:
+            return subprocess.Popen(
+                ["git", *self._prefix, *args], stdout=subprocess.PIPE, stderr=stderr, env=self.env
+            )
+        except OSError as exc:
+            raise GitError(f"cannot run git: {exc}") from exc
+
+
+def _spawn(
+    args: Sequence[str],
+    env: Mapping[str, str] | None,
+    stdin: bytes | None,
+    timeout: float | None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git ARGS`` to completion, output captured; any exit code is returned."""
+    try:
+        return subprocess.run(
+            ["git", *args], input=stdin, capture_output=True, env=env, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        command = f"git {args[0]}" if args else "git"
+        raise GitError(
+            f"cannot run {command}: {exc}", hint="is git installed and on PATH?"
+        ) from exc

@@ -1,0 +1,70 @@
+"""The hook as a process: read git's input and environment, print the report, exit.
+
+``python -m twokey.git hook-run`` (what ``hook install`` writes into the hook, kept there so
+that hooks installed earlier keep working) and ``python -m twokey.doors hook-run`` both run
+:func:`process_main`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["hook_main", "process_main"]
+
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from twokey.errors import ExitCode, TwokeyError
+
+
+def hook_main(
+    stdin: TextIO | None = None, out: TextIO | None = None, *, now: datetime | None = None
+) -> int:
+    """Run the pre-receive hook in the current process; returns the exit code for git.
+
+    git runs the hook with ``GIT_DIR`` set (githooks(5)); anything unexpected is exit 3,
+    which rejects the push like a deny does (fail closed).
+    """
+    stdin = stdin or sys.stdin
+    out = out or sys.stdout
+    try:
+        from twokey.doors._formats._report import Report  # noqa: PLC0415
+        from twokey.doors._formats._text import render_text  # noqa: PLC0415
+        from twokey.doors._hook import run_hook  # noqa: PLC0415
+
+        git_dir = Path(os.environ.get("GIT_DIR", ".")).resolve()
+        when = now or datetime.now(UTC)
+        outcome = run_hook(git_dir, stdin.read(), dict(os.environ), when)
+        print(render_text(Report(outcome.judgements)), file=out)
+        return outcome.exit_code
+    except TwokeyError as exc:
+        print(f"twokey: push refused: {exc.diagnostics()}", file=out)
+        return int(exc.exit_code) or ExitCode.INTERNAL
+    except Exception as exc:  # fail closed: the push is refused with the reason
+        print(f"twokey: push refused: internal error: {type(exc).__name__}: {exc}", file=out)
+        return ExitCode.INTERNAL
+
+
+_USAGE = "usage: python -m twokey.git hook-run [--socket PATH]  (git runs this as pre-receive)"
+
+
+def process_main(args: list[str]) -> int:
+    """The installed hook's process: ``hook-run [--socket PATH]`` or ``post-receive-run``.
+
+    It skips the full command line (which imports every command group) so that the hook starts
+    fast; with ``--socket PATH`` (written into the hook by ``hook install --server-socket``,
+    never taken from the environment) it first hands the push to a warm ``twokey hook serve``
+    process and only judges in-process when none answers. ``twokey hook run`` does the same.
+    """
+    if args == ["post-receive-run"]:  # what landed (docs/hook.md, ADR 0015)
+        from twokey.doors._landed import post_receive_main  # noqa: PLC0415
+
+        return post_receive_main()
+    if args[:1] != ["hook-run"] or len(args) not in (1, 3) or args[1:2] not in ([], ["--socket"]):
+        print(_USAGE, file=sys.stderr)
+        return 2
+    from twokey.doors._client import forward  # noqa: PLC0415
+
+    code = forward(sys.stdin, sys.stdout, args[2] if len(args) == 3 else "")
+    return hook_main() if code is None else code
