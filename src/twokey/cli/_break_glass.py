@@ -142,8 +142,8 @@ def _list(args: argparse.Namespace) -> int:
 
 def _review(args: argparse.Namespace) -> int:
     from twokey.audit import require_ledger  # noqa: PLC0415
+    from twokey.doors import record as append_and_sign  # noqa: PLC0415
     from twokey.engine import evaluate_review, explain  # noqa: PLC0415
-    from twokey.git import record as append_and_sign  # noqa: PLC0415
     from twokey.ledger import ReviewRecord, open_ledger, to_entry  # noqa: PLC0415
 
     policy = _policy(args.policy)
