@@ -139,10 +139,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--quick", action="store_true", help="3 rounds (smoke)")
+    parser.add_argument("--keep", metavar="DIR", help="build in DIR and keep it (to profile)")
     args = parser.parse_args()
     rounds = 3 if args.quick else args.rounds
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+        root = Path(args.keep or tmp)
+        root.mkdir(parents=True, exist_ok=True)
         job = build(root)
         check = [sys.executable, "-m", "twokey", "deploy", "check", "--environment"]
         check += ["production", "--artifact", ARTIFACT, "--commit", "origin/main"]

@@ -23,7 +23,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from twokey.errors import ExitCode, TwokeyError
-from twokey.git import record  # one writer: appends, then signs a checkpoint (ADR 0015)
 from twokey.model import (
     Decision,
     DeployFacts,
@@ -76,7 +75,8 @@ def decide(
 
     gathered = door.gather(request)
     decision = evaluate_safely(gathered.policy, gathered.facts, now)
-    entries = door.entries(request, gathered, decision, now)
+    # Without a ledger nothing is recorded: the records (and the ledger package) are not built.
+    entries = door.entries(request, gathered, decision, now) if ledger else []
     return recorded([decision], entries, ledger, key)[0]
 
 
@@ -98,6 +98,15 @@ def recorded(
             for d in decisions
         ]
     return list(decisions)
+
+
+def record(url: str, entries: Sequence[Entry], *, key: str | None = None) -> list[int]:
+    """The one ledger writer (appends, then signs a checkpoint, ADR 0015): ``twokey.git``'s,
+    imported on first use, as only a door with a ledger needs it (start-up time, issue 10
+    item 9)."""
+    from twokey.git import record as write  # noqa: PLC0415
+
+    return write(url, entries, key=key)
 
 
 def door_deny(

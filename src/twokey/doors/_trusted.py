@@ -89,8 +89,11 @@ def policy_at(reader: GitReader, refs: RemoteRefs, ref: str) -> TrustedPolicy:
         NoPolicyError: the ref carries no policy.
         PolicyError, ConfigError: the policy is invalid or leaves ``ref`` unprotected.
     """
-    sha = fetched(reader, refs, ref)
+    sha = refs.tip(ref)
+    # One read in the usual case: the tip's objects are here when its policy blob is.
     found = reader.blob_at(sha, DEFAULT_POLICY_PATH)
+    if found is None:
+        found = reader.blob_at(fetched(reader, refs, ref), DEFAULT_POLICY_PATH)
     origin = f"{refs.remote} {ref}:{DEFAULT_POLICY_PATH}"
     if found is None:
         raise NoPolicyError(f"no policy at {origin} ({sha[:12]})")
