@@ -139,24 +139,48 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--quick", action="store_true", help="3 rounds (smoke)")
+    parser.add_argument("--keep", metavar="DIR", help="build in DIR and keep it (to profile)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a directory holding another twokey package (e.g. main's src/, from git archive): "
+        "timed with python -m twokey in the same rounds, to isolate what a change saves",
+    )
     args = parser.parse_args()
     rounds = 3 if args.quick else args.rounds
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+        root = Path(args.keep or tmp)
+        root.mkdir(parents=True, exist_ok=True)
         job = build(root)
-        check = [sys.executable, "-m", "twokey", "deploy", "check", "--environment"]
-        check += ["production", "--artifact", ARTIFACT, "--commit", "origin/main"]
-        check += ["--deployer", "ci"]
+        load = os.getloadavg()[0]
+        args_ = ["deploy", "check", "--environment", "production", "--artifact", ARTIFACT]
+        args_ += ["--commit", "origin/main", "--deployer", "ci"]
+        script = Path(sys.executable).with_name("twokey")  # what a deploy job runs
+        check = [str(script), *args_] if script.exists() else [sys.executable, "-m", "twokey"]
+        module = [sys.executable, "-m", "twokey", *args_]
         _time(check, job, ENV, 0)  # warm: bytecode written
-        floor, door = [], []
+        base_env = {**ENV, "PYTHONPATH": str(args.baseline)} if args.baseline else ENV
+        if args.baseline:
+            _time(module, job, base_env, 0)
+        floor, door, door_m, base = [], [], [], []
         for _ in range(rounds):
             floor.append(_time([sys.executable, "-c", "pass"], job, ENV, 0))
             door.append(_time(check, job, ENV, 0))
+            door_m.append(_time(module, job, ENV, 0))
+            if args.baseline:
+                base.append(_time(module, job, base_env, 0))
         processes = _git_processes(check, job, root)
     med = statistics.median
-    print(f"{rounds} rounds; load average {os.getloadavg()[0]:.2f}")
-    print(f"python -c pass          {med(floor):7.1f} ms")
-    print(f"twokey deploy check     {med(door):7.1f} ms  (+{med(door) - med(floor):.1f} ms)")
+    print(f"{rounds} rounds; load average {load:.2f} before, {os.getloadavg()[0]:.2f} after")
+    print(f"python -c pass             {med(floor):7.1f} ms")
+    rows = [("twokey deploy check", door), ("python -m twokey deploy", door_m)]
+    rows += [("baseline: python -m twokey", base)] if base else []
+    for label, times in rows:
+        ratio = med(times) / med(floor)
+        print(
+            f"{label:26} {med(times):7.1f} ms  (+{med(times) - med(floor):.1f} ms, "
+            f"{ratio:.1f}x python -c pass)"
+        )
     print(f"git processes per check {processes}")
 
 

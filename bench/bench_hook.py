@@ -185,10 +185,25 @@ def squashed(work: Path, bob: Ed25519Signer, i: int) -> tuple[str, ...]:
     return ("main", branch, f"{ref}:{ref}")
 
 
+def python_floor() -> float:
+    """One ``python -c pass``: the interpreter's own start-up, the floor of any hook."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], env=ENV, check=True)
+    return time.perf_counter() - start
+
+
 def one_commit_rounds(
-    work: Path, targets: list[Path], bob: Ed25519Signer, rounds: int, squash: bool = False
+    work: Path,
+    targets: list[Path],
+    bob: Ed25519Signer,
+    rounds: int,
+    squash: bool = False,
+    floor: list[float] | None = None,
 ) -> list[list[float]]:
-    """Push one new approved commit (or squash) to every target per round; times per target."""
+    """Push one new approved commit (or squash) to every target per round; times per target.
+
+    ``floor`` collects one ``python -c pass`` per round, timed between the pushes.
+    """
     times: list[list[float]] = [[] for _ in targets]
     for i in range(rounds):
         if squash:
@@ -204,6 +219,8 @@ def one_commit_rounds(
         order = order[i % len(order) :] + order[: i % len(order)]
         for k in order:
             times[k].append(timed_push(work, targets[k], *refspecs))
+        if floor is not None:
+            floor.append(python_floor())
     return times
 
 
@@ -228,8 +245,9 @@ def scenario(
     work = client(root, origin)
     procs = [start_server(sock)] + ([start_server(_base(sock), baseline)] if baseline else [])
     try:
-        times = one_commit_rounds(work, targets, bob, rounds)
-        squash = one_commit_rounds(work, targets, bob, rounds, squash=True)
+        floor: list[float] = []
+        times = one_commit_rounds(work, targets, bob, rounds, floor=floor)
+        squash = one_commit_rounds(work, targets, bob, rounds, squash=True, floor=floor)
         bulk_times = many_commits(work, targets[:3], bob, bulk) if bulk else []
     finally:
         for proc in procs:
@@ -245,6 +263,7 @@ def scenario(
         "warm_ms": ms[2],
         "cold_adds_ms": ms[1] - ms[0],
         "warm_adds_ms": ms[2] - ms[0],
+        "python_ms": statistics.median(floor) * 1000,
     }
     sq = [statistics.median(t) * 1000 for t in squash]
     if baseline is not None:
@@ -301,6 +320,12 @@ def main() -> int:
                 f"{r[p + 'cold_ms']:.0f} ms | {r[p + 'cold_adds_ms']:+.0f} ms | "
                 f"{r[p + 'warm_ms']:.0f} ms | **{r[p + 'warm_adds_ms']:+.0f} ms** |"
             )
+    for r in rows:
+        print(
+            f"{r['commits']:,} commits: python -c pass {r['python_ms']:.1f} ms in the same "
+            f"rounds; the in-process hook adds {r['cold_adds_ms']:.0f} ms = "
+            f"{r['cold_adds_ms'] / r['python_ms']:.1f}x python -c pass"
+        )
     if args.baseline is not None:
         print(f"\nbaseline code: {args.baseline}")
         print("| history | push | baseline in-process | this | baseline warm | this |")

@@ -23,21 +23,24 @@ from importlib import import_module
 from twokey import __version__
 from twokey.errors import ExitCode, TwokeyError
 
-# Order here is the order of `twokey --help`.
-_COMMAND_MODULES = (
-    "_check",
-    "_explain",
-    "_policy",
-    "_keys",
-    "_approve",
-    "_evidence",
-    "_attest",
-    "_deploy",
-    "_break_glass",
-    "_hook",
-    "_ledger",
-    "_audit",
-    "_demo",
+# Order here is the order of `twokey --help`: command, its module, its one-line help. Only the
+# module of the command being run is imported (start-up time: a command's module imports its
+# libraries, e.g. ``evidence`` loads cryptography); the others appear in ``twokey --help`` by
+# these lines, which a test keeps equal to what each module registers.
+_COMMANDS = (
+    ("check", "_check", "judge a ref update (base..head) against the policy, for any CI"),
+    ("explain", "_explain", "explain a decision: rules, who counted, who did not and why"),
+    ("policy", "_policy", "check a policy file, show its resolved rules, print its schema"),
+    ("keys", "_keys", "create signing keys; export allowed_signers"),
+    ("approve", "_approve", "sign an approval of REV's content and store it in the repository"),
+    ("evidence", "_evidence", "list or verify the evidence of a revision"),
+    ("attest", "_attest", "sign check results, build provenance and deploy approvals"),
+    ("deploy", "_deploy", "check a deploy request against the policy"),
+    ("break-glass", "_break_glass", "list break-glass exceptions, review them after the fact"),
+    ("hook", "_hook", "install or remove the pre-receive hook of a git server repository"),
+    ("ledger", "_ledger", "the tamper-evident log: append, checkpoint, prove, verify, export"),
+    ("audit", "_audit", "report every change that landed: who wrote, approved, merged"),
+    ("demo", "_demo", "run the walkthrough on a sample repository (what is refused and why)"),
 )
 
 _EPILOG = """\
@@ -54,8 +57,12 @@ docs: README.md and docs/ in the source tree"""
 Handler = Callable[[argparse.Namespace], int]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The complete argument parser, with every command group registered."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``command``, only that command is registered in full.
+
+    The other commands get a placeholder holding their one-line help, so ``twokey --help`` and
+    "invalid choice" errors list every command without importing any command module.
+    """
     parser = argparse.ArgumentParser(
         prog="twokey",
         description="Separation of duties for CI/CD: no change reaches production on one "
@@ -65,14 +72,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"twokey {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for name in _COMMAND_MODULES:
-        import_module(f"twokey.cli.{name}").register(subparsers)
+    for name, module, text in _COMMANDS:
+        if command in (None, name):
+            import_module(f"twokey.cli.{module}").register(subparsers)
+        else:
+            subparsers.add_parser(name, help=text, add_help=False)
     return parser
+
+
+def _command_of(argv: Sequence[str]) -> str:
+    """The command ``argv`` runs: its first word that is no option ("" for none). The top-level
+    options (``--help``, ``--version``) take no value, so the first other word is the command."""
+    return next((word for word in argv if not word.startswith("-")), "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code (see the module docstring)."""
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    parser = build_parser(_command_of(words))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help

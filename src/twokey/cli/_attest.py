@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
-import re
 from datetime import UTC, datetime
-from pathlib import Path
 
+from twokey.cli._digest import artifact_digest
 from twokey.cli._output import (
     Subparsers,
     add_command,
@@ -18,7 +16,7 @@ from twokey.cli._output import (
 )
 from twokey.cli._revs import commit_of, repo_at, tree_of
 from twokey.cli._signing import add_signing, signer_from
-from twokey.errors import ExitCode, UsageError
+from twokey.errors import ExitCode
 from twokey.evidence import (
     GitEvidenceStore,
     fingerprint,
@@ -66,7 +64,6 @@ examples:
 An operator approves deploying this artifact, built from this commit, to one environment.
 It never counts when the approver requests or runs the deploy (invariant 5).
 {exit_codes("signed and stored", bad="an unknown commit, an unreadable artifact")}"""
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _ARTIFACT = "artifact file (its SHA-256 is taken), or sha256:<64 hex digits>"
 _REPOSITORY = (
     "repository id the statement names (default: twokey.repository config, else the origin "
@@ -133,18 +130,6 @@ def register(subparsers: Subparsers) -> None:
         add_format(sub)
         sub.add_argument("--repository", help=_REPOSITORY)
     parser.set_defaults(handler=help_handler(parser))
-
-
-def artifact_digest(value: str) -> str:
-    """``sha256:<hex>`` as given, or the digest of the named file."""
-    if value.startswith("sha256:"):
-        if not _DIGEST.match(value):
-            raise UsageError(f"bad digest {value!r}: expected sha256:<64 hex digits>")
-        return value
-    try:
-        return "sha256:" + hashlib.sha256(Path(value).read_bytes()).hexdigest()
-    except OSError as exc:
-        raise UsageError(f"cannot read artifact {value}: {exc.strerror}") from exc
 
 
 def _store(

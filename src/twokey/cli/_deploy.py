@@ -10,7 +10,7 @@ import argparse
 from datetime import datetime
 from pathlib import Path
 
-from twokey.cli._attest import artifact_digest
+from twokey.cli._digest import artifact_digest
 from twokey.cli._output import Subparsers, add_command, help_handler
 from twokey.errors import UsageError
 

@@ -20,7 +20,16 @@ from typing import TYPE_CHECKING
 from twokey.doors._pipeline import Gathered, decide
 from twokey.doors._policy_source import TrustedPolicy
 from twokey.doors._release import recorded_deploys, release_base
-from twokey.doors._trusted import RemoteRefs, fetched, is_literal, policy_at, remote_refs
+from twokey.doors._trusted import (
+    GitObject,
+    RemoteRefs,
+    fetched,
+    is_literal,
+    policy_at,
+    policy_name,
+    read_objects,
+    remote_refs,
+)
 from twokey.errors import InfrastructureError, UsageError
 from twokey.git import GitReader
 from twokey.model import Alias, BreakGlass, Decision, DeployFacts, DeployRequest
@@ -108,10 +117,9 @@ class DeployDoor:
         holding it; (4) the release since the last recorded deploy; (5) verified evidence."""
         reader, repository = self.reader, self.repository
         refs = remote_refs(reader, request.remote)  # step 1
-        trusted = _trusted(reader, refs, request)  # step 2
+        commit, trusted = _commit_and_policy(reader, refs, request)  # steps 2 and 3
         self.origin = trusted.origin
         policy = trusted.policy
-        commit = _commit(reader, request.commit)  # step 3
         base = _base(reader, request, repository)  # step 4
         release = reader.commits(commit, base)
         deploy = _request(policy, request, repository, commit)
@@ -157,7 +165,25 @@ class DeployDoor:
         return [to_entry(record, now)]
 
 
-def _trusted(reader: GitReader, refs: RemoteRefs, request: DeployCheck) -> TrustedPolicy:
+def _commit_and_policy(
+    reader: GitReader, refs: RemoteRefs, request: DeployCheck
+) -> tuple[str, TrustedPolicy]:
+    """The commit to deploy and the trusted policy; one ``git cat-file --batch`` resolves the
+    commit and reads the default branch's policy (start-up time, issue 10 item 9)."""
+    names = [f"{request.commit}^{{commit}}"]
+    if request.policy_file is None and refs.head in refs.tips:
+        names.append(policy_name(refs, refs.head))
+    commit, *policy = read_objects(reader, names)
+    if commit is None or commit.kind != "commit":
+        raise UsageError(
+            f"unknown commit {request.commit!r}", hint="fetch it first (git fetch origin)"
+        )
+    return commit.sha, _trusted(reader, refs, request, policy[0] if policy else None)
+
+
+def _trusted(
+    reader: GitReader, refs: RemoteRefs, request: DeployCheck, read: GitObject | None = None
+) -> TrustedPolicy:
     """The policy on the environment's first ``from`` ref as the remote has it.
 
     The environment is found in the policy of the remote's default branch; when its first
@@ -171,7 +197,7 @@ def _trusted(reader: GitReader, refs: RemoteRefs, request: DeployCheck) -> Trust
         return TrustedPolicy(load(path), f"{path} (--policy, not the remote's)", "")
     if not refs.head:
         raise UsageError(f"the remote {refs.remote!r} names no default branch (HEAD)")
-    trusted = policy_at(reader, refs, refs.head)
+    trusted = policy_at(reader, refs, refs.head, read)
     env = trusted.policy.environments.get(request.environment)
     if env is None or not env.from_refs:
         return trusted

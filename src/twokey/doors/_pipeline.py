@@ -74,7 +74,8 @@ def decide(
 
     gathered = door.gather(request)
     decision = evaluate_safely(gathered.policy, gathered.facts, now)
-    entries = door.entries(request, gathered, decision, now)
+    # Without a ledger nothing is recorded: the records (and the ledger package) are not built.
+    entries = door.entries(request, gathered, decision, now) if ledger else []
     return recorded([decision], entries, ledger, key)[0]
 
 

@@ -9,10 +9,10 @@ says the named remote holds right now, fetched when the clone lacks the objects.
 
 from __future__ import annotations
 
-__all__ = ["RemoteRefs", "policy_at", "remote_refs"]
+__all__ = ["GitObject", "RemoteRefs", "policy_at", "policy_name", "read_objects", "remote_refs"]
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from twokey.doors._policy_source import NoPolicyError, TrustedPolicy, load_blob
@@ -21,6 +21,51 @@ from twokey.git import GitReader
 from twokey.policy import DEFAULT_POLICY_PATH
 
 _GLOB = re.compile(r"[*?\[]")
+# git-cat-file(1), BATCH OUTPUT: "<oid> SP <type> SP <size> LF <contents> LF" for an object,
+# "<name> SP missing LF" (or "ambiguous") for none; the name is the caller's, so it is never
+# parsed as a header: only a line of exactly this shape is one.
+_HEADER = re.compile(rb"([0-9a-f]{40}|[0-9a-f]{64}) (blob|commit|tree|tag) (\d+)")
+
+
+@dataclass(frozen=True)
+class GitObject:
+    """One object read by :func:`read_objects`."""
+
+    sha: str
+    kind: str
+    data: bytes
+
+
+def read_objects(reader: GitReader, names: Sequence[str]) -> list[GitObject | None]:
+    """The objects ``names`` name (``rev:path``, ``rev^{commit}``...), None where none is,
+    through one ``git cat-file --batch`` (one process for all of a door's reads).
+
+    Raises:
+        UsageError: a name holds a line break (it would be read as two names).
+    """
+    for name in names:
+        if not name or "\n" in name or "\r" in name:
+            raise UsageError(f"not a revision: {name!r}")
+    stdin = "".join(f"{name}\n" for name in names).encode()
+    out = reader.git.run("cat-file", "--batch", stdin=stdin)
+    found: list[GitObject | None] = []
+    at = 0
+    for _ in names:
+        end = out.index(b"\n", at)
+        header = _HEADER.fullmatch(out[at:end])
+        at = end + 1
+        if header is None:
+            found.append(None)
+            continue
+        size = int(header[3])
+        found.append(GitObject(header[1].decode(), header[2].decode(), out[at : at + size]))
+        at += size + 1
+    return found
+
+
+def policy_name(refs: RemoteRefs, ref: str) -> str:
+    """The name of the policy file on the remote's tip of ``ref``, for :func:`read_objects`."""
+    return f"{refs.tip(ref)}:{DEFAULT_POLICY_PATH}"
 
 
 @dataclass(frozen=True)
@@ -82,16 +127,27 @@ def fetched(reader: GitReader, refs: RemoteRefs, ref: str) -> str:
     return sha
 
 
-def policy_at(reader: GitReader, refs: RemoteRefs, ref: str) -> TrustedPolicy:
+def policy_at(
+    reader: GitReader, refs: RemoteRefs, ref: str, read: GitObject | None = None
+) -> TrustedPolicy:
     """The policy file on the remote's tip of ``ref``, which it must protect (invariant 7).
+
+    ``read`` is that file when the caller already read it (``read_objects`` of
+    ``policy_name(refs, ref)``, in one batch with its other reads); None: read it here.
 
     Raises:
         UsageError: the remote has no such ref.
         NoPolicyError: the ref carries no policy.
         PolicyError, ConfigError: the policy is invalid or leaves ``ref`` unprotected.
     """
-    sha = fetched(reader, refs, ref)
-    found = reader.blob_at(sha, DEFAULT_POLICY_PATH)
+    sha = refs.tip(ref)
+    # One read in the usual case: the tip's objects are here when its policy blob is.
+    if read is not None and read.kind == "blob":
+        found: tuple[str, bytes] | None = (read.sha, read.data)
+    else:
+        found = reader.blob_at(sha, DEFAULT_POLICY_PATH)
+    if found is None:
+        found = reader.blob_at(fetched(reader, refs, ref), DEFAULT_POLICY_PATH)
     origin = f"{refs.remote} {ref}:{DEFAULT_POLICY_PATH}"
     if found is None:
         raise NoPolicyError(f"no policy at {origin} ({sha[:12]})")

@@ -18,13 +18,13 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from twokey.errors import ConfigError
 from twokey.policy._environments import parse_environments
 from twokey.policy._model import ApprovalRule, Policy
+from twokey.policy._paths import DEFAULT_POLICY_PATH
 from twokey.policy._principals import parse_directory
 from twokey.policy._problems import Reporter, node_position
 from twokey.policy._rules import parse_refs
 from twokey.policy._schema import check_schema
 from twokey.policy._scope import CHANGE_EXCLUSIONS, PEOPLE, Scope, parse_approval
 
-DEFAULT_POLICY_PATH = ".twokey/policy.yml"
 _TOP_KEYS = (
     "version",
     "people",

@@ -1,0 +1,60 @@
+"""A real ``twokey deploy check`` imports what it uses and nothing else (issue 10 item 9).
+
+It compiles the trusted policy (YAML parser, schema validator) and verifies signatures
+(cryptography), so those are expected; the ledger, the audit, the other commands, terminal
+tables, HTML templates and PostgreSQL are not, when no ledger is configured.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.integration.doors._deploys import ARTIFACT, World
+
+_PROBE = """\
+import json, sys
+from twokey.cli import main
+code = main({argv!r})
+print(json.dumps([code, sorted(sys.modules)]))
+"""
+
+
+def _run(world: World, *extra: str) -> tuple[int, set[str]]:
+    argv = ["deploy", "check", "--repo", str(world.job.path), "--environment", "production"]
+    argv += ["--artifact", ARTIFACT, "--commit", world.commits["Z"], *extra]
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(argv=argv)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    code, modules = json.loads(done.stdout.splitlines()[-1])
+    return int(code), set(modules)
+
+
+def test_an_allowed_deploy_check_imports_only_what_it_uses(world: World) -> None:
+    world.attest("Z")
+    code, modules = _run(world, "--deployer", "ci@example.com")
+    assert code == 0
+    tops = {m.split(".")[0] for m in modules}
+    assert {
+        "ruamel",
+        "jsonschema",
+        "cryptography",
+    } <= tops  # compiled and verified: the probe works
+    assert not tops & {"rich", "jinja2", "psycopg"}
+    assert not {m for m in modules if m.startswith(("twokey.ledger", "twokey.audit"))}
+    cli = {m for m in modules if m.startswith("twokey.cli.")}
+    assert cli == {"twokey.cli._deploy", "twokey.cli._digest", "twokey.cli._output"}
+
+
+def test_with_a_ledger_the_decision_is_recorded(world: World) -> None:
+    """The ledger is imported when there is one to write: laziness never skips the record."""
+    world.attest("Z")
+    ledger = str(world.root / "ledger.db")
+    code, modules = _run(world, "--deployer", "ci@example.com", "--ledger", ledger)
+    assert code == 0
+    assert "twokey.ledger" in modules
+    assert (world.root / "ledger.db").stat().st_size > 0

@@ -1,0 +1,72 @@
+"""The hook, through a real ``git push``, imports only what the push needs (issue 10 item 9).
+
+``PYTHONPROFILEIMPORTTIME`` reaches the hook through git's environment and the hook's report of
+every import comes back as ``remote:`` lines. The first push after the policy changed compiles
+it from YAML (the parser is needed); every later push reads the server's JSON cache, and then
+neither the YAML parser nor the schema validator may be imported.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+from tests.integration.git._harness import Server, push
+from tests.support.gitrepo import ALICE
+
+_IMPORTED = re.compile(r"remote: import time:\s+\d+ \|\s+\d+ \|\s*([\w.]+)")
+_NEVER = {"rich", "jinja2", "psycopg"}
+
+
+def _pushed_imports(server: Server, name: str) -> set[str]:
+    alice = server.clone(ALICE, name)
+    alice.commit({"app.py": f"{name}\n"}, "Feature", ALICE)
+    pushed = push(alice, "HEAD:refs/heads/main", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert not pushed.accepted  # judged (no approval): the policy was loaded
+    modules = set(_IMPORTED.findall(pushed.output))
+    assert "twokey.engine" in modules  # the probe sees the hook's imports
+    return {m.split(".")[0] for m in modules}
+
+
+def test_a_push_with_the_compiled_policy_cached_imports_no_yaml_parser(server: Server) -> None:
+    shutil.rmtree(server.bare.path / "twokey" / "cache", ignore_errors=True)
+    first = _pushed_imports(server, "first")
+    assert {"ruamel", "jsonschema"} <= first  # compiled from YAML, validated by the schema
+    assert not first & _NEVER
+    later = _pushed_imports(server, "later")
+    assert not later & ({"ruamel", "jsonschema"} | _NEVER)
+
+
+_CHECK_PROBE = """\
+import json, sys
+from twokey.cli import main
+code = main(["check", "--base", "origin/main", "--head", "HEAD", "--ref", "refs/heads/main"])
+print(json.dumps([code, sorted(sys.modules)]))
+"""
+
+
+def test_twokey_check_imports_only_what_it_uses(server: Server) -> None:
+    """CI's door compiles the policy (a clone trusts no cache) but loads no ledger, no audit,
+    no other command, no terminal tables, HTML templates or PostgreSQL driver."""
+    alice = server.clone(ALICE)
+    alice.commit({"app.py": "x\n"}, "Feature", ALICE)
+    done = subprocess.run(
+        [sys.executable, "-c", _CHECK_PROBE],
+        cwd=alice.path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    code, modules = json.loads(done.stdout.splitlines()[-1])
+    assert code == 1  # judged: no approval
+    tops = {m.split(".")[0] for m in modules}
+    assert "ruamel" in tops  # compiled from YAML: the probe sees imports
+    assert not tops & _NEVER
+    assert not [m for m in modules if m.startswith(("twokey.ledger", "twokey.audit"))]
+    assert {m for m in modules if m.startswith("twokey.cli.")} == {
+        "twokey.cli._check",
+        "twokey.cli._output",
+    }
