@@ -196,6 +196,7 @@ def _policy_info(walk: Walk) -> dict[str, object]:
         "emails (each distinct email one person unless --identities merges them)",
         "digest": walk.policy.digest,
         "default": True,
+        "people": walk.default.people(),
     }
 
 
