@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from twokey.cli._output import Subparsers, add_command, exit_codes, print_json
-from twokey.cli._revs import protected_ref, repo_at
+from twokey.cli._revs import default_branch, protected_ref, repo_at
 from twokey.errors import ExitCode, UsageError
 
 _DENY = "some change violates the policy (with --fail-on-violation only)"
@@ -155,15 +155,17 @@ def _audit(args: argparse.Namespace) -> int:
     if args.action == "identities":
         return _identities(args)
 
+    git = repo_at(args.repo)
     options = AuditOptions(
         Path(args.repo),
-        protected_ref(repo_at(args.repo), args.ref),
+        protected_ref(git, args.ref),
         args.since,
         args.until,
         args.policy,
         _load_identities(args.identities),
         args.ledger,
         args.ledger_key,
+        default_ref=default_branch(git),
     )
     update, stop = _progress()
     try:
