@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "ReportFormat",
     "exception_text",
+    "gate_text",
     "is_open",
     "open_exceptions",
     "render",
@@ -111,6 +112,14 @@ def open_exceptions(report: AuditReport) -> int:
     return sum(1 for e in report.exceptions if is_open(e))
 
 
+def gate_text(report: AuditReport) -> str:
+    """``, gate disagreements 4`` when a ledger gave the gate's verdicts ("" otherwise)."""
+    count = report.summary()["gate_disagreements"]
+    if not count and not any(source.startswith("ledger ") for source in report.sources):
+        return ""
+    return f", gate disagreements {count} (the gate's recorded verdict differs from the audit's)"
+
+
 def is_open(exception: dict[str, Any]) -> bool:
     """Not reviewed after the fact, and not known never to have landed."""
     return not exception["reviewed"] and exception.get("landed") is not False
@@ -138,10 +147,10 @@ def _text_lines(report: AuditReport) -> Iterator[str]:
     s = report.summary()
     rate = f"{s['reviewed_rate']:.0%}" if s["reviewed_rate"] is not None else "n/a"
     yield (
-        f"audit of {report.repository} {report.ref}: {s['changes']} changes, "
+        f"audit of {report.title} {report.ref}: {s['changes']} changes, "
         f"{s['violations']} violations, reviewed {rate} ({trust_split(s)}), "
         f"break-glass {s['break_glass']}, "
-        f"open exceptions {open_exceptions(report)}"
+        f"open exceptions {open_exceptions(report)}{gate_text(report)}"
     )
     yield f"policy: {report.policy['source']} ({report.policy['digest']})"
     yield from (exception_text(e) for e in report.exceptions)

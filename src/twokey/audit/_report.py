@@ -147,6 +147,8 @@ class AuditReport:
         exceptions: open exceptions besides break-glass changes: deploys by break-glass.
         fast_rows: rows written from a template (``twokey.audit._fast``), for tests and
             benchmarks; the report is the same either way.
+        path: the repository audited, as a path on this machine (``repository`` is its id,
+            often the origin URL, which does not say which copy was read).
     """
 
     repository: str
@@ -160,6 +162,7 @@ class AuditReport:
     signals: list[Signal] = field(default_factory=list)
     exceptions: list[dict[str, Any]] = field(default_factory=list)
     fast_rows: int = 0
+    path: str = ""
 
     def ordered(self) -> Iterator[AuditChange]:
         """Exceptions (break-glass) first, then violations, then the rest; newest first."""
@@ -179,6 +182,7 @@ class AuditReport:
         return {
             "version": 1,
             "repository": self.repository,
+            "path": self.path,
             "ref": self.ref,
             "period": {"since": self.since, "until": self.until},
             "summary": self.summary(),
@@ -191,6 +195,13 @@ class AuditReport:
     def to_dict(self) -> dict[str, Any]:
         """The whole JSON report in memory (docs/audit-json.md)."""
         return {**self.header(), "changes": [c.to_dict() for c in self.ordered()]}
+
+    @property
+    def title(self) -> str:
+        """``/srv/git/shop.git (repository shop)``: which repository, on disk and by id."""
+        if not self.path or self.path == self.repository:
+            return self.repository
+        return f"{self.path} (repository {self.repository})"
 
     def close(self) -> None:
         """Delete the spool."""

@@ -111,6 +111,7 @@ def run_audit(
         _sources(walk),
         _policy_info(walk),
     )
+    report.path = str(options.repo.resolve())
     report.signals = risk_signals(walk.stats, walk.idents)
     report.fast_rows = lane.hits if lane is not None else 0
     if walk.ledger is not None:

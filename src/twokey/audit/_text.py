@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from twokey._text import printable as _p
-from twokey.audit._render import exception_text, open_exceptions, trust_split
+from twokey.audit._render import exception_text, gate_text, open_exceptions, trust_split
 from twokey.audit._report import AuditReport
 
 _STYLE = {"deny": "bold red", "allow": "green"}
@@ -23,12 +23,12 @@ def rich_report(report: AuditReport, out: TextIO) -> None:
     s = report.summary()
     rate = f"{s['reviewed_rate']:.0%}" if s["reviewed_rate"] is not None else "n/a"
     console.print(
-        Text(f"audit of {_p(report.repository)} {_p(report.ref)}", style="bold")
+        Text(f"audit of {_p(report.title)} {_p(report.ref)}", style="bold")
         + Text(f": {s['changes']} changes, ")
         + Text(f"{s['violations']} violations", style="red")
         + Text(
             f", reviewed {rate} ({trust_split(s)}), break-glass {s['break_glass']}, "
-            f"open exceptions {open_exceptions(report)}"
+            f"open exceptions {open_exceptions(report)}{gate_text(report)}"
         ),
         highlight=False,
     )

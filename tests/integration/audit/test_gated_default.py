@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.git._harness import Keys, Server, policy_text, push
-from tests.support.gitrepo import ALICE, BOB, CAROL, ERIN, GitRepo
+from tests.support.gitrepo import ALICE, ERIN, GitRepo
 from twokey.audit import AuditOptions, ReportFormat, render, run_audit
 from twokey.cli import main
 from twokey.git import install_hook
@@ -80,7 +80,9 @@ def test_each_change_is_judged_by_the_policy_its_gate_read(
         assert {a.trust for a in signed} == {"signed"}
         info = report.policy
         assert info["default"] is False
-        first, second = (f"refs/heads/main:{POLICY}@{landed[k][:12]}" for k in ("policy", "tighten"))
+        first, second = (
+            f"refs/heads/main:{POLICY}@{landed[k][:12]}" for k in ("policy", "tighten")
+        )
         assert info["gated"] == {first: 3, second: 1, "default": 1}
         assert "as its gate read it" in info["source"]
         text = render(report, ReportFormat.TEXT)
