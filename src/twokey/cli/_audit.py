@@ -82,6 +82,13 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.add_argument("--output", type=Path, help="write here instead of standard output")
     parser.add_argument(
+        "--all",
+        action="store_true",
+        dest="every_change",
+        help="text: list every change (default: exceptions and violations, after a summary; "
+        "json, csv and html always hold every change)",
+    )
+    parser.add_argument(
         "--fail-on-violation",
         action="store_true",
         help="exit 1 when any change violates the policy",
@@ -176,7 +183,9 @@ def _audit(args: argparse.Namespace) -> int:
         if args.output:
             try:
                 with args.output.open("w", encoding="utf-8", errors=TEXT_ERRORS) as out:
-                    write_report(report, ReportFormat(args.format), out)
+                    write_report(
+                        report, ReportFormat(args.format), out, every_change=args.every_change
+                    )
             except OSError as exc:
                 raise UsageError(f"cannot write {args.output}: {exc.strerror}") from exc
             s = report.summary()
@@ -185,7 +194,9 @@ def _audit(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         else:
-            write_report(report, ReportFormat(args.format), sys.stdout)
+            write_report(
+                report, ReportFormat(args.format), sys.stdout, every_change=args.every_change
+            )
         violations = report.summary()["violations"]
     finally:
         report.close()
