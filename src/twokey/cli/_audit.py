@@ -60,7 +60,10 @@ def register(subparsers: Subparsers) -> None:
         "--policy", type=Path, help="policy file (default: the built-in default; see above)"
     )
     parser.add_argument(
-        "--identities", type=Path, help="JSON map of confirmed aliases: email -> canonical email"
+        "--identities",
+        type=Path,
+        help="confirmed aliases: a JSON map email -> canonical email, or the groups "
+        "`twokey audit identities --format json` wrote (first email canonical)",
     )
     parser.add_argument(
         "--ledger",
@@ -97,15 +100,14 @@ def register(subparsers: Subparsers) -> None:
 
 
 def _load_identities(path: Path | None) -> dict[str, str] | None:
+    from twokey.audit._identities import identities_map  # noqa: PLC0415
+
     if path is None:
         return None
     try:
-        data = json.loads(path.read_text())
+        return identities_map(json.loads(path.read_text()))
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot read identities {path}: {exc}") from exc
-    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-        raise UsageError(f"{path}: expected a JSON object of email -> canonical email")
-    return {str(k).lower(): v.lower() for k, v in data.items()}
 
 
 def _progress() -> tuple[Callable[[int], None] | None, Callable[[], None]]:
