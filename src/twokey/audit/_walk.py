@@ -112,7 +112,7 @@ class Walk:
         if options.policy is not None:
             self.policy = load(options.policy)
         else:
-            self.gated = GatedPolicies.find(git, options.default_ref or self.ref)
+            self.gated = GatedPolicies.find(git, options.default_ref or self.ref, self.ref)
             self.default = DefaultPolicy(self.ref, options.identities)
             self.policy = self.default.policy
         latest = self.gated.latest() if self.gated is not None else None
@@ -156,8 +156,8 @@ class Walk:
         if self.gated is None:
             return
         fields = record[0]
-        when = int(datetime.fromisoformat(fields[8]).timestamp()) if fields[8] else 0
-        found = self.gated.at(fields[0][1:], when)
+        when = 0 if self.gated.on_default else int(datetime.fromisoformat(fields[8]).timestamp())
+        found = self.gated.at(fields[0][1:], fields[2].split(" ", 1)[0], when)
         self.by_default = found is None
         self.policy = found if found is not None else self._inferred()
 

@@ -11,6 +11,7 @@ would deny every signed-only change (it has no keys).
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,27 @@ def test_the_cli_uses_the_repository_policy_of_its_default_branch(
     out = capsys.readouterr().out
     assert "the repository's own policy, as its gate read it" in out
     assert "5 changes, 1 violations" in out
+
+
+def test_a_backdated_change_cannot_choose_an_older_policy(
+    gated: tuple[Server, dict[str, str]], tmp_path: Path
+) -> None:
+    """A change that bypassed the gate, dated before the policy was tightened, is judged by
+    the version below it on the branch (two approvals), not by its date (one would do)."""
+    server, landed = gated
+    copy = GitRepo(tmp_path / "server.git")
+    shutil.copytree(server.bare.path, copy.path, symlinks=True)
+    (copy.path / "hooks" / "pre-receive").unlink()  # someone with access to the server
+    bypass = Server(tmp_path, copy, server.keys)
+    alice = bypass.clone(ALICE, "alice-bypass")
+    late = alice.commit({"late.py": "x\n"}, "backdated", ALICE, when=DAY.format(3))
+    bypass.approve(alice, "bob")
+    assert push(alice, "main", EVIDENCE).accepted
+    report = run_audit(AuditOptions(copy.path))
+    try:
+        rows = {c.commit: c for c in report.changes}
+        assert rows[late].verdict == "deny"
+        assert "INSUFFICIENT_APPROVALS" in {code for code, _ in rows[late].findings}
+        assert rows[landed["one-a"]].verdict == "allow"  # still judged by the first version
+    finally:
+        report.close()
