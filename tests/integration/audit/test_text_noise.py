@@ -88,3 +88,5 @@ def test_invented_ids_come_with_their_emails(
     assert "approvers: alice-2 <alice@home.example> (trailer:Reviewed-by" in self_line
     data = json.loads(_audit(repo, capsys, "--format", "json"))
     assert data["policy"]["people"]["alice-2"] == ["alice@home.example"]
+    html = _audit(repo, capsys, "--format", "html")
+    assert "<tr><td>alice-2</td><td>alice@home.example</td></tr>" in html
