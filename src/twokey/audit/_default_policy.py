@@ -44,8 +44,10 @@ def _person_id(email: str, taken: Mapping[str, object]) -> str:
 
 
 def _usable(email: str) -> str | None:
-    """The email as the policy keys it (lower case), or None when no policy could hold it."""
-    if "@" not in email or email != email.strip() or " " in email:
+    """The email as the policy keys it (trimmed, lower case, as ``Alias.email`` reads an
+    author's), or None when no policy could hold it."""
+    email = email.strip()
+    if "@" not in email or " " in email:
         return None
     return email.lower()
 

@@ -115,7 +115,8 @@ def run_audit(
     report.signals = risk_signals(walk.stats, walk.idents)
     report.fast_rows = lane.hits if lane is not None else 0
     if walk.ledger is not None:
-        found = landed_in_history(walk.git, walk.ref, walk.ledger.glass.resolve(walk.policy))
+        trusted = walk.trusted if walk.gated is not None else walk.policy  # the default grows
+        found = landed_in_history(walk.git, walk.ref, walk.ledger.glass.resolve(trusted))
         report.exceptions = [e.to_dict(walk.name_of(e.actor)) for e in found]
     return report
 

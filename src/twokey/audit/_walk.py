@@ -122,6 +122,7 @@ class Walk:
             self.policy = self._inferred()
         self.by_default = self.default is not None and latest is None
         self.reads_paths = self.default is None or self.gated is not None
+        self.trusted = self.policy  # the policy in force now: --policy, or the newest version
         # Evidence is verified with the keys of the policy in force now (the newest version).
         self.evidence = RefEvidence(git, self.policy, repository)
         self.ledger = (

@@ -60,9 +60,14 @@ def test_ids_never_change_as_people_appear() -> None:
 
 
 def test_no_usable_email_leaves_nobody_who_could_approve() -> None:
-    policy = default_policy("refs/heads/main", ["not an email", " pad@x.org"])
+    policy = default_policy("refs/heads/main", ["not an email", "a b@x.org", ""])
     assert set(policy.principals) == {"nobody"}
-    assert policy.resolve(Alias.email("pad@x.org")) is None
+    assert policy.resolve(Alias.email("nobody@invalid.example")) is not None
+
+
+def test_padding_is_trimmed_as_an_author_alias_is() -> None:
+    policy = default_policy("refs/heads/main", [" Pad@X.org "])
+    assert policy.resolve(Alias.email("pad@x.org")) is not None
 
 
 def test_equal_people_give_equal_digests_whatever_the_order() -> None:
