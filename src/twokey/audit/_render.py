@@ -9,9 +9,11 @@ from __future__ import annotations
 __all__ = [
     "ReportFormat",
     "exception_text",
+    "gate_text",
     "is_open",
     "open_exceptions",
     "render",
+    "summary_lines",
     "trust_split",
     "write_report",
 ]
@@ -20,7 +22,7 @@ import csv
 import enum
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO, assert_never
 
 from twokey._text import printable
@@ -38,10 +40,16 @@ class ReportFormat(enum.StrEnum):
     HTML = "html"
 
 
-def write_report(report: AuditReport, fmt: ReportFormat, out: TextIO) -> None:
-    """Write the report in ``fmt`` to ``out``."""
+def write_report(
+    report: AuditReport, fmt: ReportFormat, out: TextIO, *, every_change: bool = False
+) -> None:
+    """Write the report in ``fmt`` to ``out``.
+
+    The text report lists exceptions and violations only, after a summary, unless
+    ``every_change`` (``--all``); JSON, CSV and HTML always hold every change.
+    """
     if fmt is ReportFormat.TEXT:
-        _text(report, out)
+        _text(report, out, every_change)
     elif fmt is ReportFormat.JSON:
         _json(report, out)
     elif fmt is ReportFormat.CSV:
@@ -111,48 +119,75 @@ def open_exceptions(report: AuditReport) -> int:
     return sum(1 for e in report.exceptions if is_open(e))
 
 
+def gate_text(report: AuditReport) -> str:
+    """``, gate disagreements 4`` when a ledger gave the gate's verdicts ("" otherwise)."""
+    count = report.summary()["gate_disagreements"]
+    if not count and not any(source.startswith("ledger ") for source in report.sources):
+        return ""
+    return f", gate disagreements {count} (the gate's recorded verdict differs from the audit's)"
+
+
 def is_open(exception: dict[str, Any]) -> bool:
     """Not reviewed after the fact, and not known never to have landed."""
     return not exception["reviewed"] and exception.get("landed") is not False
 
 
-def approvers_text(rows: Iterable[ApproverRow]) -> str:
+def approvers_text(rows: Iterable[ApproverRow], person: Callable[[str], str] = str) -> str:
     """``bob (trailer:Reviewed-by, trailer); carol (twokey evidence ref, signed, not counted)``."""
     return "; ".join(
-        f"{a.who} ({a.source}, {a.trust}{'' if a.counted else ', not counted'})" for a in rows
+        f"{person(a.who)} ({a.source}, {a.trust}{'' if a.counted else ', not counted'})"
+        for a in rows
     )
 
 
-def _text(report: AuditReport, out: TextIO) -> None:
+def _text(report: AuditReport, out: TextIO, every_change: bool = False) -> None:
     if out.isatty():
         from twokey.audit._text import rich_report  # noqa: PLC0415 - rich only on a terminal
 
-        rich_report(report, out)
+        rich_report(report, out, every_change)
         return
     # Every line is escaped on its own: subjects, names and reasons are whoever pushed them,
     # and a newline or an escape sequence in one must not forge a line of the report.
-    out.writelines(f"{printable(line)}\n" for line in _text_lines(report))
+    out.writelines(f"{printable(line)}\n" for line in _text_lines(report, every_change))
 
 
-def _text_lines(report: AuditReport) -> Iterator[str]:
+def summary_lines(report: AuditReport, every_change: bool) -> Iterator[str]:
+    """What the text report says before its rows: which policy, what was found, what is left
+    out (issue 13: an 18,000-line list of allowed changes hid the few that matter)."""
+    s = report.summary()
+    yield f"policy: {report.policy['source']} ({report.policy['digest']})"
+    by_code = sorted(s["violations_by_finding"].items(), key=lambda kv: (-kv[1], kv[0]))
+    if by_code:
+        yield "violations by finding: " + ", ".join(f"{code} {n}" for code, n in by_code)
+    if not every_change:
+        glass, violations, rest = report.spool.counts
+        yield (
+            f"listed below: {glass} break-glass change(s) and {violations} violation(s); "
+            f"{rest} allowed change(s) not listed (--all lists every change; JSON, CSV and "
+            "HTML hold them all)"
+        )
+
+
+def _text_lines(report: AuditReport, every_change: bool = False) -> Iterator[str]:
     s = report.summary()
     rate = f"{s['reviewed_rate']:.0%}" if s["reviewed_rate"] is not None else "n/a"
     yield (
-        f"audit of {report.repository} {report.ref}: {s['changes']} changes, "
+        f"audit of {report.title} {report.ref}: {s['changes']} changes, "
         f"{s['violations']} violations, reviewed {rate} ({trust_split(s)}), "
         f"break-glass {s['break_glass']}, "
-        f"open exceptions {open_exceptions(report)}"
+        f"open exceptions {open_exceptions(report)}{gate_text(report)}"
     )
-    yield f"policy: {report.policy['source']} ({report.policy['digest']})"
+    yield from summary_lines(report, every_change)
     yield from (exception_text(e) for e in report.exceptions)
-    for change in report.ordered():
+    person = report.person
+    for change in report.ordered() if every_change else report.flagged():
         mark = "DENY " if change.violation else "allow"
         glass = " [BREAK-GLASS]" if change.break_glass else ""
         yield f"{mark} {change.commit[:10]} {change.time[:10]} {change.subject[:60]}{glass}"
         yield (
-            f"      authors: {', '.join(change.authors)}; approvers: "
-            f"{approvers_text(change.approvers) or 'none'}; merged by {change.merger}; "
-            f"deployed by {change.deployer or 'unknown'}"
+            f"      authors: {', '.join(map(person, change.authors))}; approvers: "
+            f"{approvers_text(change.approvers, person) or 'none'}; merged by "
+            f"{person(change.merger)}; deployed by {change.deployer or 'unknown'}"
         )
         yield from (f"      {code}: {message}" for code, message in change.findings)
     if report.signals:

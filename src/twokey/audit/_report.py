@@ -56,6 +56,7 @@ class Spool:
         self._public = [_temporary() for _ in range(_SECTIONS)]
         self._extras = [_temporary() for _ in range(_SECTIONS)]
         self._held: list[list[str]] = [[] for _ in range(_SECTIONS)]  # lines not yet written
+        self.counts = [0] * _SECTIONS  # rows per section
 
     def add(self, change: AuditChange) -> None:
         """Append one row to its section."""
@@ -63,6 +64,7 @@ class Spool:
 
     def write(self, section: int, public: str, extras: str) -> None:
         """Append one row's lines (:func:`row_lines`) to ``section``."""
+        self.counts[section] += 1
         held = self._held[section]
         held.append(public)
         held.append(extras)
@@ -88,17 +90,20 @@ class Spool:
                 while block := spool.read(size):
                     yield block if block.endswith("\n") else block + spool.readline()
 
-    def lines(self) -> Generator[tuple[str, str], None, None]:
-        """(canonical JSON, extras JSON) of each row, exceptions and violations first."""
+    def lines(self, sections: int = _SECTIONS) -> Generator[tuple[str, str], None, None]:
+        """(canonical JSON, extras JSON) of each row, exceptions and violations first.
+
+        ``sections``: how many sections, from the first (2: exceptions and violations only).
+        """
         self._drain()
-        for public, extras in zip(self._public, self._extras, strict=True):
+        for public, extras in zip(self._public[:sections], self._extras[:sections], strict=True):
             with _reading(public), _reading(extras):
                 for line, extra in zip(public, extras, strict=True):
                     yield line.rstrip("\n"), extra.rstrip("\n")
 
-    def rows(self) -> Generator[AuditChange, None, None]:
-        """The spooled rows, exceptions and violations first."""
-        for public, extras in self.lines():
+    def rows(self, sections: int = _SECTIONS) -> Generator[AuditChange, None, None]:
+        """The spooled rows, exceptions and violations first (``sections``: as in lines)."""
+        for public, extras in self.lines(sections):
             yield AuditChange.from_spool({**json.loads(public), **json.loads(extras)})
 
     def close(self) -> None:
@@ -147,6 +152,8 @@ class AuditReport:
         exceptions: open exceptions besides break-glass changes: deploys by break-glass.
         fast_rows: rows written from a template (``twokey.audit._fast``), for tests and
             benchmarks; the report is the same either way.
+        path: the repository audited, as a path on this machine (``repository`` is its id,
+            often the origin URL, which does not say which copy was read).
     """
 
     repository: str
@@ -160,10 +167,21 @@ class AuditReport:
     signals: list[Signal] = field(default_factory=list)
     exceptions: list[dict[str, Any]] = field(default_factory=list)
     fast_rows: int = 0
+    path: str = ""
 
     def ordered(self) -> Iterator[AuditChange]:
         """Exceptions (break-glass) first, then violations, then the rest; newest first."""
         return self.spool.rows()
+
+    def flagged(self) -> Iterator[AuditChange]:
+        """Exceptions (break-glass) and violations only: what a reader must look at."""
+        return self.spool.rows(_SECTIONS - 1)
+
+    def person(self, pid: str) -> str:
+        """``alice-2 <alice@home.example>`` for an id the audit invented (the inferred default
+        policy's people), with the emails it stands for; a policy's own ids as they are."""
+        emails = (self.policy.get("people") or {}).get(pid)
+        return f"{pid} <{', '.join(emails)}>" if emails else pid
 
     @property
     def changes(self) -> list[AuditChange]:
@@ -179,6 +197,7 @@ class AuditReport:
         return {
             "version": 1,
             "repository": self.repository,
+            "path": self.path,
             "ref": self.ref,
             "period": {"since": self.since, "until": self.until},
             "summary": self.summary(),
@@ -191,6 +210,13 @@ class AuditReport:
     def to_dict(self) -> dict[str, Any]:
         """The whole JSON report in memory (docs/audit-json.md)."""
         return {**self.header(), "changes": [c.to_dict() for c in self.ordered()]}
+
+    @property
+    def title(self) -> str:
+        """``/srv/git/shop.git (repository shop)``: which repository, on disk and by id."""
+        if not self.path or self.path == self.repository:
+            return self.repository
+        return f"{self.path} (repository {self.repository})"
 
     def close(self) -> None:
         """Delete the spool."""

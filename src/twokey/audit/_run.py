@@ -111,10 +111,12 @@ def run_audit(
         _sources(walk),
         _policy_info(walk),
     )
+    report.path = str(options.repo.resolve())
     report.signals = risk_signals(walk.stats, walk.idents)
     report.fast_rows = lane.hits if lane is not None else 0
     if walk.ledger is not None:
-        found = landed_in_history(walk.git, walk.ref, walk.ledger.glass.resolve(walk.policy))
+        trusted = walk.trusted if walk.gated is not None else walk.policy  # the default grows
+        found = landed_in_history(walk.git, walk.ref, walk.ledger.glass.resolve(trusted))
         report.exceptions = [e.to_dict(walk.name_of(e.actor)) for e in found]
     return report
 
@@ -128,7 +130,7 @@ def _walk_history(
         walk.ref,
         since=options.since,
         until=options.until,
-        paths=options.policy is not None,
+        paths=walk.reads_paths,
     )
     done = 0
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="twokey-audit") as pool:
@@ -145,8 +147,10 @@ def _walk_history(
                 if waiting or old is not None or " " in record[0][2]:
                     for ready, brought in ahead.add(record, old):
                         _one(walk, lane, spool, ready, brought)
-                elif lane is None or not lane.write(record, walk.epoch, walk.policy, spool):
-                    _judge(walk, lane, spool, record, None)
+                else:
+                    walk.use(record)
+                    if lane is None or not lane.write(record, walk.epoch, walk.policy, spool):
+                        _judge(walk, lane, spool, record, None)
             before, done = done, done + len(batch)
             if progress is not None and done // PROGRESS_EVERY > before // PROGRESS_EVERY:
                 progress(done)
@@ -164,6 +168,7 @@ def _one(
     brought: Future[Brought] | None,
 ) -> None:
     """Judge one change: from its shape's template when there is one, else the slow way."""
+    walk.use(record)
     if brought is None and lane is not None and lane.write(record, walk.epoch, walk.policy, spool):
         return
     _judge(walk, lane, spool, record, brought)
@@ -184,6 +189,16 @@ def _judge(
 
 
 def _policy_info(walk: Walk) -> dict[str, object]:
+    if walk.gated is not None:
+        info: dict[str, object] = {
+            "source": walk.gated.describe(),
+            "digest": (walk.gated.latest() or walk.policy).digest,
+            "default": False,
+            "gated": {origin or "default": n for origin, n in sorted(walk.gated.used.items())},
+        }
+        if walk.default is not None and walk.gated.used[""]:
+            info["people"] = walk.default.people()
+        return info
     if walk.default is None:
         source = str(walk.options.policy)
         if walk.options.identities:
@@ -196,6 +211,7 @@ def _policy_info(walk: Walk) -> dict[str, object]:
         "emails (each distinct email one person unless --identities merges them)",
         "digest": walk.policy.digest,
         "default": True,
+        "people": walk.default.people(),
     }
 
 

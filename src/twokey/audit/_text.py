@@ -11,36 +11,46 @@ from rich.table import Table
 from rich.text import Text
 
 from twokey._text import printable as _p
-from twokey.audit._render import exception_text, open_exceptions, trust_split
+from twokey.audit._render import (
+    exception_text,
+    gate_text,
+    open_exceptions,
+    summary_lines,
+    trust_split,
+)
 from twokey.audit._report import AuditReport
 
 _STYLE = {"deny": "bold red", "allow": "green"}
 
 
-def rich_report(report: AuditReport, out: TextIO) -> None:
-    """Summary, the changes table (exceptions and violations first), signals and sources."""
+def rich_report(report: AuditReport, out: TextIO, every_change: bool = False) -> None:
+    """Summary, the changes table (exceptions and violations; every change with
+    ``every_change``), signals and sources."""
     console = Console(file=out)
     s = report.summary()
     rate = f"{s['reviewed_rate']:.0%}" if s["reviewed_rate"] is not None else "n/a"
     console.print(
-        Text(f"audit of {_p(report.repository)} {_p(report.ref)}", style="bold")
+        Text(f"audit of {_p(report.title)} {_p(report.ref)}", style="bold")
         + Text(f": {s['changes']} changes, ")
         + Text(f"{s['violations']} violations", style="red")
         + Text(
             f", reviewed {rate} ({trust_split(s)}), break-glass {s['break_glass']}, "
-            f"open exceptions {open_exceptions(report)}"
+            f"open exceptions {open_exceptions(report)}{gate_text(report)}"
         ),
         highlight=False,
     )
-    console.print(Text(_p(f"policy: {report.policy['source']} ({report.policy['digest']})")))
+    for line in summary_lines(report, every_change):
+        console.print(Text(_p(line)), highlight=False)
     for exception in report.exceptions:
         console.print(Text(exception_text(exception), style="bold yellow"))
     table = Table("verdict", "change", "time", "authors", "approvers", "merged by", "deployed by")
     table.add_column("findings", overflow="fold")
-    for c in report.ordered():
+    person = report.person
+    for c in report.ordered() if every_change else report.flagged():
         verdict = ("BREAK-GLASS " if c.break_glass else "") + c.verdict
         approvers = "\n".join(
-            _p(f"{a.who} ({a.trust}{'' if a.counted else ', not counted'})") for a in c.approvers
+            _p(f"{person(a.who)} ({a.trust}{'' if a.counted else ', not counted'})")
+            for a in c.approvers
         )
         # Text, not markup: subjects and names are the repository's, "[...]" included.
         table.add_row(
@@ -50,9 +60,9 @@ def rich_report(report: AuditReport, out: TextIO) -> None:
                 for cell in (
                     _p(f"{c.commit[:10]} {c.subject[:40]}"),
                     _p(c.time[:10]),
-                    _p(", ".join(c.authors)),
+                    _p(", ".join(map(person, c.authors))),
                     approvers or "none",
-                    _p(c.merger),
+                    _p(person(c.merger)),
                     _p(c.deployer or "unknown"),
                     "\n".join(_p(f"{code}: {message}") for code, message in c.findings),
                 )

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from twokey.cli._output import Subparsers, add_command, exit_codes, print_json
-from twokey.cli._revs import protected_ref, repo_at
+from twokey.cli._revs import default_branch, protected_ref, repo_at
 from twokey.errors import ExitCode, UsageError
 
 _DENY = "some change violates the policy (with --fail-on-violation only)"
@@ -60,7 +60,10 @@ def register(subparsers: Subparsers) -> None:
         "--policy", type=Path, help="policy file (default: the built-in default; see above)"
     )
     parser.add_argument(
-        "--identities", type=Path, help="JSON map of confirmed aliases: email -> canonical email"
+        "--identities",
+        type=Path,
+        help="confirmed aliases: a JSON map email -> canonical email, or the groups "
+        "`twokey audit identities --format json` wrote (first email canonical)",
     )
     parser.add_argument(
         "--ledger",
@@ -82,6 +85,13 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.add_argument("--output", type=Path, help="write here instead of standard output")
     parser.add_argument(
+        "--all",
+        action="store_true",
+        dest="every_change",
+        help="text: list every change (default: exceptions and violations, after a summary; "
+        "json, csv and html always hold every change)",
+    )
+    parser.add_argument(
         "--fail-on-violation",
         action="store_true",
         help="exit 1 when any change violates the policy",
@@ -90,15 +100,14 @@ def register(subparsers: Subparsers) -> None:
 
 
 def _load_identities(path: Path | None) -> dict[str, str] | None:
+    from twokey.audit._identities import identities_map  # noqa: PLC0415
+
     if path is None:
         return None
     try:
-        data = json.loads(path.read_text())
+        return identities_map(json.loads(path.read_text()))
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot read identities {path}: {exc}") from exc
-    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-        raise UsageError(f"{path}: expected a JSON object of email -> canonical email")
-    return {str(k).lower(): v.lower() for k, v in data.items()}
 
 
 def _progress() -> tuple[Callable[[int], None] | None, Callable[[], None]]:
@@ -154,15 +163,17 @@ def _audit(args: argparse.Namespace) -> int:
     if args.action == "identities":
         return _identities(args)
 
+    git = repo_at(args.repo)
     options = AuditOptions(
         Path(args.repo),
-        protected_ref(repo_at(args.repo), args.ref),
+        protected_ref(git, args.ref),
         args.since,
         args.until,
         args.policy,
         _load_identities(args.identities),
         args.ledger,
         args.ledger_key,
+        default_ref=default_branch(git),
     )
     update, stop = _progress()
     try:
@@ -173,7 +184,9 @@ def _audit(args: argparse.Namespace) -> int:
         if args.output:
             try:
                 with args.output.open("w", encoding="utf-8", errors=TEXT_ERRORS) as out:
-                    write_report(report, ReportFormat(args.format), out)
+                    write_report(
+                        report, ReportFormat(args.format), out, every_change=args.every_change
+                    )
             except OSError as exc:
                 raise UsageError(f"cannot write {args.output}: {exc.strerror}") from exc
             s = report.summary()
@@ -182,7 +195,9 @@ def _audit(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         else:
-            write_report(report, ReportFormat(args.format), sys.stdout)
+            write_report(
+                report, ReportFormat(args.format), sys.stdout, every_change=args.every_change
+            )
         violations = report.summary()["violations"]
     finally:
         report.close()

@@ -242,7 +242,11 @@ def test_csv_text_and_html_reports(world: tuple[GitRepo, dict[str, str], Path]) 
     assert (merge["authors"], merge["merger"], merge["verdict"]) == ("carol", "bob", "allow")
     assert merge["approvers"] == "bob (trailer:Acked-by, trailer)"
     text = render(report, ReportFormat.TEXT)
-    assert text.startswith("audit of r refs/heads/main: 8 changes, 3 violations, reviewed 62%")
+    # the header names the repository audited on disk, and its id (issue 13, item 3)
+    assert text.startswith(
+        f"audit of {repo.path.resolve()} (repository r) refs/heads/main: 8 changes, "
+        "3 violations, reviewed 62%"
+    )
     assert f"DENY  {c['signed'][:10]} 2026-03-07 feature e" in text
     html = render(report, ReportFormat.HTML)
     assert "<script" not in html
@@ -251,6 +255,7 @@ def test_csv_text_and_html_reports(world: tuple[GitRepo, dict[str, str], Path]) 
     assert html.count("<svg") == 2
     assert "No policy file was given: the default policy" in html
     assert report.policy["digest"] in html
+    assert f"{repo.path.resolve()} (repository r)" in html
 
 
 def test_html_escapes_what_the_repository_wrote(tmp_path: Path) -> None:

@@ -19,12 +19,14 @@ def test_quick_bench_prints_a_results_row() -> None:
     ).stdout
     row = re.search(
         r"^\| 2,000 \| ([\d.]+) s \| ([\d.]+) s \| ([\d.]+)x \| -?\d+ \| (\d+) MiB \| \d+ MiB \| "
-        r"\d+ MiB \|$",
+        r"\d+ MiB \| ([\d.]+) s \| ([\d.]+)x \| \d+ MiB \|$",
         out,
         re.M,
     )
     assert row is not None, out
-    floor, audit, ratio, rss = (float(g) for g in row.groups())
+    floor, audit, ratio, rss, script, script_ratio = (float(g) for g in row.groups())
+    assert 0 < floor < script  # the Python trailer floor reads the same git log, then more
     assert 0 < floor < audit
+    assert script_ratio > 0
     assert ratio > 1
     assert rss < 200  # a 2,000-commit audit is the interpreter and its imports

@@ -127,6 +127,11 @@ def test_ledger_records_change_the_rows(tmp_path: Path) -> None:
         assert rows[c[label]].deployments == (), label
     s = report.summary()
     assert (s["break_glass"], s["deployed"], s["gate_disagreements"]) == (1, 4, 1)
+    header = render(report, ReportFormat.TEXT).splitlines()[0]  # issue 13: in the text too
+    assert header.endswith(
+        "gate disagreements 1 (the gate's recorded verdict differs from the audit's)"
+    )
+    assert 'id="gate-disagreements"><b>1</b>' in render(report, ReportFormat.HTML)
     [ledger_source] = [x for x in report.sources if x.startswith("ledger ")]
     assert (
         "7 entries; 2 gate decision(s) on this ref, 1 forge approval(s), 1 deploy(s), "
