@@ -1,7 +1,12 @@
 """The separation-of-duties audit: every change that landed, judged by the gate's engine."""
 
 from twokey.audit._exceptions import GlassException, exception_of, read_exceptions, require_ledger
-from twokey.audit._identities import Candidate, history_idents, probable_aliases
+from twokey.audit._identities import (
+    Candidate,
+    history_idents,
+    identities_map,
+    probable_aliases,
+)
 from twokey.audit._model import ApproverRow, AuditChange, Deployment, Signal, Totals, summarise
 from twokey.audit._render import ReportFormat, exception_text, is_open, render, write_report
 from twokey.audit._report import TEXT_ERRORS, AuditReport, Spool
@@ -27,6 +32,7 @@ __all__ = [
     "exception_of",
     "exception_text",
     "history_idents",
+    "identities_map",
     "implausibly_fast",
     "is_open",
     "probable_aliases",

@@ -26,9 +26,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from twokey.errors import ConfigError
-from twokey.git import load_blob
-from twokey.git._run import Git
-from twokey.policy import DEFAULT_POLICY_PATH, Policy
+from twokey.git import GitRunner as Git
+from twokey.policy import DEFAULT_POLICY_PATH, Policy, loads
 
 _ZERO = "0" * 40
 
@@ -142,7 +141,7 @@ class GatedPolicies:
         if policy is None:
             origin = f"{self.default_ref}:{DEFAULT_POLICY_PATH}@{version.commit[:12]}"
             data = self.git.run("cat-file", "blob", version.blob)
-            policy = load_blob(self.git.git_dir, version.blob, data, origin)
+            policy = loads(data, origin)
             if policy.ref_rule(self.default_ref) is None:
                 raise ConfigError(
                     f"the policy at {origin} does not protect {self.default_ref}: the gate "

@@ -100,7 +100,7 @@ def register(subparsers: Subparsers) -> None:
 
 
 def _load_identities(path: Path | None) -> dict[str, str] | None:
-    from twokey.audit._identities import identities_map  # noqa: PLC0415
+    from twokey.audit import identities_map  # noqa: PLC0415
 
     if path is None:
         return None

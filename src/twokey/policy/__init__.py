@@ -133,13 +133,17 @@ def loads(text: str | bytes, source: str = "<policy>") -> Policy:
     return _loader.loads(text, source)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'twokey.policy' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+# mypy sees only the typed imports above, so a name that is not exported is an error there;
+# at run time the names load on first use (PEP 562).
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'twokey.policy' has no attribute {name!r}")
+        value = getattr(import_module(module), name)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:

@@ -20,7 +20,7 @@ from tests.integration.git._harness import Keys, Server, policy_text, push
 from tests.support.gitrepo import ALICE, ERIN, GitRepo
 from twokey.audit import AuditOptions, ReportFormat, render, run_audit
 from twokey.cli import main
-from twokey.git import install_hook
+from twokey.doors import install_hook
 
 EVIDENCE = "refs/twokey/*:refs/twokey/*"
 DAY = "2026-02-{:02d}T10:00:00+00:00"
