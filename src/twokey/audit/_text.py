@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from twokey._text import printable as _p
-from twokey.audit._render import exception_text, open_exceptions, trust_split
+from twokey.audit._phrases import exception_text, open_exceptions, trust_split
 from twokey.audit._report import AuditReport
 
 _STYLE = {"deny": "bold red", "allow": "green"}
