@@ -40,12 +40,13 @@ def why_text(why: Why) -> str:
 
 
 class Roles:
-    """Person id (or ``alias`` string when unknown) -> why, per exclusion kind."""
+    """Per exclusion kind: person id (or ``alias`` string when unknown) -> the first commit it
+    was found in ("" for the pusher)."""
 
     __slots__ = ("by_kind", "memo")
 
     def __init__(self) -> None:
-        self.by_kind: dict[Exclusion, dict[str, Why]] = {}
+        self.by_kind: dict[Exclusion, dict[str, str]] = {}
         self.memo: dict[frozenset[Exclusion], dict[str, Why]] = {}
 
     def excluded(self, kinds: frozenset[Exclusion]) -> dict[str, Why]:
@@ -54,11 +55,10 @@ class Roles:
         if cached is not None:
             return cached
         out: dict[str, Why] = {}
-        # Later updates win, so go from the last kind to the first: the first kind's reason stays.
-        for kind in sorted(kinds, reverse=True):
-            people = self.by_kind.get(kind)
-            if people:
-                out.update(people)
+        for kind in sorted(kinds):
+            for who, commit in self.by_kind.get(kind, {}).items():
+                if who not in out:
+                    out[who] = Why(kind, commit)
         self.memo[kinds] = out
         return out
 
@@ -96,14 +96,14 @@ def roles_of(index: PolicyIndex, commits: Iterable[Commit], pusher: Alias | None
         (Exclusion.CO_AUTHORS, co_authors),
         (Exclusion.COMMITTERS, committers),
     ):
-        people: dict[str, Why] = {}
+        people: dict[str, str] = {}
         for key, (sha, name) in idents.items():
             email = key if isinstance(key, str) else ""
             for who in index.who_by_email(email, name):
                 if who not in people:
-                    people[who] = Why(kind, sha)
+                    people[who] = sha
         roles.by_kind[kind] = people
     if pusher is not None:
         person = index.principal_id(pusher) or str(pusher)
-        roles.by_kind[Exclusion.LAST_PUSHER] = {person: Why(Exclusion.LAST_PUSHER, "")}
+        roles.by_kind[Exclusion.LAST_PUSHER] = {person: ""}
     return roles
