@@ -9,7 +9,7 @@ from twokey.audit._identities import (
 )
 from twokey.audit._model import ApproverRow, AuditChange, Deployment, Signal, Totals, summarise
 from twokey.audit._render import ReportFormat, exception_text, is_open, render, write_report
-from twokey.audit._report import TEXT_ERRORS, AuditReport, Spool
+from twokey.audit._report import TEXT_ERRORS, AuditReport, Spool, text_errors
 from twokey.audit._run import run_audit
 from twokey.audit._signals import SignalStats, TimedApproval, implausibly_fast, risk_signals
 from twokey.audit._walk import AuditOptions
@@ -42,5 +42,6 @@ __all__ = [
     "risk_signals",
     "run_audit",
     "summarise",
+    "text_errors",
     "write_report",
 ]

@@ -2,17 +2,19 @@
 
 Most of a long history is a few people committing one change each, reviewed by trailer. Such a
 change is *simple*: one non-merge commit whose only evidence is its own trailers (no signed
-evidence, ledger record or deploy names its id or tree). Its report row then depends on its
-*shape* only (author, committer, review and co-author trailers, whether it is the root commit,
-its paths when the policy reads them, and the deploys in effect), besides its own id, tree,
-parent, time and subject.
+evidence, ledger record or deploy names its id or tree). What the engine reads of it is its
+:class:`~twokey.engine.ChangeShape` (``twokey.engine.shape_of``; property-tested there: one
+shape, one decision with the ids renamed). Its report row depends on that shape and on the
+deploys in effect, besides its own id, tree, parent, time and subject.
 
-The first change of a shape goes the slow way: the gate's engine (through
-``twokey.audit._memo``), the row, the spool lines. Those lines, with the change's own values
-replaced by numbered fields, become the shape's template; later changes of the shape fill it in
-and count their totals in a tally. A template is kept only if filling it with the values of the
-change it came from gives exactly the lines the slow way wrote. ``tests/integration/audit``
-compares whole reports with the fast lane and without it.
+The first change of a shape goes the slow way: the gate's engine, the row, the spool lines.
+Those lines, with the change's own values replaced by numbered fields, become the shape's
+template; later changes of the shape fill it in and count their totals in a tally. A template
+is kept only if filling it with the values of the change it came from gives exactly the lines
+the slow way wrote. The shape of a record is read once per distinct author, committer,
+trailers, root-ness and paths, by the walk's own builders (``build_change``,
+``trailer_approvals``) and ``shape_of``, so the lane cannot read a change differently from
+the walk. ``tests/integration/audit`` compares whole reports with the fast lane and without it.
 """
 
 from __future__ import annotations
@@ -22,15 +24,16 @@ __all__ = ["FastLane", "Shape", "Template"]
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from json.encoder import encode_basestring  # a JSON string as json.dumps writes it
 
-from twokey.audit._changes import REVIEW_TRAILERS
+from twokey.audit._changes import REVIEW_TRAILERS, build_change, trailer_approvals
 from twokey.audit._model import AuditChange, RowCounts, Totals
 from twokey.audit._report import Spool, row_lines
 from twokey.audit._signals import SignalShape, SignalStats
-from twokey.git import Record, last_paragraph, paragraph_trailers
-from twokey.model import ZERO_SHA
+from twokey.engine import ChangeShape, shape_of
+from twokey.git import Record, commit_of, last_paragraph, paragraph_trailers
+from twokey.model import ZERO_SHA, RefUpdateFacts
 from twokey.policy import Policy
 
 MAX_TEMPLATES = 4096  # shapes remembered (memory bounded whatever the history)
@@ -45,7 +48,13 @@ _FIELDS = ("commit", "subject", "time", "old", "tree", "commit7", "old7", "tree7
 # (JSON writes them as \u0002 ... \u0003, so they are found again in the encoded lines).
 _MARKS = {name: f"\x02{n}\x03" for n, name in enumerate(_FIELDS)}
 
-Shape = tuple[object, ...]
+# What a row depends on besides its own values: the engine's shape of the change, and the
+# walk's own state (the deploys in effect).
+Shape = tuple[ChangeShape, object]
+# A record's author, email, committer name, committer email, review and co-author trailers,
+# root-ness and paths: everything its ChangeShape is read from.
+_Reading = tuple[object, ...]
+_NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)  # shapes hold no times; a broken date is fine
 _ISO_LENGTH = 25
 # From the "T" on: a time of day and a UTC offset under a day, not git's -00:00 ("unknown").
 _ISO_TIME = re.compile(r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?!-00:00)[+-](?:[01]\d|2[0-3]):[0-5]\d")
@@ -67,9 +76,17 @@ class FastLane:
     """Templates by shape, and the tally of rows written from them (see the module)."""
 
     def __init__(
-        self, special: set[str], policy: Policy, totals: Totals, stats: SignalStats
+        self,
+        special: set[str],
+        policy: Policy,
+        totals: Totals,
+        stats: SignalStats,
+        repository: str,
+        ref: str,
     ) -> None:
         self.special = special  # ids and trees some evidence, record or deploy names
+        self.repository = repository  # the walk's: a change's shape names them
+        self.ref = ref
         self.policy = policy  # the templates hold rows judged under this policy
         self.totals = totals  # where tallied rows are counted (at flush)
         self.stats = stats  # and their signals (examples are named as rows are written)
@@ -77,6 +94,7 @@ class FastLane:
         self.tally: Counter[tuple[Template, str]] = Counter()
         self.examples: set[Template] = set()  # templates whose signals still want examples
         self.paragraphs: dict[str, tuple[tuple[str, str], ...]] = {}
+        self.shapes: dict[_Reading, ChangeShape | None] = {}  # how records read
         self.days: dict[str, bool] = {}  # day and offset -> a valid date
         self.hits = 0
         self.missed: Shape | None = None  # the shape write() found no template for
@@ -89,15 +107,16 @@ class FastLane:
         on (the deploys in effect); ``policy`` the walk's policy now. The audit's hot loop.
         """
         self.missed = None
-        fields, paths = record
-        head, tree, parent, author, email, _, name, address, committed, message = fields
+        head, tree, parent, _, _, _, _, _, committed, message = record[0]
         commit = head[1:]
         if " " in parent or commit in self.special or tree in self.special:
             return False  # a merge, or a change with evidence beyond its trailers
         if policy is not self.policy:  # the default policy grew: rows may differ now
             self._forget(policy)
-        trailers = self._trailers(message)
-        shape = (author, email, name, address, trailers, not parent, tuple(paths), extra)
+        change = self.shape(record)
+        if change is None:
+            return False
+        shape = (change, extra)
         template = self.templates.get(shape)
         if template is None:
             self.missed = shape
@@ -150,6 +169,29 @@ class FastLane:
         self.templates.clear()
         self.examples.clear()
         self.policy = policy
+
+    def shape(self, record: Record) -> ChangeShape | None:
+        """What the engine reads of the change of ``record`` (a non-merge commit); None when
+        it is not simple. Read once per distinct reading of a record (see the module)."""
+        fields, paths = record
+        _, _, parent, author, email, _, name, address, _, message = fields
+        reading = (author, email, name, address, self._trailers(message), not parent, *paths)
+        found = self.shapes.get(reading)
+        if found is None and reading not in self.shapes:
+            found = self._shape(reading, record)
+        return found
+
+    def _shape(self, reading: _Reading, record: Record) -> ChangeShape | None:
+        """What the engine reads of ``record``'s change, built as the walk builds its facts."""
+        commit = commit_of(record)
+        change, _ = build_change(None, commit, self.repository, self.ref, None)
+        when = commit.committer.time or _NO_TIME
+        approvals = trailer_approvals(commit, self.repository, self.ref, when)
+        found = shape_of(RefUpdateFacts(change, tuple(approvals)))
+        if len(self.shapes) >= MAX_CACHED:
+            self.shapes.clear()
+        self.shapes[reading] = found
+        return found
 
     def _values(self, record: Record) -> tuple[str, ...] | None:
         """A record's template fields (_FIELDS), or None when its date is not one git writes."""

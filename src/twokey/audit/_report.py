@@ -7,9 +7,10 @@ holding the history in memory.
 
 from __future__ import annotations
 
-__all__ = ["CANONICAL", "TEXT_ERRORS", "AuditReport", "Spool", "row_lines"]
+__all__ = ["CANONICAL", "TEXT_ERRORS", "AuditReport", "Spool", "row_lines", "text_errors"]
 
 import codecs
+import functools
 import json
 import tempfile
 from collections.abc import Generator, Iterator
@@ -39,7 +40,17 @@ def _replacement_character(error: UnicodeError) -> tuple[bytes, int]:
 # The error handler of every text the audit writes (spool, report file, standard output): a
 # commit message or name in a legacy encoding must not stop the report.
 TEXT_ERRORS = "twokey-replace"
-codecs.register_error(TEXT_ERRORS, _replacement_character)
+
+
+@functools.cache
+def text_errors() -> str:
+    """:data:`TEXT_ERRORS`, registered with ``codecs`` on first use, not as a side effect of
+    importing the audit (a codec error handler is process-wide: only a process that writes an
+    audit gets it)."""
+    codecs.register_error(TEXT_ERRORS, _replacement_character)
+    return TEXT_ERRORS
+
+
 _SECTIONS = 3  # AuditChange.section: exceptions, violations, the rest
 _HOLD = 2048  # lines held per section before they are written (two per row)
 
@@ -121,7 +132,7 @@ def row_lines(change: AuditChange) -> tuple[str, str]:
 
 def _temporary() -> IO[str]:
     # closed by Spool.close(); a spool outlives any one block
-    return tempfile.TemporaryFile("w+", encoding="utf-8", errors=TEXT_ERRORS)
+    return tempfile.TemporaryFile("w+", encoding="utf-8", errors=text_errors())
 
 
 @contextmanager

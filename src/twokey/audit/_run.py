@@ -82,7 +82,7 @@ def run_audit(
     """Judge every change that landed on ``options.ref`` in the period.
 
     ``memo=False`` sends every change to the engine and writes every row the slow way
-    (``twokey.audit._memo`` and ``twokey.audit._fast`` explain both; the tests compare).
+    (``twokey.audit._fast`` explains the fast lane; the tests compare).
 
     Raises:
         UsageError: the ref does not exist.
@@ -93,8 +93,12 @@ def run_audit(
     ref = options.full_ref
     if not git.ok("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"):
         raise UsageError(f"{ref} does not exist in {options.repo}", hint="pass --ref REF")
-    walk = Walk(git, options, repository_id(git.git_dir), memo)
-    lane = FastLane(walk.special(), walk.policy, walk.totals, walk.stats) if memo else None
+    walk = Walk(git, options, repository_id(git.git_dir))
+    lane = (
+        FastLane(walk.special(), walk.policy, walk.totals, walk.stats, walk.repository, ref)
+        if memo
+        else None
+    )
     spool = Spool()
     try:
         _walk_history(walk, lane, spool, progress)

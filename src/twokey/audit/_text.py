@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from twokey._text import printable as _p
-from twokey.audit._render import (
+from twokey.audit._phrases import (
     exception_text,
     gate_text,
     open_exceptions,

@@ -2,7 +2,7 @@
 
 :class:`Walk` turns a first-parent commit (with a merge's or a recorded push's commits) into
 the engine's :class:`RefUpdateFacts` with the approvals of every source, has the gate's own
-engine judge it (through ``twokey.audit._memo``), and makes the report row.
+engine judge it (``twokey.audit._judgement``), and makes the report row.
 ``twokey.audit._run`` drives it over the history.
 """
 
@@ -24,7 +24,7 @@ from twokey.audit._changes import (
 from twokey.audit._default_policy import DefaultPolicy
 from twokey.audit._gated import GatedPolicies
 from twokey.audit._identities import history_idents
-from twokey.audit._memo import Judgement, Memo, judge
+from twokey.audit._judgement import Judgement, judge
 from twokey.audit._model import ApproverRow, AuditChange, Deployment, Totals
 from twokey.audit._signals import SignalStats, TimedApproval
 from twokey.audit._sources import Deploys, RefEvidence, read_ledger
@@ -90,7 +90,7 @@ class AuditOptions:
 def _range_emails(git: Git, ref: str, options: AuditOptions) -> list[str]:
     """Every email of the audited range, read up front by one ``git log`` (in C, ~1/10 of
     the walk): the default policy then holds the history's people from the start, and the
-    caches keyed on it (templates, memo, the engine's index) are not dropped per new person.
+    caches keyed on it (templates, the engine's index) are not dropped per new person.
     Emails it misses (a merged commit older than ``--since``) are added as they appear."""
     return sorted({email for _, email in history_idents(git, ref, options.since, options.until)})
 
@@ -98,7 +98,7 @@ def _range_emails(git: Git, ref: str, options: AuditOptions) -> list[str]:
 class Walk:
     """State of one audit walk: sources, policy, totals, signals, deploys in effect."""
 
-    def __init__(self, git: Git, options: AuditOptions, repository: str, memo: bool) -> None:
+    def __init__(self, git: Git, options: AuditOptions, repository: str) -> None:
         self.git = git
         self.reader = GitReader(git.git_dir, git.env)
         self.options = options
@@ -138,7 +138,6 @@ class Walk:
         self.idents: set[tuple[str, str]] = set()
         self.names: dict[str, str] = {}
         self.names_of: Policy = self.policy
-        self.memo = Memo() if memo else None
         self.learnt: set[tuple[object, ...]] = set()
         self.people: dict[tuple[object, ...], tuple[tuple[str, ...], tuple[ApproverRow, ...]]] = {}
 
@@ -217,7 +216,7 @@ class Walk:
             glass = BreakGlass(pusher, recorded.break_glass, recorded.time)
         change, landings = self._landings(change, approvals)
         facts = RefUpdateFacts(change, tuple(approvals), tuple(checks), (), glass, landings)
-        decision = judge(self.memo, self.policy, facts, when)
+        decision = judge(self.policy, facts, when)
         row = self._row(change, kind, decision, approvals, recorded.verdict if recorded else None)
         self.totals.add(row)
         self.stats.add(row, self._timed(change, approvals, decision))

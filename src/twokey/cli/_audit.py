@@ -151,15 +151,15 @@ def _identities(args: argparse.Namespace) -> int:
 
 def _audit(args: argparse.Namespace) -> int:
     from twokey.audit import (  # noqa: PLC0415
-        TEXT_ERRORS,
         AuditOptions,
         ReportFormat,
         run_audit,
+        text_errors,
         write_report,
     )
 
     if isinstance(sys.stdout, io.TextIOWrapper):  # names and messages in legacy encodings
-        sys.stdout.reconfigure(errors=TEXT_ERRORS)
+        sys.stdout.reconfigure(errors=text_errors())
     if args.action == "identities":
         return _identities(args)
 
@@ -183,7 +183,7 @@ def _audit(args: argparse.Namespace) -> int:
     try:
         if args.output:
             try:
-                with args.output.open("w", encoding="utf-8", errors=TEXT_ERRORS) as out:
+                with args.output.open("w", encoding="utf-8", errors=text_errors()) as out:
                     write_report(
                         report, ReportFormat(args.format), out, every_change=args.every_change
                     )

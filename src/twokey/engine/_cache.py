@@ -3,17 +3,14 @@
 A door loads its policy once and then decides every ref update of a push (and a gateway every
 request) with the same object, so work that depends on the policy alone (alias resolution,
 which rule protects a ref, which owner globs match a path) is memoised per policy object.
-The index is keyed by ``id(policy)`` and dropped when the policy is garbage collected (a weak
-reference; the index holds only the policy's parts, never the policy itself), so it works for
-policies built in code (no digest) as well as loaded ones.
+The index lives in the policy object's own ``memo`` (``Policy.memo``): it is built on first
+use and dropped with the policy, for policies built in code (no digest) as well as loaded ones.
 """
 
 from __future__ import annotations
 
 __all__ = ["PolicyIndex", "index_of"]
 
-import weakref
-from collections.abc import Callable
 from typing import TypeVar
 
 from twokey.model import Alias, Counted
@@ -24,7 +21,6 @@ from twokey.policy import derived_aliases as _derived
 _MAX_MEMO = 50_000
 _K = TypeVar("_K")
 _V = TypeVar("_V")
-_INDEXES: dict[int, tuple[weakref.ref[Policy], PolicyIndex]] = {}
 
 
 class PolicyIndex:
@@ -35,38 +31,38 @@ class PolicyIndex:
         self._alias_table = policy.aliases
         self._rules = policy.refs
         self.people = frozenset(p.id for p in policy.principals.values() if p.is_person)
-        self.email_memo: dict[str, tuple[str, ...]] = {}
+        self._who: dict[tuple[str, str], tuple[str, ...]] = {}
         self._aliases: dict[Alias, str | None] = {}
         self._refs: dict[str, RefRule | None] = {}
         self._owners: dict[tuple[int, tuple[str, ...]], tuple[tuple[OwnerRule, str], ...]] = {}
         self._people_in: dict[int, frozenset[str]] = {}
-        self.counted_memo: dict[tuple[str, str, str, str], Counted] = {}
+        self._counted: dict[tuple[str, str, str, str], Counted] = {}
         self._lookalikes: Lookalikes | None = None
         self._claims: dict[str, tuple[str, ...]] = {}
 
     def who_by_email(self, email: str, name: str) -> tuple[str, ...]:
         """Person ids behind a git identity (plus the people directing an agent), or the alias.
 
-        ``email`` is the identity's email, or ``"\\0" + name`` when git recorded none. The
-        rules are ADR 0012's (``twokey.policy._identities``): the exact alias, the address
-        without its ``+tag`` or a forge no-reply address's login, a look-alike of any of
-        these. An identity that resolves to nobody comes back as its alias (``email:...`` or
-        ``name:<name>``, never a principal id: unknown never satisfies a rule), followed by
-        the people whose name it looks like, who may then not approve it either.
+        ``email`` is the identity's email ("" when git recorded none). The rules are ADR
+        0012's (``twokey.policy._identities``): the exact alias, the address without its
+        ``+tag`` or a forge no-reply address's login, a look-alike of any of these. An identity
+        that resolves to nobody comes back as its alias (``email:...`` or ``name:<name>``,
+        never a principal id: unknown never satisfies a rule), followed by the people whose
+        name it looks like, who may then not approve it either.
         """
-        key = f"{email}\0{name}"
-        found = self.email_memo.get(key)
+        key = (email, name)
+        found = self._who.get(key)
         if found is None:
             found = self._resolve_email(email, name)
-            self._remember(self.email_memo, key, found)
+            self._remember(self._who, key, found)
         return found
 
     def _resolve_email(self, email: str, name: str) -> tuple[str, ...]:
         ids = self.principals_of(email, name)
         if not ids:
             address = email.strip()
-            unknown = str(Alias.email(address)) if address[:1] not in ("", "\0") else ""
-            return (unknown or f"name:{name}", *self.lookalikes().name(name))
+            unknown = str(Alias.email(address)) if address else f"name:{name}"
+            return (unknown, *self.lookalikes().name(name))
         out = dict.fromkeys(ids)
         for pid in ids:
             # An AI agent's work counts against the people who direct it (invariant 10).
@@ -87,7 +83,7 @@ class PolicyIndex:
         return found
 
     def _claimed(self, address: str) -> tuple[str, ...]:
-        if not address or address.startswith("\0"):
+        if not address:
             return ()
         candidates = ((Alias.email(address), address), *_derived(address))
         for candidate, _ in candidates:
@@ -155,10 +151,10 @@ class PolicyIndex:
     def counted(self, rule: str, person: str, evidence: str, trust: str) -> Counted:
         """An (immutable, shared) ``Counted`` record: building a frozen dataclass is slow."""
         key = (rule, person, evidence, trust)
-        found = self.counted_memo.get(key)
+        found = self._counted.get(key)
         if found is None:
             found = Counted(rule, person, evidence, trust)
-            self._remember(self.counted_memo, key, found)
+            self._remember(self._counted, key, found)
         return found
 
     @staticmethod
@@ -174,22 +170,9 @@ def _listing(paths: list[str]) -> str:
 
 
 def index_of(policy: Policy) -> PolicyIndex:
-    """The index of ``policy``, built on first use and dropped with the policy."""
-    key = id(policy)
-    entry = _INDEXES.get(key)
-    if entry is not None and entry[0]() is policy:
-        return entry[1]
-    index = PolicyIndex(policy)
-    _INDEXES[key] = (weakref.ref(policy, _forget(key)), index)
+    """The index of ``policy``, built on first use and kept in (and dropped with) the policy."""
+    found = policy.memo.get(PolicyIndex)
+    if isinstance(found, PolicyIndex):
+        return found
+    index = policy.memo[PolicyIndex] = PolicyIndex(policy)
     return index
-
-
-def _forget(key: int) -> Callable[[weakref.ref[Policy]], None]:
-    """A weakref callback dropping ``key``; it binds the table itself, since module globals
-    may already be gone when the last policies die at interpreter exit."""
-    table = _INDEXES
-
-    def forget(_: weakref.ref[Policy]) -> None:
-        table.pop(key, None)
-
-    return forget

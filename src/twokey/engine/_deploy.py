@@ -98,7 +98,7 @@ def _deploy_candidates(
         if (a.artifact, a.environment, a.commit, a.repository) != wanted:
             continue
         cand = candidate(index, a.signer, a.trust, a.evidence_id or a.source)
-        who = cand[3]
+        who = cand.person
         if who is None or who not in own:
             out.append(cand)
         elif who not in reported:
@@ -121,7 +121,7 @@ def _self_approval(who: str, role: str, request: DeployRequest, env: Environment
 
 def _excluded_own(own: dict[str, str], commit: str) -> dict[str, Why]:
     """``own`` as exclusions, so the threshold does not name them as still eligible."""
-    return dict.fromkeys(own, (Exclusion.LAST_PUSHER, commit))
+    return dict.fromkeys(own, Why(Exclusion.LAST_PUSHER, commit))
 
 
 def _as_conflict(finding: Finding) -> Finding:
@@ -157,7 +157,7 @@ def _separated(index: PolicyIndex, env: EnvironmentRule, facts: DeployFacts) -> 
     if Exclusion.APPROVERS in env.approval.exclude:
         for approval in sorted(facts.release_approvals, key=lambda a: (a.commit, a.signer)):
             who = index.principal_id(approval.signer) or str(approval.signer)
-            out.setdefault(who, (Exclusion.APPROVERS, approval.commit))
+            out.setdefault(who, Why(Exclusion.APPROVERS, approval.commit))
     return out
 
 
@@ -202,7 +202,7 @@ def _deployer(
     why = separated[who]
     code = (
         FindingCode.DEPLOYER_IS_APPROVER
-        if why[0] is Exclusion.APPROVERS
+        if why.kind is Exclusion.APPROVERS
         else FindingCode.DEPLOYER_IS_AUTHOR
     )
     tally.findings.append(

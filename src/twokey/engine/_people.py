@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = ["Roles", "Why", "roles_of", "short", "why_text"]
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from twokey.engine._cache import PolicyIndex
 from twokey.model import Alias, Commit
@@ -24,24 +25,28 @@ def short(sha: str) -> str:
     return sha[:7]
 
 
-# Why someone is excluded: the role, and the first commit it was found in. A plain tuple (not
-# a NamedTuple or dataclass) because the hot path builds one per identity per decision.
-Why = tuple[Exclusion, str]
+class Why(NamedTuple):
+    """Why someone is excluded: the role (``kind``), and the first commit it was found in
+    (``commit``; "" for the pusher). Built per identity per decision: a NamedTuple, since a
+    frozen dataclass costs three times as much."""
+
+    kind: Exclusion
+    commit: str
 
 
 def why_text(why: Why) -> str:
     """E.g. ``an author of 0123abc``; built only when a message needs it."""
-    kind, sha = why
-    return _WHY[kind].format(short(sha))
+    return _WHY[why.kind].format(short(why.commit))
 
 
 class Roles:
-    """Person id (or ``alias`` string when unknown) -> why, per exclusion kind."""
+    """Per exclusion kind: person id (or ``alias`` string when unknown) -> the first commit it
+    was found in ("" for the pusher)."""
 
     __slots__ = ("by_kind", "memo")
 
     def __init__(self) -> None:
-        self.by_kind: dict[Exclusion, dict[str, Why]] = {}
+        self.by_kind: dict[Exclusion, dict[str, str]] = {}
         self.memo: dict[frozenset[Exclusion], dict[str, Why]] = {}
 
     def excluded(self, kinds: frozenset[Exclusion]) -> dict[str, Why]:
@@ -50,11 +55,10 @@ class Roles:
         if cached is not None:
             return cached
         out: dict[str, Why] = {}
-        # Later updates win, so go from the last kind to the first: the first kind's reason stays.
-        for kind in sorted(kinds, reverse=True):
-            people = self.by_kind.get(kind)
-            if people:
-                out.update(people)
+        for kind in sorted(kinds):
+            for who, commit in self.by_kind.get(kind, {}).items():
+                if who not in out:
+                    out[who] = Why(kind, commit)
         self.memo[kinds] = out
         return out
 
@@ -67,37 +71,39 @@ def roles_of(index: PolicyIndex, commits: Iterable[Commit], pusher: Alias | None
     """
     roles = Roles()
     # First the distinct identities per role (cheap dict work), then resolve each once.
-    authors: dict[str, tuple[str, str]] = {}
-    co_authors: dict[str, tuple[str, str]] = {}
-    committers: dict[str, tuple[str, str]] = {}
+    # An identity is its email; one git recorded without an email is told apart by its name,
+    # keyed as a 1-tuple, which no email string can equal. The first name seen speaks for it.
+    authors: dict[str | tuple[str], tuple[str, str]] = {}
+    co_authors: dict[str | tuple[str], tuple[str, str]] = {}
+    committers: dict[str | tuple[str], tuple[str, str]] = {}
     for commit in commits:
         if commit.clean_merge is True and len(commit.parents) > 1:
             continue
         ident = commit.author
-        email = ident.email or f"\0{ident.name}"
-        if email not in authors:
-            authors[email] = (commit.sha, ident.name)
+        key = ident.email or (ident.name,)
+        if key not in authors:
+            authors[key] = (commit.sha, ident.name)
         ident = commit.committer
-        email = ident.email or f"\0{ident.name}"
-        if email not in committers:
-            committers[email] = (commit.sha, ident.name)
+        key = ident.email or (ident.name,)
+        if key not in committers:
+            committers[key] = (commit.sha, ident.name)
         for ident in commit.co_authors:
-            email = ident.email or f"\0{ident.name}"
-            if email not in co_authors:
-                co_authors[email] = (commit.sha, ident.name)
-    memo, resolve = index.email_memo, index.who_by_email
+            key = ident.email or (ident.name,)
+            if key not in co_authors:
+                co_authors[key] = (commit.sha, ident.name)
     for kind, idents in (
         (Exclusion.AUTHORS, authors),
         (Exclusion.CO_AUTHORS, co_authors),
         (Exclusion.COMMITTERS, committers),
     ):
-        people: dict[str, Why] = {}
-        for email, (sha, name) in idents.items():
-            for who in memo.get(f"{email}\0{name}") or resolve(email, name):
+        people: dict[str, str] = {}
+        for key, (sha, name) in idents.items():
+            email = key if isinstance(key, str) else ""
+            for who in index.who_by_email(email, name):
                 if who not in people:
-                    people[who] = (kind, sha)
+                    people[who] = sha
         roles.by_kind[kind] = people
     if pusher is not None:
         person = index.principal_id(pusher) or str(pusher)
-        roles.by_kind[Exclusion.LAST_PUSHER] = {person: (Exclusion.LAST_PUSHER, "")}
+        roles.by_kind[Exclusion.LAST_PUSHER] = {person: ""}
     return roles

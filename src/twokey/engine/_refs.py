@@ -173,7 +173,7 @@ def _covering(
             stale.append(_stale(index, approval, change, rule, landed.get(approval.commit)))
     if stale:
         # Someone who approved an earlier version and then the landing content needs no warning.
-        current = {c[3] for c in out}
+        current = {c.person for c in out}
         tally.findings += [f for who, f in stale if who not in current]
     return out, [used[head] for head in sorted(used)]
 

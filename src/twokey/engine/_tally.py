@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = ["Candidate", "Tally", "candidate", "count"]
 
 from collections.abc import Collection, Iterable, Mapping
+from typing import NamedTuple
 
 from twokey.engine._cache import PolicyIndex
 from twokey.engine._people import Why, why_text
@@ -15,16 +16,26 @@ from twokey.policy import ApprovalRule
 _TRUST = {level: level.value for level in TrustLevel}
 
 
-# One piece of approving evidence, reduced to what counting needs:
-# (signer, trust, evidence id, the principal the signer resolves to). A plain tuple, built
-# once per approval per decision: a NamedTuple or frozen dataclass costs several times as
-# much to construct (ADR 0001).
-Candidate = tuple[Alias, TrustLevel, str, str | None]
+class Candidate(NamedTuple):
+    """One piece of approving evidence, reduced to what counting needs (built once per
+    approval per decision: a NamedTuple, since a frozen dataclass costs three times as much).
+
+    Attributes:
+        signer: the alias that signed (or claimed, for a trailer) the approval.
+        trust: how far the evidence is trusted.
+        evidence: its evidence id (or source), which names it in ``counted``.
+        person: the principal ``signer`` resolves to; None when it is nobody in the policy.
+    """
+
+    signer: Alias
+    trust: TrustLevel
+    evidence: str
+    person: str | None
 
 
 def candidate(index: PolicyIndex, signer: Alias, trust: TrustLevel, evidence: str) -> Candidate:
     """A candidate with its signer resolved (once) through the policy's aliases."""
-    return (signer, trust, evidence, index.principal_id(signer))
+    return Candidate(signer, trust, evidence, index.principal_id(signer))
 
 
 class Tally:
@@ -80,10 +91,10 @@ def count(
     best: dict[str, tuple[str, str]] = {}
     refused: dict[tuple[FindingCode, str, str], str] = {}
     for cand in candidates:
-        person = cand[3]
-        if person in approvers and person not in excluded and cand[1] in accept:
+        person = cand.person
+        if person in approvers and person not in excluded and cand.trust in accept:
             assert person is not None  # approvers holds principal ids only
-            mine = (cand[2], _TRUST[cand[1]])
+            mine = (cand.evidence, _TRUST[cand.trust])
             held = best.get(person)
             if held is None or mine < held:
                 best[person] = mine
@@ -92,10 +103,8 @@ def count(
             refused[(code, who, reason)] = satisfy
     where = rule.rule.path
     into.people.update(best)
-    memo = index.counted_memo
     for person, (evidence, trust) in best.items():
-        key = (where, person, evidence, trust)
-        into.counted.append(memo.get(key) or index.counted(*key))
+        into.counted.append(index.counted(where, person, evidence, trust))
     for (code, who, reason), satisfy in refused.items():
         into.excluded.append(Excluded(where, who, reason))
         into.findings.append(
@@ -125,7 +134,7 @@ def _refusal(
     if principal is None:
         return (
             FindingCode.UNKNOWN_SIGNER,
-            str(cand[0]),
+            str(cand.signer),
             "the signer is not registered in the policy",
             "register the key under a person in the policy (keys:)",
         )
@@ -137,12 +146,12 @@ def _refusal(
             f"{who} is a service, not a person",
             "services never approve; a person must (invariant 10)",
         )
-    if cand[1] not in rule.accept:
+    if cand.trust not in rule.accept:
         accepted = ", ".join(sorted(t.value for t in rule.accept))
         return (
             FindingCode.UNTRUSTED_EVIDENCE,
             who,
-            f"{cand[1].value} evidence is not accepted here (accepted: {accepted})",
+            f"{cand.trust.value} evidence is not accepted here (accepted: {accepted})",
             "sign the approval with a registered key (twokey approve)",
         )
     if who not in rule.approvers:

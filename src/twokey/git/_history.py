@@ -65,17 +65,15 @@ def commit_of(record: Record) -> Commit:
     sha, tree, parents, an, ae, ad, cn, ce, cd, message = fields
     trailers = parse_trailers(message) if ":" in message else ()
     return Commit(
-        sha[1:],
-        tree,
-        tuple(parents.split()),
-        Ident(an, ae, _when(ad)),
-        Ident(cn, ce, _when(cd)),
-        co_authors(trailers) if trailers else (),
-        message,
-        tuple(p.removeprefix("\n") for p in paths if p),
-        None,
-        None,
-        trailers,
+        sha=sha[1:],
+        tree=tree,
+        parents=tuple(parents.split()),
+        author=Ident(an, ae, _when(ad)),
+        committer=Ident(cn, ce, _when(cd)),
+        co_authors=co_authors(trailers) if trailers else (),
+        message=message,
+        paths=tuple(p.removeprefix("\n") for p in paths if p),
+        trailers=trailers,
     )
 
 

@@ -47,8 +47,10 @@ class Commit:
 
     ``paths`` are the paths this commit changes against its first parent. ``clean_merge`` is
     only set for merge commits: True when its tree equals the clean merge of its parents.
-    ``agent_of`` lists the people who directed an AI agent that wrote the commit (from a
-    trailer the git layer recognised); they count among its authors (invariant 10).
+    ``trailers`` are the message's trailers as git parses them (``co_authors`` comes from
+    them). A commit written by an AI agent names the agent as its author; the people who
+    direct it are the policy's to say (a service's ``directed_by``), and the engine counts
+    them among the authors (invariant 10).
     """
 
     sha: str

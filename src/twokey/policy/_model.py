@@ -24,6 +24,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from twokey.model import Alias, PrincipalKind, RuleRef, TrustLevel
@@ -214,6 +215,14 @@ class Policy:
     key_validity: Mapping[Alias, KeyValidity] = field(default_factory=dict)
     # Who may review a break-glass after the fact (ADR 0009); None: any other person.
     break_glass_reviewers: frozenset[str] | None = None
+
+    @cached_property
+    def memo(self) -> dict[type, object]:
+        """Lookups derived from this policy alone, by their type (the engine keeps its index
+        here, ``twokey.engine._cache``): built on first use and dropped with the policy object.
+        Not part of the policy's value: not a field, so never compared, printed or serialised.
+        """
+        return {}
 
     def resolve(self, alias: Alias | None) -> Principal | None:
         """The principal an alias belongs to, or None (unknown never satisfies a rule)."""

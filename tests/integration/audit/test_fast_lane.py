@@ -191,7 +191,7 @@ def test_only_times_the_slow_way_writes_back_unchanged_take_the_fast_lane(
     time: str, fast: bool
 ) -> None:
     policy = DefaultPolicy("refs/heads/main", None).policy
-    lane = FastLane(set(), policy, Totals(), SignalStats())
+    lane = FastLane(set(), policy, Totals(), SignalStats(), "example.com/repo", "refs/heads/main")
     assert lane._iso(time) is fast
     if fast:
         assert datetime.fromisoformat(time).isoformat() == time

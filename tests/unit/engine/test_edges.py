@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import weakref
 from dataclasses import replace
 
 import pytest
@@ -19,7 +20,7 @@ from tests.unit.engine.world import (
     sha,
 )
 from twokey.engine import evaluate, evaluate_safely, explain
-from twokey.engine._cache import _INDEXES, index_of
+from twokey.engine._cache import PolicyIndex, index_of
 from twokey.model import (
     Alias,
     BreakGlass,
@@ -176,27 +177,26 @@ def test_break_glass_turns_denies_into_marked_warnings() -> None:
 
 
 def test_code_built_policy_and_its_index_are_dropped_together() -> None:
-    def build() -> object:
-        return (
-            PolicyBuilder()
-            .person("ann", Alias.email("ann@example.com"))
-            .person("ben", Alias.email("ben@example.com"))
-            .service("ci", key("ci"))
-            .branch(
-                "refs/heads/main",
-                approval(1, ["ben"], "branches.main.approvals", exclude=[Exclusion.AUTHORS]),
-                checks=checks("tests"),
-            )
-            .build(["ann", "ben"])
+    built = (
+        PolicyBuilder()
+        .person("ann", Alias.email("ann@example.com"))
+        .person("ben", Alias.email("ben@example.com"))
+        .service("ci", key("ci"))
+        .branch(
+            "refs/heads/main",
+            approval(1, ["ben"], "branches.main.approvals", exclude=[Exclusion.AUTHORS]),
+            checks=checks("tests"),
         )
-
-    before = len(_INDEXES)
-    for _ in range(20):
-        built = build()
-        index_of(built)  # type: ignore[arg-type]
-        del built
+        .build(["ann", "ben"])
+    )
+    index = index_of(built)
+    assert index_of(built) is index  # built once per policy object
+    assert index_of(replace(built)) is not index  # an equal copy has its own
+    assert built.memo == {PolicyIndex: index}
+    gone = weakref.ref(index)
+    del built, index
     gc.collect()
-    assert len(_INDEXES) <= before + 1
+    assert gone() is None  # nothing global holds it: it went with its policy
 
 
 def test_code_built_policy_decides_like_a_loaded_one() -> None:
