@@ -121,7 +121,7 @@ def _self_approval(who: str, role: str, request: DeployRequest, env: Environment
 
 def _excluded_own(own: dict[str, str], commit: str) -> dict[str, Why]:
     """``own`` as exclusions, so the threshold does not name them as still eligible."""
-    return dict.fromkeys(own, Why(Exclusion.LAST_PUSHER, commit))
+    return {who: Why(Exclusion.LAST_PUSHER, commit, f"the {role}") for who, role in own.items()}
 
 
 def _as_conflict(finding: Finding) -> Finding:

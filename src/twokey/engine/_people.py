@@ -32,11 +32,12 @@ class Why(NamedTuple):
 
     kind: Exclusion
     commit: str
+    role: str = ""  # said instead of the kind's words (a deploy's deployer or requester)
 
 
 def why_text(why: Why) -> str:
     """E.g. ``an author of 0123abc``; built only when a message needs it."""
-    return _WHY[why.kind].format(short(why.commit))
+    return why.role or _WHY[why.kind].format(short(why.commit))
 
 
 class Roles:

@@ -142,3 +142,24 @@ def test_a_forged_landed_record_cannot_close_a_break_glass_that_is_in_the_histor
         True,  # the commit is on main: it landed, whatever the ledger says
         False,
     )
+
+
+def test_without_a_ledger_the_post_receive_hook_starts_no_python(tmp_path: Path) -> None:
+    """Python's start-up is skipped when the repository's own config names no ledger."""
+    import os  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+
+    bare = tmp_path / "shop.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    marker = tmp_path / "python-ran"
+    fake = tmp_path / "fake-python"
+    fake.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    fake.chmod(0o755)
+    install_hook(bare, repository="shop", python=str(fake))
+    hook = bare / "hooks" / "post-receive"
+    env = {**os.environ, "GIT_DIR": ".", "GIT_CONFIG_PARAMETERS": "'twokey.ledger'='x'"}
+    subprocess.run([str(hook)], cwd=bare, env=env, input=b"", check=True)
+    assert not marker.exists()  # the pusher's environment cannot switch it on either
+    subprocess.run(["git", "config", "twokey.ledger", "sqlite:///x.db"], cwd=bare, check=True)
+    subprocess.run([str(hook)], cwd=bare, env=env, input=b"", check=True)
+    assert marker.exists()

@@ -201,3 +201,20 @@ def test_break_glass_marks_the_decision() -> None:
     decision = evaluate(POLICY, facts(request(break_glass=glass)), FRIDAY_NIGHT)
     assert decision.break_glass
     assert "BREAK-GLASS" in explain(decision)
+
+
+@pytest.mark.parametrize(
+    ("deploy", "role"),
+    [(request("dave"), "the deployer"), (request(requester=key("dave")), "the requester")],
+    ids=["deployer", "requester"],
+)
+def test_the_missing_approval_names_the_deployer_and_requester_as_such(
+    deploy: DeployRequest, role: str
+) -> None:
+    """Not 'the pusher of this change': a deploy has a deployer and a requester."""
+    decision = evaluate(POLICY, facts(deploy, approvers=("dave",)), NOW)
+    [missing] = [
+        f for f in decision.findings if f.code is FindingCode.INSUFFICIENT_DEPLOY_APPROVALS
+    ]
+    assert f"not from dave ({role})" in missing.satisfy
+    assert "pusher" not in explain(decision)
