@@ -19,6 +19,7 @@ _ALL = {
     "_evidence_refs",
     "_files",
     "_text",
+    "_lazy",
     "model",
     "policy",
     "engine",
@@ -36,17 +37,19 @@ ALLOWED: dict[str, set[str]] = {
     "_evidence_refs": set(),  # the evidence ref layout and limits, shared by git and evidence
     "_files": {"errors"},  # key files: created 0600 with O_EXCL|O_NOFOLLOW
     "_text": set(),  # escaping control characters for terminals (pure)
+    "_lazy": set(),  # names a package loads on first use (PEP 562)
     "model": {"errors", "_text"},
-    "policy": {"model", "errors", "_text"},
+    "policy": {"model", "errors", "_text", "_lazy"},
     "engine": {"model", "policy", "errors", "_text"},
     "evidence": {"model", "policy", "errors", "_gitrunner", "_files", "_text", "_evidence_refs"},
     "ledger": {"model", "errors", "_files", "_text"},
     # Git facts only: no engine, no policy, no ledger (those are the doors' business).
-    "git": {"evidence", "model", "errors", "_gitrunner", "_evidence_refs"},
+    "git": {"evidence", "model", "errors", "_gitrunner", "_evidence_refs", "_lazy"},
     # ``python -m twokey.git hook-run``, what installed hooks run: a shim over the hook door.
     "git.__main__": {"git", "doors"},
     # The doors sit between git facts (and evidence, ledger) and the command line.
     "doors": {
+        "_lazy",
         "engine",
         "evidence",
         "git",

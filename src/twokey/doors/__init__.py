@@ -11,13 +11,9 @@ installed hook runs) must start fast, and importing every door would cost it tim
 
 from __future__ import annotations
 
-from importlib import import_module
-
 # Not ``typing.TYPE_CHECKING``: importing typing costs the hook's start-up ~20 ms.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     from twokey.doors._base_policy import base_policy
     from twokey.doors._check import CheckRequest, read_evidence_files, run_check
     from twokey.doors._deploy import DeployCheck, DeployDoor, parse_identity, run_deploy_check
@@ -132,14 +128,9 @@ __all__ = [
 # mypy sees only the typed imports above, so a name that is not exported is an error there;
 # at run time the names load on first use (PEP 562).
 if not TYPE_CHECKING:
+    from twokey._lazy import lazy_names
 
-    def __getattr__(name: str) -> Any:
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module 'twokey.doors' has no attribute {name!r}")
-        value = getattr(import_module(module), name)
-        globals()[name] = value
-        return value
+    __getattr__ = lazy_names(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

@@ -10,13 +10,9 @@ Names are imported on first use (PEP 562): the hook's entry point must start fas
 
 from __future__ import annotations
 
-from importlib import import_module
-
 # Not ``typing.TYPE_CHECKING``: importing typing costs the hook's start-up ~20 ms.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     from twokey._gitrunner import GitConfig, GitError, GitResult, GitRunner
     from twokey.git._commits import LOG_ARGS, parse_log
     from twokey.git._evidence import EnvelopeSource, RawEnvelope
@@ -113,14 +109,9 @@ __all__ = [
 # mypy sees only the typed imports above, so a name that is not exported is an error there;
 # at run time the names load on first use (PEP 562).
 if not TYPE_CHECKING:
+    from twokey._lazy import lazy_names
 
-    def __getattr__(name: str) -> Any:
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module 'twokey.git' has no attribute {name!r}")
-        value = getattr(import_module(module), name)
-        globals()[name] = value
-        return value
+    __getattr__ = lazy_names(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

@@ -17,13 +17,10 @@ start-up time depends on it (issue 10 item 9, tests/unit/test_startup_imports.py
 
 from __future__ import annotations
 
-from importlib import import_module
-
 # Not ``typing.TYPE_CHECKING``: importing typing costs start-up time (see twokey.git).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import Any
 
     from twokey.policy._environments import parse_freeze_window
     from twokey.policy._glob import Glob, GlobError, GlobKind, glob_to_regex, path_glob, ref_glob
@@ -136,14 +133,9 @@ def loads(text: str | bytes, source: str = "<policy>") -> Policy:
 # mypy sees only the typed imports above, so a name that is not exported is an error there;
 # at run time the names load on first use (PEP 562).
 if not TYPE_CHECKING:
+    from twokey._lazy import lazy_names
 
-    def __getattr__(name: str) -> Any:
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module 'twokey.policy' has no attribute {name!r}")
-        value = getattr(import_module(module), name)
-        globals()[name] = value
-        return value
+    __getattr__ = lazy_names(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:
