@@ -23,6 +23,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from _bench_env import ENV  # the bench directory: scripts run from it
 from twokey.evidence import (
     Ed25519Signer,
     GitEvidenceStore,
@@ -30,17 +31,6 @@ from twokey.evidence import (
     sign_provenance,
 )
 
-ENV = {
-    **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
-    "PYTHONPYCACHEPREFIX": os.path.join(tempfile.gettempdir(), "twokey-bench-pycache"),
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "LC_ALL": "C",
-    "GIT_AUTHOR_NAME": "Alice Smith",
-    "GIT_AUTHOR_EMAIL": "alice@example.com",
-    "GIT_COMMITTER_NAME": "Alice Smith",
-    "GIT_COMMITTER_EMAIL": "alice@example.com",
-}
 POLICY = """\
 version: 1
 people:
