@@ -27,7 +27,7 @@ _POST_RECEIVE = """\
 # Records in the ledger which ref updates git actually made (docs/hook.md, ADR 0015).
 # Without a ledger in the repository's own config there is nothing to record: skip Python's
 # start-up (~100 ms a push). --file reads that one file, never the pusher's environment.
-git config --file "${{GIT_DIR:-.}}/config" --get twokey.ledger >/dev/null || exit 0
+git config --includes --file "${{GIT_DIR:-.}}/config" --get twokey.ledger >/dev/null || exit 0
 exec {python} -m twokey.git post-receive-run
 """
 

@@ -19,15 +19,16 @@ against the trusted policy, at the door's clock (ADR 0013):
 4. the key is registered in the policy, not revoked, and valid now;
 5. the certificate was never used before on this repository. git's nonce is
    ``<second>-<HMAC>``: a certificate replayed within the same second carries the very nonce
-   this session handed out, and git says ``OK``. So each certificate (its blob id: the exact
-   bytes, signature included) is used once, remembered under ``$GIT_DIR/twokey/push-certs/``
-   for twice ``NONCE_WINDOW`` (older ones fail step 2 anyway).
+   this session handed out, and git says ``OK``. So each verified certificate (its signed
+   part: what a replay must keep for the signature to hold) is used once, remembered under
+   ``$GIT_DIR/twokey/push-certs/`` for twice ``NONCE_WINDOW`` (older ones fail step 2).
 """
 
 from __future__ import annotations
 
 __all__ = ["NONCE_WINDOW", "CertVerdict", "certificate_ledger", "check_push_certificate"]
 
+import hashlib
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -59,7 +60,7 @@ def check_push_certificate(
 ) -> CertVerdict:
     """Verify the push certificate git handed the hook, if there is one (steps in the module).
 
-    ``first_use(blob_id)`` marks a certificate used and says whether it was new (step 5).
+    ``first_use(digest)`` marks a certificate used and says whether it was new (step 5).
     """
     blob_id = env.get("GIT_PUSH_CERT", "").strip()
     if not blob_id:
@@ -73,29 +74,25 @@ def check_push_certificate(
     text = read_blob(blob_id)
     if text is None:
         return CertVerdict(problem=f"the push certificate {blob_id[:12]} cannot be read")
-    if not first_use(blob_id):  # step 5
-        return CertVerdict(
-            problem="the push certificate was already used for an earlier push: a certificate "
-            "counts only once (a replay within the same second carries git's current nonce)"
-        )
-    return _verify(text, policy, now)
+    return _verify(text, policy, now, first_use)
 
 
 def certificate_ledger(git_dir: Path) -> Callable[[str], bool]:
-    """``first_use`` for the hook: one file per certificate used, created exclusively.
+    """``first_use`` for the hook: one file per certificate used (named by the SHA-256 of its
+    signed part), created exclusively.
 
     Files older than twice ``NONCE_WINDOW`` are removed as the directory is used (a certificate
     that old fails the freshness step on its own).
     """
     seen = git_dir / "twokey" / "push-certs"
 
-    def first_use(blob_id: str) -> bool:
-        if not blob_id.isalnum():  # git hands a hex object id; anything else is no name
+    def first_use(digest: str) -> bool:
+        if not digest.isalnum():  # a hex digest; anything else is no name
             return False
         seen.mkdir(parents=True, exist_ok=True)
         _prune(seen)
         try:
-            fd = os.open(seen / blob_id, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            fd = os.open(seen / digest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         except FileExistsError:
             return False
         os.close(fd)
@@ -114,7 +111,9 @@ def _prune(seen: Path) -> None:
             continue
 
 
-def _verify(cert: bytes, policy: Policy, now: datetime) -> CertVerdict:
+def _verify(
+    cert: bytes, policy: Policy, now: datetime, first_use: Callable[[str], bool]
+) -> CertVerdict:
     from twokey.evidence import (  # noqa: PLC0415
         EvidenceError,
         fingerprint,
@@ -143,7 +142,15 @@ def _verify(cert: bytes, policy: Policy, now: datetime) -> CertVerdict:
     elif validity is not None and not validity.valid_at(now):
         why = f"is not valid at {now.isoformat(timespec='seconds')}"
     else:
-        return CertVerdict(signer=key)
+        # Step 5, once the signature holds (nobody can use up someone else's certificate). The
+        # signed part names it: bytes added after the signature make another blob, not another
+        # certificate.
+        if first_use(hashlib.sha256(signed).hexdigest()):
+            return CertVerdict(signer=key)
+        return CertVerdict(
+            problem="the push certificate was already used for an earlier push: a certificate "
+            "counts only once (a replay within the same second carries git's current nonce)"
+        )
     return CertVerdict(problem=f"the push certificate's key {fingerprint(key.value)} {why}")
 
 

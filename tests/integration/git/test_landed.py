@@ -160,6 +160,8 @@ def test_without_a_ledger_the_post_receive_hook_starts_no_python(tmp_path: Path)
     env = {**os.environ, "GIT_DIR": ".", "GIT_CONFIG_PARAMETERS": "'twokey.ledger'='x'"}
     subprocess.run([str(hook)], cwd=bare, env=env, input=b"", check=True)
     assert not marker.exists()  # the pusher's environment cannot switch it on either
-    subprocess.run(["git", "config", "twokey.ledger", "sqlite:///x.db"], cwd=bare, check=True)
+    # A ledger named in a file the repository's config includes counts, as for the hook.
+    (bare / "twokey.inc").write_text("[twokey]\n\tledger = sqlite:///x.db\n")
+    subprocess.run(["git", "config", "include.path", "twokey.inc"], cwd=bare, check=True)
     subprocess.run([str(hook)], cwd=bare, env=env, input=b"", check=True)
     assert marker.exists()

@@ -104,8 +104,24 @@ def test_a_certificate_counts_once_even_when_git_says_its_nonce_is_ok(tmp_path: 
     again = check_push_certificate(OK, lambda _blob: cert, POLICY, NOW, once)
     assert again.signer is None
     assert "already used for an earlier push" in again.problem
-    other = {**OK, "GIT_PUSH_CERT": "d" * 40}  # another certificate is new
-    assert check_push_certificate(other, lambda _blob: cert, POLICY, NOW, once).signer is not None
+    # Bytes appended after the signature make another blob, not another certificate.
+    padded = {**OK, "GIT_PUSH_CERT": "d" * 40}
+    replay = check_push_certificate(padded, lambda _blob: cert + b"\n\n", POLICY, NOW, once)
+    assert "already used for an earlier push" in replay.problem
+    other = _cert(BOB, NOW + timedelta(seconds=1))  # another push: another signed part
+    assert check_push_certificate(OK, lambda _blob: other, POLICY, NOW, once).signer is not None
+
+
+def test_a_certificate_that_does_not_verify_uses_up_nothing(tmp_path: Path) -> None:
+    """Only a verified certificate is marked: nobody can use up someone else's in advance."""
+    once = certificate_ledger(tmp_path)
+    cert = _cert(BOB, NOW)
+    forged = cert.replace(b"refs/heads/main", b"refs/heads/mail")  # the signature breaks
+    assert (
+        "does not verify"
+        in check_push_certificate(OK, lambda _b: forged, POLICY, NOW, once).problem
+    )
+    assert check_push_certificate(OK, lambda _b: cert, POLICY, NOW, once).signer is not None
 
 
 def test_the_used_certificates_are_forgotten_after_twice_the_nonce_window(tmp_path: Path) -> None:
