@@ -73,8 +73,41 @@ ALLOWED: dict[str, set[str]] = {
         "_text",
         "_evidence_refs",
     },
-    "demo": _ALL,
-    "cli": _ALL | {"demo"},
+    # Forge adapters: webhooks and API data become evidence and facts; judged through the doors.
+    "forge": {
+        "_lazy",
+        "doors",
+        "engine",
+        "evidence",
+        "git",
+        "ledger",
+        "model",
+        "policy",
+        "errors",
+        "_gitrunner",
+        "_text",
+        "_evidence_refs",
+    },
+    # The gateway: HTTP API and web UI over the doors, the forge adapters and the ledger.
+    "gateway": {
+        "_lazy",
+        "audit",
+        "doors",
+        "engine",
+        "evidence",
+        "forge",
+        "git",
+        "ledger",
+        "model",
+        "policy",
+        "errors",
+        "_files",
+        "_gitrunner",
+        "_text",
+        "_evidence_refs",
+    },
+    "demo": _ALL | {"forge", "gateway"},
+    "cli": _ALL | {"demo", "forge", "gateway"},
     "__main__": {"cli"},
 }
 # The pure core: no processes, files, sockets or databases (the engine is deterministic).
@@ -157,7 +190,8 @@ def test_the_doors_sit_between_git_and_the_command_line() -> None:
     assert "doors" not in ALLOWED["git"] | ALLOWED["evidence"] | ALLOWED["ledger"]
     assert not {"engine", "policy", "ledger"} & ALLOWED["git"]  # git facts only
     assert "doors" in ALLOWED["cli"]
-    assert not {"cli", "audit", "demo"} & ALLOWED["doors"]
+    assert not {"cli", "audit", "demo", "forge", "gateway"} & ALLOWED["doors"]
+    assert not {"cli", "demo", "gateway"} & ALLOWED["forge"]
     assert any(_part(p) == "doors" for p in MODULES)
 
 
