@@ -122,3 +122,18 @@ def test_each_command_is_registered_in_full_when_it_runs() -> None:
         parser = build_parser(name)
         [action] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
         assert action.choices[name].description, name  # the module's parser, not a placeholder
+
+
+_VALID = "version: 1\npeople: {bob: {}}\npolicy_changes: {approvals: 1, approvers: [bob]}\n"
+
+
+def test_compiling_a_valid_policy_imports_no_schema_validator() -> None:
+    """A CI clone compiles the policy every run: the generated validator confirms it, and
+    ``jsonschema`` (about 75 ms) is imported only to explain a refusal (ADR 0019)."""
+    modules = _modules_after(f"from twokey.policy import loads\nloads({_VALID!r}, 'p.yml')")
+    assert "twokey.policy._schema_fast" in modules
+    assert "jsonschema" not in _heavy(modules)
+    broken = _VALID.replace("approvals: 1,", "approvals: -1,")
+    code = f"from twokey.policy import PolicyError, loads\ntry: loads({broken!r}, 'p.yml')\n"
+    code += "except PolicyError: pass"
+    assert "jsonschema" in _heavy(_modules_after(code))

@@ -10,13 +10,17 @@ The loader's hand-written checks stay: they say what a structure means (names th
 thresholds that can be met, keys that parse) and give better hints. A schema problem on a
 line that a hand-written check already reported is left out, so each mistake is said once.
 
-``jsonschema`` is imported only here and only when a policy is compiled (about 75 ms): a door
-that loads an already compiled policy never pays for it.
+A conforming policy is confirmed by ``_schema_fast`` (the schema generated into plain code by
+``scripts/policy_validator.py``, a unit test keeps it current); ``jsonschema`` (about 75 ms to
+import) runs only when that code refuses, to report every problem with its position. A door in
+a CI clone compiles the policy on every run, so this is most of its start-up (ADR 0019). The
+generated code may be stricter than ``jsonschema``, never looser (a property test): what it
+refuses, ``jsonschema`` judges.
 """
 
 from __future__ import annotations
 
-__all__ = ["check_schema", "schema_text"]
+__all__ = ["check_schema", "conforms", "schema_text"]
 
 from collections.abc import Iterator, Sequence
 from functools import cache
@@ -80,7 +84,20 @@ def check_schema(doc: Any, report: Reporter) -> None:
             taken.add(line + 1)
 
 
+def conforms(doc: Any) -> bool:
+    """True when the generated validator accepts ``doc``; False says "ask ``jsonschema``"."""
+    from twokey.policy._schema_fast import validate  # noqa: PLC0415 - a compiling door only
+
+    try:
+        validate(doc)
+    except Exception:  # any refusal or surprise: the full validator decides
+        return False
+    return True
+
+
 def _problems(doc: Any) -> Iterator[tuple[int, int, str]]:
+    if conforms(doc):
+        return
     from jsonschema.exceptions import best_match  # noqa: PLC0415
 
     for error in _validator().iter_errors(doc):
