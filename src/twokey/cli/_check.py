@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from twokey.cli._output import Subparsers, add_command
-from twokey.errors import ExitCode, UsageError
-from twokey.model import Alias, AliasKind, FindingCode
+from twokey.errors import UsageError
+from twokey.model import Alias, AliasKind
 
 if TYPE_CHECKING:
     from twokey.doors import Report
@@ -109,10 +109,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _exit(report: Report) -> int:
-    codes = {f.code for j in report.judgements for f in j.decision.findings}
-    if FindingCode.INTERNAL_ERROR in codes:
-        return ExitCode.INTERNAL
-    return ExitCode.ALLOW if report.allowed else ExitCode.DENY
+    from twokey.doors import exit_code  # noqa: PLC0415
+
+    return exit_code([j.decision for j in report.judgements])
 
 
 def _ref(args: argparse.Namespace) -> str:

@@ -17,10 +17,11 @@ from pathlib import Path
 
 from twokey._evidence_refs import MAX_ENVELOPE_BYTES
 from twokey.doors._formats._report import Report
-from twokey.doors._gate import Gate, Judgement
+from twokey.doors._gate import Gate, Judgement, with_decisions
 from twokey.doors._install import resolve_git_dir
+from twokey.doors._pipeline import recorded
 from twokey.doors._policy_source import TrustedPolicy, trusted_policy
-from twokey.doors._record import ledger_entries, record
+from twokey.doors._record import ledger_entries
 from twokey.doors._verdicts import door_deny
 from twokey.errors import InfrastructureError, TwokeyError, UsageError
 from twokey.git import (
@@ -107,26 +108,18 @@ def _recorded(
 
     Without a ledger nothing is recorded (a check in CI is advice; the gate records). A
     checkpoint is signed after the batch with ``twokey.ledgerKey`` or
-    ``$TWOKEY_LEDGER_SIGNING_KEY`` (ADR 0015).
+    ``$TWOKEY_LEDGER_SIGNING_KEY`` (ADR 0015). Through the pipeline every door records with.
     """
     if not ledger:
         return report
     entries = ledger_entries(
         report.judgements, door="ci-check", repository=report.repository, pusher=pusher, now=now
     )
-    try:
-        record(ledger, entries, key=settings.ledger_key or None)
-    except TwokeyError as exc:  # fail closed: a decision that is not recorded does not stand
-        hint = "fix the ledger (twokey ledger verify), or check without --ledger"
-        denied = tuple(
-            Judgement(
-                j.update,
-                door_deny(j.update.subject, FindingCode.INTERNAL_ERROR, exc.message, hint),
-            )
-            for j in report.judgements
-        )
-        return Report(denied, report.repository, report.policy_origin)
-    return report
+    decisions = recorded(
+        [j.decision for j in report.judgements], entries, ledger, settings.ledger_key or None
+    )
+    judgements = with_decisions(report.judgements, decisions)
+    return Report(judgements, report.repository, report.policy_origin)
 
 
 def _require_full_history(reader: GitReader) -> None:

@@ -5,7 +5,7 @@ Shared by the pre-receive hook and ``twokey check``, so the two doors cannot dis
 
 from __future__ import annotations
 
-__all__ = ["Gate", "Judgement"]
+__all__ = ["Gate", "Judgement", "with_decisions"]
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +56,17 @@ class Judgement:
     decision: Decision
     evidence: tuple[str, ...] = ()
     change: Change | None = None
+
+
+def with_decisions(
+    judgements: Sequence[Judgement], decisions: Sequence[Decision]
+) -> tuple[Judgement, ...]:
+    """``judgements`` with the decisions that stand once recorded (a deny where recording
+    failed: then nothing of the judgement but its update is kept)."""
+    return tuple(
+        j if d is j.decision else Judgement(j.update, d)
+        for j, d in zip(judgements, decisions, strict=True)
+    )
 
 
 @dataclass

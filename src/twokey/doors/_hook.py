@@ -17,12 +17,13 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from twokey.doors._gate import Gate, Judgement
+from twokey.doors._gate import Gate, Judgement, with_decisions
 from twokey.doors._hookenv import hook_env
+from twokey.doors._pipeline import exit_code, recorded_at
 from twokey.doors._policy_source import NoPolicyError, trusted_policy
 from twokey.doors._pusher import PusherVerdict, identify_pusher
 from twokey.doors._receipts import ledger_receipts
-from twokey.doors._record import ledger_entries, record
+from twokey.doors._record import ledger_entries
 from twokey.doors._symrefs import through_symrefs
 from twokey.doors._verdicts import door_deny
 from twokey.errors import ExitCode, TwokeyError
@@ -34,9 +35,10 @@ from twokey.git import (
     parse_updates,
     repository_settings,
 )
-from twokey.model import Decision, FindingCode
+from twokey.model import Alias, Decision, FindingCode
 
 if TYPE_CHECKING:
+    from twokey.ledger import Entry
     from twokey.policy import Policy
 
 BREAK_GLASS_OPTION = "twokey.break-glass"
@@ -110,19 +112,29 @@ def run_hook(git_dir: Path, stdin: str, env: Mapping[str, str], now: datetime) -
         receipts=partial(ledger_receipts, settings.ledger) if settings.ledger else None,
     )
     judgements = tuple(gate.judge(u) for u in updates)  # step 3
-    if not settings.ledger:
-        return HookOutcome(judgements, _exit(judgements))
-    entries = ledger_entries(
-        judgements, door="git-hook", repository=settings.repository, pusher=pusher, now=now
+    entries = _entries(judgements, settings.repository, pusher, now) if settings.ledger else []
+    decisions, indices = recorded_at(  # step 4: the pipeline every door records through
+        [j.decision for j in judgements],
+        entries,
+        settings.ledger,
+        settings.ledger_key,
+        hint="nothing was allowed; ask the repository's admins",
     )
-    if _exit(judgements) != ExitCode.ALLOW:
-        # git stores nothing of a rejected push: no evidence entry for refs that never exist.
+    judgements = with_decisions(judgements, decisions)
+    return HookOutcome(judgements, exit_code(decisions), indices)
+
+
+def _entries(
+    judgements: Sequence[Judgement], repository: str, pusher: Alias | None, now: datetime
+) -> list[Entry]:
+    """The push's ledger entries; git stores nothing of a rejected push, so then no evidence
+    entry for refs that never exist."""
+    entries = ledger_entries(
+        judgements, door="git-hook", repository=repository, pusher=pusher, now=now
+    )
+    if exit_code([j.decision for j in judgements]) != ExitCode.ALLOW:
         entries = [e for e in entries if e.kind.value != "evidence"]
-    try:
-        indices = record(settings.ledger, entries, key=settings.ledger_key)  # step 4
-    except TwokeyError as exc:
-        return _all_denied(updates, exc, FindingCode.INTERNAL_ERROR)
-    return HookOutcome(judgements, _exit(judgements), tuple(indices))
+    return entries
 
 
 def _pusher(
@@ -151,10 +163,6 @@ def _refused(
         Judgement(u, door_deny(u.subject, code, message, hint, digest)) for u in updates
     )
     return HookOutcome(judgements, ExitCode.DENY)
-
-
-def _exit(judgements: Sequence[Judgement]) -> int:
-    return ExitCode.ALLOW if all(j.decision.allowed for j in judgements) else ExitCode.DENY
 
 
 def _all_denied(

@@ -13,7 +13,17 @@ engine's facts. Everything after ``gather`` is the same for every door, so it li
 
 from __future__ import annotations
 
-__all__ = ["Door", "Gathered", "answer", "decide", "door_deny", "exit_code", "record", "recorded"]
+__all__ = [
+    "Door",
+    "Gathered",
+    "answer",
+    "decide",
+    "door_deny",
+    "exit_code",
+    "record",
+    "recorded",
+    "recorded_at",
+]
 
 
 import json
@@ -86,17 +96,38 @@ def recorded(
 
     Without a ledger nothing is recorded (advice only; the gate that records is configured).
     """
+    return recorded_at(decisions, entries, ledger, key)[0]
+
+
+def recorded_at(
+    decisions: Sequence[Decision],
+    entries: Sequence[Entry],
+    ledger: str,
+    key: str | None = None,
+    *,
+    hint: str = "fix the ledger (twokey ledger verify), or run without --ledger",
+) -> tuple[list[Decision], tuple[int, ...]]:
+    """``recorded``, with the ledger indices of the batch (the hook reports them).
+
+    ``hint`` is what the door tells its user when the ledger cannot be written (a pusher cannot
+    run without --ledger); the error's own hint (a misconfigured signing key) comes first.
+    """
     if not ledger:
-        return list(decisions)
+        return list(decisions), ()
     try:
-        record(ledger, entries, key=key)
+        indices = record(ledger, entries, key=key)
     except TwokeyError as exc:  # fail closed: a decision that is not recorded does not stand
-        hint = "fix the ledger (twokey ledger verify), or run without --ledger"
         return [
-            door_deny(d.subject, FindingCode.INTERNAL_ERROR, exc.message, hint, d.policy_digest)
+            door_deny(
+                d.subject,
+                FindingCode.INTERNAL_ERROR,
+                exc.message,
+                exc.hint or hint,
+                d.policy_digest,
+            )
             for d in decisions
-        ]
-    return list(decisions)
+        ], ()
+    return list(decisions), tuple(indices)
 
 
 def exit_code(decisions: Sequence[Decision]) -> ExitCode:
