@@ -137,3 +137,24 @@ def test_compiling_a_valid_policy_imports_no_schema_validator() -> None:
     code = f"from twokey.policy import PolicyError, loads\ntry: loads({broken!r}, 'p.yml')\n"
     code += "except PolicyError: pass"
     assert "jsonschema" in _heavy(_modules_after(code))
+
+
+def test_building_the_command_line_imports_no_shutil() -> None:
+    """argparse asks ``shutil`` (zlib, bz2, lzma) for the terminal width per option; twokey's
+    formatter asks the OS directly, so a door's parser costs no compression modules."""
+    modules = _modules_after("from twokey.cli import build_parser\nbuild_parser('deploy')")
+    assert "shutil" not in modules
+    assert "twokey.cli._deploy" in modules  # the probe built the command's parser
+
+
+def test_help_still_follows_the_terminal_width() -> None:
+    code = "import os\nos.environ['COLUMNS'] = '{}'\n" + _cli(["deploy", "check", "--help"])
+    narrow = subprocess.run(
+        [sys.executable, "-c", code.format(50)], capture_output=True, text=True, check=False
+    ).stdout
+    wide = subprocess.run(
+        [sys.executable, "-c", code.format(200)], capture_output=True, text=True, check=False
+    ).stdout
+    usage = narrow.split("\n\n")[0].splitlines()  # the usage block: wrapped by argparse
+    assert max(map(len, usage)) <= 50
+    assert len(narrow.splitlines()) > len(wide.splitlines())

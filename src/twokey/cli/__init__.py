@@ -11,7 +11,7 @@ Exit codes (every gate treats 3 as deny):
 
 from __future__ import annotations
 
-__all__ = ["main"]
+__all__ = ["HelpFormatter", "main"]
 
 import argparse
 import os
@@ -57,6 +57,40 @@ docs: README.md and docs/ in the source tree"""
 Handler = Callable[[argparse.Namespace], int]
 
 
+def _columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` finds it ($COLUMNS, then the
+    terminal of standard output, else 80)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter (descriptions and examples kept as written), without ``shutil``.
+
+    argparse builds a formatter for every option it registers and asks ``shutil`` for the
+    terminal's width, and ``shutil`` imports zlib, bz2 and lzma: a few milliseconds of every
+    door's start-up (issue 10 item 9) for a width only ``--help`` uses.
+    """
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        width = _columns() - 2 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with ``command``, only that command is registered in full.
 
@@ -68,7 +102,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         description="Separation of duties for CI/CD: no change reaches production on one "
         "person's say-so.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"twokey {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -76,7 +110,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         if command in (None, name):
             import_module(f"twokey.cli.{module}").register(subparsers)
         else:
-            subparsers.add_parser(name, help=text, add_help=False)
+            subparsers.add_parser(name, help=text, add_help=False, formatter_class=HelpFormatter)
     return parser
 
 

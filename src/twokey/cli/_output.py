@@ -21,6 +21,7 @@ import textwrap
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
+from twokey.cli import HelpFormatter
 from twokey.errors import ExitCode
 from twokey.policy import DEFAULT_POLICY_PATH
 
@@ -45,7 +46,7 @@ def add_command(
         help=text,
         description=textwrap.fill(description, 79) if description else None,
         epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
 
 
