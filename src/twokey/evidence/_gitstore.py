@@ -17,7 +17,7 @@ __all__ = [
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from twokey._evidence_refs import ARTIFACT_PREFIX, EVIDENCE_PREFIX, BlobInfo, read_bounded
@@ -73,26 +73,33 @@ class GitEvidenceStore:
                 raise
         return ref
 
-    def _refs(self, patterns: list[str]) -> list[tuple[str, str]]:
+    def _refs(self, patterns: list[str]) -> tuple[list[tuple[str, str]], dict[str, int]]:
+        """``(refname, blob id)`` pairs (no id for a ref that names no blob), and each blob's
+        size: git names them with the refs, so reading them needs one ``cat-file`` only."""
         out = self._git.run(
             "for-each-ref",
-            "--format=%(objectname) %(objecttype) %(refname)",
+            "--format=%(objectname) %(objecttype) %(objectsize) %(refname)",
             *patterns,
         ).decode()
-        refs = []
+        refs, sizes = [], {}
         for line in out.splitlines():
-            oid, kind, name = line.split(" ", 2)
+            oid, kind, size, name = line.split(" ", 3)
             refs.append((name, oid if kind == "blob" else ""))
-        return refs
+            if kind == "blob":
+                sizes[oid] = int(size)
+        return refs, sizes
 
-    def read(self, refs: list[tuple[str, str]]) -> list[StoredEnvelope]:
-        """The envelopes behind ``(refname, blob id)`` pairs (two ``git cat-file`` for all).
+    def read(
+        self, refs: list[tuple[str, str]], blob_sizes: Mapping[str, int] | None = None
+    ) -> list[StoredEnvelope]:
+        """The envelopes behind ``(refname, blob id)`` pairs (two ``git cat-file`` for all;
+        one when ``blob_sizes`` has every blob's size from the ref listing).
 
         A ref that names no blob (empty id) is corrupt evidence: it is returned empty, so that
         verification refuses it by name instead of it silently vanishing; an oversized blob is
         returned unread with its size, and refused as too big.
         """
-        objects = self.objects(oid for _, oid in refs if oid)
+        objects = self.objects((oid for _, oid in refs if oid), blob_sizes)
         out = []
         for name, oid in refs:
             info = objects.get(oid)
@@ -102,13 +109,17 @@ class GitEvidenceStore:
                 out.append(StoredEnvelope(info.data, name, info.size))
         return out
 
-    def objects(self, oids: Iterable[str]) -> dict[str, BlobInfo]:
+    def objects(
+        self, oids: Iterable[str], blob_sizes: Mapping[str, int] | None = None
+    ) -> dict[str, BlobInfo]:
         """Objects by id, bounded by the one envelope size limit (``_evidence_refs``).
 
         In a pre-receive hook (with the quarantine environment) this reads the objects of the
         push being received, before any ref names them.
         """
-        return read_bounded(lambda mode, stdin: self._git.run("cat-file", mode, stdin=stdin), oids)
+        return read_bounded(
+            lambda mode, stdin: self._git.run("cat-file", mode, stdin=stdin), oids, blob_sizes
+        )
 
     def read_blobs(self, oids: Iterable[str]) -> dict[str, bytes]:
         """Blob contents by id (at most the envelope size limit); others are absent."""
@@ -130,7 +141,7 @@ class GitEvidenceStore:
                 patterns.append(f"{ARTIFACT_PREFIX}{subject.removeprefix('sha256:')}/")
             else:
                 patterns.append(f"{EVIDENCE_PREFIX}{subject}/")
-        return self.read(self._refs(patterns)) if patterns else []
+        return self.read(*self._refs(patterns)) if patterns else []
 
     def for_commits(self, shas: Iterable[str]) -> list[StoredEnvelope]:
         """Every envelope filed under the given commits (or trees)."""
@@ -144,7 +155,7 @@ class GitEvidenceStore:
 
     def all(self) -> Iterator[StoredEnvelope]:
         """Every envelope in the namespace."""
-        yield from self.read(self._refs([EVIDENCE_PREFIX, ARTIFACT_PREFIX]))
+        yield from self.read(*self._refs([EVIDENCE_PREFIX, ARTIFACT_PREFIX]))
 
 
 def repository_id(git_dir: Path) -> str:

@@ -88,3 +88,27 @@ def test_repository_id(repo: GitRepo, config: dict[str, str], expected: str) -> 
     for key, value in config.items():
         repo.git("config", key, value)
     assert repository_id(repo.path / ".git") == expected
+
+
+def test_listed_evidence_is_read_with_one_cat_file(repo: GitRepo) -> None:
+    """``for-each-ref`` names each blob's size, so only ``--batch`` runs (issue 10 item 9);
+    an oversized blob is still never read, and ids git did not list are still checked."""
+    from twokey._evidence_refs import read_bounded  # noqa: PLC0415
+
+    head = repo.rev_parse("HEAD")
+    small = repo.git("hash-object", "-w", "--stdin", input="{}")
+    big = repo.git("hash-object", "-w", "--stdin", input="x" * (MAX_ENVELOPE_BYTES + 10))
+    modes: list[str] = []
+
+    def cat_file(mode: str, stdin: bytes) -> bytes:
+        modes.append(mode)
+        return repo.git("cat-file", mode, input=stdin.decode()).encode() + b"\n"
+
+    sizes = {small: 2, big: MAX_ENVELOPE_BYTES + 10}
+    read = read_bounded(cat_file, [small, big], sizes)
+    assert modes == ["--batch"]
+    assert (read[small].data, read[big].data, read[big].oversized) == (b"{}", b"", True)
+    modes.clear()
+    read = read_bounded(cat_file, [small, head], {small: 2})
+    assert modes == ["--batch-check", "--batch"]
+    assert (read[head].kind, read[head].data, read[small].data) == ("commit", b"", b"{}")
