@@ -320,6 +320,13 @@ class SqlStore(Store):
             rows = self._exec("SELECT size, root, note FROM twokey_checkpoints ORDER BY size")
             return [_checkpoint(s, r, n) for s, r, n in rows.fetchall()]
 
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        """One row, not every checkpoint: the tiles ask for it on every request."""
+        with self._guard("reading checkpoints"):
+            sql = "SELECT size, root, note FROM twokey_checkpoints ORDER BY size DESC LIMIT 1"
+            row = self._exec(sql).fetchone()
+        return None if row is None else _checkpoint(*row)
+
     def close(self) -> None:
         with self._guard("closing"):
             self.conn.close()

@@ -108,6 +108,11 @@ class Store(abc.ABC):
     def checkpoints(self) -> list[StoredCheckpoint]:
         """Every stored checkpoint, by size."""
 
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        """The stored checkpoint of the largest size, if any (a store may answer faster)."""
+        found = self.checkpoints()
+        return found[-1] if found else None
+
     @abc.abstractmethod
     def close(self) -> None:
         """Release the connection."""
