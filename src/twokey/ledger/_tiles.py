@@ -34,7 +34,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from twokey.errors import InfrastructureError
+from twokey.errors import InfrastructureError, UsageError
 from twokey.ledger._ledger import Ledger
 from twokey.ledger._note import Checkpoint, NoteError
 from twokey.ledger._store import LedgerCorruptError, MissingHashError, StoredCheckpoint
@@ -233,13 +233,14 @@ def write_tiles(ledger: Ledger, out: Path) -> TilesWritten:
     hands out a checkpoint whose tiles are not there yet, nor half a file.
 
     Raises:
-        TileError: no signed checkpoint, or an entry too long for a bundle (no checkpoint is
-            written then).
+        UsageError: the log has no signed checkpoint yet.
+        TileError: an entry is too long for a bundle, or a file cannot be written (no
+            checkpoint is written then).
     """
     with ledger.store.snapshot():
         latest = ledger.store.latest_checkpoint()
         if latest is None:
-            raise TileError(
+            raise UsageError(
                 "the ledger has no signed checkpoint to publish",
                 hint="run `twokey ledger checkpoint --key KEY` first",
             )

@@ -28,6 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from twokey.cli import main
+from twokey.errors import UsageError
 from twokey.ledger import (
     EMPTY_ROOT,
     Checkpoint,
@@ -199,7 +200,7 @@ def test_nothing_is_served_before_the_first_checkpoint(ledger_url: str) -> None:
         ledger.append_raw([b"a", b"b"])
         assert tile(ledger, "checkpoint") is None
         assert tile(ledger, "tile/0/000.p/2") is None
-        with pytest.raises(TileError, match="no signed checkpoint"):
+        with pytest.raises(UsageError, match="no signed checkpoint"):
             write_tiles(ledger, Path("/nonexistent"))
 
 
