@@ -288,10 +288,14 @@ class SqlStore(Store):
                     what = f"entry {index}"
                     yield index, _blob(data, what, index), _blob(leaf, f"{what}'s leaf hash", index)
 
-    def nodes(self, level: int, start: int) -> Iterator[tuple[int, bytes]]:
-        sql = "SELECT idx, hash FROM twokey_nodes WHERE level = ? AND idx >= ? ORDER BY idx"
+    def nodes(self, level: int, start: int, end: int | None = None) -> Iterator[tuple[int, bytes]]:
+        sql = "SELECT idx, hash FROM twokey_nodes WHERE level = ? AND idx >= ?"
+        params: list[Any] = [level, start]
+        if end is not None:
+            sql += " AND idx < ?"
+            params.append(end)
         with self._guard("reading tree nodes"):
-            cur = self._stream(sql, (level, start))
+            cur = self._stream(sql + " ORDER BY idx", params)
             while rows := cur.fetchmany(_FETCH):
                 for idx, value in rows:
                     yield _int(idx, "a node index"), _blob(value, f"a level-{level} tree hash")

@@ -93,8 +93,8 @@ class Store(abc.ABC):
         """(index, entry bytes, stored leaf hash) of stored rows in ``[start, end)``, by index."""
 
     @abc.abstractmethod
-    def nodes(self, level: int, start: int) -> Iterator[tuple[int, bytes]]:
-        """(index, hash) of the stored interior nodes of ``level`` from ``start``, by index."""
+    def nodes(self, level: int, start: int, end: int | None = None) -> Iterator[tuple[int, bytes]]:
+        """(index, hash) of the stored interior nodes of ``level`` in ``[start, end)``, by index."""
 
     @abc.abstractmethod
     def snapshot(self) -> AbstractContextManager[None]:

@@ -31,6 +31,7 @@ __all__ = [
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,25 +183,38 @@ def signed_size(checkpoint: StoredCheckpoint) -> int:
 
 
 def _hashes(ledger: Ledger, ref: TileRef) -> bytes:
+    """The tile's hashes by one range read: leaf hashes for level 0, stored nodes above."""
     start = ref.index << TILE_HEIGHT
-    positions = [(ref.height, start + i) for i in range(ref.width)]
-    found = ledger.store.hashes(positions)
-    return b"".join(found[p] for p in positions)
+    end = start + ref.width
+    rows: Iterator[tuple[int, bytes]]
+    if ref.level == 0:
+        rows = ((index, leaf) for index, _, leaf in ledger.store.entries(start, end))
+    else:
+        rows = ledger.store.nodes(ref.height, start, end)
+    return b"".join(_contiguous(rows, start, ref.width, f"level-{ref.height} hash"))
 
 
 def _bundle(ledger: Ledger, ref: TileRef) -> bytes:
     start = ref.index << TILE_HEIGHT
-    datas: list[bytes] = []
-    for index, data, _ in ledger.store.entries(start, start + ref.width):
-        if index != start + len(datas):
+    rows = ((index, data) for index, data, _ in ledger.store.entries(start, start + ref.width))
+    return encode_bundle(_contiguous(rows, start, ref.width, "entry"), start)
+
+
+def _contiguous(
+    rows: Iterator[tuple[int, bytes]], start: int, width: int, what: str
+) -> list[bytes]:
+    """The values of rows ``start .. start + width - 1``, or the store is damaged."""
+    values: list[bytes] = []
+    for index, value in rows:
+        if index != start + len(values):
             break
-        datas.append(data)
-    if len(datas) != ref.width:
+        values.append(value)
+    if len(values) != width:
         raise MissingHashError(
-            f"the ledger store is damaged: entry {start + len(datas)} is missing",
+            f"the ledger store is damaged: {what} {start + len(values)} is missing",
             hint="run `twokey ledger verify` to find the first bad index",
         )
-    return encode_bundle(datas, start)
+    return values
 
 
 def encode_bundle(datas: list[bytes], start: int = 0) -> bytes:

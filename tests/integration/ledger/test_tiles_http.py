@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -28,10 +29,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from twokey.cli import main
-from twokey.errors import UsageError
+from twokey.errors import InfrastructureError, UsageError
 from twokey.ledger import (
     EMPTY_ROOT,
     Checkpoint,
+    LedgerCorruptError,
     NoteSigner,
     TileError,
     generate_signer,
@@ -342,3 +344,49 @@ def test_bad_invocations_and_an_unreachable_server(
     state.write_text(sign_note(Checkpoint("ledger.test", 0, EMPTY_ROOT).body(), other))
     code, _, err = _run(capsys, "verify", "--url", url, "--key", key, "--state", str(state))
     assert (code, "does not hold a checkpoint signed by the key" in err) == (1, True), err
+
+
+def test_a_damaged_store_is_named_not_served(tmp_path: Path) -> None:
+    ledger_url = f"sqlite://{tmp_path / 'ledger.db'}"
+    _grow(ledger_url, 600)
+    with sqlite3.connect(tmp_path / "ledger.db") as db:
+        db.execute("DELETE FROM twokey_nodes WHERE level = 8 AND idx = 1")
+        db.execute("DELETE FROM twokey_entries WHERE idx = 300")
+    with open_ledger(ledger_url) as ledger:
+        with pytest.raises(InfrastructureError, match="level-8 hash 1 is missing"):
+            tile(ledger, "tile/1/000.p/2")
+        for path in ("tile/0/001", "tile/entries/001"):
+            with pytest.raises(InfrastructureError, match="300 is missing"):
+                tile(ledger, path)
+        assert tile(ledger, "tile/0/000") is not None  # the rest still serves
+    with sqlite3.connect(tmp_path / "ledger.db") as db:
+        db.execute("UPDATE twokey_checkpoints SET size = 700")
+    with (
+        open_ledger(ledger_url) as ledger,
+        pytest.raises(LedgerCorruptError, match="says size 600 but is stored as 700"),
+    ):
+        tile(ledger, "tile/0/000")
+
+
+def test_ledger_tiles_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ledger_url = f"sqlite://{tmp_path / 'ledger.db'}"
+    with open_ledger(ledger_url) as ledger:
+        ledger.append_raw([b"a"])
+    out = str(tmp_path / "public")
+    code, _, err = _run(capsys, "tiles", "--ledger", ledger_url, "--out", out)
+    assert (code, "no signed checkpoint" in err) == (2, True), err
+    _grow(ledger_url, 299)
+    code, text, err = _run(
+        capsys, "tiles", "--ledger", ledger_url, "--out", out, "--format", "json"
+    )
+    assert code == 0, err
+    assert json.loads(text) == {"size": 300, "tiles": 3, "bundles": 2, "directory": out}
+    files = sorted(str(p.relative_to(out)) for p in Path(out).rglob("*") if p.is_file())
+    assert files == [
+        "checkpoint",
+        "tile/0/000",
+        "tile/0/001.p/44",
+        "tile/1/000.p/1",
+        "tile/entries/000",
+        "tile/entries/001.p/44",
+    ]

@@ -1,0 +1,116 @@
+"""tlog-tiles benchmark: serving tiles from the store, publishing them, following a log.
+
+Reports, in one run on one machine (so ratios are meaningful on a noisy shared box), over a
+SQLite log of ``--entries`` entries (default 1,000,000) with a signed checkpoint:
+
+* ``tile()`` per request (median and p99) for the checkpoint, a full level-0 tile, a full
+  level-1 tile, a full entry bundle and the partial tiles, each against the floor of the same
+  run: ``Ledger.head()``, one indexed row read on the same connection;
+* ``write_tiles`` (``ledger tiles --out``) for the whole log;
+* ``follow()`` over the written files (every bundle and tile checked) against the floor:
+  raw ``hashlib`` SHA-256 over the same leaves and interior nodes, in memory.
+
+    .venv/bin/python bench/bench_tiles.py            # full run (1,000,000 entries)
+    .venv/bin/python bench/bench_tiles.py --quick    # smoke run (seconds)
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench_ledger import _entries, _floor  # the bench directory: scripts run from it
+from twokey.ledger import (
+    Ledger,
+    TileRef,
+    follow,
+    generate_signer,
+    open_ledger,
+    tile,
+    write_tiles,
+)
+
+
+def _timed(action: Callable[[], object], runs: int) -> tuple[float, float]:
+    """Median and p99 of ``action`` in milliseconds."""
+    samples = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - began) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+
+
+def _fill(ledger: Ledger, count: int) -> None:
+    for start in range(0, count, 10_000):
+        ledger.append_raw(_entries(start, min(10_000, count - start)))
+
+
+def _requests(ledger: Ledger, size: int, runs: int) -> None:
+    floor, floor_p99 = _timed(ledger.head, runs)
+    print(f"floor Ledger.head(): median {floor:.3f} ms, p99 {floor_p99:.3f} ms")
+    last = size // 256
+    paths = {
+        "checkpoint": "checkpoint",
+        "full level-0 tile": TileRef(0, last // 2).path(),
+        "full level-1 tile": TileRef(1, 0).path(),
+        "full entry bundle": TileRef(None, last // 2).path(),
+        "partial level-0 tile": TileRef(0, last, size % 256).path(),
+        "partial level-1 tile": TileRef(1, size >> 16, (size >> 8) % 256).path(),
+    }
+    for name, path in paths.items():
+        assert tile(ledger, path) is not None, path
+        median, p99 = _timed(lambda path=path: tile(ledger, path), runs)  # type: ignore[misc]
+        print(
+            f"tile() {name:22} {path:22} median {median:.3f} ms ({median / floor:.1f}x floor), "
+            f"p99 {p99:.3f} ms"
+        )
+
+
+def _files(root: Path) -> Callable[[str, int], bytes | None]:
+    def fetch(path: str, limit: int) -> bytes | None:
+        target = root / path
+        return target.read_bytes()[: limit + 1] if target.is_file() else None
+
+    return fetch
+
+
+def main() -> int:
+    """Run the benchmark; print one line per measurement."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--quick", action="store_true", help="a few seconds: 70,000 entries")
+    args = parser.parse_args()
+    size = 70_000 if args.quick else args.entries
+    runs = 20 if args.quick else args.runs
+    print(f"python {platform.python_version()}, {size:,} entries, {runs} requests each")
+    signer = generate_signer("bench.test")
+    with tempfile.TemporaryDirectory() as tmp, open_ledger(Path(tmp) / "l.db") as ledger:
+        _fill(ledger, size)
+        ledger.checkpoint(signer)
+        _requests(ledger, size, runs)
+        began = time.perf_counter()
+        written = write_tiles(ledger, Path(tmp) / "public")
+        took = time.perf_counter() - began
+        print(f"write_tiles: {written.tiles} tiles + {written.bundles} bundles in {took:.2f} s")
+        began = time.perf_counter()
+        follow(_files(Path(tmp) / "public"), signer.verifier())
+        took = time.perf_counter() - began
+        hashed = _floor(_entries(0, size))
+        print(
+            f"follow() over the files: {took:.2f} s = {took / hashed:.2f}x the raw hashlib "
+            f"floor ({hashed:.2f} s)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
