@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench_ledger import _entries, _floor  # the bench directory: scripts run from it
+from bench_ledger import _entries, _floor, _timed  # the bench directory: scripts run from it
 from twokey.ledger import (
     Ledger,
     TileRef,
@@ -35,17 +34,6 @@ from twokey.ledger import (
     tile,
     write_tiles,
 )
-
-
-def _timed(action: Callable[[], object], runs: int) -> tuple[float, float]:
-    """Median and p99 of ``action`` in milliseconds."""
-    samples = []
-    for _ in range(runs):
-        began = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - began) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))]
 
 
 def _fill(ledger: Ledger, count: int) -> None:

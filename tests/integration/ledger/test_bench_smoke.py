@@ -8,27 +8,26 @@ import sys
 from tests.integration.ledger.conftest import REPO_ROOT
 
 
-def test_bench_ledger_quick_runs() -> None:
+def _quick(script: str) -> str:
+    """The output of ``bench/<script> --quick``, which must succeed."""
     done = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "bench" / "bench_ledger.py"), "--quick"],
+        [sys.executable, str(REPO_ROOT / "bench" / script), "--quick"],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "| append, SQLite, durable, batch 1000 |" in done.stdout
-    assert "| inclusion proof at 5,000, SQLite |" in done.stdout
+    return done.stdout
+
+
+def test_bench_ledger_quick_runs() -> None:
+    out = _quick("bench_ledger.py")
+    assert "| append, SQLite, durable, batch 1000 |" in out
+    assert "| inclusion proof at 5,000, SQLite |" in out
 
 
 def test_bench_tiles_quick_runs() -> None:
-    done = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "bench" / "bench_tiles.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "tile() full level-1 tile" in done.stdout
-    assert "follow() over the files" in done.stdout
+    out = _quick("bench_tiles.py")
+    assert "tile() full level-1 tile" in out
+    assert "follow() over the files" in out
