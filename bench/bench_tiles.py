@@ -4,8 +4,9 @@ Reports, in one run on one machine (so ratios are meaningful on a noisy shared b
 SQLite log of ``--entries`` entries (default 1,000,000) with a signed checkpoint:
 
 * ``tile()`` per request (median and p99) for the checkpoint, a full level-0 tile, a full
-  level-1 tile, a full entry bundle and the partial tiles, each against the floor of the same
-  run: ``Ledger.head()``, one indexed row read on the same connection;
+  level-1 tile, a full entry bundle and a partial tile, each against its floor in the same
+  run: the same rows read by one raw ``sqlite3`` range query (``Ledger.head()``, one row,
+  for the checkpoint);
 * ``write_tiles`` (``ledger tiles --out``) for the whole log;
 * ``follow()`` over the written files (every bundle and tile checked) against the floor:
   raw ``hashlib`` SHA-256 over the same leaves and interior nodes, in memory.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import sqlite3
 import sys
 import tempfile
 import time
@@ -41,25 +43,46 @@ def _fill(ledger: Ledger, count: int) -> None:
         ledger.append_raw(_entries(start, min(10_000, count - start)))
 
 
-def _requests(ledger: Ledger, size: int, runs: int) -> None:
-    floor, floor_p99 = _timed(ledger.head, runs)
-    print(f"floor Ledger.head(): median {floor:.3f} ms, p99 {floor_p99:.3f} ms")
+_RAW = {  # the floor: the same rows by one raw sqlite3 range query, bytes joined
+    "leaf": "SELECT leaf FROM twokey_entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+    "node": "SELECT hash FROM twokey_nodes WHERE level = 8 AND idx >= ? AND idx < ? ORDER BY idx",
+    "data": "SELECT data FROM twokey_entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+}
+
+
+def _requests(ledger: Ledger, database: Path, size: int, runs: int) -> None:
+    raw = sqlite3.connect(database)
     last = size // 256
-    paths = {
-        "checkpoint": "checkpoint",
-        "full level-0 tile": TileRef(0, last // 2).path(),
-        "full level-1 tile": TileRef(1, 0).path(),
-        "full entry bundle": TileRef(None, last // 2).path(),
-        "partial level-0 tile": TileRef(0, last, size % 256).path(),
-        "partial level-1 tile": TileRef(1, size >> 16, (size >> 8) % 256).path(),
-    }
-    for name, path in paths.items():
+    cases = [
+        ("checkpoint", "checkpoint", None, (0, 0)),
+        ("full level-0 tile", TileRef(0, last // 2).path(), "leaf", (last // 2 * 256, 256)),
+        ("full level-1 tile", TileRef(1, 0).path(), "node", (0, 256)),
+        ("full entry bundle", TileRef(None, last // 2).path(), "data", (last // 2 * 256, 256)),
+        (
+            "partial level-0 tile",
+            TileRef(0, last, size % 256).path(),
+            "leaf",
+            (last * 256, size % 256),
+        ),
+    ]
+    for name, path, table, (start, width) in cases:
         assert tile(ledger, path) is not None, path
+        if table is None:
+            floor_action: Callable[[], object] = ledger.head
+            floor_name = "Ledger.head()"
+        else:
+            sql = _RAW[table]
+            floor_action = lambda sql=sql, a=start, b=start + width: b"".join(  # noqa: E731
+                row[0] for row in raw.execute(sql, (a, b))
+            )
+            floor_name = f"raw {table} range"
+        floor, _ = _timed(floor_action, runs)
         median, p99 = _timed(lambda path=path: tile(ledger, path), runs)  # type: ignore[misc]
         print(
-            f"tile() {name:22} {path:22} median {median:.3f} ms ({median / floor:.1f}x floor), "
-            f"p99 {p99:.3f} ms"
+            f"| tile() {name} | `{path}` | {median:.3f} ms | {p99:.3f} ms | "
+            f"{floor_name} {floor:.3f} ms | {median / floor:.1f}x |"
         )
+    raw.close()
 
 
 def _files(root: Path) -> Callable[[str, int], bytes | None]:
@@ -84,7 +107,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, open_ledger(Path(tmp) / "l.db") as ledger:
         _fill(ledger, size)
         ledger.checkpoint(signer)
-        _requests(ledger, size, runs)
+        print("| request | path | median | p99 | floor (same run) | ratio |")
+        print("|---|---|---|---|---|---|")
+        _requests(ledger, Path(tmp) / "l.db", size, runs)
         began = time.perf_counter()
         written = write_tiles(ledger, Path(tmp) / "public")
         took = time.perf_counter() - began
