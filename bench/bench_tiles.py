@@ -68,21 +68,21 @@ def _requests(ledger: Ledger, database: Path, size: int, runs: int) -> None:
     for name, path, table, (start, width) in cases:
         assert tile(ledger, path) is not None, path
         if table is None:
-            floor_action: Callable[[], object] = ledger.head
+            floor, _ = _timed(ledger.head, runs)
             floor_name = "Ledger.head()"
         else:
-            sql = _RAW[table]
-            floor_action = lambda sql=sql, a=start, b=start + width: b"".join(  # noqa: E731
-                row[0] for row in raw.execute(sql, (a, b))
-            )
+            floor, _ = _timed(_raw_range(raw, _RAW[table], start, start + width), runs)
             floor_name = f"raw {table} range"
-        floor, _ = _timed(floor_action, runs)
         median, p99 = _timed(lambda path=path: tile(ledger, path), runs)  # type: ignore[misc]
         print(
             f"| tile() {name} | `{path}` | {median:.3f} ms | {p99:.3f} ms | "
             f"{floor_name} {floor:.3f} ms | {median / floor:.1f}x |"
         )
     raw.close()
+
+
+def _raw_range(raw: sqlite3.Connection, sql: str, start: int, end: int) -> Callable[[], bytes]:
+    return lambda: b"".join(row[0] for row in raw.execute(sql, (start, end)))
 
 
 def _files(root: Path) -> Callable[[str, int], bytes | None]:
