@@ -15,7 +15,14 @@ from twokey.errors import VerificationError
 from twokey.ledger._compact import fold, grow
 from twokey.ledger._merkle import EMPTY_ROOT, HASH_SIZE, leaf_hash
 from twokey.ledger._note import MAX_NOTE_BYTES, Checkpoint, NoteError, NoteVerifier, open_note
-from twokey.ledger._tiles import MAX_BUNDLED_ENTRY, TILE_HEIGHT, TILE_WIDTH, TileRef, tile_refs
+from twokey.ledger._tiles import (
+    MAX_BUNDLED_ENTRY,
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    TileRef,
+    level_refs,
+    tile_refs,
+)
 
 # fetch(path relative to the log's prefix, most bytes accepted) -> body, or None for a 404.
 Fetch = Callable[[str, int], bytes | None]
@@ -63,23 +70,24 @@ def follow(
     if previous is not None:
         _no_rollback(previous, checkpoint)  # step 2
     rebuild = _Rebuild(previous)
-    refs = tile_refs(checkpoint.size)
-    bundles = [ref for ref in refs if ref.level is None]
-    for ref in bundles:  # steps 3 and 4 (level 0: the leaf hashes)
+    tiles = bundles = 0
+    for ref in level_refs(None, checkpoint.size):  # steps 3 and 4 (level 0: the leaf hashes)
         leaves = [leaf_hash(data) for data in _entries(fetch, ref)]
         _check_tile(fetch, TileRef(0, ref.index, ref.width), b"".join(leaves))
         rebuild.add(leaves)
-    for ref in refs:  # step 4, the levels above
+        tiles, bundles = tiles + 1, bundles + 1
+    for ref in tile_refs(checkpoint.size):  # step 4, the levels above
         if ref.level:
             start = ref.index << TILE_HEIGHT
             hashes = rebuild.level(ref.height)[start : start + ref.width]
             _check_tile(fetch, ref, b"".join(hashes))
+            tiles += 1
     if rebuild.root() != checkpoint.root:  # step 5
         raise RemoteLogError(
             f"the served entries do not reproduce the root of the checkpoint of size "
             f"{checkpoint.size}"
         )
-    return FollowReport(checkpoint, note, previous, len(refs) - len(bundles), len(bundles))
+    return FollowReport(checkpoint, note, previous, tiles, bundles)
 
 
 def _checkpoint(fetch: Fetch, verifier: NoteVerifier) -> tuple[str, Checkpoint]:

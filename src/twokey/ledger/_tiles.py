@@ -23,6 +23,7 @@ __all__ = [
     "TileResponse",
     "TilesWritten",
     "encode_bundle",
+    "level_refs",
     "tile",
     "tile_refs",
     "write_tiles",
@@ -114,22 +115,22 @@ def encode_index(index: int) -> str:
     return "/".join([*(f"x{g}" for g in groups[:-1]), groups[-1]])
 
 
-def tile_refs(size: int) -> list[TileRef]:
-    """Every tile and entry bundle of a tree of ``size`` entries: bundles, then tiles by level."""
-    refs = _level_refs(None, size)
+def tile_refs(size: int) -> Iterator[TileRef]:
+    """Every tile and entry bundle of a tree of ``size`` entries: bundles, then tiles by level
+    (lazily: a checkpoint claiming a huge size costs nothing until its tiles are fetched)."""
+    yield from level_refs(None, size)
     level = 0
     while size >> (TILE_HEIGHT * level):
-        refs.extend(_level_refs(level, size >> (TILE_HEIGHT * level)))
+        yield from level_refs(level, size >> (TILE_HEIGHT * level))
         level += 1
-    return refs
 
 
-def _level_refs(level: int | None, count: int) -> list[TileRef]:
+def level_refs(level: int | None, count: int) -> Iterator[TileRef]:
     """The tiles of one level holding ``count`` hashes: full ones, then the partial one."""
-    refs = [TileRef(level, n) for n in range(count >> TILE_HEIGHT)]
+    for index in range(count >> TILE_HEIGHT):
+        yield TileRef(level, index)
     if count % TILE_WIDTH:
-        refs.append(TileRef(level, count >> TILE_HEIGHT, count % TILE_WIDTH))
-    return refs
+        yield TileRef(level, count >> TILE_HEIGHT, count % TILE_WIDTH)
 
 
 @dataclass(frozen=True)
@@ -258,13 +259,16 @@ def write_tiles(ledger: Ledger, out: Path) -> TilesWritten:
                 "the ledger has no signed checkpoint to publish",
                 hint="run `twokey ledger checkpoint --key KEY` first",
             )
-        refs = tile_refs(signed_size(latest))
-        for ref in refs:
-            body = _bundle(ledger, ref) if ref.level is None else _hashes(ledger, ref)
-            _write(out / ref.path(), body)
+        tiles = bundles = 0
+        for ref in tile_refs(signed_size(latest)):
+            if ref.level is None:
+                _write(out / ref.path(), _bundle(ledger, ref))
+                bundles += 1
+            else:
+                _write(out / ref.path(), _hashes(ledger, ref))
+                tiles += 1
     _write(out / "checkpoint", latest.note.encode())
-    bundles = sum(1 for ref in refs if ref.level is None)
-    return TilesWritten(latest.size, len(refs) - bundles, bundles)
+    return TilesWritten(latest.size, tiles, bundles)
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from twokey.ledger import (
+    EMPTY_ROOT,
     Checkpoint,
     Fetch,
     NoteError,
@@ -106,7 +107,7 @@ def _summary(size: int) -> list[tuple[int | None, int, int]]:
 def test_tiles_of_the_spec_example_tree_of_70000() -> None:
     """c2sp.org/tlog-tiles: 273 full level-0 tiles, a partial one of width 112, one full
     level-1 tile, a partial one of width 17 and a partial level-2 tile of width 1."""
-    refs = tile_refs(70_000)
+    refs = list(tile_refs(70_000))
     level0 = [r for r in refs if r.level == 0]
     assert len(level0) == 274
     assert [r.width for r in level0].count(256) == 273
@@ -285,6 +286,16 @@ def test_another_key_and_another_origin_are_refused() -> None:
         follow(_fetch(files), KEY)
     with pytest.raises(NoteError, match="not UTF-8"):
         follow(_fetch({"checkpoint": b"\xff"}), KEY)
+
+
+def test_a_checkpoint_claiming_a_huge_log_costs_one_missing_bundle() -> None:
+    """Refs are made lazily: 2**62 entries would be 2**54 tile objects in a list."""
+    files = _files(DATAS)
+    files["checkpoint"] = sign_note(
+        Checkpoint(KEY.name, 1 << 62, EMPTY_ROOT).body(), SIGNER
+    ).encode()
+    with pytest.raises(RemoteLogError, match="tile/entries/002 is not served"):
+        follow(_fetch(files), KEY)
 
 
 def test_rollback_and_fork_against_the_previous_checkpoint() -> None:
