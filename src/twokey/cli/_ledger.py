@@ -54,6 +54,9 @@ examples:
   twokey ledger consistency --from checkpoint.note --key ledger.key.pub
   twokey ledger export audit-2026/ --key ledger.key.pub
   twokey ledger verify-export audit-2026/ --key ledger.key.pub
+  twokey ledger tiles --out /var/www/ledger/       # C2SP tlog-tiles for a static web server
+  twokey ledger verify --url https://ledger.example.com/ledger/v1/ --key ledger.key.pub \
+      --state ledger.state                         # follow a served log from its tiles
 
 The ledger is --ledger URL, else $TWOKEY_LEDGER, else .twokey/ledger.db (SQLite);
 postgresql://user@host/db[?schema=NAME] selects PostgreSQL. Only init creates a database.
@@ -306,6 +309,10 @@ def _progress(total: int) -> tuple[Callable[[int], None] | None, Callable[[], No
 
 def _verify(args: argparse.Namespace) -> int:
     verifier = _verifier(args.key) if args.key else None
+    if args.url:
+        from twokey.cli._ledger_tiles import verify_url  # noqa: PLC0415 - httpx is slow
+
+        return verify_url(args, verifier)
     since = None
     if args.since:
         if verifier is None:
@@ -335,6 +342,13 @@ def _verify(args: argparse.Namespace) -> int:
         + assurance.summary(),
     )
     return code
+
+
+def _tiles(args: argparse.Namespace) -> int:
+    from twokey.cli._ledger_tiles import tiles_command  # noqa: PLC0415
+
+    with _open(args) as ledger:
+        return tiles_command(args, ledger)
 
 
 def _accepted(assurance: Assurance, args: argparse.Namespace) -> int:
@@ -448,6 +462,17 @@ def _verify_args(p: argparse.ArgumentParser) -> None:
         help="exit 0 for a log that has no signed checkpoint yet (it proves nothing)",
     )
     _consistency_only_arg(p)
+    p.add_argument(
+        "--url",
+        help="verify the C2SP tlog-tiles log served at this URL prefix instead of a local "
+        "ledger (needs --key)",
+    )
+    p.add_argument(
+        "--state",
+        metavar="FILE",
+        help="with --url: the checkpoint verified last time; a rolled-back or forked log is "
+        "refused, and the new checkpoint is saved here",
+    )
 
 
 def _consistency_only_arg(p: argparse.ArgumentParser) -> None:
@@ -482,6 +507,15 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     _key_arg(False)(p)
 
 
+def _tiles_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="directory to write checkpoint and tile/... into (serve it as the log's prefix)",
+    )
+
+
 def _verify_export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("directory", help="the export to verify (written by twokey ledger export)")
     p.add_argument(
@@ -512,4 +546,5 @@ _COMMANDS: tuple[
         "verify an export offline with the public key",
         _verify_export_args,
     ),
+    ("tiles", _tiles, "write the log as C2SP tlog-tiles for a static server", _tiles_args),
 )

@@ -7,6 +7,7 @@ that third parties can use on their own; ``open_ledger`` gives the stored, signe
 from twokey.ledger._assurance import Assurance, Level, assess
 from twokey.ledger._bundle import ExportReport, ProofBundle, export_log, prove, verify_export
 from twokey.ledger._entry import ENTRY_VERSION, Entry, EntryKind, canonical_json, parse_entry
+from twokey.ledger._follow import Fetch, FollowReport, RemoteLogError, follow
 from twokey.ledger._ledger import DEFAULT_LEDGER, Ledger, open_ledger
 from twokey.ledger._merkle import (
     EMPTY_ROOT,
@@ -41,6 +42,14 @@ from twokey.ledger._records import (
     to_entry,
 )
 from twokey.ledger._store import Store, StoredCheckpoint
+from twokey.ledger._tiles import (
+    TileError,
+    TileRef,
+    TileResponse,
+    TilesWritten,
+    tile,
+    write_tiles,
+)
 from twokey.ledger._verify import LedgerCorruptError, VerifyReport
 
 __all__ = [
@@ -56,6 +65,8 @@ __all__ = [
     "EntryKind",
     "EvidenceRecord",
     "ExportReport",
+    "Fetch",
+    "FollowReport",
     "LandedRecord",
     "Ledger",
     "LedgerCorruptError",
@@ -67,14 +78,20 @@ __all__ = [
     "ProofError",
     "Record",
     "RecordError",
+    "RemoteLogError",
     "ReviewRecord",
     "Store",
     "StoredCheckpoint",
+    "TileError",
+    "TileRef",
+    "TileResponse",
+    "TilesWritten",
     "VerifyReport",
     "assess",
     "canonical_json",
     "consistency_proof",
     "export_log",
+    "follow",
     "generate_signer",
     "inclusion_proof",
     "leaf_hash",
@@ -86,8 +103,10 @@ __all__ = [
     "read_record",
     "root",
     "sign_note",
+    "tile",
     "to_entry",
     "verify_consistency",
     "verify_export",
     "verify_inclusion",
+    "write_tiles",
 ]

@@ -137,8 +137,8 @@ class Ledger:
 
     def latest_checkpoint(self, covering: int = 0) -> StoredCheckpoint | None:
         """The largest stored checkpoint of at least ``covering`` entries, if any."""
-        found = [c for c in self.store.checkpoints() if c.size >= covering]
-        return found[-1] if found else None
+        latest = self.store.latest_checkpoint()
+        return latest if latest is not None and latest.size >= covering else None
 
     # -- proofs ---------------------------------------------------------------------------
     def root_at(self, size: int) -> bytes:

@@ -48,6 +48,16 @@ def _blob(value: object, what: str, index: int | None = None) -> bytes:
     )
 
 
+def _entry_row(idx: object, data: object, leaf: object) -> tuple[int, bytes, bytes]:
+    """A stored entry row, checked; the usual exact types skip building error messages (the
+    check is the same: ``type(x) is int`` refuses ``bool``, other blob types take the long way)."""
+    if type(idx) is int and type(data) is bytes and type(leaf) is bytes:
+        return idx, data, leaf
+    index = _int(idx, "an entry index")
+    what = f"entry {index}"
+    return index, _blob(data, what, index), _blob(leaf, f"{what}'s leaf hash", index)
+
+
 def _int(value: object, what: str) -> int:
     """A stored integer (``bool`` and SQLite TEXT are refused, not converted)."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -283,18 +293,23 @@ class SqlStore(Store):
         with self._guard("reading entries"):
             cur = self._stream(sql + " ORDER BY idx", params)
             while rows := cur.fetchmany(_FETCH):
-                for idx, data, leaf in rows:
-                    index = _int(idx, "an entry index")
-                    what = f"entry {index}"
-                    yield index, _blob(data, what, index), _blob(leaf, f"{what}'s leaf hash", index)
+                for row in rows:
+                    yield _entry_row(*row)
 
-    def nodes(self, level: int, start: int) -> Iterator[tuple[int, bytes]]:
-        sql = "SELECT idx, hash FROM twokey_nodes WHERE level = ? AND idx >= ? ORDER BY idx"
+    def nodes(self, level: int, start: int, end: int | None = None) -> Iterator[tuple[int, bytes]]:
+        sql = "SELECT idx, hash FROM twokey_nodes WHERE level = ? AND idx >= ?"
+        params: list[Any] = [level, start]
+        if end is not None:
+            sql += " AND idx < ?"
+            params.append(end)
         with self._guard("reading tree nodes"):
-            cur = self._stream(sql, (level, start))
+            cur = self._stream(sql + " ORDER BY idx", params)
             while rows := cur.fetchmany(_FETCH):
                 for idx, value in rows:
-                    yield _int(idx, "a node index"), _blob(value, f"a level-{level} tree hash")
+                    if type(idx) is int and type(value) is bytes:  # as _entry_row
+                        yield idx, value
+                    else:
+                        yield _int(idx, "a node index"), _blob(value, f"a level-{level} tree hash")
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -319,6 +334,13 @@ class SqlStore(Store):
         with self._guard("reading checkpoints"):
             rows = self._exec("SELECT size, root, note FROM twokey_checkpoints ORDER BY size")
             return [_checkpoint(s, r, n) for s, r, n in rows.fetchall()]
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        """One row, not every checkpoint: the tiles ask for it on every request."""
+        with self._guard("reading checkpoints"):
+            sql = "SELECT size, root, note FROM twokey_checkpoints ORDER BY size DESC LIMIT 1"
+            row = self._exec(sql).fetchone()
+        return None if row is None else _checkpoint(*row)
 
     def close(self) -> None:
         with self._guard("closing"):

@@ -93,8 +93,8 @@ class Store(abc.ABC):
         """(index, entry bytes, stored leaf hash) of stored rows in ``[start, end)``, by index."""
 
     @abc.abstractmethod
-    def nodes(self, level: int, start: int) -> Iterator[tuple[int, bytes]]:
-        """(index, hash) of the stored interior nodes of ``level`` from ``start``, by index."""
+    def nodes(self, level: int, start: int, end: int | None = None) -> Iterator[tuple[int, bytes]]:
+        """(index, hash) of the stored interior nodes of ``level`` in ``[start, end)``, by index."""
 
     @abc.abstractmethod
     def snapshot(self) -> AbstractContextManager[None]:
@@ -107,6 +107,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def checkpoints(self) -> list[StoredCheckpoint]:
         """Every stored checkpoint, by size."""
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        """The stored checkpoint of the largest size, if any (a store may answer faster)."""
+        found = self.checkpoints()
+        return found[-1] if found else None
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""The ledger benchmark still runs (``--quick``), so that it does not rot."""
+"""The ledger benchmarks still run (``--quick``), so that they do not rot."""
 
 from __future__ import annotations
 
@@ -8,14 +8,26 @@ import sys
 from tests.integration.ledger.conftest import REPO_ROOT
 
 
-def test_bench_ledger_quick_runs() -> None:
+def _quick(script: str) -> str:
+    """The output of ``bench/<script> --quick``, which must succeed."""
     done = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "bench" / "bench_ledger.py"), "--quick"],
+        [sys.executable, str(REPO_ROOT / "bench" / script), "--quick"],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "| append, SQLite, durable, batch 1000 |" in done.stdout
-    assert "| inclusion proof at 5,000, SQLite |" in done.stdout
+    return done.stdout
+
+
+def test_bench_ledger_quick_runs() -> None:
+    out = _quick("bench_ledger.py")
+    assert "| append, SQLite, durable, batch 1000 |" in out
+    assert "| inclusion proof at 5,000, SQLite |" in out
+
+
+def test_bench_tiles_quick_runs() -> None:
+    out = _quick("bench_tiles.py")
+    assert "tile() full level-1 tile" in out
+    assert "follow() over the files" in out
