@@ -29,7 +29,7 @@ from twokey.audit._model import ApproverRow, AuditChange, Deployment, Totals
 from twokey.audit._signals import SignalStats, TimedApproval
 from twokey.audit._sources import Deploys, RefEvidence, read_ledger
 from twokey.errors import UsageError
-from twokey.git import GitReader, Record, landing_heads
+from twokey.git import GitReader, MergeResolution, Record, landing_heads, merge_resolution
 from twokey.git import GitRunner as Git
 from twokey.model import (
     ZERO_SHA,
@@ -318,6 +318,15 @@ class Walk:
             len(change.paths) if self.reads_paths else None,
             tuple(sorted(emails)),
             gate,
+            self._resolutions(change),
+        )
+
+    def _resolutions(self, change: Change) -> tuple[MergeResolution, ...]:
+        """The merger's own content in each merge that is not clean (rare: read when met)."""
+        return tuple(
+            merge_resolution(self.git, c)
+            for c in change.commits
+            if c.is_merge and c.clean_merge is False
         )
 
     def _people(

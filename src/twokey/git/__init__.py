@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     )
     from twokey.git._reader import GitReader, RefTip
     from twokey.git._repository import RepositorySettings, repository_settings
+    from twokey.git._resolution import MergeResolution, merge_resolution
     from twokey.git._reviews import (
         REVIEW_TRAILERS,
         landing_heads,
@@ -49,6 +50,7 @@ _LAZY = {
     "GitResult": "twokey._gitrunner",
     "GitRunner": "twokey._gitrunner",
     "LOG_ARGS": "twokey.git._commits",
+    "MergeResolution": "twokey.git._resolution",
     "REVIEW_TRAILERS": "twokey.git._reviews",
     "RawEnvelope": "twokey.git._evidence",
     "Record": "twokey.git._history",
@@ -63,6 +65,7 @@ _LAZY = {
     "first_parent_records": "twokey.git._history",
     "landing_heads": "twokey.git._reviews",
     "last_paragraph": "twokey.git._trailers",
+    "merge_resolution": "twokey.git._resolution",
     "paragraph_trailers": "twokey.git._trailers",
     "parse_ident": "twokey.git._trailers",
     "parse_log": "twokey.git._commits",
@@ -82,6 +85,7 @@ __all__ = [
     "GitReader",
     "GitResult",
     "GitRunner",
+    "MergeResolution",
     "RawEnvelope",
     "Record",
     "RefTip",
@@ -95,6 +99,7 @@ __all__ = [
     "first_parent_records",
     "landing_heads",
     "last_paragraph",
+    "merge_resolution",
     "paragraph_trailers",
     "parse_ident",
     "parse_log",
