@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from twokey.audit._changes import counts_applied
 from twokey.audit._exceptions import landed_in_history
 from twokey.audit._fast import FastLane
 from twokey.audit._report import AuditReport, Spool
@@ -231,6 +232,12 @@ def _sources(walk: Walk) -> list[str]:
         _ledger_source(walk.ledger),
         _forge_source(walk.ledger),
     ]
+    if counts_applied(walk.trusted, walk.ref):
+        sources.append(
+            "applied patches (git am: the committer is not the author): the committer as "
+            "approver (trust: trailer, an unverified claim), counted where the rule says "
+            "count_applied"
+        )
     if not len(walk.deploys):
         sources.append("deploys: no deploy records (signed or in the ledger): deployer unknown")
     return sources

@@ -17,8 +17,9 @@ from pathlib import Path
 from twokey.audit._changes import (
     approver_row,
     build_change,
+    claimed_approvals,
     counts,
-    trailer_approvals,
+    counts_applied,
     trailer_idents,
 )
 from twokey.audit._default_policy import DefaultPolicy
@@ -140,6 +141,7 @@ class Walk:
         self.names_of: Policy = self.policy
         self.learnt: set[tuple[object, ...]] = set()
         self.people: dict[tuple[object, ...], tuple[tuple[str, ...], tuple[ApproverRow, ...]]] = {}
+        self._applied: tuple[Policy | None, bool] = (None, False)
 
     def _inferred(self) -> Policy:
         """The inferred default, seeded with the range's people on first use."""
@@ -231,12 +233,20 @@ class Walk:
             keys = {change.new, change.new_tree, *(c.sha for c in change.commits)}
             seen = {id(a): a for k in keys for a in self.ledger.approvals.get(k, ())}
             approvals += seen.values()
+        applied = self._counts_applied()
         for c in change.commits:
-            if c.trailers:
-                approvals += trailer_approvals(
-                    c, self.repository, self.ref, c.committer.time or when
+            if c.trailers or applied:
+                approvals += claimed_approvals(
+                    c, self.repository, self.ref, c.committer.time or when, applied=applied
                 )
         return approvals, checks
+
+    def _counts_applied(self) -> bool:
+        """Whether the policy judging this change counts ``applied`` evidence (remembered
+        per policy: in a gated repository it changes with the history)."""
+        if self._applied[0] is not self.policy:
+            self._applied = (self.policy, counts_applied(self.policy, self.ref))
+        return self._applied[1]
 
     def _landings(
         self, change: Change, approvals: list[Approval]

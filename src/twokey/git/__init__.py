@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from twokey.git._resolution import MergeResolution, merge_resolution
     from twokey.git._reviews import (
         REVIEW_TRAILERS,
+        applied_approval,
+        claimed_approvals,
         landing_heads,
         trailer_approvals,
         trailer_idents,
@@ -57,7 +59,9 @@ _LAZY = {
     "RefTip": "twokey.git._reader",
     "RefUpdate": "twokey.git._updates",
     "RepositorySettings": "twokey.git._repository",
+    "applied_approval": "twokey.git._reviews",
     "brought_commits": "twokey.git._history",
+    "claimed_approvals": "twokey.git._reviews",
     "co_authors": "twokey.git._trailers",
     "commit_of": "twokey.git._history",
     "first_parent_batches": "twokey.git._history",
@@ -91,7 +95,9 @@ __all__ = [
     "RefTip",
     "RefUpdate",
     "RepositorySettings",
+    "applied_approval",
     "brought_commits",
+    "claimed_approvals",
     "co_authors",
     "commit_of",
     "first_parent_batches",
