@@ -39,13 +39,18 @@ def policy(count_applied: bool) -> str:
 
 
 def _apply(
-    maintainer: GitRepo, contributor: GitRepo, author: Person, name: str, applier: Person = BOB
+    maintainer: GitRepo,
+    contributor: GitRepo,
+    author: Person,
+    name: str,
+    applier: Person = BOB,
+    path: str = "",
 ) -> str:
-    """``author`` commits a patch in their clone, mails it (format-patch); ``applier`` lands
-    it in the maintainer's repository with ``git am``."""
+    """``author`` commits a patch in their clone (to ``path``, default ``NAME.c``), mails it
+    (format-patch); ``applier`` lands it in the maintainer's repository with ``git am``."""
     contributor.git("fetch", "-q", "origin")
     contributor.git("reset", "-q", "--hard", "origin/main")
-    contributor.commit({f"{name}.c": f"int {name};\n"}, f"Add {name}", author)
+    contributor.commit({path or f"{name}.c": f"int {name};\n"}, f"Add {name}", author)
     patch = contributor.git("format-patch", "-1", "--stdout")
     maintainer.git("am", "-q", person=applier, input=patch + "\n")
     return maintainer.rev_parse("HEAD")
@@ -126,3 +131,38 @@ def test_text_report_names_the_evidence(history: tuple[GitRepo, dict[str, str]])
         "approver (trust: trailer, an unverified claim), counted where the rule says "
         "count_applied"
     ) in text.splitlines()
+
+
+@pytest.fixture(scope="module")
+def switched(tmp_path_factory: pytest.TempPathFactory) -> tuple[GitRepo, list[str], list[str]]:
+    """The repository's own policy gains count_applied half-way: patches applied before are
+    violations, after it allowed; enough alike that the audit's fast lane writes most rows."""
+    root = tmp_path_factory.mktemp("switched")
+    repo = GitRepo.init(root / "maintainer")
+    repo.commit({".twokey/policy.yml": policy(False)}, "Policy", BOB)
+    clone = GitRepo(root / "contributor")
+    repo.clone(clone.path)
+    before = [_apply(repo, clone, CAROL, f"before{i}", path="patch.c") for i in range(4)]
+    text = policy(True)
+    repo.commit(
+        {".twokey/policy.yml": text}, "Count applied\n\nReviewed-by: <alice@example.com>", BOB
+    )
+    after = [_apply(repo, clone, CAROL, f"after{i}", path="patch.c") for i in range(4)]
+    return repo, before, after
+
+
+def test_the_fast_lane_reads_applied_evidence_as_the_engine_does(
+    switched: tuple[GitRepo, list[str], list[str]],
+) -> None:
+    repo, before, after = switched
+    fast = run_audit(AuditOptions(repo.path))
+    slow = run_audit(AuditOptions(repo.path), memo=False)
+    try:
+        assert fast.fast_rows >= 4  # the lane wrote rows on both sides of the switch
+        assert render(fast, ReportFormat.JSON) == render(slow, ReportFormat.JSON)
+        verdicts = {row.commit: row.verdict for row in fast.changes}
+    finally:
+        fast.close()
+        slow.close()
+    assert [verdicts[c] for c in before] == ["deny"] * 4
+    assert [verdicts[c] for c in after] == ["allow"] * 4
