@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +161,37 @@ def test_a_linked_worktree_is_a_repository(tmp_path: Path) -> None:
     repo.git("worktree", "add", "-q", str(linked / "wt"), "-b", "wt-branch")
     assert (linked / "wt" / ".git").is_file()
     assert find_repositories(linked) == [linked / "wt"]
+
+
+def _on_a_terminal(argv: list[str]) -> tuple[int, str]:
+    """Run ``python -m twokey ARGV`` with a pseudo-terminal as its stdout and stderr."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: never returns
+        os.execv(sys.executable, [sys.executable, "-m", "twokey", *argv])
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+
+def test_progress_on_a_terminal_counts_repositories(org: Path, tmp_path: Path) -> None:
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    GitRepo.init(odd / "[red]x").commit({"a": "a\n"}, "a\n\nReviewed-by: <bob@example.com>", ALICE)
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{org / 'history'}\n{odd / '[red]x'}\n")
+    out = tmp_path / "org.txt"
+    code, screen = _on_a_terminal(["audit", "--repos", str(listing), "--output", str(out)])
+    assert code == 0, screen
+    assert "repositories 2/2" in screen
+    assert "[red]x: 0 violations" in screen  # a folder name is shown, never read as markup
+    assert f"wrote {out}: 2 repositories, 0 failed, 3 violations" in screen
+    assert out.read_text().startswith("organisation audit of 2 repositories (0 failed)")
