@@ -130,9 +130,9 @@ def org_command(args: argparse.Namespace, identities: dict[str, str] | None) -> 
     incomplete), else 1 with ``--fail-on-violation`` when any has a violation, else 0."""
     from twokey.audit import find_repositories, text_errors, write_org_report  # noqa: PLC0415
 
-    if args.ledger or args.action != "report" or args.repo != ".":
+    if args.ledger or args.every_change or args.action != "report" or args.repo != ".":
         raise UsageError(
-            "--repos audits each repository on its own: --repo, --ledger and "
+            "--repos audits each repository on its own: --repo, --ledger, --all and "
             "`audit identities` are for one repository",
             hint="twokey audit --repos DIR [--ref REF] [--policy FILE] [--format ...]",
         )

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import CHROMIUM_ARGS
 from tests.integration.audit.support import build_history
 from tests.support.gitrepo import ALICE, BOB, CAROL, GitRepo
 from twokey.audit import find_repositories
@@ -135,8 +136,14 @@ def test_text_csv_and_html(org: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 @pytest.mark.parametrize(
     "extra",
-    [["--jobs", "0"], ["--ledger", "sqlite:///x.db"], ["--repo", "/tmp"], ["identities"]],
-    ids=["jobs-zero", "ledger", "repo", "identities"],
+    [
+        ["--jobs", "0"],
+        ["--ledger", "sqlite:///x.db"],
+        ["--repo", "/tmp"],
+        ["identities"],
+        ["--all"],
+    ],
+    ids=["jobs-zero", "ledger", "repo", "identities", "all"],
 )
 def test_usage_errors(org: Path, extra: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "--repos", str(org), *extra]) == 2
@@ -195,3 +202,27 @@ def test_progress_on_a_terminal_counts_repositories(org: Path, tmp_path: Path) -
     assert "[red]x: 0 violations" in screen  # a folder name is shown, never read as markup
     assert f"wrote {out}: 2 repositories, 0 failed, 3 violations" in screen
     assert out.read_text().startswith("organisation audit of 2 repositories (0 failed)")
+
+
+@pytest.mark.browser
+def test_html_fits_a_1400px_window(org: Path, tmp_path: Path, chromium_path: Path) -> None:
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    page_file = tmp_path / "org.html"
+    argv = ["audit", "--repos", str(org), "--jobs", "2", "--format", "html"]
+    assert main([*argv, "--output", str(page_file)]) == 3
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(page_file.as_uri())
+            rows = page.locator("#repositories tbody tr")
+            assert rows.count() == 3
+            failed = page.locator("#repositories tr.failed")
+            assert failed.is_visible()
+            assert "invalid policy: 1 problem" in failed.inner_text()
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= 1400  # the long reason wraps: nothing is cut off at the right
+            assert page.locator("#totals").inner_text().split()[:2] == ["2", "audited"]
+        finally:
+            browser.close()
