@@ -39,8 +39,11 @@ def _pushed(walk: Walk, record: Record, old: str) -> Brought:
 
 
 def _merged(walk: Walk, record: Record) -> Brought:
-    """The commits a merge brings, as the gate reads them."""
-    return brought_commits(walk.reader, commit_of(record))
+    """The commits a merge brings, as the gate reads them (and, read ahead as well, the
+    merger's own content in a merge that is not clean)."""
+    brought = brought_commits(walk.reader, commit_of(record))
+    walk.measure(brought)
+    return brought
 
 
 class _Prefetch:

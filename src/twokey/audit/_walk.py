@@ -142,6 +142,7 @@ class Walk:
         self.learnt: set[tuple[object, ...]] = set()
         self.people: dict[tuple[object, ...], tuple[tuple[str, ...], tuple[ApproverRow, ...]]] = {}
         self._applied: tuple[Policy | None, bool] = (None, False)
+        self.resolved: dict[str, MergeResolution] = {}  # measured ahead (:meth:`measure`)
 
     def _inferred(self) -> Policy:
         """The inferred default, seeded with the range's people on first use."""
@@ -331,10 +332,17 @@ class Walk:
             self._resolutions(change),
         )
 
+    def measure(self, commits: list[Commit]) -> None:
+        """Measure the merges among ``commits`` that are not clean, ahead of judging them
+        (in a read-ahead thread: two git processes each); :meth:`_resolutions` takes them."""
+        for c in commits:
+            if c.is_merge and c.clean_merge is False:
+                self.resolved[c.sha] = merge_resolution(self.git, c)
+
     def _resolutions(self, change: Change) -> tuple[MergeResolution, ...]:
-        """The merger's own content in each merge that is not clean (rare: read when met)."""
+        """The merger's own content in each merge that is not clean (measured ahead, or now)."""
         return tuple(
-            merge_resolution(self.git, c)
+            self.resolved.pop(c.sha) if c.sha in self.resolved else merge_resolution(self.git, c)
             for c in change.commits
             if c.is_merge and c.clean_merge is False
         )
