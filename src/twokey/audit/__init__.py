@@ -8,6 +8,13 @@ from twokey.audit._identities import (
     probable_aliases,
 )
 from twokey.audit._model import ApproverRow, AuditChange, Deployment, Signal, Totals, summarise
+from twokey.audit._org import (
+    OrgReport,
+    RepoSummary,
+    find_repositories,
+    repo_summary,
+    write_org_report,
+)
 from twokey.audit._render import ReportFormat, exception_text, is_open, render, write_report
 from twokey.audit._report import TEXT_ERRORS, AuditReport, Spool, text_errors
 from twokey.audit._run import run_audit
@@ -23,6 +30,8 @@ __all__ = [
     "Candidate",
     "Deployment",
     "GlassException",
+    "OrgReport",
+    "RepoSummary",
     "ReportFormat",
     "Signal",
     "SignalStats",
@@ -31,6 +40,7 @@ __all__ = [
     "Totals",
     "exception_of",
     "exception_text",
+    "find_repositories",
     "history_idents",
     "identities_map",
     "implausibly_fast",
@@ -38,10 +48,12 @@ __all__ = [
     "probable_aliases",
     "read_exceptions",
     "render",
+    "repo_summary",
     "require_ledger",
     "risk_signals",
     "run_audit",
     "summarise",
     "text_errors",
+    "write_org_report",
     "write_report",
 ]

@@ -11,14 +11,16 @@ __all__ = [
     "REVIEW_TRAILERS",
     "approver_row",
     "build_change",
+    "claimed_approvals",
     "counts",
+    "counts_applied",
     "trailer_approvals",
     "trailer_idents",
 ]
 
 
 from twokey.audit._model import ApproverRow
-from twokey.git import REVIEW_TRAILERS, trailer_approvals, trailer_idents
+from twokey.git import REVIEW_TRAILERS, claimed_approvals, trailer_approvals, trailer_idents
 from twokey.model import ZERO_SHA, Alias, Approval, Change, Commit, TrustLevel
 from twokey.policy import Policy
 
@@ -43,6 +45,12 @@ def build_change(
     return Change(
         repository, ref, old, commit.sha, commit.tree, commits, True, commit.paths, pusher
     ), kind
+
+
+def counts_applied(policy: Policy, ref: str) -> bool:
+    """True when ``ref``'s rule counts ``applied`` evidence: then the audit gathers it."""
+    rule = policy.ref_rule(ref)
+    return rule is not None and rule.counts_applied
 
 
 def counts(person: str, approval: Approval, counted: frozenset[tuple[str, str, str]]) -> bool:

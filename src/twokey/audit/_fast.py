@@ -13,7 +13,7 @@ template; later changes of the shape fill it in and count their totals in a tall
 is kept only if filling it with the values of the change it came from gives exactly the lines
 the slow way wrote. The shape of a record is read once per distinct author, committer,
 trailers, root-ness and paths, by the walk's own builders (``build_change``,
-``trailer_approvals``) and ``shape_of``, so the lane cannot read a change differently from
+``claimed_approvals``) and ``shape_of``, so the lane cannot read a change differently from
 the walk. ``tests/integration/audit`` compares whole reports with the fast lane and without it.
 """
 
@@ -27,7 +27,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from json.encoder import encode_basestring  # a JSON string as json.dumps writes it
 
-from twokey.audit._changes import REVIEW_TRAILERS, build_change, trailer_approvals
+from twokey.audit._changes import (
+    REVIEW_TRAILERS,
+    build_change,
+    claimed_approvals,
+    counts_applied,
+)
 from twokey.audit._model import AuditChange, RowCounts, Totals
 from twokey.audit._report import Spool, row_lines
 from twokey.audit._signals import SignalShape, SignalStats
@@ -88,6 +93,7 @@ class FastLane:
         self.repository = repository  # the walk's: a change's shape names them
         self.ref = ref
         self.policy = policy  # the templates hold rows judged under this policy
+        self.applied = counts_applied(policy, ref)  # shapes read with applied evidence
         self.totals = totals  # where tallied rows are counted (at flush)
         self.stats = stats  # and their signals (examples are named as rows are written)
         self.templates: dict[Shape, Template] = {}
@@ -169,6 +175,10 @@ class FastLane:
         self.templates.clear()
         self.examples.clear()
         self.policy = policy
+        applied = counts_applied(policy, self.ref)
+        if applied != self.applied:  # records read differently now
+            self.shapes.clear()
+            self.applied = applied
 
     def shape(self, record: Record) -> ChangeShape | None:
         """What the engine reads of the change of ``record`` (a non-merge commit); None when
@@ -186,7 +196,7 @@ class FastLane:
         commit = commit_of(record)
         change, _ = build_change(None, commit, self.repository, self.ref, None)
         when = commit.committer.time or _NO_TIME
-        approvals = trailer_approvals(commit, self.repository, self.ref, when)
+        approvals = claimed_approvals(commit, self.repository, self.ref, when, applied=self.applied)
         found = shape_of(RefUpdateFacts(change, tuple(approvals)))
         if len(self.shapes) >= MAX_CACHED:
             self.shapes.clear()

@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from twokey.git import MergeResolution
+
 VERDICTS = ("allow", "deny")
 # A merge brings p1..merge; a recorded push several first-parent commits the gate judged as
 # one update (the ledger's decision names its old commit); anything else is one commit.
@@ -89,7 +91,8 @@ class AuditChange:
     """One change that landed on the audited ref, judged by the engine.
 
     ``gate`` is the verdict the gate recorded in the ledger for this update, when the ledger
-    was given and holds one; ``None`` otherwise.
+    was given and holds one; ``None`` otherwise. ``resolutions``: for each merge in the change
+    that is not the clean merge of its parents, the merger's own content and its size.
     """
 
     commit: str
@@ -106,6 +109,7 @@ class AuditChange:
     files: int | None  # paths changed (None: not read, the default policy needs none)
     author_emails: tuple[str, ...] = ()
     gate: str | None = None
+    resolutions: tuple[MergeResolution, ...] = ()
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -157,6 +161,7 @@ class AuditChange:
             "break_glass": self.break_glass,
             "files": self.files,
             "findings": [{"code": c, "message": m} for c, m in self.findings],
+            "resolutions": [r.to_dict() for r in self.resolutions],
         }
 
     def spool_extras(self) -> dict[str, Any]:
@@ -187,6 +192,7 @@ class AuditChange:
             data["files"],
             tuple(data["author_emails"]),
             data["gate"],
+            tuple(MergeResolution.from_dict(r) for r in data.get("resolutions", ())),
         )
 
 

@@ -134,6 +134,7 @@ def _text_lines(report: AuditReport, every_change: bool = False) -> Iterator[str
             f"{person(change.merger)}; deployed by {change.deployer or 'unknown'}"
         )
         yield from (f"      {code}: {message}" for code, message in change.findings)
+        yield from (f"      {r.describe()}" for r in change.resolutions)
     if report.signals:
         yield "risk signals (never change a verdict):"
         yield from (f"  {sig.kind}: {sig.message}" for sig in report.signals)

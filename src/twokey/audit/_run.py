@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from twokey.audit._changes import counts_applied
 from twokey.audit._exceptions import landed_in_history
 from twokey.audit._fast import FastLane
 from twokey.audit._report import AuditReport, Spool
@@ -38,8 +39,11 @@ def _pushed(walk: Walk, record: Record, old: str) -> Brought:
 
 
 def _merged(walk: Walk, record: Record) -> Brought:
-    """The commits a merge brings, as the gate reads them."""
-    return brought_commits(walk.reader, commit_of(record))
+    """The commits a merge brings, as the gate reads them (and, read ahead as well, the
+    merger's own content in a merge that is not clean)."""
+    brought = brought_commits(walk.reader, commit_of(record))
+    walk.measure(brought)
+    return brought
 
 
 class _Prefetch:
@@ -231,6 +235,12 @@ def _sources(walk: Walk) -> list[str]:
         _ledger_source(walk.ledger),
         _forge_source(walk.ledger),
     ]
+    if counts_applied(walk.trusted, walk.ref):
+        sources.append(
+            "applied patches (git am: the committer is not the author): the committer as "
+            "approver (trust: trailer, an unverified claim), counted where the rule says "
+            "count_applied"
+        )
     if not len(walk.deploys):
         sources.append("deploys: no deploy records (signed or in the ledger): deployer unknown")
     return sources

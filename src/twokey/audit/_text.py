@@ -64,7 +64,10 @@ def rich_report(report: AuditReport, out: TextIO, every_change: bool = False) ->
                     approvers or "none",
                     _p(person(c.merger)),
                     _p(c.deployer or "unknown"),
-                    "\n".join(_p(f"{code}: {message}") for code, message in c.findings),
+                    "\n".join(
+                        [_p(f"{code}: {message}") for code, message in c.findings]
+                        + [_p(r.describe()) for r in c.resolutions]
+                    ),
                 )
             ),
         )

@@ -17,8 +17,9 @@ from pathlib import Path
 from twokey.audit._changes import (
     approver_row,
     build_change,
+    claimed_approvals,
     counts,
-    trailer_approvals,
+    counts_applied,
     trailer_idents,
 )
 from twokey.audit._default_policy import DefaultPolicy
@@ -29,7 +30,7 @@ from twokey.audit._model import ApproverRow, AuditChange, Deployment, Totals
 from twokey.audit._signals import SignalStats, TimedApproval
 from twokey.audit._sources import Deploys, RefEvidence, read_ledger
 from twokey.errors import UsageError
-from twokey.git import GitReader, Record, landing_heads
+from twokey.git import GitReader, MergeResolution, Record, landing_heads, merge_resolution
 from twokey.git import GitRunner as Git
 from twokey.model import (
     ZERO_SHA,
@@ -140,6 +141,8 @@ class Walk:
         self.names_of: Policy = self.policy
         self.learnt: set[tuple[object, ...]] = set()
         self.people: dict[tuple[object, ...], tuple[tuple[str, ...], tuple[ApproverRow, ...]]] = {}
+        self._applied: tuple[Policy | None, bool] = (None, False)
+        self.resolved: dict[str, MergeResolution] = {}  # measured ahead (:meth:`measure`)
 
     def _inferred(self) -> Policy:
         """The inferred default, seeded with the range's people on first use."""
@@ -231,12 +234,20 @@ class Walk:
             keys = {change.new, change.new_tree, *(c.sha for c in change.commits)}
             seen = {id(a): a for k in keys for a in self.ledger.approvals.get(k, ())}
             approvals += seen.values()
+        applied = self._counts_applied()
         for c in change.commits:
-            if c.trailers:
-                approvals += trailer_approvals(
-                    c, self.repository, self.ref, c.committer.time or when
+            if c.trailers or applied:
+                approvals += claimed_approvals(
+                    c, self.repository, self.ref, c.committer.time or when, applied=applied
                 )
         return approvals, checks
+
+    def _counts_applied(self) -> bool:
+        """Whether the policy judging this change counts ``applied`` evidence (remembered
+        per policy: in a gated repository it changes with the history)."""
+        if self._applied[0] is not self.policy:
+            self._applied = (self.policy, counts_applied(self.policy, self.ref))
+        return self._applied[1]
 
     def _landings(
         self, change: Change, approvals: list[Approval]
@@ -318,6 +329,22 @@ class Walk:
             len(change.paths) if self.reads_paths else None,
             tuple(sorted(emails)),
             gate,
+            self._resolutions(change),
+        )
+
+    def measure(self, commits: list[Commit]) -> None:
+        """Measure the merges among ``commits`` that are not clean, ahead of judging them
+        (in a read-ahead thread: two git processes each); :meth:`_resolutions` takes them."""
+        for c in commits:
+            if c.is_merge and c.clean_merge is False:
+                self.resolved[c.sha] = merge_resolution(self.git, c)
+
+    def _resolutions(self, change: Change) -> tuple[MergeResolution, ...]:
+        """The merger's own content in each merge that is not clean (measured ahead, or now)."""
+        return tuple(
+            self.resolved.pop(c.sha) if c.sha in self.resolved else merge_resolution(self.git, c)
+            for c in change.commits
+            if c.is_merge and c.clean_merge is False
         )
 
     def _people(

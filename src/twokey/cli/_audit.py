@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from twokey.cli._output import Subparsers, add_command, exit_codes, print_json
+from twokey.cli._output import Subparsers, add_command, exit_codes, print_json, terminal_bar
 from twokey.cli._revs import default_branch, protected_ref, repo_at
 from twokey.errors import ExitCode, UsageError
 
@@ -21,6 +21,11 @@ examples:
   twokey audit --ledger sqlite:///var/lib/twokey/ledger.db --format html --output audit.html
   twokey audit identities            # probable aliases to confirm into the policy
   twokey audit --identities confirmed.json   # {{"alias@old.example": "alice@example.com"}}
+  twokey audit --repos /srv/git --jobs 4 --format html --output org.html
+
+With --repos, each repository is audited in its own process with its own policy and default
+branch (or --policy and --ref for all), and one summary lists them; a repository that cannot
+be audited is listed as failed with its reason and the others go on; exit 3 when any failed.
 
 Without --policy the audit applies a default (one approval by someone other than the author,
 people inferred from the history's emails, trailer approvals accepted) and says so.
@@ -48,6 +53,19 @@ def register(subparsers: Subparsers) -> None:
         "person in the history",
     )
     parser.add_argument("--repo", default=".", help="repository (default: current directory)")
+    parser.add_argument(
+        "--repos",
+        type=Path,
+        metavar="FILE|DIR",
+        help="audit many repositories, one summary across them: a FILE lists their paths (one "
+        "a line, # comments), a DIR holds them (one level, bare or not); see below",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        help="with --repos: repositories audited at once, each in its own process "
+        "(default: the CPU count)",
+    )
     parser.add_argument(
         "--ref",
         default=None,
@@ -112,21 +130,11 @@ def _load_identities(path: Path | None) -> dict[str, str] | None:
 
 def _progress() -> tuple[Callable[[int], None] | None, Callable[[], None]]:
     """A progress bar on stderr when it is a terminal (long runs); nothing otherwise."""
-    if not sys.stderr.isatty():
+    bar = terminal_bar("auditing: {task.completed:,} changes judged")
+    if bar is None:
         return None, lambda: None
-    from rich.console import Console  # noqa: PLC0415 - only on a terminal
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # noqa: PLC0415
-
-    bar = Progress(
-        SpinnerColumn(),
-        TextColumn("auditing: {task.completed:,} changes judged"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    task = bar.add_task("audit", total=None)
-    bar.start()
-    return (lambda n: bar.update(task, completed=n)), bar.stop
+    update, stop = bar
+    return (lambda n: update(completed=n)), stop
 
 
 def _identities(args: argparse.Namespace) -> int:
@@ -160,6 +168,10 @@ def _audit(args: argparse.Namespace) -> int:
 
     if isinstance(sys.stdout, io.TextIOWrapper):  # names and messages in legacy encodings
         sys.stdout.reconfigure(errors=text_errors())
+    if args.repos is not None:
+        from twokey.cli._audit_org import org_command  # noqa: PLC0415
+
+        return org_command(args, _load_identities(args.identities))
     if args.action == "identities":
         return _identities(args)
 

@@ -11,6 +11,7 @@ __all__ = [
     "exit_codes",
     "help_handler",
     "print_json",
+    "terminal_bar",
 ]
 
 import argparse
@@ -81,6 +82,36 @@ def print_json(data: Any) -> None:
     """Print ``data`` as stable, indented JSON."""
     json.dump(data, sys.stdout, indent=2, sort_keys=True, ensure_ascii=False)
     sys.stdout.write("\n")
+
+
+Update = Callable[..., None]
+
+
+def terminal_bar(text: str, total: int | None = None) -> tuple[Update, Callable[[], None]] | None:
+    """A transient progress bar on stderr when it is a terminal (long runs), else None.
+
+    ``text`` is a rich column template (``{task.completed}``, ``{task.description}``); with a
+    ``total`` the bar shows how far it is, without one a spinner. Returns (update, stop):
+    ``update(**fields)`` takes ``rich.progress.Progress.update``'s keywords.
+    """
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console  # noqa: PLC0415 - only on a terminal
+    from rich.progress import (  # noqa: PLC0415
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    first = SpinnerColumn() if total is None else BarColumn()
+    bar = Progress(
+        first, TextColumn(text), TimeElapsedColumn(), console=Console(stderr=True), transient=True
+    )
+    task = bar.add_task("", total=total)
+    bar.start()
+    return (lambda **fields: bar.update(task, **fields)), bar.stop
 
 
 def help_handler(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:

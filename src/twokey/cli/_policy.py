@@ -280,7 +280,8 @@ def _describe(rule: ApprovalRule) -> str:
     excluded = ", ".join(sorted(e.value for e in rule.exclude)) or "nobody"
     return (
         f"{rule.count} of {', '.join(sorted(rule.approvers))} "
-        f"(excluding {excluded}; accepts {', '.join(sorted(t.value for t in rule.accept))})"
+        f"(excluding {excluded}; accepts {', '.join(sorted(t.value for t in rule.accept))}"
+        f"{'; counts applied patches' if rule.count_applied else ''})"
     )
 
 

@@ -20,8 +20,8 @@ from twokey.git import (
     GitReader,
     RawEnvelope,
     RefUpdate,
+    claimed_approvals,
     landing_heads,
-    trailer_approvals,
 )
 from twokey.model import (
     ZERO_SHA,
@@ -145,7 +145,7 @@ class Gate:
             signatures=self.signatures or _signed_commits(policy, update.ref),
         )
         verified = self._verified(change)
-        approvals = (*verified.approvals, *self._trailers(change))
+        approvals = (*verified.approvals, *self._claims(change, policy.ref_rule(update.ref)))
         landings = self._landings(change, approvals, reviewed)
         if landings:
             change = self.reader.old_tree(change)
@@ -192,16 +192,18 @@ class Gate:
             self._protected = [(t.ref, t.sha, rule) for t, rule in found if rule is not None]
         return self._protected
 
-    def _trailers(self, change: Change) -> list[Approval]:
-        """Review trailers of the change's commits, as the audit reads them (item 17).
+    def _claims(self, change: Change, rule: RefRule | None) -> list[Approval]:
+        """Review trailers of the change's commits, and the committers who applied others'
+        patches where the ref's rule counts that, as the audit reads them (item 17).
 
         Trust level ``trailer``: they count only where the rule's ``accept`` lists it.
         """
+        applied = rule is not None and rule.counts_applied
         out: list[Approval] = []
         for commit in change.commits:
-            if commit.trailers:
+            if commit.trailers or applied:
                 when = commit.committer.time or self.now
-                out += trailer_approvals(commit, self.repository, change.ref, when)
+                out += claimed_approvals(commit, self.repository, change.ref, when, applied=applied)
         return out
 
     def _landings(

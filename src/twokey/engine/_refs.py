@@ -6,7 +6,7 @@ __all__ = ["binds", "evaluate_ref_update"]
 
 from twokey.engine._cache import PolicyIndex, index_of
 from twokey.engine._checks import check_findings, rejected_findings
-from twokey.engine._people import Roles, roles_of, short
+from twokey.engine._people import Roles, Why, roles_of, short
 from twokey.engine._tally import Candidate, Tally, candidate, count
 from twokey.model import (
     Approval,
@@ -19,7 +19,7 @@ from twokey.model import (
     Severity,
     UpdateKind,
 )
-from twokey.policy import Exclusion, Policy, RefRule
+from twokey.policy import ApprovalRule, Exclusion, Policy, RefRule
 
 
 def evaluate_ref_update(policy: Policy, facts: RefUpdateFacts) -> tuple[Tally, RefRule | None]:
@@ -80,6 +80,7 @@ def evaluate_ref_update(policy: Policy, facts: RefUpdateFacts) -> tuple[Tally, R
         tally,
         missing_code=FindingCode.INSUFFICIENT_APPROVALS,
         subject=change.ref,
+        applying=_applying(roles, rule.approval),
     )
     _owners(index, change, rule, covering, roles, tally)
     _policy_change(policy, index, change, rule, covering, roles, tally)
@@ -314,7 +315,16 @@ def _owners(
             missing_code=FindingCode.OWNER_APPROVAL_MISSING,
             subject=f"{change.ref} ({owner.pattern}: {subject})",
             primary=False,
+            applying=_applying(roles, owner.approval),
         )
+
+
+def _applying(roles: Roles, rule: ApprovalRule) -> dict[str, Why] | None:
+    """Whom ``applied`` evidence may not come from: the rule's exclusions but committers
+    (applying another's patch is what made its maintainer the committer); None: not counted."""
+    if not rule.count_applied:
+        return None
+    return roles.excluded(rule.exclude - {Exclusion.COMMITTERS})
 
 
 def _policy_change(

@@ -9,7 +9,16 @@ from typing import NamedTuple
 
 from twokey.engine._cache import PolicyIndex
 from twokey.engine._people import Why, why_text
-from twokey.model import Alias, Counted, Excluded, Finding, FindingCode, Severity, TrustLevel
+from twokey.model import (
+    APPLIED,
+    Alias,
+    Counted,
+    Excluded,
+    Finding,
+    FindingCode,
+    Severity,
+    TrustLevel,
+)
 from twokey.policy import ApprovalRule
 
 # Enum ``.value`` is a slow property; the hot path looks trust names up here instead.
@@ -67,6 +76,7 @@ def count(
     missing_code: FindingCode,
     subject: str,
     primary: bool = True,
+    applying: Mapping[str, Why] | None = None,
 ) -> int:
     """Count distinct eligible people for ``rule`` into ``into``; return how many counted.
 
@@ -85,6 +95,11 @@ def count(
     not ``primary``: there, only evidence from that rule's own approvers is discussed, since
     the primary rule already reported unknown signers and services, and a reviewer who is not
     a path owner is no finding at all.
+
+    ``applied`` evidence (the committer of another's patch) counts only where the rule says
+    ``count_applied``, and is then held to ``applying``: the rule's exclusions but committers
+    (applying the patch is what made them its committer). A committer who is nobody in the
+    policy, or a service, claims nothing: such evidence is left out without a finding.
     """
     approvers = index.people_in(rule)
     accept = rule.accept
@@ -92,14 +107,22 @@ def count(
     refused: dict[tuple[FindingCode, str, str], str] = {}
     for cand in candidates:
         person = cand.person
-        if person in approvers and person not in excluded and cand.trust in accept:
+        barred: Mapping[str, Why] | None = excluded
+        if cand.evidence == APPLIED:
+            if person is None or not index.principals[person].is_person:
+                continue
+            barred = (excluded if applying is None else applying) if rule.count_applied else None
+        if barred is None:
+            if primary or person in rule.approvers:
+                refused[_not_applied(index, person)] = "a review by an approver"
+        elif person in approvers and person not in barred and cand.trust in accept:
             assert person is not None  # approvers holds principal ids only
             mine = (cand.evidence, _TRUST[cand.trust])
             held = best.get(person)
             if held is None or mine < held:
                 best[person] = mine
         elif primary or person in rule.approvers:
-            code, who, reason, satisfy = _refusal(index, rule, cand, person, excluded)
+            code, who, reason, satisfy = _refusal(index, rule, cand, person, barred)
             refused[(code, who, reason)] = satisfy
     where = rule.rule.path
     into.people.update(best)
@@ -120,6 +143,13 @@ def count(
     if len(best) < rule.count:
         into.findings += _threshold(rule, approvers, excluded, best.keys(), missing_code, subject)
     return len(best)
+
+
+def _not_applied(index: PolicyIndex, person: str | None) -> tuple[FindingCode, str, str]:
+    """Applied evidence where the rule does not count it (``count_applied`` is off)."""
+    who = index.principals[person].id if person is not None else "?"
+    reason = "applying another's patch is not counted as approval here (count_applied)"
+    return FindingCode.UNTRUSTED_EVIDENCE, who, reason
 
 
 def _refusal(

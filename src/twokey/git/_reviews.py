@@ -7,14 +7,21 @@ trailers means the same at the hook, in ``twokey check`` and in the audit (issue
 
 from __future__ import annotations
 
-__all__ = ["REVIEW_TRAILERS", "landing_heads", "trailer_approvals", "trailer_idents"]
+__all__ = [
+    "REVIEW_TRAILERS",
+    "applied_approval",
+    "claimed_approvals",
+    "landing_heads",
+    "trailer_approvals",
+    "trailer_idents",
+]
 
 import re
 from collections.abc import Iterable
 from datetime import datetime
 
 from twokey.git._trailers import parse_ident
-from twokey.model import Alias, Approval, Change, Commit, TrustLevel
+from twokey.model import APPLIED, Alias, Approval, Change, Commit, TrustLevel
 
 # Gerrit writes Reviewed-by (and Reviewed-on); the kernel Reviewed-by and Acked-by
 # (Documentation/process/submitting-patches.rst); Approved-by is common elsewhere.
@@ -60,6 +67,34 @@ def trailer_approvals(commit: Commit, repository: str, ref: str, when: datetime)
                 )
             )
     return out
+
+
+def applied_approval(commit: Commit, repository: str, ref: str, when: datetime) -> Approval | None:
+    """The committer of another's commit as its approver (evidence kind ``applied``).
+
+    In a mailing-list workflow a maintainer applies a contributor's patch (``git am``): the
+    author is the contributor, the committer the maintainer, who is the second person. The
+    committer line is as much a claim as a trailer (anyone can write it), so its trust level
+    is ``trailer``; it counts only where a rule says ``count_applied`` (the engine decides).
+    None for a merge (merging is not applying) and when committer and author share an email.
+    """
+    committer, author = commit.committer.email.strip(), commit.author.email.strip()
+    if commit.is_merge or not committer or committer.lower() == author.lower():
+        return None
+    signer = Alias.email(committer)
+    return Approval(
+        repository, ref, commit.sha, commit.tree, signer, when, TrustLevel.TRAILER, APPLIED
+    )
+
+
+def claimed_approvals(
+    commit: Commit, repository: str, ref: str, when: datetime, *, applied: bool
+) -> list[Approval]:
+    """Every unverified claim of review on ``commit``: its review trailers and, when the
+    policy counts it somewhere (``applied``), the committer who applied it."""
+    out = trailer_approvals(commit, repository, ref, when) if commit.trailers else []
+    found = applied_approval(commit, repository, ref, when) if applied else None
+    return out if found is None else [*out, found]
 
 
 def _ident(value: str) -> tuple[str, str] | None:

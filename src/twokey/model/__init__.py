@@ -11,6 +11,7 @@ from twokey.model._decision import (
     Verdict,
 )
 from twokey.model._evidence import (
+    APPLIED,
     REVIEW_VERDICTS,
     Approval,
     BreakGlass,
@@ -27,6 +28,7 @@ from twokey.model._git import ZERO_SHA, Change, Commit, CommitSignature, Ident, 
 from twokey.model._identity import Alias, AliasKind, PrincipalKind
 
 __all__ = [
+    "APPLIED",
     "REVIEW_VERDICTS",
     "ZERO_SHA",
     "Alias",

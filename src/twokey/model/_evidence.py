@@ -9,6 +9,7 @@ signature verified (a key) or the channel's authenticated identity (a forge logi
 from __future__ import annotations
 
 __all__ = [
+    "APPLIED",
     "Approval",
     "BreakGlass",
     "BuildProvenance",
@@ -32,6 +33,12 @@ class TrustLevel(enum.StrEnum):
     SIGNED = "signed"  # signed by a registered key, verified over the exact bytes
     FORGE = "forge"  # recorded from a forge over an authenticated webhook or API
     TRAILER = "trailer"  # merely claimed in a commit message trailer
+
+
+# The evidence kind (an approval's ``source``) of a committer who applied another's patch
+# (``git am``: committer not the author): a claim at trust level TRAILER, counted only where a
+# rule says ``count_applied``.
+APPLIED = "applied"
 
 
 def _aware(value: datetime, what: str) -> None:

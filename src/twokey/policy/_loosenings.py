@@ -107,6 +107,13 @@ def _approval(
 def _trust(rule: ApprovalRule, where: str) -> Iterator[Loosening]:
     if TrustLevel.TRAILER in rule.accept:
         yield Loosening(rule.rule, 11, f"{where}: unverified trailer approvals count")
+    if rule.count_applied:
+        yield Loosening(
+            rule.rule,
+            3,
+            f"{where}: the committer who applied another's patch counts as its approver "
+            "(count_applied; an unverified claim)",
+        )
 
 
 def _checks(checks: CheckRule | None, where: str) -> Iterator[Loosening]:

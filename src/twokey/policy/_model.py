@@ -90,6 +90,8 @@ class ApprovalRule:
 
     ``approvers`` holds resolved person ids; ``approver_names`` the group/person names as
     written, for messages. ``accept`` are the evidence trust levels that count.
+    ``count_applied``: the committer who applied another's patch (evidence kind ``applied``,
+    trust ``trailer``) counts as an approver, though a committer (docs/policy.md).
     """
 
     count: int
@@ -98,6 +100,7 @@ class ApprovalRule:
     exclude: frozenset[Exclusion]
     accept: frozenset[TrustLevel]
     rule: RuleRef
+    count_applied: bool = False
 
     def __post_init__(self) -> None:
         if self.count < 0:
@@ -153,6 +156,12 @@ class RefRule:
     def matches(self, ref: str) -> bool:
         """True when this rule protects ``ref``."""
         return self.regex.matches(ref)
+
+    @property
+    def counts_applied(self) -> bool:
+        """True when this rule or one of its path owners counts ``applied`` evidence: only
+        then do the doors gather it (elsewhere it would be a refusal on every such commit)."""
+        return self.approval.count_applied or any(o.approval.count_applied for o in self.owners)
 
 
 @dataclass(frozen=True, slots=True)

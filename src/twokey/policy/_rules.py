@@ -11,7 +11,7 @@ from twokey.policy._glob import Glob, GlobError, GlobKind, OverlapBudget, glob_t
 from twokey.policy._model import CheckRule, OwnerRule, RefRule
 from twokey.policy._scope import PEOPLE, SERVICES, Scope, parse_approval
 
-_APPROVAL_KEYS = ("approvals", "approvers", "exclude", "accept")
+_APPROVAL_KEYS = ("approvals", "approvers", "exclude", "accept", "count_applied")
 _REF_KEYS = (
     *_APPROVAL_KEYS,
     "force_push",
@@ -141,7 +141,7 @@ def _ref_rule(
         scope.report.value(node, key, f"{path} must be a mapping")
         return None
     scope.report.unknown_keys(body, _REF_KEYS, path)
-    approval = parse_approval(scope, body, path)
+    approval = parse_approval(scope, body, path, applied=True)
     owners = _owners(scope, body, path)
     checks = parse_checks(scope, body, path)
     glass = scope.names(body, "break_glass", kinds=PEOPLE)
@@ -210,7 +210,7 @@ def _owners(scope: Scope, body: Any, path: str) -> tuple[OwnerRule, ...]:
             scope.report.value(node, pattern, f"{where} must be {{approvals: N, approvers: [...]}}")
             continue
         scope.report.unknown_keys(rule_node, _APPROVAL_KEYS, where)
-        approval = parse_approval(scope, rule_node, where)
+        approval = parse_approval(scope, rule_node, where, applied=True)
         try:
             regex = glob_to_regex(str(pattern), GlobKind.PATH)
         except GlobError as exc:

@@ -139,11 +139,13 @@ def parse_approval(
     exclude_key: str = "exclude",
     default_exclude: frozenset[Exclusion] = DEFAULT_EXCLUDE,
     allowed_exclude: frozenset[Exclusion] = CHANGE_EXCLUSIONS,
+    applied: bool = False,
 ) -> ApprovalRule:
     """An approval rule: count (default 1), approvers (people only), exclusions, trust levels.
 
     The rule's :class:`RuleRef` points at ``approvals:`` (or ``approvers:`` when the count is
-    left at its default), with the path ``<path>.approvals``.
+    left at its default), with the path ``<path>.approvals``. ``applied``: the rule may say
+    ``count_applied`` (changes reaching a ref; the caller lists the key as known).
     """
     count = scope.integer(node, "approvals", 1)
     approvers = scope.names(node, "approvers", kinds=PEOPLE)
@@ -162,10 +164,27 @@ def parse_approval(
             f"{path}: 'accept' lists no trust level, so no approval could ever count",
             "e.g. [signed, forge]",
         )
+    counts_applied = applied and _count_applied(scope, node, path, accept)
     if count > len(approvers):
         # Already reported; the policy will not load. Keep the rule constructible.
         return ApprovalRule(0, frozenset(), names, exclude, accept, rule)
-    return ApprovalRule(count, approvers, names, exclude, accept, rule)
+    return ApprovalRule(count, approvers, names, exclude, accept, rule, counts_applied)
+
+
+def _count_applied(scope: Scope, node: Any, path: str, accept: frozenset[TrustLevel]) -> bool:
+    """``count_applied: true``; applied evidence is a trailer-level claim, so a rule that does
+    not accept trailers could never count it: said loudly rather than ignored."""
+    value = scope.boolean(node, "count_applied")
+    if value and TrustLevel.TRAILER not in accept:
+        scope.report.value(
+            node,
+            "count_applied",
+            f"{path}: 'count_applied' counts an unverified claim (trust level trailer), "
+            "which 'accept' does not list",
+            "add trailer to accept (e.g. accept: [signed, forge, trailer]), or drop count_applied",
+        )
+        return False
+    return value
 
 
 def _node_ref(scope: Scope, node: Any, path: str) -> RuleRef:

@@ -224,6 +224,7 @@ def test_json_report(world: tuple[GitRepo, dict[str, str], Path]) -> None:
         "gate": None,
         "kind": "squash-or-direct",
         "merger": "carol",
+        "resolutions": [],
         "subject": "feature e",
         "time": "2026-03-07T10:00:00+00:00",
         "verdict": "deny",
