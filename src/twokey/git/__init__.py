@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         first_parent_history,
         first_parent_records,
     )
+    from twokey.git._merges import MergeRuns
     from twokey.git._reader import GitReader, RefTip
     from twokey.git._repository import RepositorySettings, repository_settings
     from twokey.git._reviews import (
@@ -49,6 +50,7 @@ _LAZY = {
     "GitResult": "twokey._gitrunner",
     "GitRunner": "twokey._gitrunner",
     "LOG_ARGS": "twokey.git._commits",
+    "MergeRuns": "twokey.git._merges",
     "REVIEW_TRAILERS": "twokey.git._reviews",
     "RawEnvelope": "twokey.git._evidence",
     "Record": "twokey.git._history",
@@ -82,6 +84,7 @@ __all__ = [
     "GitReader",
     "GitResult",
     "GitRunner",
+    "MergeRuns",
     "RawEnvelope",
     "Record",
     "RefTip",
