@@ -24,13 +24,16 @@ from twokey.audit._walk import AuditOptions, Brought, Walk
 from twokey.errors import UsageError
 from twokey.evidence import repository_id
 from twokey.git import GitRunner as Git
-from twokey.git import Record, brought_commits, commit_of, first_parent_batches
+from twokey.git import MergeRuns, Record, brought_commits, commit_of, first_parent_batches
+from twokey.model import Commit
 
 Progress = Callable[[int], None]
 PROGRESS_EVERY = 1000
 PREFETCH = 64  # commits read ahead of the one being judged
 WORKERS = 4  # concurrent git processes for merges (they mostly wait on process start-up)
+RUN_MERGES = 64  # merges of one batch whose commits one git log reads (twokey.git._merges)
 Ready = tuple[Record, "Future[Brought] | None"]
+Runs = dict[str, "Future[dict[str, list[Commit]]]"]
 
 
 def _pushed(walk: Walk, record: Record, old: str) -> Brought:
@@ -38,12 +41,29 @@ def _pushed(walk: Walk, record: Record, old: str) -> Brought:
     return walk.reader.change(walk.ref, old, record[0][0][1:], repository=walk.repository)
 
 
-def _merged(walk: Walk, record: Record) -> Brought:
-    """The commits a merge brings, as the gate reads them (and, read ahead as well, the
-    merger's own content in a merge that is not clean)."""
-    brought = brought_commits(walk.reader, commit_of(record))
+def _merged(walk: Walk, record: Record, run: Future[dict[str, list[Commit]]] | None) -> Brought:
+    """The commits a merge brings, as the gate reads them: from its run's read when it has
+    them, else the gate's own read of this merge (and, read ahead as well, the merger's own
+    content in a merge that is not clean)."""
+    found = run.result().get(record[0][0][1:]) if run is not None else None
+    if found is None:
+        brought = brought_commits(walk.reader, commit_of(record))
+    else:
+        brought = MergeRuns(walk.reader, walk.ref).judged(found)
     walk.measure(brought)
     return brought
+
+
+def _runs(merges: MergeRuns, batch: list[Record], pool: ThreadPoolExecutor) -> Runs:
+    """The merges of ``batch``, up to ``RUN_MERGES`` a run, each run read in the pool."""
+    links = [(r[0][0][1:], tuple(r[0][2].split())) for r in batch]
+    at = [i for i, (_, parents) in enumerate(links) if len(parents) > 1]
+    found: Runs = {}
+    for start in range(0, len(at), RUN_MERGES):
+        group = at[start : start + RUN_MERGES]
+        future = pool.submit(merges.read, links[group[0] : group[-1] + 1])
+        found.update((links[i][0], future) for i in group)
+    return found
 
 
 class _Prefetch:
@@ -59,13 +79,15 @@ class _Prefetch:
         self.walk = walk
         self.pool = pool
         self.window: deque[Ready] = deque()
+        self.runs: Runs = {}  # merge id -> the read of its run (set per batch)
 
     def add(self, record: Record, old: str | None = None) -> Iterator[Ready]:
         """Queue ``record`` (``old``: a recorded push's base); yield what is ready, in order."""
         if old is not None:
             self.window.append((record, self.pool.submit(_pushed, self.walk, record, old)))
         elif " " in record[0][2]:  # parents: a merge
-            self.window.append((record, self.pool.submit(_merged, self.walk, record)))
+            run = self.runs.get(record[0][0][1:])
+            self.window.append((record, self.pool.submit(_merged, self.walk, record, run)))
         elif self.window:
             self.window.append((record, None))
         else:
@@ -145,7 +167,10 @@ def _walk_history(
         ahead = _Prefetch(walk, pool)
         waiting, covered = ahead.window, walk.covered
         recorded = walk.ledger.decisions if walk.ledger is not None else {}
+        merges = MergeRuns(walk.reader, walk.ref)
         for batch in batches:  # the hot loop: one batch per chunk of git's output
+            if ahead.runs or any(" " in record[0][2] for record in batch):
+                ahead.runs = _runs(merges, batch, pool)
             for record in batch:
                 head = record[0][0]
                 if covered and head[1:] in covered:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         first_parent_history,
         first_parent_records,
     )
+    from twokey.git._merges import MergeRuns
     from twokey.git._reader import GitReader, RefTip
     from twokey.git._repository import RepositorySettings, repository_settings
     from twokey.git._resolution import MergeResolution, merge_resolution
@@ -53,6 +54,7 @@ _LAZY = {
     "GitRunner": "twokey._gitrunner",
     "LOG_ARGS": "twokey.git._commits",
     "MergeResolution": "twokey.git._resolution",
+    "MergeRuns": "twokey.git._merges",
     "REVIEW_TRAILERS": "twokey.git._reviews",
     "RawEnvelope": "twokey.git._evidence",
     "Record": "twokey.git._history",
@@ -90,6 +92,7 @@ __all__ = [
     "GitResult",
     "GitRunner",
     "MergeResolution",
+    "MergeRuns",
     "RawEnvelope",
     "Record",
     "RefTip",
