@@ -33,6 +33,7 @@ from twokey.ledger._records import (
     DecisionRecord,
     DeployRecord,
     EvidenceRecord,
+    ForgeDeliveryRecord,
     LandedRecord,
     Record,
     RecordError,
@@ -41,6 +42,7 @@ from twokey.ledger._records import (
     to_entry,
 )
 from twokey.ledger._store import Store, StoredCheckpoint
+from twokey.ledger._urls import redact, split_schema
 from twokey.ledger._verify import LedgerCorruptError, VerifyReport
 
 __all__ = [
@@ -56,6 +58,7 @@ __all__ = [
     "EntryKind",
     "EvidenceRecord",
     "ExportReport",
+    "ForgeDeliveryRecord",
     "LandedRecord",
     "Ledger",
     "LedgerCorruptError",
@@ -84,8 +87,10 @@ __all__ = [
     "parse_entry",
     "prove",
     "read_record",
+    "redact",
     "root",
     "sign_note",
+    "split_schema",
     "to_entry",
     "verify_consistency",
     "verify_export",

@@ -1,0 +1,100 @@
+"""Forge adapters: GitHub and GitLab webhooks become recorded deliveries, evidence and verdicts.
+
+The webhook receiver (``Receiver``) is independent of any web framework: the gateway's route
+hands it the headers and the raw body and answers with the status it returns. Outgoing calls
+(commit statuses, deployment reviews) go through the ``ForgeActions`` interface. Names load
+on first use (PEP 562), as in ``twokey.doors``.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from twokey.forge._events import (
+        CheckEvent,
+        DeploymentEvent,
+        ForgeEvent,
+        Login,
+        PayloadError,
+        Ping,
+        PullRequestEvent,
+        PushEvent,
+        ReviewEvent,
+        parse_event,
+    )
+    from twokey.forge._receiver import Handler, Receipt, Receiver
+    from twokey.forge._store import (
+        ChangeState,
+        DeliveryLog,
+        ForgeReview,
+        ForgeStore,
+        PendingDeployment,
+    )
+    from twokey.forge._webhooks import (
+        MAX_BODY_BYTES,
+        Delivery,
+        Refusal,
+        WebhookSecrets,
+        verify_delivery,
+    )
+
+_LAZY = {
+    "ChangeState": "twokey.forge._store",
+    "CheckEvent": "twokey.forge._events",
+    "DeliveryLog": "twokey.forge._store",
+    "Delivery": "twokey.forge._webhooks",
+    "DeploymentEvent": "twokey.forge._events",
+    "ForgeEvent": "twokey.forge._events",
+    "ForgeReview": "twokey.forge._store",
+    "ForgeStore": "twokey.forge._store",
+    "Handler": "twokey.forge._receiver",
+    "Login": "twokey.forge._events",
+    "MAX_BODY_BYTES": "twokey.forge._webhooks",
+    "PayloadError": "twokey.forge._events",
+    "PendingDeployment": "twokey.forge._store",
+    "Ping": "twokey.forge._events",
+    "PullRequestEvent": "twokey.forge._events",
+    "PushEvent": "twokey.forge._events",
+    "Receipt": "twokey.forge._receiver",
+    "Receiver": "twokey.forge._receiver",
+    "Refusal": "twokey.forge._webhooks",
+    "ReviewEvent": "twokey.forge._events",
+    "WebhookSecrets": "twokey.forge._webhooks",
+    "parse_event": "twokey.forge._events",
+    "verify_delivery": "twokey.forge._webhooks",
+}
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "ChangeState",
+    "CheckEvent",
+    "Delivery",
+    "DeliveryLog",
+    "DeploymentEvent",
+    "ForgeEvent",
+    "ForgeReview",
+    "ForgeStore",
+    "Handler",
+    "Login",
+    "PayloadError",
+    "PendingDeployment",
+    "Ping",
+    "PullRequestEvent",
+    "PushEvent",
+    "Receipt",
+    "Receiver",
+    "Refusal",
+    "ReviewEvent",
+    "WebhookSecrets",
+    "parse_event",
+    "verify_delivery",
+]
+
+if not TYPE_CHECKING:
+    from twokey._lazy import lazy_names
+
+    __getattr__ = lazy_names(__name__, _LAZY, globals())
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
