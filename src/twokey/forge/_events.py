@@ -30,6 +30,7 @@ from twokey.errors import UsageError
 from twokey.forge._webhooks import GITHUB
 from twokey.model import Alias, AliasKind
 
+_BRANCH = re.compile(r"[^\x00-\x20\x7f~^:?*\[\\]{1,255}")
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 # GitLab's project and group access tokens act as users named project_<id>_bot_<hex>.
 _GITLAB_BOT = re.compile(r"(project|group)_\d+_bot\w*|.*\[bot\]|ghost")
@@ -132,7 +133,9 @@ class DeploymentEvent:
     """A deployment created, waiting for a protection rule, or changing status.
 
     ``kind`` is ``deployment``, ``protection_rule`` or ``status``; ``callback`` is where a
-    protection rule is answered (GitHub), "" otherwise.
+    protection rule is answered (GitHub), "" otherwise. ``artifact`` is the ``sha256:<hex>``
+    digest the deployment's ``payload`` names as ``artifact`` ("" when none: the deploy rules
+    then find no build provenance and deny).
     """
 
     forge: str
@@ -147,6 +150,7 @@ class DeploymentEvent:
     sender: Login
     state: str = ""
     callback: str = ""
+    artifact: str = ""  # the digest the deployment names (GitHub: ``payload.artifact``)
 
     @property
     def subject(self) -> str:
@@ -225,6 +229,13 @@ class Reader:
         if not isinstance(value, int) or isinstance(value, bool):
             raise PayloadError(f"{self.path}.{key} must be an integer")
         return value
+
+    def branch(self, key: str) -> str:
+        """A branch name at ``key``, as its full ref (``main`` -> ``refs/heads/main``)."""
+        name = self.text(key)
+        if not _BRANCH.fullmatch(name) or ".." in name:
+            raise PayloadError(f"{self.path}.{key} must be a branch name")
+        return f"refs/heads/{name.removeprefix('refs/heads/')}"
 
     def sha(self, key: str) -> str:
         """A full commit id at ``key``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ["parse_github"]
 
+import re
 from collections.abc import Callable
 
 from twokey.forge._events import (
@@ -20,6 +21,7 @@ from twokey.forge._events import (
 )
 from twokey.forge._webhooks import GITHUB
 
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _PUSHED = frozenset({"opened", "synchronize", "reopened"})
 
 
@@ -55,7 +57,7 @@ def _pull(data: Reader) -> PullRequestEvent:
         _repo(data),
         action,
         pull.integer("number"),
-        "refs/heads/" + pull.obj("base").text("ref"),
+        pull.obj("base").branch("ref"),
         pull.obj("head").sha("sha"),
         _login(pull.obj("user")),
         _login(data.obj("sender")),
@@ -112,9 +114,19 @@ def _deployment(kind: str) -> Callable[[Reader], ForgeEvent]:
             _login(data.obj("sender")),
             status,
             data.text("deployment_callback_url") if kind == "protection_rule" else "",
+            _artifact(deploy),
         )
 
     return parse
+
+
+def _artifact(deploy: Reader) -> str:
+    """``payload.artifact`` when it is a ``sha256:<hex>`` digest; "" otherwise."""
+    payload = deploy.data.get("payload")
+    value = payload.get("artifact") if isinstance(payload, dict) else None
+    if isinstance(value, str) and _DIGEST.fullmatch(value):
+        return value
+    return ""
 
 
 def _check(kind: str) -> Callable[[Reader], ForgeEvent]:

@@ -58,7 +58,7 @@ def _merge_request(data: Reader) -> ForgeEvent:
     attrs, user = data.obj("object_attributes"), _user(data)
     action = attrs.text("action", "")
     number, head = attrs.integer("iid"), attrs.obj("last_commit").sha("id")
-    base_ref = "refs/heads/" + attrs.text("target_branch")
+    base_ref = attrs.branch("target_branch")
     author = user if action == "open" else Login(GITLAB, "")
     if action in _APPROVE or action in _UNAPPROVE:
         return ReviewEvent(

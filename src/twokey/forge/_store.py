@@ -35,7 +35,8 @@ _TABLES = (
         PRIMARY KEY (forge, repository, number))""",
     """CREATE TABLE IF NOT EXISTS twokey_pending_deployments (
         forge TEXT NOT NULL, repository TEXT NOT NULL, deployment TEXT NOT NULL,
-        environment TEXT NOT NULL, commit_sha TEXT NOT NULL, deployer TEXT NOT NULL,
+        environment TEXT NOT NULL, commit_sha TEXT NOT NULL, artifact TEXT NOT NULL,
+        deployer TEXT NOT NULL,
         callback TEXT NOT NULL, delivery TEXT NOT NULL, created TEXT NOT NULL,
         PRIMARY KEY (forge, repository, deployment))""",
 )
@@ -93,6 +94,7 @@ class PendingDeployment:
     deployment: str
     environment: str
     commit: str
+    artifact: str
     deployer: str
     callback: str
     delivery: str
@@ -217,7 +219,8 @@ class ForgeStore:
         """Remember a deployment that waits for an operator (once per deployment)."""
         self.db.execute(
             "INSERT INTO twokey_pending_deployments (forge, repository, deployment, environment, "
-            "commit_sha, deployer, callback, delivery, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "commit_sha, artifact, deployer, callback, delivery, created) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT DO NOTHING",
             (
                 pending.forge,
@@ -225,6 +228,7 @@ class ForgeStore:
                 pending.deployment,
                 pending.environment,
                 pending.commit,
+                pending.artifact,
                 pending.deployer,
                 pending.callback,
                 pending.delivery,
@@ -235,8 +239,8 @@ class ForgeStore:
     def pending(self, repository: str = "") -> list[PendingDeployment]:
         """Deployments still waiting (of one repository, or all)."""
         sql = (
-            "SELECT forge, repository, deployment, environment, commit_sha, deployer, callback, "
-            "delivery FROM twokey_pending_deployments"
+            "SELECT forge, repository, deployment, environment, commit_sha, artifact, deployer, "
+            "callback, delivery FROM twokey_pending_deployments"
         )
         params: tuple[str, ...] = ()
         if repository:
