@@ -29,12 +29,12 @@ REPOSITORY = "shop"
 POLICY = """\
 version: 1
 people:
-  alice: {name: Alice Smith, emails: [alice@example.com], github: alice}
-  bob: {name: Bob Jones, emails: [bob@example.com], github: bob}
-  carol: {name: Carol White, emails: [carol@example.com], github: carol}
-  dave: {name: Dave Ops, emails: [dave@example.com], github: dave}
-  erin: {name: Erin Admin, emails: [erin@example.com], github: erin}
-  frank: {name: Frank Admin, emails: [frank@example.com], github: frank}
+  alice: {name: Alice Smith, emails: [alice@example.com], github: alice, gitlab: alice}
+  bob: {name: Bob Jones, emails: [bob@example.com], github: bob, gitlab: bob}
+  carol: {name: Carol White, emails: [carol@example.com], github: carol, gitlab: carol}
+  dave: {name: Dave Ops, emails: [dave@example.com], github: dave, gitlab: dave}
+  erin: {name: Erin Admin, emails: [erin@example.com], github: erin, gitlab: erin}
+  frank: {name: Frank Admin, emails: [frank@example.com], github: frank, gitlab: frank}
 services:
   renovate: {name: Renovate, github: "renovate[bot]"}
 groups:
@@ -157,7 +157,7 @@ def make_world(root: Path, ledger: str, policy: str = POLICY) -> World:
     work.git("push", "-q", "origin", "HEAD:refs/heads/main")
     store = ForgeStore(ledger)
     actions = RecordingActions()
-    mirrors = {("github", REPO): Mirror(mirror.path, REPOSITORY)}
+    mirrors = {(forge, REPO): Mirror(mirror.path, REPOSITORY) for forge in ("github", "gitlab")}
     effects = ForgeEffects(store, mirrors, actions, ledger, "https://twokey.example")
 
     def append(entries: Sequence[Entry]) -> None:
