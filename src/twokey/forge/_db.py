@@ -11,7 +11,8 @@ from __future__ import annotations
 __all__ = ["Database", "open_database"]
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,33 +24,47 @@ _BUSY_MS = 60_000
 
 
 class Database:
-    """A connection in autocommit mode with ``?`` placeholders on both engines."""
+    """A connection in autocommit mode with ``?`` placeholders on both engines.
+
+    One connection may serve several threads of a gateway process: statements and
+    transactions take a lock, so no two interleave on it.
+    """
 
     def __init__(self, connection: Any, where: str, errors: tuple[type[Exception], ...]) -> None:
         self._conn = connection
         self.where = where
         self._errors = errors
         self.postgres = errors != (sqlite3.Error,)
+        self._lock = threading.RLock()
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        """Run one statement; returns the cursor."""
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; returns how many rows it changed."""
+        return int(self._run(sql, params, lambda cursor: cursor.rowcount))
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one query; returns all its rows (read under the lock)."""
+        return list(self._run(sql, params, lambda cursor: cursor.fetchall()))
+
+    def _run(self, sql: str, params: Sequence[Any], read: Callable[[Any], Any]) -> Any:
         if self.postgres:
             sql = sql.replace("?", "%s")
         try:
-            return self._conn.execute(sql, tuple(params))
+            with self._lock:
+                return read(self._conn.execute(sql, tuple(params)))
         except self._errors as exc:
             raise InfrastructureError(f"forge store {self.where}: {_reason(exc)}") from exc
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One transaction (SQLite: ``BEGIN IMMEDIATE``, the write lock first)."""
-        self.execute("BEGIN IMMEDIATE" if not self.postgres else "BEGIN")
-        try:
-            yield
-        except BaseException:
-            self.execute("ROLLBACK")
-            raise
-        self.execute("COMMIT")
+        with self._lock:
+            self.execute("BEGIN IMMEDIATE" if not self.postgres else "BEGIN")
+            try:
+                yield
+            except BaseException:
+                self.execute("ROLLBACK")
+                raise
+            self.execute("COMMIT")
 
     def close(self) -> None:
         """Close the connection."""
@@ -77,7 +92,9 @@ def open_database(url: str) -> Database:
     path = Path(url.removeprefix("sqlite://"))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=_BUSY_MS / 1000, isolation_level=None)
+        conn = sqlite3.connect(
+            path, timeout=_BUSY_MS / 1000, isolation_level=None, check_same_thread=False
+        )
         conn.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
         conn.execute("PRAGMA journal_mode=WAL")
     except (OSError, sqlite3.Error) as exc:

@@ -9,7 +9,8 @@ and calls :meth:`Receiver.receive`; the answer carries the HTTP status and one r
 4. append a ``forge`` entry to the ledger *before* the delivery takes effect (invariant 9); a
    ledger that cannot be written is 503 and the delivery is forgotten, so the forge's retry is
    not refused as a replay;
-5. hand the event to the handler (reviews stored, pull requests judged, deployments answered).
+5. hand the event to the handler (reviews stored, pull requests judged, deployments answered);
+   a handler that fails (503) leaves the delivery forgotten, so a redelivery applies it.
 """
 
 from __future__ import annotations
@@ -86,8 +87,11 @@ class Receiver:
         handle = self.handler.handle if self.handler is not None else _no_effect
         try:
             done = handle(delivery, event, now)  # step 5
-        except TwokeyError as exc:  # recorded, but it could not take effect: say so
-            return Receipt(500, f"recorded, but not applied: {exc.message}", event)
+        except TwokeyError as exc:
+            # Recorded but not applied: forgotten, so the forge's redelivery applies it (and is
+            # recorded again, as the second receipt it is); the effects are idempotent.
+            self.deliveries.forget(delivery.forge, delivery.delivery)
+            return Receipt(503, f"recorded, but not applied: {exc.message}", event)
         return Receipt(202, done, event)
 
     def _recorded(self, delivery: Delivery, event: ForgeEvent, now: datetime) -> Receipt | None:

@@ -110,7 +110,7 @@ class ForgeStore:
     def _create(self) -> None:
         with self.db.transaction():
             if self.db.postgres:  # concurrent CREATE IF NOT EXISTS can collide in PostgreSQL
-                self.db.execute("SELECT pg_advisory_xact_lock(?)", (_PG_MIGRATION_LOCK,))
+                self.db.rows("SELECT pg_advisory_xact_lock(?)", (_PG_MIGRATION_LOCK,))
             for sql in _TABLES:
                 self.db.execute(sql)
 
@@ -120,12 +120,12 @@ class ForgeStore:
 
     def first_time(self, forge: str, delivery: str) -> bool:
         """Insert the delivery; the primary key lets exactly one caller succeed."""
-        cursor = self.db.execute(
+        inserted = self.db.execute(
             "INSERT INTO twokey_forge_deliveries (forge, delivery, received) VALUES (?, ?, ?) "
             "ON CONFLICT DO NOTHING",
             (forge, delivery, datetime.now(UTC).isoformat()),
         )
-        return bool(cursor.rowcount == 1)
+        return inserted == 1
 
     def forget(self, forge: str, delivery: str) -> None:
         """Remove the delivery (see :meth:`DeliveryLog.forget`)."""
@@ -157,12 +157,12 @@ class ForgeStore:
 
     def reviews(self, forge: str, repository: str, number: int) -> list[ForgeReview]:
         """Every review of one pull/merge request, oldest first."""
-        rows = self.db.execute(
+        rows = self.db.rows(
             "SELECT forge, repository, number, review, login, bot, commit_sha, state, time, "
             "delivery FROM twokey_forge_evidence WHERE forge = ? AND repository = ? AND "
             "number = ? ORDER BY time, review",
             (forge, repository, number),
-        ).fetchall()
+        )
         return [_review(r) for r in rows]
 
     def reviews_of_commits(
@@ -173,11 +173,11 @@ class ForgeStore:
         numbers = {
             int(r[0])
             for sha in commits
-            for r in self.db.execute(
+            for r in self.db.rows(
                 "SELECT DISTINCT number FROM twokey_forge_evidence WHERE forge = ? AND "
                 "repository = ? AND commit_sha = ?",
                 (forge, repository, sha),
-            ).fetchall()
+            )
         }
         for number in sorted(numbers):
             found += self.reviews(forge, repository, number)
@@ -206,13 +206,14 @@ class ForgeStore:
 
     def change(self, forge: str, repository: str, number: int) -> ChangeState | None:
         """The pull/merge request as last recorded, or None."""
-        row = self.db.execute(
+        rows = self.db.rows(
             "SELECT base_ref, head, author, pusher FROM twokey_forge_changes WHERE forge = ? "
             "AND repository = ? AND number = ?",
             (forge, repository, number),
-        ).fetchone()
-        if row is None:
+        )
+        if not rows:
             return None
+        row = rows[0]
         return ChangeState(forge, repository, number, row[0], row[1], row[2], row[3])
 
     def add_pending(self, pending: PendingDeployment) -> None:
@@ -245,18 +246,18 @@ class ForgeStore:
         params: tuple[str, ...] = ()
         if repository:
             sql, params = f"{sql} WHERE repository = ?", (repository,)
-        rows = self.db.execute(f"{sql} ORDER BY created, deployment", params).fetchall()
+        rows = self.db.rows(f"{sql} ORDER BY created, deployment", params)
         return [PendingDeployment(*r) for r in rows]
 
     def settle(self, pending: PendingDeployment) -> bool:
         """Remove a pending deployment; True for the one caller that removed it (so two
         gateways re-evaluating at once answer the forge once)."""
-        cursor = self.db.execute(
+        deleted = self.db.execute(
             "DELETE FROM twokey_pending_deployments WHERE forge = ? AND repository = ? AND "
             "deployment = ?",
             (pending.forge, pending.repository, pending.deployment),
         )
-        return bool(cursor.rowcount == 1)
+        return deleted == 1
 
 
 def _review(row: tuple[object, ...]) -> ForgeReview:

@@ -213,3 +213,27 @@ def test_a_ledger_that_cannot_be_written_refuses_and_forgets_the_delivery(tmp_pa
         "cannot record the delivery in the ledger: disk full",
     )
     assert store.first_time("github", "d-9")  # the forge's retry will be accepted
+
+
+class _Failing:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def handle(self, delivery: object, event: object, now: object) -> str:
+        self.calls += 1
+        if self.calls == 1:
+            raise InfrastructureError("mirror unreachable")
+        return "applied"
+
+
+def test_a_handler_that_fails_leaves_the_delivery_to_be_redelivered(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path / 'l.db'}"
+    handler = _Failing()
+    rx, _ = receiver(url, handler)
+    body = (PAYLOADS / "github/push/payload.json").read_bytes()
+    failed = send_github(rx, "push", body, "d-5")
+    assert (failed.status, failed.reason) == (503, "recorded, but not applied: mirror unreachable")
+    again = send_github(rx, "push", body, "d-5")  # GitHub's redelivery keeps the id
+    assert (again.status, again.reason) == (202, "applied")
+    assert [r.delivery for r in deliveries_recorded(url)] == ["d-5", "d-5"]  # both receipts
+    assert send_github(rx, "push", body, "d-5").status == 409
