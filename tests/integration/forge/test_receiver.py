@@ -46,6 +46,7 @@ GITHUB_FILES = [
         for path in (PAYLOADS / "github" / event).glob("*.json")
     ),
     ("deployment_protection_rule", LOCAL / "deployment_protection_rule.requested.json"),
+    ("check_run", LOCAL / "check_run.completed.json"),
 ]
 GITLAB_FILES = {
     "merge_request.open.json": ("Merge Request Hook", PullRequestEvent),
@@ -72,7 +73,7 @@ def test_every_github_payload_is_accepted_and_recorded(
     body = path.read_bytes()
     receipt = send_github(rx, event, body, "delivery-1")
     assert receipt.status == 202, receipt.reason
-    kind = GITHUB_TYPES.get(event, DeploymentEvent)
+    kind = GITHUB_TYPES.get(event, CheckEvent if event == "check_run" else DeploymentEvent)
     assert isinstance(receipt.event, kind)
     [rec] = deliveries_recorded(url)
     assert (rec.forge, rec.delivery, rec.event) == ("github", "delivery-1", event)
