@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         summary,
     )
     from twokey.forge._approvals import forge_approvals
+    from twokey.forge._batch import BatchedLedger
     from twokey.forge._deployments import DeployAnswer, judge_deployment, reevaluate_pending
     from twokey.forge._effects import ForgeEffects
     from twokey.forge._events import (
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
+    "BatchedLedger": "twokey.forge._batch",
     "ChangeState": "twokey.forge._store",
     "CheckEvent": "twokey.forge._events",
     "CommitStatus": "twokey.forge._actions",
@@ -91,6 +93,7 @@ _LAZY = {
 __all__ = [
     "MAX_BODY_BYTES",
     "STATUS_CONTEXT",
+    "BatchedLedger",
     "ChangeState",
     "CheckEvent",
     "CommitStatus",

@@ -97,6 +97,10 @@ def open_database(url: str) -> Database:
         )
         conn.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
         conn.execute("PRAGMA journal_mode=WAL")
+        # The forge's rows sit in the ledger's file, so the ledger's next durable commit (its
+        # fsync of the write-ahead log) makes every earlier row durable too: a delivery id is
+        # written before its ledger entry, so it is durable no later than that entry.
+        conn.execute("PRAGMA synchronous=NORMAL")
     except (OSError, sqlite3.Error) as exc:
         raise InfrastructureError(f"cannot open the forge store {path}: {exc}") from exc
     return Database(conn, str(path), (sqlite3.Error,))
