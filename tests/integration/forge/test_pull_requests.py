@@ -134,14 +134,16 @@ def test_changes_requested_after_an_approval_withdraws_it(world: World) -> None:
 
 
 def test_the_policy_comes_from_the_base_never_the_head(world: World) -> None:
-    loose = (
-        (world.root / "work/.twokey/policy.yml")
-        .read_text()
-        .replace("approvals: 1", "approvals: 0", 1)
-    )
+    policy = (world.root / "work/.twokey/policy.yml").read_text()
+    loose = policy.replace("    approvals: 1\n    approvers: [reviewers]", "    approvals: 0")
+    assert loose != policy
     head = world.push_head({".twokey/policy.yml": loose, "app.py": "v2\n"}, ALICE)
     world.pull(head, "opened")
-    assert world.last.state == "failure"  # the base's policy asks for approvals still
+    assert world.last.state == "failure"
+    decision = [r for r in _records(world) if isinstance(r, DecisionRecord)][-1]
+    codes = {f["code"] for f in decision.decision["findings"]}
+    # Under the head's policy main would need no approval: the base's still asks for one.
+    assert {"INSUFFICIENT_APPROVALS", "POLICY_CHANGE_UNAPPROVED"} <= codes
 
 
 def test_a_head_the_mirror_lacks_is_an_error_status(world: World) -> None:
