@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = ["DeployCheck", "DeployDoor", "parse_identity", "run_deploy_check"]
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +33,7 @@ from twokey.doors._trusted import (
 )
 from twokey.errors import InfrastructureError, UsageError
 from twokey.git import GitReader
-from twokey.model import Alias, BreakGlass, Decision, DeployFacts, DeployRequest
+from twokey.model import Alias, Approval, BreakGlass, Decision, DeployFacts, DeployRequest
 
 if TYPE_CHECKING:
     from twokey.evidence import VerifiedEvidence
@@ -103,14 +104,32 @@ def _clock(request: DeployCheck, ledger: str) -> datetime:
     return request.simulate_at
 
 
-class DeployDoor:
-    """Gathers deploy facts; its ledger entry is a ``deploy`` entry (docs/audit.md)."""
+# Approvals a door recorded itself for a release (a forge's reviews), and the refused ones.
+Recorded = Callable[["Policy", Sequence["Commit"]], tuple[list[Approval], list[tuple[str, str]]]]
 
-    def __init__(self, reader: GitReader, repository: str, clock: datetime | None = None) -> None:
+
+class DeployDoor:
+    """Gathers deploy facts; its ledger entry is a ``deploy`` entry (docs/audit.md).
+
+    ``recorded`` adds the release's approvals that a door recorded itself (the forge door:
+    reviews received over an authenticated webhook, trust ``forge``); ``door`` names the door
+    in the ledger.
+    """
+
+    def __init__(
+        self,
+        reader: GitReader,
+        repository: str,
+        clock: datetime | None = None,
+        recorded: Recorded | None = None,
+        door: str = "deploy-check",
+    ) -> None:
         self.reader = reader
         self.repository = repository
         self.clock = clock
         self.origin = ""
+        self.recorded = recorded
+        self.door = door
 
     def gather(self, request: DeployCheck) -> Gathered:
         """Steps: (1) the remote's refs; (2) the trusted policy; (3) the commit and the refs
@@ -126,15 +145,16 @@ class DeployDoor:
         # Step 5: keys are judged at the door's clock (ADR 0013), never the statement's.
         clock = self.clock or datetime.now(UTC)
         verified = _verified(reader, policy, request.artifact, release, repository, clock)
+        forge, refused = self.recorded(policy, release) if self.recorded else ([], [])
         facts = DeployFacts(
             deploy,
             _holding(reader, refs, policy, request.environment, commit),
             tuple(release),
-            tuple(verified.approvals),
+            (*verified.approvals, *forge),
             tuple(verified.provenance),
             tuple(verified.deploy_approvals),
             tuple(verified.checks),
-            tuple(verified.rejected),
+            (*verified.rejected, *refused),
         )
         since = base[-1] if base else None
         return Gathered(policy, facts, trusted.origin, {"since": since})
@@ -150,7 +170,7 @@ class DeployDoor:
         deploy = facts.request
         since = gathered.extra.get("since")
         record = DeployRecord(
-            "deploy-check",
+            self.door,
             deploy.repository,
             deploy.environment,
             deploy.artifact,

@@ -90,6 +90,8 @@ class Gate:
         reviewed_only: when set, the only commit whose history counts as already reviewed
             (``twokey check``: the base the job names; ``ZERO_SHA``: none). A CI clone's other
             refs are whatever an ungated remote holds (a PR author's tag), never trusted.
+        recorded: approvals a door recorded itself (trust ``forge``: reviews that arrived over
+            an authenticated webhook), with the ones it refused as (who, reason) pairs.
     """
 
     reader: GitReader
@@ -104,6 +106,7 @@ class Gate:
     signatures: bool = False
     receipts: Callable[[Sequence[str]], Mapping[str, datetime]] | None = None
     reviewed_only: str | None = None
+    recorded: tuple[Sequence[Approval], Sequence[tuple[str, str]]] = ((), ())
     _protected: list[tuple[str, str, RefRule]] | None = field(default=None, init=False)
 
     def judge(self, update: RefUpdate) -> Judgement:
@@ -145,7 +148,12 @@ class Gate:
             signatures=self.signatures or _signed_commits(policy, update.ref),
         )
         verified = self._verified(change)
-        approvals = (*verified.approvals, *self._claims(change, policy.ref_rule(update.ref)))
+        forge, refused = self.recorded
+        approvals = (
+            *verified.approvals,
+            *self._claims(change, policy.ref_rule(update.ref)),
+            *forge,
+        )
         landings = self._landings(change, approvals, reviewed)
         if landings:
             change = self.reader.old_tree(change)
@@ -153,14 +161,14 @@ class Gate:
             change,
             approvals=approvals,
             checks=tuple(verified.checks),
-            rejected=tuple(verified.rejected),
+            rejected=(*verified.rejected, *refused),
             break_glass=self._glass(),
             landings=landings,
         )
         decision = evaluate_safely(policy, facts, self.now)
         for finding in self._door_findings(change):
             decision = add_finding(decision, finding)
-        used = {a.evidence_id for a in verified.approvals}
+        used = {a.evidence_id for a in (*verified.approvals, *forge)}
         used |= {c.evidence_id for c in verified.checks}
         return Judgement(update, decision, tuple(sorted(u for u in used if u)), change)
 

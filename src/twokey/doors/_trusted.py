@@ -104,8 +104,10 @@ def remote_refs(reader: GitReader, remote: str) -> RemoteRefs:
             "repository), never in a checkout",
             hint="name the remote the protected branches live on (default: origin)",
         )
+    # "." is this repository, wherever the process runs (git would read "." as the cwd).
+    target = str(reader.git.git_dir) if remote == "." else remote
     out = reader.git.text(
-        "ls-remote", "--symref", "--end-of-options", remote, "HEAD", "refs/heads/*", "refs/tags/*"
+        "ls-remote", "--symref", "--end-of-options", target, "HEAD", "refs/heads/*", "refs/tags/*"
     )
     head, tips = "", {}
     for line in out.splitlines():

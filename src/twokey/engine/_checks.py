@@ -14,6 +14,9 @@ _REJECTED_CODES = {
     "UNKNOWN_SIGNER": FindingCode.UNKNOWN_SIGNER,
     "KEY_REVOKED": FindingCode.KEY_REVOKED,
     "KEY_EXPIRED": FindingCode.KEY_EXPIRED,
+    # A forge door refuses these itself (a bot's review, the pull request author's own).
+    "SERVICE_APPROVAL": FindingCode.SERVICE_APPROVAL,
+    "SELF_APPROVAL": FindingCode.SELF_APPROVAL,
 }
 
 

@@ -34,6 +34,7 @@ from twokey.ledger._records import (
     DecisionRecord,
     DeployRecord,
     EvidenceRecord,
+    ForgeDeliveryRecord,
     LandedRecord,
     Record,
     RecordError,
@@ -50,6 +51,7 @@ from twokey.ledger._tiles import (
     tile,
     write_tiles,
 )
+from twokey.ledger._urls import redact, split_schema
 from twokey.ledger._verify import LedgerCorruptError, VerifyReport
 
 __all__ = [
@@ -67,6 +69,7 @@ __all__ = [
     "ExportReport",
     "Fetch",
     "FollowReport",
+    "ForgeDeliveryRecord",
     "LandedRecord",
     "Ledger",
     "LedgerCorruptError",
@@ -101,8 +104,10 @@ __all__ = [
     "parse_entry",
     "prove",
     "read_record",
+    "redact",
     "root",
     "sign_note",
+    "split_schema",
     "tile",
     "to_entry",
     "verify_consistency",

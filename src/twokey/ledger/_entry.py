@@ -42,6 +42,7 @@ class EntryKind(enum.StrEnum):
     REVIEW = "review"  # after-the-fact review of a break-glass exception
     NOTE = "note"
     LANDED = "landed"  # post-receive: a ref update git actually made (after the decision)
+    FORGE = "forge"  # a webhook delivery a forge sent, authenticated (before it takes effect)
 
 
 def _string(text: str, path: str) -> str:

@@ -2,42 +2,22 @@
 
 from __future__ import annotations
 
-__all__ = ["PostgresStore", "split_schema"]
+__all__ = ["PostgresStore"]
 
 import itertools
-import re
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
-from twokey.errors import InfrastructureError, UsageError
+from twokey.errors import InfrastructureError
 from twokey.ledger._sql import SqlStore
+from twokey.ledger._urls import redact as _redact
+from twokey.ledger._urls import split_schema
 
-_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK = 0x74776F6B  # "twok": one migrator at a time, per database
 _cursor_names = itertools.count()
 _TYPES = {"idx": "bigint", "level": "integer", "data": "bytea", "leaf": "bytea", "hash": "bytea"}
-
-
-def split_schema(url: str) -> tuple[str, str | None]:
-    """Take a ``schema=NAME`` query parameter out of a PostgreSQL URL."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query)
-    schema = next((v for k, v in query if k == "schema"), None)
-    rest = urlencode([(k, v) for k, v in query if k != "schema"])
-    if schema is not None and not _SCHEMA.match(schema):
-        raise UsageError(f"bad schema name {schema!r} in the ledger URL")
-    return urlunsplit(parts._replace(query=rest)), schema
-
-
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class PostgresStore(SqlStore):

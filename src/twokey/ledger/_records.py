@@ -17,6 +17,7 @@ __all__ = [
     "DecisionRecord",
     "DeployRecord",
     "EvidenceRecord",
+    "ForgeDeliveryRecord",
     "LandedRecord",
     "Record",
     "RecordError",
@@ -27,9 +28,10 @@ __all__ = [
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeAlias, assert_never
+from typing import Any, TypeAlias
 
 from twokey.errors import VerificationError
 from twokey.ledger._entry import Entry, EntryKind
@@ -304,7 +306,64 @@ class LandedRecord:
         )
 
 
-Record: TypeAlias = DecisionRecord | EvidenceRecord | DeployRecord | ReviewRecord | LandedRecord
+@dataclass(frozen=True)
+class ForgeDeliveryRecord:
+    """A webhook delivery a forge sent, authenticated and new (``forge`` entries), recorded
+    before it takes effect (invariant 9). ``body_sha256`` names the exact bytes received;
+    ``subject`` is what it is about (``pull/12@<head>``, ``review/9``, ``deployment/3``...)."""
+
+    door: str
+    forge: str
+    delivery: str
+    event: str
+    action: str
+    repository: str
+    sender: str
+    subject: str
+    body_sha256: str
+
+    kind = EntryKind.FORGE
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry body."""
+        return {
+            "schema": RECORD_SCHEMA,
+            "door": self.door,
+            "forge": self.forge,
+            "delivery": self.delivery,
+            "event": self.event,
+            "action": self.action,
+            "repository": self.repository,
+            "sender": self.sender,
+            "subject": self.subject,
+            "body_sha256": self.body_sha256,
+        }
+
+    @classmethod
+    def from_dict(cls, body: dict[str, Any]) -> ForgeDeliveryRecord:
+        """Inverse of :meth:`to_dict`."""
+        _schema(body)
+        return cls(
+            _str(body, "door"),
+            _str(body, "forge"),
+            _str(body, "delivery"),
+            _str(body, "event"),
+            _str(body, "action"),
+            _str(body, "repository"),
+            _str(body, "sender"),
+            _str(body, "subject"),
+            _str(body, "body_sha256"),
+        )
+
+
+Record: TypeAlias = (
+    DecisionRecord
+    | EvidenceRecord
+    | DeployRecord
+    | ReviewRecord
+    | LandedRecord
+    | ForgeDeliveryRecord
+)
 
 
 def read_record(entry: Entry) -> Record | None:
@@ -314,19 +373,19 @@ def read_record(entry: Entry) -> Record | None:
         RecordError: the body is not the record its kind promises.
     """
     body, kind = entry.body, entry.kind
-    if kind is EntryKind.DECISION:
-        return DecisionRecord.from_dict(body)
-    if kind is EntryKind.EVIDENCE:
-        return EvidenceRecord.from_dict(body)
-    if kind is EntryKind.DEPLOY:
-        return DeployRecord.from_dict(body)
-    if kind is EntryKind.REVIEW:
-        return ReviewRecord.from_dict(body)
-    if kind is EntryKind.LANDED:
-        return LandedRecord.from_dict(body)
     if kind is EntryKind.NOTE or kind is EntryKind.POLICY:
         return None
-    assert_never(kind)
+    return _READERS[kind](body)
+
+
+_READERS: dict[EntryKind, Callable[[dict[str, Any]], Record]] = {
+    EntryKind.DECISION: DecisionRecord.from_dict,
+    EntryKind.EVIDENCE: EvidenceRecord.from_dict,
+    EntryKind.DEPLOY: DeployRecord.from_dict,
+    EntryKind.REVIEW: ReviewRecord.from_dict,
+    EntryKind.LANDED: LandedRecord.from_dict,
+    EntryKind.FORGE: ForgeDeliveryRecord.from_dict,
+}
 
 
 def to_entry(record: Record, time: datetime) -> Entry:

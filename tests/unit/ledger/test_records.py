@@ -19,6 +19,7 @@ from twokey.ledger import (
     Entry,
     EntryKind,
     EvidenceRecord,
+    ForgeDeliveryRecord,
     LandedRecord,
     Record,
     RecordError,
@@ -65,6 +66,17 @@ RECORDS: dict[str, Record] = {
         "deploy-check", "shop", "staging", "", "c" * 40, "email:dave@x", "", "v1", ()
     ),
     "review": ReviewRecord("break-glass-review", 7, b"\x00envelope bytes\xff"),
+    "forge": ForgeDeliveryRecord(
+        "forge-webhook",
+        "github",
+        "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+        "pull_request_review",
+        "submitted",
+        "octo/shop",
+        "github:bob",
+        "pull/12@" + "c" * 40,
+        "d" * 64,
+    ),
     "landed": LandedRecord("git-post-receive", "shop", "refs/heads/main", "a" * 40, "b" * 40),
 }
 
@@ -141,3 +153,10 @@ def test_a_body_that_is_not_its_kinds_record_is_refused(
 ) -> None:
     with pytest.raises(RecordError, match=message):
         read_record(Entry(kind, body, NOW))
+
+
+def test_every_kind_that_holds_a_record_has_a_reader() -> None:
+    from twokey.ledger._records import _READERS  # noqa: PLC0415 - the table read_record uses
+
+    assert set(_READERS) | {EntryKind.NOTE, EntryKind.POLICY} == set(EntryKind)
+    assert {r.kind for r in RECORDS.values()} == set(_READERS)

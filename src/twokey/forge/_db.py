@@ -1,0 +1,123 @@
+"""One database connection for the forge's tables, on the ledger's database URL.
+
+The forge keeps three small tables beside the ledger (deliveries seen, forge evidence, pending
+deployments), in the same SQLite file or PostgreSQL schema, so one URL configures both. Plain
+``sqlite3`` and ``psycopg``; every driver error becomes an ``InfrastructureError`` (no driver
+exception leaves this layer).
+"""
+
+from __future__ import annotations
+
+__all__ = ["Database", "open_database"]
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from twokey.errors import InfrastructureError
+from twokey.ledger import redact, split_schema
+
+_BUSY_MS = 60_000
+
+
+class Database:
+    """A connection in autocommit mode with ``?`` placeholders on both engines.
+
+    One connection may serve several threads of a gateway process: statements and
+    transactions take a lock, so no two interleave on it.
+    """
+
+    def __init__(self, connection: Any, where: str, errors: tuple[type[Exception], ...]) -> None:
+        self._conn = connection
+        self.where = where
+        self._errors = errors
+        self.postgres = errors != (sqlite3.Error,)
+        self._lock = threading.RLock()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; returns how many rows it changed."""
+        return int(self._run(sql, params, lambda cursor: cursor.rowcount))
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one query; returns all its rows (read under the lock)."""
+        return list(self._run(sql, params, lambda cursor: cursor.fetchall()))
+
+    def _run(self, sql: str, params: Sequence[Any], read: Callable[[Any], Any]) -> Any:
+        if self.postgres:
+            sql = sql.replace("?", "%s")
+        try:
+            with self._lock:
+                return read(self._conn.execute(sql, tuple(params)))
+        except self._errors as exc:
+            raise InfrastructureError(f"forge store {self.where}: {_reason(exc)}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction (SQLite: ``BEGIN IMMEDIATE``, the write lock first)."""
+        with self._lock:
+            self.execute("BEGIN IMMEDIATE" if not self.postgres else "BEGIN")
+            try:
+                yield
+            except BaseException:
+                self.execute("ROLLBACK")
+                raise
+            self.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the connection."""
+        try:
+            self._conn.close()
+        except self._errors as exc:
+            raise InfrastructureError(f"forge store {self.where}: {_reason(exc)}") from exc
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def open_database(url: str) -> Database:
+    """``sqlite:///abs/path``, ``sqlite://rel/path``, a file path, or ``postgresql://...``
+    (``?schema=NAME`` selects a schema, created when missing).
+
+    Raises:
+        InfrastructureError: the database cannot be opened.
+        UsageError: a bad schema name.
+    """
+    if url.startswith(("postgresql://", "postgres://")):
+        return _postgres(url)
+    path = Path(url.removeprefix("sqlite://"))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            path, timeout=_BUSY_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        # The forge's rows sit in the ledger's file, so the ledger's next durable commit (its
+        # fsync of the write-ahead log) makes every earlier row durable too: a delivery id is
+        # written before its ledger entry, so it is durable no later than that entry.
+        conn.execute("PRAGMA synchronous=NORMAL")
+    except (OSError, sqlite3.Error) as exc:
+        raise InfrastructureError(f"cannot open the forge store {path}: {exc}") from exc
+    return Database(conn, str(path), (sqlite3.Error,))
+
+
+def _postgres(url: str) -> Database:
+    import psycopg  # noqa: PLC0415 - psycopg is slow to import; only PostgreSQL pays for it
+
+    dsn, schema = split_schema(url)
+    try:
+        conn = psycopg.connect(dsn, connect_timeout=10, autocommit=True)
+    except psycopg.Error as exc:
+        raise InfrastructureError(
+            f"cannot open the forge store {redact(url)}: {_reason(exc)}"
+        ) from exc
+    db = Database(conn, redact(url), (psycopg.Error,))
+    if schema is not None:
+        db.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")  # the name is checked by split_schema
+        db.execute(f"SET search_path TO {schema}")
+    return db
