@@ -37,7 +37,10 @@ from pathlib import Path
 from twokey.forge import BatchedLedger, ForgeStore, Receiver, WebhookSecrets
 from twokey.ledger import Entry, open_ledger
 
-PAYLOADS = Path(os.environ.get("TWOKEY_SHARED_DIR", "/work/shared")) / "forge-payloads/github"
+PAYLOADS = (
+    Path(os.environ.get("TWOKEY_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
+    / "forge-payloads/github"
+)
 SECRET = "bench-secret"
 NOW = datetime(2026, 12, 4, 18, tzinfo=UTC)
 Delivery = tuple[str, dict[str, str], bytes]

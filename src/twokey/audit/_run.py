@@ -259,6 +259,7 @@ def _sources(walk: Walk) -> list[str]:
         + (" (no policy, so no keys to verify with)" if walk.default and ev.rejected else ""),
         _ledger_source(walk.ledger),
         _forge_source(walk.ledger),
+        walk.forge.describe(),
     ]
     if counts_applied(walk.trusted, walk.ref):
         sources.append(

@@ -23,6 +23,7 @@ from twokey.audit._changes import (
     trailer_idents,
 )
 from twokey.audit._default_policy import DefaultPolicy
+from twokey.audit._forge import ForgeEvidence
 from twokey.audit._gated import GatedPolicies
 from twokey.audit._identities import history_idents
 from twokey.audit._judgement import Judgement, judge
@@ -129,6 +130,7 @@ class Walk:
             if options.ledger
             else None
         )
+        self.forge = ForgeEvidence.read(git, repository, self.ref)
         self.deploys = self.ledger.deploys if self.ledger else Deploys()
         self.deploys.extend(self.evidence.deploys)
         self.current: dict[str, Deployment] = {}  # environment -> deploy of newer history
@@ -195,6 +197,7 @@ class Walk:
     def special(self) -> set[str]:
         """Commit ids and trees named by evidence, ledger records or deploys (not simple)."""
         found = {*self.evidence.approvals, *self.evidence.checks, *self.deploys.by_commit}
+        found.update(self.forge.keys())
         if self.ledger is not None:
             found.update(self.ledger.decisions, self.ledger.approvals)
         return found
@@ -230,10 +233,11 @@ class Walk:
     ) -> tuple[list[Approval], list[CheckResult]]:
         signed, checks = self.evidence.for_change(change)
         approvals = list(signed)
-        if self.ledger is not None and self.ledger.approvals:
-            keys = {change.new, change.new_tree, *(c.sha for c in change.commits)}
-            seen = {id(a): a for k in keys for a in self.ledger.approvals.get(k, ())}
-            approvals += seen.values()
+        keys = {change.new, change.new_tree, *(c.sha for c in change.commits)}
+        for source in (self.ledger.approvals if self.ledger else {}, self.forge.approvals):
+            if source:
+                seen = {id(a): a for k in keys for a in source.get(k, ())}
+                approvals += seen.values()
         applied = self._counts_applied()
         for c in change.commits:
             if c.trailers or applied:

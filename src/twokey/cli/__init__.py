@@ -40,6 +40,11 @@ _COMMANDS = (
     ("hook", "_hook", "install or remove the pre-receive hook of a git server repository"),
     ("ledger", "_ledger", "the tamper-evident log: append, checkpoint, prove, verify, export"),
     ("audit", "_audit", "report every change that landed: who wrote, approved, merged"),
+    (
+        "forge",
+        "_forge",
+        "import merged pull/merge requests and their reviews from GitHub or GitLab",
+    ),
     ("demo", "_demo", "run the walkthrough on a sample repository (what is refused and why)"),
 )
 

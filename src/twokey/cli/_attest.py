@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
+from pathlib import Path
 
 from twokey.cli._digest import artifact_digest
+from twokey.cli._junit import read_junit
 from twokey.cli._output import (
     Subparsers,
     add_command,
@@ -40,6 +42,11 @@ _CHECK = f"""\
 examples:
   twokey attest check --name tests --passed --key ci.key            # for HEAD's tree
   twokey attest check origin/feature --name lint --failed --key ci.key --format json
+  pytest --junit-xml=report.xml; twokey attest check --name tests --junit report.xml --key ci.key
+
+--junit reads a JUnit XML report (any test runner): the result is "passed" only when at least
+one test ran and none failed or errored; otherwise "failed" is signed (and the exit code is 0:
+the statement was signed; the gate decides what a failed check means).
 
 The result is about the tree (the content), so it holds for every commit with that tree.
 Only signers the policy's checks.signers names count (a CI service's key).
@@ -96,6 +103,12 @@ def register(subparsers: Subparsers) -> None:
     result = check.add_mutually_exclusive_group(required=True)
     result.add_argument("--passed", action="store_true", help="the check passed")
     result.add_argument("--failed", action="store_true", help="the check failed")
+    result.add_argument(
+        "--junit",
+        metavar="FILE",
+        type=Path,
+        help="a JUnit XML report: passed if >= 1 test ran and none failed or errored",
+    )
     check.set_defaults(handler=_check)
     prov = add_command(
         commands,
@@ -145,6 +158,8 @@ def _store(
 
 
 def _check(args: argparse.Namespace) -> int:
+    report = read_junit(args.junit) if args.junit else None
+    passed = report.passed if report else bool(args.passed)
     git = repo_at(args.repo)
     tree = tree_of(git, args.rev)
     signer = signer_from(args, git)
@@ -154,9 +169,10 @@ def _check(args: argparse.Namespace) -> int:
         name=args.name,
         repository=repository,
         subject=tree,
-        passed=bool(args.passed),
+        passed=passed,
         when=datetime.now(UTC),
     )
+    junit = {"junit": report.describe()} if report else {}
     return _store(
         args,
         git,
@@ -164,9 +180,10 @@ def _check(args: argparse.Namespace) -> int:
         tree,
         {
             "check": args.name,
-            "passed": bool(args.passed),
+            "passed": passed,
             "tree": tree,
             "signer": fingerprint(signer.public_key),
+            **junit,
         },
     )
 

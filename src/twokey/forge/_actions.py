@@ -7,15 +7,31 @@ payloads here are the exact request bodies those APIs document.
 
 from __future__ import annotations
 
-__all__ = ["STATUS_CONTEXT", "CommitStatus", "DeploymentReview", "ForgeActions", "summary"]
+__all__ = [
+    "STATUS_CONTEXT",
+    "CommitStatus",
+    "DeploymentReview",
+    "ForgeActions",
+    "ForgeClient",
+    "MergedChange",
+    "ReviewRecord",
+    "check_repository",
+    "check_sha",
+    "summary",
+]
 
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
+from twokey.errors import UsageError
 from twokey.model import Decision, FindingCode, Severity
 
 STATUS_CONTEXT = "twokey/separation-of-duties"
 _DESCRIPTION_MAX = 140  # GitHub refuses a longer commit status description
+_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+")
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _STATES = frozenset({"success", "failure", "error", "pending"})
 
 
@@ -105,3 +121,80 @@ def summary(decision: Decision, limit: int = _DESCRIPTION_MAX) -> str:
         codes = ", ".join(dict.fromkeys(str(f.code) for f in denies))
         text = f"denied: {codes}: {denies[0].message}" if denies else "denied"
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class ForgeClient(Protocol):
+    """One forge's REST API: the raw calls behind :class:`ForgeActions` (the outbox's worker
+    makes them, off the webhook's request path)."""
+
+    def set_status(
+        self,
+        repo: str,
+        sha: str,
+        state: str,
+        description: str,
+        target_url: str,
+        context: str,
+    ) -> None:
+        """Publish a commit status (``success``, ``failure``, ``pending`` or ``error``)."""
+        ...
+
+    def review_deployment(
+        self, callback_url: str, environment: str, approve: bool, comment: str
+    ) -> None:
+        """Approve or reject a deployment waiting on twokey (GitHub's protection rule
+        callback; GitLab's deployment approval URL)."""
+        ...
+
+
+@dataclass(frozen=True)
+class MergedChange:
+    """A merged pull or merge request, as the forge reports it.
+
+    Attributes:
+        number: the PR number (GitHub) or MR iid (GitLab).
+        base_ref: the branch it was merged into, ``refs/heads/<name>``.
+        head: the reviewed head commit.
+        landed: the commit that landed on the base branch (merge or squash commit).
+        merged_at: when it was merged.
+        updated_at: when the forge last changed it (the import's resume cursor).
+        author: the forge login that opened it.
+    """
+
+    number: int
+    base_ref: str
+    head: str
+    landed: str
+    merged_at: datetime
+    updated_at: datetime
+    author: str
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """One approval on the forge: who approved which head commit, and when.
+
+    ``bot`` is the forge's own word that the account is a bot or an app; such an account never
+    counts (invariant 10), and is kept for the record.
+    """
+
+    review_id: str
+    login: str
+    bot: bool
+    commit: str
+    time: datetime
+
+
+def check_repository(name: str) -> str:
+    """``OWNER/REPO`` (GitLab: ``GROUP/SUBGROUP/PROJECT``), refusing anything that could
+    change the API path (``..``, ``?``, ``#``, spaces, a leading slash)."""
+    if not _REPOSITORY.fullmatch(name) or ".." in name:
+        raise UsageError(f"not a repository name OWNER/REPO: {name!r}")
+    return name
+
+
+def check_sha(sha: str) -> str:
+    """A full lower-case commit id (SHA-1 or SHA-256) or :class:`UsageError`."""
+    if not _SHA.fullmatch(sha):
+        raise UsageError(f"not a full commit id: {sha!r}")
+    return sha

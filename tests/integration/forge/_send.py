@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tests.conftest import shared_dir
 from twokey.doors import record
 from twokey.forge import ForgeStore, Handler, Receipt, Receiver, WebhookSecrets
 from twokey.ledger import Entry, ForgeDeliveryRecord, open_ledger, parse_entry, read_record
 
-PAYLOADS = Path("/work/shared/forge-payloads")
+PAYLOADS = shared_dir() / "forge-payloads"
 LOCAL = Path(__file__).with_name("payloads")
 SECRET = "test-webhook-secret"
 TOKEN = "test-gitlab-token"

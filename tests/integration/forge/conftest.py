@@ -1,4 +1,5 @@
-"""Fixtures of the forge tests: the ledger's PostgreSQL fixture, and a database per engine."""
+"""Fixtures of the forge tests: the ledger tests' databases (a SQLite file and a PostgreSQL
+schema), and a database URL per engine."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.ledger.conftest import pg_url
+from tests.integration.ledger.conftest import ledger_url, pg_url
 
-__all__ = ["database_url", "pg_url"]
+__all__ = ["database_url", "ledger_url", "pg_url"]
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
