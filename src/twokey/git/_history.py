@@ -1,9 +1,10 @@
 """Streaming first-parent history for the audit: one ``git log`` process, constant memory.
 
-The record format is the gate's own (``twokey.git._commits``): ``\\x01`` then ten NUL-separated
-fields and a NUL; with ``--name-only`` git then writes the changed paths, each NUL-terminated,
-the first prefixed by a newline (git-log(1), ``-z``). ``--diff-merges=first-parent`` gives a
-merge's paths against its first parent, which is exactly the landed change's paths.
+With paths, the record format is the gate's own (``twokey.git._commits``, parsed by its
+``take_records``): ``\\x01`` then ten NUL-separated fields and a NUL, then the changed paths one
+per line, quoted by git, so no file name can forge a record. ``--diff-merges=first-parent`` gives
+a merge's paths against its first parent, which is exactly the landed change's paths. Without
+paths the stream is ``-z`` and every record exactly ten tokens.
 
 A merge's brought commits are read with :meth:`GitReader.commits` (``merge ^first-parent``),
 the very call the gate makes for a push, so the audit sees what the gate saw: the same commits,
@@ -29,12 +30,13 @@ from datetime import datetime
 from itertools import repeat
 
 from twokey._gitrunner import GitError, GitRunner
+from twokey.errors import InfrastructureError
+from twokey.git._commits import FORMAT, take_records
 from twokey.git._reader import GitReader
 from twokey.git._trailers import co_authors, parse_trailers
 from twokey.model import Commit, Ident
 
 _FIELDS = ("%H", "%T", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%B")
-_FORMAT = "%x01" + "%x00".join(_FIELDS) + "%x00"
 # Without paths: no NUL after the message, so with -z every commit is exactly ten tokens and a
 # chunk is cut into records by stride (in C), not scanned token by token.
 _PLAIN_FORMAT = "%x01" + "%x00".join(_FIELDS)
@@ -55,7 +57,7 @@ def _when(text: str) -> datetime | None:
 
 
 # One commit as git wrote it: the ten fields (the first, ``%H``, still prefixed by ``\x01``:
-# ``_FORMAT``) and its raw paths. The audit's fast lane reads these without building objects.
+# ``FORMAT``) and its paths. The audit's fast lane reads these without building objects.
 Record = tuple[Sequence[str], Sequence[str]]
 
 
@@ -72,7 +74,7 @@ def commit_of(record: Record) -> Commit:
         committer=Ident(cn, ce, _when(cd)),
         co_authors=co_authors(trailers) if trailers else (),
         message=message,
-        paths=tuple(p.removeprefix("\n") for p in paths if p),
+        paths=tuple(paths),
         trailers=trailers,
     )
 
@@ -84,20 +86,10 @@ def _is_start(token: str) -> bool:
 def _records(tokens: list[str], pending: list[str]) -> list[Record]:
     """Complete commits from ``pending + tokens``; what may still grow stays in ``pending``."""
     pending.extend(tokens)
-    found: list[Record] = []
-    start = 0
-    total = len(pending)
-    while True:
-        nxt = start + _N + 1
-        # the next record's start: scan past the fields, then over paths
-        while nxt < total and not _is_start(pending[nxt]):
-            nxt += 1
-        if nxt >= total:
-            break
-        found.append((pending[start : start + _N], pending[start + _N + 1 : nxt]))
-        start = nxt
-    del pending[:start]
-    return found
+    try:
+        return list(take_records(pending, final=False))
+    except InfrastructureError as exc:
+        raise GitError(str(exc)) from exc
 
 
 def _widen(pipe: int) -> None:
@@ -130,10 +122,25 @@ def _plain_records(tokens: list[str], pending: list[str]) -> list[Record]:
     return list(zip(zip(*[iter(tokens)] * _N, strict=True), repeat(_NO_PATHS)))
 
 
+def _last(pending: list[str], tail: list[str], plain: bool) -> list[Record]:
+    """The records still in ``pending`` once git has finished writing."""
+    pending.extend(tail)
+    if not plain:
+        try:
+            return list(take_records(pending, final=True))
+        except InfrastructureError as exc:
+            raise GitError(str(exc)) from exc
+    if len(pending) == _N and _is_start(pending[0]):
+        return [(pending[:], _NO_PATHS)]
+    if pending:
+        raise GitError("git log output did not line up: a NUL byte inside a commit field?")
+    return []
+
+
 def _stream(git: GitRunner, args: list[str], plain: bool) -> Generator[list[Record], None, None]:
-    form = _PLAIN_FORMAT if plain else _FORMAT
+    form = ("-z", f"--format={_PLAIN_FORMAT}") if plain else (f"--format={FORMAT}",)
     records = _plain_records if plain else _records
-    proc = git.popen("log", "-z", f"--format={form}", *args, stderr=subprocess.PIPE)
+    proc = git.popen("log", *form, *args, stderr=subprocess.PIPE)
     assert proc.stdout is not None
     assert proc.stderr is not None
     _widen(proc.stdout.fileno())
@@ -147,13 +154,7 @@ def _stream(git: GitRunner, args: list[str], plain: bool) -> Generator[list[Reco
                 tokens = complete.decode("utf-8", "surrogateescape").split("\0")
                 yield records(tokens, pending)
         tail = [rest.decode("utf-8", "surrogateescape")] if rest else []
-        pending.extend(tail)
-        if pending and _is_start(pending[0]):
-            if len(pending) < _N:
-                raise GitError("truncated git log output")
-            yield [(pending[:_N], pending[_N + 1 :])]
-        elif pending and plain:
-            raise GitError("git log output did not line up: a NUL byte inside a commit field?")
+        yield _last(pending, tail, plain)
         completed = True
     finally:
         proc.stdout.close()

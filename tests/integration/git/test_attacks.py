@@ -287,3 +287,22 @@ def test_a_tag_of_reviewed_main_history_is_a_release_act(server: Server) -> None
     server.approve(bob, "bob", "v3", ref="refs/tags/v3")
     result = push(bob, "refs/tags/v3", EVIDENCE)
     assert result.accepted, result.output
+
+
+def test_file_names_that_look_like_log_records_cannot_hide_a_policy_change(
+    server: Server,
+) -> None:
+    # git log -z printed paths raw: a file named "\x01" + 40 hex digits, then nine more names,
+    # started a forged commit record that swallowed the real one's later paths (the policy).
+    alice = server.clone(ALICE)
+    text = (alice.path / ".twokey/policy.yml").read_text()
+    forged = {"\x01 ": "x\n", "\x01" + "a" * 40: "x\n"}
+    forged |= {f"\x01b{i}": "x\n" for i in range(9)}
+    relaxed = text.replace("approvals: 1\n", "approvals: 0\n")
+    alice.commit({**forged, ".twokey/policy.yml": relaxed}, "Relax, quietly", ALICE)
+    server.approve(alice, "bob")
+    before = server.head()
+    result = push(alice, "main", EVIDENCE)
+    assert not result.accepted
+    assert "POLICY_CHANGE_UNAPPROVED" in result.findings()
+    assert server.head() == before
