@@ -80,6 +80,8 @@ def take_records(pending: list[str], *, final: bool) -> list[RawRecord]:
         at += _N
         pending[at] = start + following
     if final and at != total:
+        if not _START.fullmatch(pending[at]):
+            raise InfrastructureError(f"unexpected git log output near {pending[at][:40]!r}")
         raise InfrastructureError("truncated git log output")
     del pending[:at]
     return found
