@@ -45,6 +45,11 @@ _COMMANDS = (
         "_forge",
         "import merged pull/merge requests and their reviews from GitHub or GitLab",
     ),
+    (
+        "serve",
+        "_serve",
+        "run the gateway: deploy requests, approvals, checks, the web UI and the ledger",
+    ),
     ("demo", "_demo", "run the walkthrough on a sample repository (what is refused and why)"),
 )
 

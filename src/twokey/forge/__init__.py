@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     )
     from twokey.forge._approvals import forge_approvals
     from twokey.forge._batch import BatchedLedger
+    from twokey.forge._db import Database
     from twokey.forge._deployments import DeployAnswer, judge_deployment, reevaluate_pending
     from twokey.forge._effects import ForgeEffects
     from twokey.forge._events import (
@@ -67,6 +68,7 @@ _LAZY = {
     "AppCredentials": "twokey.forge._github_api",
     "BatchedLedger": "twokey.forge._batch",
     "ChangeState": "twokey.forge._store",
+    "Database": "twokey.forge._db",
     "CheckEvent": "twokey.forge._events",
     "CommitStatus": "twokey.forge._actions",
     "Delivery": "twokey.forge._webhooks",
@@ -134,6 +136,7 @@ __all__ = [
     "ChangeState",
     "CheckEvent",
     "CommitStatus",
+    "Database",
     "Delivery",
     "DeliveryLog",
     "DeployAnswer",

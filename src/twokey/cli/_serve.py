@@ -1,0 +1,141 @@
+"""``twokey serve``: run the gateway (an ASGI service under uvicorn)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from twokey.cli._output import Subparsers, add_command, exit_codes
+from twokey.errors import ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from twokey.gateway import GatewayConfig
+
+_EPILOG = f"""\
+examples:
+  twokey serve --repo /srv/git/shop.git                 # SQLite in ./twokey-gateway/
+  twokey serve --repo /srv/git/shop.git --data /var/lib/twokey --port 8080
+  twokey serve --repo /srv/git/shop.git --workers 4 \\
+      --database postgresql://twokey@db/twokey --key /etc/twokey/ledger.key
+
+The gateway keeps nothing but its database: any number of processes (--workers, or several
+hosts) serve one PostgreSQL database; they must share the signing key (--key).
+Webhook secrets come from TWOKEY_GITHUB_WEBHOOK_SECRET and TWOKEY_GITLAB_WEBHOOK_TOKEN.
+Endpoints: /docs (OpenAPI), /healthz, /readyz, /metrics; see docs/gateway.md.
+{exit_codes("stopped cleanly", bad="a bad option, an unusable data directory or port")}"""
+
+
+def register(subparsers: Subparsers) -> None:
+    """Register ``twokey serve``."""
+    parser = add_command(
+        subparsers,
+        "serve",
+        "run the gateway: deploy requests, approvals, checks, the web UI and the ledger",
+        _EPILOG,
+        description="Serve the gateway over HTTP until interrupted. Every decision is made by "
+        "the engine with the policy on the repository's protected default branch and recorded "
+        "in the ledger (in the gateway's database) before it takes effect.",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path("twokey-gateway"),
+        metavar="DIR",
+        help="the data directory: the SQLite database and the signing key "
+        "(default: ./twokey-gateway, created when missing)",
+    )
+    parser.add_argument(
+        "--database",
+        default="",
+        metavar="URL",
+        help="postgresql://... (or sqlite:///path) instead of DIR/gateway.db",
+    )
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        metavar="GIT-DIR",
+        help="the repository judged: its protected default branch holds the trusted policy",
+    )
+    parser.add_argument(
+        "--repository",
+        default="",
+        metavar="ID",
+        help="the repository's id in evidence (default: git config twokey.repository, "
+        "else the directory name)",
+    )
+    parser.add_argument(
+        "--key",
+        type=Path,
+        metavar="FILE",
+        help="the gateway's signing key (default DIR/ledger.key, created on first start); "
+        "every process of one gateway must use the same one",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    parser.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="worker processes (default 1)"
+    )
+    parser.add_argument(
+        "--base-url",
+        default="",
+        metavar="URL",
+        help="the URL people reach the gateway at, for links (default http://HOST:PORT)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="uvicorn's log level (default warning)",
+    )
+    parser.set_defaults(handler=_serve)
+
+
+def _config(args: argparse.Namespace) -> GatewayConfig:
+    from twokey.gateway import GatewayConfig  # noqa: PLC0415 - FastAPI is slow to import
+
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if args.repo is not None and not args.repo.is_dir():
+        raise UsageError(f"--repo {args.repo}: not a directory")
+    data = args.data.resolve()
+    try:
+        data.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise UsageError(f"cannot create the data directory {data}: {exc.strerror}") from exc
+    base_url = args.base_url or f"http://{args.host}:{args.port}"
+    return GatewayConfig(
+        data=data,
+        database=args.database,
+        repo=args.repo.resolve() if args.repo else None,
+        repository=args.repository,
+        key=args.key.resolve() if args.key else None,
+        base_url=base_url.rstrip("/"),
+    ).with_environment(os.environ)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415
+
+    from twokey.gateway import CONFIG_ENV  # noqa: PLC0415
+
+    config = _config(args)
+    os.environ[CONFIG_ENV] = config.to_json()
+    print(
+        f"twokey gateway on {config.base_url} (OpenAPI at /docs; Ctrl-C stops it)",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(
+        "twokey.gateway._app:app_from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        access_log=False,
+        lifespan="on",
+    )
+    return ExitCode.ALLOW

@@ -1,0 +1,163 @@
+"""One gateway process's state: its database, ledger, signing key, repository and clock.
+
+Stateless apart from the database: every process of a gateway opens the same database URL,
+so any number of them serve it (ADR 0024). A ledger connection is opened per thread (FastAPI
+runs plain route functions in a thread pool; a SQLite connection belongs to its thread).
+"""
+
+from __future__ import annotations
+
+__all__ = ["Gateway"]
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from twokey._files import SECRET, write_new
+from twokey.errors import (
+    ConfigError,
+    InfrastructureError,
+    TwokeyError,
+    UsageError,
+    VerificationError,
+)
+from twokey.forge import ForgeStore
+from twokey.gateway._config import GatewayConfig
+from twokey.ledger import Ledger, NoteSigner, generate_signer, open_ledger
+
+if TYPE_CHECKING:
+    from twokey.doors import TrustedPolicy
+    from twokey.forge import Database
+    from twokey.git import GitReader
+    from twokey.ledger import Entry
+
+Clock = Callable[[], datetime]
+_PG_SCHEMA_LOCK = 0x7477676B  # "twgk": one creator of the gateway's tables at a time
+
+
+def _system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class Gateway:
+    """What every route reads: ``config``, ``db`` (the gateway's tables), the ledger, the
+    signer of its checkpoints and authorizations, the repository and the clock.
+
+    Features keep their tables in ``db`` (beside the ledger, in one SQLite file or PostgreSQL
+    schema); each creates them in its ``setup(gateway)`` at start-up.
+    """
+
+    def __init__(self, config: GatewayConfig, clock: Clock = _system_clock) -> None:
+        self.config = config
+        self.clock = clock
+        self.store = ForgeStore(config.database_url)
+        self.db: Database = self.store.db
+        self.signer = _signer(config.key_path, config.origin)
+        self._local = threading.local()
+        self._ledgers: list[Ledger] = []
+        self._lock = threading.Lock()
+        self.repository = config.repository or _repository_id(config.repo)
+
+    def now(self) -> datetime:
+        """The gateway's clock (never a caller's)."""
+        return self.clock()
+
+    def ledger(self) -> Ledger:
+        """This thread's ledger connection (opened on first use)."""
+        ledger: Ledger | None = getattr(self._local, "ledger", None)
+        if ledger is None:
+            ledger = open_ledger(self.config.database_url)
+            self._local.ledger = ledger
+            with self._lock:
+                self._ledgers.append(ledger)
+        return ledger
+
+    def record(self, entries: Sequence[Entry]) -> list[int]:
+        """Append ``entries`` to the ledger before anything takes effect (invariant 9).
+
+        Raises:
+            InfrastructureError: the ledger cannot be written (the caller answers 503, deny).
+        """
+        try:
+            return self.ledger().append(entries)
+        except TwokeyError:
+            raise
+        except Exception as exc:  # fail closed: any failure to record is an outage
+            raise InfrastructureError(f"the ledger cannot be written: {exc}") from exc
+
+    def reader(self) -> GitReader:
+        """A reader of the gateway's repository.
+
+        Raises:
+            ConfigError: the gateway was started without ``--repo``.
+        """
+        from twokey.git import GitReader  # noqa: PLC0415
+
+        if self.config.repo is None:
+            raise ConfigError(
+                "the gateway has no repository", hint="start it with twokey serve --repo GIT-DIR"
+            )
+        return GitReader(self.config.repo, env={})
+
+    def policy(self) -> TrustedPolicy:
+        """The trusted policy: the repository's protected default branch, as the server has it
+        (never a caller's checkout or request).
+
+        Raises:
+            ConfigError: no repository, or no valid policy on its default branch.
+        """
+        from twokey.doors import trusted_policy  # noqa: PLC0415
+
+        return trusted_policy(self.reader())
+
+    def create_tables(self, statements: Sequence[str]) -> None:
+        """Run a feature's ``CREATE TABLE IF NOT EXISTS`` statements, one process at a time
+        (concurrent creations collide in PostgreSQL)."""
+        with self.db.transaction():
+            if self.db.postgres:
+                self.db.rows("SELECT pg_advisory_xact_lock(?)", (_PG_SCHEMA_LOCK,))
+            for sql in statements:
+                self.db.execute(sql)
+
+    def close(self) -> None:
+        """Close every connection this process opened."""
+        with self._lock:
+            ledgers, self._ledgers = self._ledgers, []
+        for ledger in ledgers:
+            ledger.close()
+        self.store.close()
+
+
+def _repository_id(repo: Path | None) -> str:
+    if repo is None:
+        return ""
+    from twokey.git import GitRunner, repository_settings  # noqa: PLC0415
+
+    return repository_settings(GitRunner.discover(repo), {}).repository
+
+
+def _signer(path: Path, origin: str) -> NoteSigner:
+    """The gateway's Ed25519 key: read, or created (0600) on the first start."""
+    if not path.exists():
+        try:
+            write_new(path, (generate_signer(origin).text() + "\n").encode(), SECRET)
+        except UsageError:
+            if not path.exists():  # else another process of this gateway created it first
+                raise
+    try:
+        return NoteSigner.parse(path.read_text())
+    except OSError as exc:
+        raise InfrastructureError(f"cannot read the gateway's key {path}: {exc}") from exc
+    except VerificationError as exc:
+        raise ConfigError(f"{path} is not a signed-note private key: {exc}") from exc
+
+
+def key_mode_ok(path: Path) -> bool:
+    """The key file is readable by its owner only (``/readyz`` checks it)."""
+    try:
+        return (os.stat(path).st_mode & 0o077) == 0
+    except OSError:
+        return False
