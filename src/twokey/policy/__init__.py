@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from twokey.policy._paths import DEFAULT_POLICY_PATH
     from twokey.policy._problems import PolicyError, Problem
     from twokey.policy._schema import schema_text
+    from twokey.policy._summary import break_glass_reviewers, policy_summary, roles
 
 _LAZY = {
     "ApprovalRule": "twokey.policy._model",
@@ -68,6 +69,9 @@ _LAZY = {
     "path_glob": "twokey.policy._glob",
     "ref_glob": "twokey.policy._glob",
     "schema_text": "twokey.policy._schema",
+    "break_glass_reviewers": "twokey.policy._summary",
+    "policy_summary": "twokey.policy._summary",
+    "roles": "twokey.policy._summary",
     "skeleton": "twokey.policy._identities",
 }
 
@@ -90,6 +94,7 @@ __all__ = [
     "Principal",
     "Problem",
     "RefRule",
+    "break_glass_reviewers",
     "derived_aliases",
     "glob_to_regex",
     "load",
@@ -98,7 +103,9 @@ __all__ = [
     "loosenings",
     "parse_freeze_window",
     "path_glob",
+    "policy_summary",
     "ref_glob",
+    "roles",
     "schema_text",
     "skeleton",
 ]
