@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
+import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,11 +19,16 @@ if TYPE_CHECKING:
 
 _EPILOG = f"""\
 examples:
+  twokey serve --demo                                   # a sample organisation; open the URL
   twokey serve --repo /srv/git/shop.git                 # SQLite in ./twokey-gateway/
   twokey serve --repo /srv/git/shop.git --data /var/lib/twokey --port 8080
   twokey serve --repo /srv/git/shop.git --workers 4 \\
       --database postgresql://twokey@db/twokey --key /etc/twokey/ledger.key
 
+--demo builds a sample company (keys, policy, a repository with signed evidence) in a new
+temporary directory (or --data DIR, reused when run again), asks for deploy requests (one ready
+to approve, others blocked for each main reason, a break-glass exception) and prints the URL
+and a one-time sign-in code per person.
 The gateway keeps nothing but its database: any number of processes (--workers, or several
 hosts) serve one PostgreSQL database; they must share the signing key (--key).
 Webhook secrets come from TWOKEY_GITHUB_WEBHOOK_SECRET and TWOKEY_GITLAB_WEBHOOK_TOKEN.
@@ -42,10 +50,15 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--data",
         type=Path,
-        default=Path("twokey-gateway"),
         metavar="DIR",
         help="the data directory: the SQLite database and the signing key "
-        "(default: ./twokey-gateway, created when missing)",
+        "(default: ./twokey-gateway, created when missing; with --demo a new temporary one)",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="serve a sample organisation, repository and deploy requests; print the URL "
+        "and a sign-in code per person (see docs/gateway.md, Quick start)",
     )
     parser.add_argument(
         "--database",
@@ -100,6 +113,12 @@ def _config(args: argparse.Namespace) -> GatewayConfig:
         raise UsageError("--workers must be at least 1")
     if args.repo is not None and not args.repo.is_dir():
         raise UsageError(f"--repo {args.repo}: not a directory")
+    if args.demo and args.repo is not None:
+        raise UsageError("--demo serves its own sample repository: leave out --repo")
+    if args.data is None:
+        args.data = (
+            Path(tempfile.mkdtemp(prefix="twokey-demo-")) if args.demo else Path("twokey-gateway")
+        )
     data = args.data.resolve()
     try:
         data.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -122,6 +141,8 @@ def _serve(args: argparse.Namespace) -> int:
     from twokey.gateway import CONFIG_ENV  # noqa: PLC0415
 
     config = _config(args)
+    if args.demo:
+        config = _demo(config)
     os.environ[CONFIG_ENV] = config.to_json()
     print(
         f"twokey gateway on {config.base_url} (OpenAPI at /docs; Ctrl-C stops it)",
@@ -139,3 +160,32 @@ def _serve(args: argparse.Namespace) -> int:
         lifespan="on",
     )
     return ExitCode.ALLOW
+
+
+def _demo(config: GatewayConfig) -> GatewayConfig:
+    """Build and seed the sample organisation; print where to sign in and with which code."""
+    from twokey.gateway import prepare_demo, seed_demo, sign_in_codes  # noqa: PLC0415
+
+    print(f"building the demo in {config.data} ...", flush=True)
+    demo = prepare_demo(config.data, datetime.now(UTC))
+    config = dataclasses.replace(config, repo=demo.repo, repository="")
+    requests = seed_demo(config, demo)
+    codes = sign_in_codes(config, ["dave", "alice", "carol", "erin"])
+    print(
+        f"\ntwokey demo gateway: open {config.base_url}/login and sign in with a code\n"
+        f"  (one-time, valid 5 minutes; run the same command with --data {config.data} for "
+        "new ones)\n"
+    )
+    roles = {
+        "dave": "operator: approve the ready deploy",
+        "alice": "developer: wrote the release, may not approve it",
+        "carol": "operator and reviewer: her own release's approval does not count",
+        "erin": "admin: may review the break-glass exception",
+    }
+    for person, code in codes.items():
+        print(f"  {person:6} {code}   {roles[person]}")
+    print(
+        f"\n{len(requests)} deploy requests; repository {demo.repo}; keys in {demo.keys}\n",
+        flush=True,
+    )
+    return config

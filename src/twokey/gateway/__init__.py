@@ -8,9 +8,19 @@ ledger before it takes effect. See docs/gateway.md and ADR 0024.
 
 from __future__ import annotations
 
-__all__ = ["CONFIG_ENV", "Caller", "Gateway", "GatewayConfig", "create_app"]
+__all__ = [
+    "CONFIG_ENV",
+    "Caller",
+    "Gateway",
+    "GatewayConfig",
+    "create_app",
+    "prepare_demo",
+    "seed_demo",
+    "sign_in_codes",
+]
 
 from twokey.gateway._app import create_app
 from twokey.gateway._auth import Caller
 from twokey.gateway._config import CONFIG_ENV, GatewayConfig
+from twokey.gateway._demo import prepare_demo, seed_demo, sign_in_codes
 from twokey.gateway._state import Gateway
