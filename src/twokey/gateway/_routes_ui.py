@@ -358,6 +358,12 @@ def policy(request: Request, viewer: Viewer) -> Response:
     )
 
 
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """No icon (an empty answer, so browsers stop asking)."""
+    return Response(status_code=204, headers={**HEADERS, "Cache-Control": "public, max-age=86400"})
+
+
 @router.get("/static/{name}")
 def static(name: str) -> Response:
     """The UI's stylesheet and its one script (a fixed list; nothing else is served)."""

@@ -55,7 +55,7 @@ def explain_findings(decision: dict[str, Any], policy_text: str) -> list[Finding
         where, source = "", ""
         if rule is not None:
             line = int(rule.get("line") or 0)
-            where = f"{rule.get('file', '')}:{line}"
+            where = f"{str(rule.get('file', '')).removeprefix('. ')}:{line}"
             source = lines[line - 1].strip() if 0 < line <= len(lines) else ""
         out.append(
             Finding(
@@ -117,6 +117,9 @@ _BLOCKS = {
 }
 
 
+_DECIDED = {"pending": "waiting", "denied": "blocked", "rejected": "blocked", "failed": "blocked"}
+
+
 def stages(timeline: list[dict[str, Any]], findings: list[Finding], state: str) -> list[Stage]:
     """The chain of custody (``DeployView.timeline()``) grouped into its stages, in order:
     commits and authors, approvals, checks, build provenance, the request, deploy approvals,
@@ -138,6 +141,7 @@ def stages(timeline: list[dict[str, Any]], findings: list[Finding], state: str) 
     for key in ("check", "provenance", "deploy-approval", "authorization"):
         if not out[key].items and out[key].status == "ok":
             out[key].status = "missing"
+    out["decision"].status = _DECIDED.get(state, "ok")
     if out["authorization"].status == "missing" and state != "authorized":
         out["authorization"].note = f"none: the request is {state}"
     return list(out.values())
