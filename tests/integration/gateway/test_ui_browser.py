@@ -155,7 +155,9 @@ def test_dave_reads_the_timeline_and_approves(browser: Any, ui: UiWorld, shots: 
         "Deploy",
     ]
     text = timeline.text_content() or ""
-    assert "Add checkout" in text and "approved by bob" in text and "by ci" in text
+    assert "Add checkout" in text
+    assert "approved by bob" in text
+    assert "by ci" in text
     page.screenshot(path=str(shots / "deploy.png"), full_page=True)
     page.get_by_role("button", name="Approve deploy").click()
     page.wait_for_load_state()
