@@ -45,9 +45,10 @@ def _sign_in(url: str, code: str) -> httpx.Client:
 
 def test_a_printed_code_signs_dave_in_and_shows_what_waits(demo: RunningGateway) -> None:
     code = _codes(demo.stderr())["dave"]
-    with _sign_in(demo.url, code) as client:
-        page = client.get("/")
-        assert page.status_code == 200
+    client = _sign_in(demo.url, code)
+    page = client.get("/")
+    client.close()
+    assert page.status_code == 200
     waiting = page.text.split('data-testid="waiting"')[1].split("</section>")[0]
     assert waiting.count('href="/deploys/d') == 2  # the ready one and Carol's own-approval one
     exceptions = page.text.split('data-testid="exceptions"')[1].split("</section>")[0]
@@ -73,8 +74,9 @@ def test_running_it_again_on_the_same_data_reuses_the_demo(demo: RunningGateway)
         assert set(codes) == set(first)
         assert codes["dave"] != first["dave"]  # new codes
         assert "7 deploy requests" in again.stderr()
-        with _sign_in(again.url, codes["alice"]) as client:
-            listed = client.get("/deploys").text
+        client = _sign_in(again.url, codes["alice"])
+        listed = client.get("/deploys").text
+        client.close()
         assert listed.count('<td><a href="/deploys/d') == 7  # nothing was requested twice
     finally:
         again.stop()
