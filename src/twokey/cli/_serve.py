@@ -171,11 +171,7 @@ def _demo(config: GatewayConfig) -> GatewayConfig:
     config = dataclasses.replace(config, repo=demo.repo, repository="")
     requests = seed_demo(config, demo)
     codes = sign_in_codes(config, ["dave", "alice", "carol", "erin"])
-    print(
-        f"\ntwokey demo gateway: open {config.base_url}/login and sign in with a code\n"
-        f"  (one-time, valid 5 minutes; run the same command with --data {config.data} for "
-        "new ones)\n"
-    )
+    print(f"\ntwokey demo gateway: open {config.base_url}/login and sign in with a code\n")
     roles = {
         "dave": "operator: approve the ready deploy",
         "alice": "developer: wrote the release, may not approve it",
@@ -185,7 +181,9 @@ def _demo(config: GatewayConfig) -> GatewayConfig:
     for person, code in codes.items():
         print(f"  {person:6} {code}   {roles[person]}")
     print(
-        f"\n{len(requests)} deploy requests; repository {demo.repo}; keys in {demo.keys}\n",
+        f"\nEach code works once, for 5 minutes. A new one, with the demo's key of that person:\n"
+        f"  twokey login --gateway {config.base_url} --ssh-key {demo.keys / 'dave'} --browser\n"
+        f"{len(requests)} deploy requests; repository {demo.repo}; data in {config.data}\n",
         flush=True,
     )
     return config

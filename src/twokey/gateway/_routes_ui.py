@@ -118,9 +118,15 @@ def login(request: Request, viewer: Viewer, error: str = "") -> Response:
         request,
         "login.html",
         error=error[:_MAX_QUERY],
-        sso=bool(gateway.config.extra.get("oidc")),
+        sso=_sso(gateway),
         base_url=gateway.config.base_url,
     )
+
+
+def _sso(gateway: Gateway) -> bool:
+    """Single sign-on is configured (an OpenID Connect issuer and client)."""
+    config = gateway.config
+    return bool(getattr(config, "oidc_issuer", "") and getattr(config, "oidc_client_id", ""))
 
 
 @router.post("/signout")

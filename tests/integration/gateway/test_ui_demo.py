@@ -3,7 +3,11 @@ builds the sample, prints the URL and one code per person, and serves; a code si
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,6 +67,27 @@ def test_a_code_works_once(demo: RunningGateway) -> None:
     assert again.status_code == 303
     assert again.headers["location"].startswith("/login?error=")
     assert "set-cookie" not in again.headers
+
+
+def test_the_printed_login_command_gives_a_new_code(demo: RunningGateway, tmp_path: Path) -> None:
+    """The line the demo prints for a fresh code works as printed (the demo's SSH key)."""
+    line = next(s for s in demo.stderr().splitlines() if "twokey login --gateway" in s)
+    argv = shlex.split(line)[1:]
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path), "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "twokey", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    code = re.search(r"\b([A-Z2-9]{4}-[A-Z2-9]{4})\b", done.stdout + done.stderr)
+    assert code is not None, done.stdout + done.stderr
+    client = _sign_in(demo.url, code.group(1))
+    page = client.get("/")
+    client.close()
+    assert 'data-testid="who">dave<' in page.text
 
 
 def test_running_it_again_on_the_same_data_reuses_the_demo(demo: RunningGateway) -> None:
