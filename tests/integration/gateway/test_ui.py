@@ -296,6 +296,9 @@ def test_dave_approves_and_the_request_is_authorized(ui: UiWorld) -> None:
         page = client.get(f"/deploys/{deploy}").text
     assert _state(ui, deploy) == "authorized"
     assert "approved by <strong>dave</strong>" in page
+    counted = page.split('data-testid="counted"')[1].split("</ul>")[0]
+    assert "counted: <strong>dave</strong>" in counted
+    assert "not counted: <strong>carol</strong>" in counted
     assert "signed authorization" in page
 
 
