@@ -190,6 +190,8 @@ def _subject(body: dict[str, Any]) -> str:
         ).replace("  ", " ")
     if "entry" in body:
         return f"review of entry {body['entry']}"
+    if "action" in body and "person" in body:  # access: a sign-in, a code, a token
+        return f"{body['action']} {body['person']} ({body.get('method', '')})"
     for key in ("subject", "event", "digest", "kind"):
         if key in body:
             return str(body[key])[:120]
