@@ -302,6 +302,28 @@ def test_dave_approves_and_the_request_is_authorized(ui: UiWorld) -> None:
     assert "signed authorization" in page
 
 
+def test_a_hostile_reason_is_shown_as_text(ui: UiWorld) -> None:
+    """A break-glass reason is the requester's own text: it must never become markup."""
+    from twokey.gateway import DeployService, Gateway, GatewayConfig  # noqa: PLC0415
+    from twokey.gateway._auth import Caller  # noqa: PLC0415
+
+    hostile = '</code><script>alert(1)</script><img src=x onerror="alert(2)">'
+    config = GatewayConfig(data=ui.data, repo=ui.data / "demo" / "shop.git")
+    gateway = Gateway(config)
+    try:
+        commit = gateway.reader().git.text("rev-parse", "main")
+        artifact = "sha256:" + "ab" * 32
+        dave = Caller("dave", "person", "test")
+        deploy = DeployService(gateway).request(dave, "staging", commit, artifact, hostile).id
+    finally:
+        gateway.close()
+    with ui.browser("erin") as client:
+        pages = [client.get("/").text, client.get(f"/deploys/{deploy}").text]
+    for page in pages:
+        assert "<script>alert(1)" not in page and "<img src=x" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x" in page
+
+
 # -- the ledger and the policy ---------------------------------------------------------------
 
 
