@@ -161,6 +161,7 @@ def dashboard(request: Request, viewer: Viewer) -> Response:
     mine = [v for v in service.list(None, 20) if v.requester == viewer.person]
     decisions, _ = _views.search_entries(gateway.ledger(), kind="", limit=200)
     recent = [r for r in decisions if r.verdict][:10]
+    exceptions, problem = _open_exceptions(gateway)
     return render(
         request,
         "dashboard.html",
@@ -168,23 +169,29 @@ def dashboard(request: Request, viewer: Viewer) -> Response:
         waiting=waiting,
         mine=mine,
         recent=recent,
-        exceptions=_open_exceptions(gateway),
+        exceptions=exceptions,
+        problem=problem,
     )
 
 
-def _open_exceptions(gateway: Gateway) -> list[dict[str, Any]]:
-    """Break-glass exceptions in the ledger nobody has reviewed yet (invariant 6)."""
+def _open_exceptions(gateway: Gateway) -> tuple[list[dict[str, Any]], str]:
+    """Break-glass exceptions in the ledger nobody has reviewed yet (invariant 6), read from
+    the verified ledger; a ledger that does not verify is said, not hidden ("" when fine)."""
     from twokey.audit import is_open, read_exceptions  # noqa: PLC0415
+    from twokey.ledger import LedgerCorruptError  # noqa: PLC0415
 
     policy = gateway.policy().policy
-    found = read_exceptions(gateway.config.database_url, policy)
+    try:
+        found = read_exceptions(gateway.config.database_url, policy)
+    except LedgerCorruptError as exc:
+        return [], f"the ledger does not verify: {exc.message}"
     rows = []
     for exc in found.resolve(policy):
         principal = policy.resolve(exc.actor)
         row = exc.to_dict(principal.id if principal is not None else str(exc.actor))
         if is_open(row):
             rows.append(row)
-    return rows
+    return rows, ""
 
 
 # -- deploy requests -------------------------------------------------------------------------

@@ -394,3 +394,35 @@ def test_the_pages_load_nothing_from_elsewhere(ui: UiWorld) -> None:
         pages = [client.get(p).text for p in PAGES]
     for page in pages:
         assert not re.search(r'(src|href)="(https?:)?//', page)
+
+
+# -- last: someone edits the database (this breaks the module's ledger) ----------------------
+
+
+def test_an_edited_entry_shows_on_the_dashboard_and_its_proof_fails(ui: UiWorld) -> None:
+    import sqlite3  # noqa: PLC0415
+
+    from twokey.ledger import ProofError  # noqa: PLC0415
+
+    with sqlite3.connect(ui.data / "gateway.db") as db:
+        db.execute(
+            "UPDATE twokey_entries SET data = CAST(replace(CAST(data AS TEXT), '\"deny\"', "
+            "'\"allow\"') AS BLOB) WHERE idx = 1"
+        )
+    with ui.browser("dave") as client:
+        dashboard = client.get("/").text
+        page = client.get("/ledger", params={"entry": 1}).text
+    problem = dashboard.split('data-testid="ledger-problem"')[1].split("</p>")[0]
+    assert "the ledger does not verify" in problem
+    raw = page.split('id="proof-data">')[1].split("</script>")[0]
+    proof = json.loads(raw)
+    leaf = leaf_hash(base64.b64decode(proof["leaf"]))
+    assert b'"allow"' in base64.b64decode(proof["leaf"])
+    with pytest.raises(ProofError):
+        verify_inclusion(
+            leaf,
+            1,
+            proof["size"],
+            [bytes.fromhex(h) for h in proof["proof"]],
+            bytes.fromhex(proof["root"]),
+        )
