@@ -229,3 +229,45 @@ def test_the_pages_fit_a_phone_and_the_keyboard_reaches_them(
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
     context.close()
+
+
+# The contrast ratio (WCAG 2.x) of every element's own text against the background it sits on.
+_CONTRAST = """() => {
+  const lum = (rgb) => {
+    const [r, g, b] = rgb.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const parse = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = parse(getComputedStyle(el).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const worst = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const own = Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || el.offsetParent === null) continue;
+    const fg = lum(parse(getComputedStyle(el).color).slice(0, 3)), bg = lum(background(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    if (ratio < 4.5) worst.push(el.tagName + " " + el.textContent.trim().slice(0, 30) + " " + ratio.toFixed(2));
+  }
+  return worst;
+}"""
+
+
+def test_every_text_has_enough_contrast(browser: Any, ui: UiWorld) -> None:
+    """WCAG AA (4.5:1) for every piece of text on every page, the login page included."""
+    context = _context(browser, ui, "erin")
+    page = context.new_page()
+    paths = ["/", "/deploys", f"/deploys/{ui.requests['laptop']}", "/ledger?entry=2", "/policy"]
+    for path in paths:
+        page.goto(ui.url(path))
+        assert page.evaluate(_CONTRAST) == [], path
+    context.close()
+    anonymous = _context(browser, ui)
+    login = anonymous.new_page()
+    login.goto(ui.url("/login?error=expired"))
+    assert login.evaluate(_CONTRAST) == []
+    anonymous.close()
