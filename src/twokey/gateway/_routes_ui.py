@@ -186,9 +186,9 @@ def _open_exceptions(gateway: Gateway) -> tuple[list[dict[str, Any]], str]:
     except LedgerCorruptError as exc:
         return [], f"the ledger does not verify: {exc.message}"
     rows = []
-    for exc in found.resolve(policy):
-        principal = policy.resolve(exc.actor)
-        row = exc.to_dict(principal.id if principal is not None else str(exc.actor))
+    for glass in found.resolve(policy):
+        principal = policy.resolve(glass.actor)
+        row = glass.to_dict(principal.id if principal is not None else str(glass.actor))
         if is_open(row):
             rows.append(row)
     return rows, ""
