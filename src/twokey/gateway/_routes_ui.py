@@ -217,6 +217,8 @@ def _deploy_page(
     view = service.get(deploy_id)
     assert viewer.person is not None
     may, why = service.may_act(view, viewer.person)
+    may_reject, why_reject = service.may_reject(view, viewer.person)
+    may_cancel, _ = service.may_cancel(view, viewer)
     findings = _views.explain_findings(view.decision, _policy_text(gateway))
     return render(
         request,
@@ -228,6 +230,9 @@ def _deploy_page(
         stages=_views.stages(view.timeline(), findings, view.state),
         may=may,
         why=why,
+        may_reject=may_reject,
+        why_reject=why_reject,
+        may_cancel=may_cancel,
         refusal=refusal,
     )
 
@@ -275,6 +280,14 @@ def reject(
     return _act(request, caller, deploy_id, "reject", reason)
 
 
+@router.post("/deploys/{deploy_id}/cancel")
+def cancel(
+    request: Request, deploy_id: str, caller: Annotated[Caller, Depends(authenticated)]
+) -> Response:
+    """The requester withdraws the request; 303 back to the page."""
+    return _act(request, caller, deploy_id, "cancel", "")
+
+
 def _act(request: Request, caller: Caller, deploy_id: str, action: str, reason: str) -> Response:
     """Do ``action``; a refusal is the page again with the reason, at the refusal's status."""
     from twokey.gateway._deploys import DeployRefused  # noqa: PLC0415
@@ -285,8 +298,10 @@ def _act(request: Request, caller: Caller, deploy_id: str, action: str, reason: 
     try:
         if action == "approve":
             service.approve(deploy_id, caller)
-        else:
+        elif action == "reject":
             service.reject(deploy_id, caller, reason)
+        else:
+            service.cancel(deploy_id, caller)
     except DeployRefused as exc:
         if exc.status_code == 404:
             raise

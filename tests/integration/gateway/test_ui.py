@@ -215,6 +215,21 @@ def test_someone_who_is_no_approver_is_told_why(ui: UiWorld) -> None:
     assert "erin is not an approver of deploys to production" in page
 
 
+def test_buttons_follow_what_each_person_may_do(ui: UiWorld) -> None:
+    ready, glass = ui.requests["ready"], ui.requests["glass"]
+    with ui.browser("dave") as dave, ui.browser("erin") as erin:
+        dave_ready = dave.get(f"/deploys/{ready}").text
+        dave_glass = dave.get(f"/deploys/{glass}").text
+        erin_ready = erin.get(f"/deploys/{ready}").text
+        erin_glass = erin.get(f"/deploys/{glass}").text
+    assert f"/deploys/{ready}/reject" in dave_ready  # an operator of production
+    assert f"/deploys/{ready}/cancel" not in dave_ready  # ci asked for it, not dave
+    assert f"/deploys/{glass}/cancel" in dave_glass  # dave asked for this one
+    assert f"/deploys/{ready}/reject" not in erin_ready
+    assert "erin is neither an approver nor a deployer" in erin_ready
+    assert "/cancel" not in erin_glass
+
+
 def test_an_unknown_request_is_404(ui: UiWorld) -> None:
     with ui.browser("dave") as client:
         assert client.get("/deploys/d000000000000").status_code == 404
@@ -285,6 +300,19 @@ def test_a_rejection_needs_a_reason_and_an_operator(ui: UiWorld) -> None:
     assert author.status_code == 403
     assert "alice is neither an approver" in author.text
     assert _state(ui, deploy) == "pending"
+
+
+def test_only_the_requester_cancels(ui: UiWorld) -> None:
+    glass = ui.requests["glass"]
+    with ui.browser("erin") as erin:
+        forged = erin.post(f"/deploys/{glass}/cancel", data={"csrf": csrf_of(erin.get("/").text)})
+    assert forged.status_code == 403
+    assert "only the requester (dave) may cancel it" in forged.text
+    assert _state(ui, glass) == "authorized"
+    with ui.browser("dave") as dave:
+        done = dave.post(f"/deploys/{glass}/cancel", data={"csrf": csrf_of(dave.get("/").text)})
+    assert (done.status_code, done.headers["location"]) == (303, f"/deploys/{glass}")
+    assert _state(ui, glass) == "cancelled"
 
 
 def test_dave_approves_and_the_request_is_authorized(ui: UiWorld) -> None:
