@@ -11,9 +11,11 @@ import json
 import re
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.integration.gateway._ui import UiWorld, csrf_of, start_ui_world
+from tests.support.gateway import start_gateway
 from twokey.ledger import leaf_hash, verify_inclusion
 
 PAGES = ("/", "/deploys", "/ledger", "/policy")
@@ -86,6 +88,22 @@ def test_the_login_page_escapes_the_error_it_shows(ui: UiWorld) -> None:
         page = client.get("/login", params={"error": "<script>alert(1)</script>"}).text
     assert "<script>alert(1)" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_the_login_page_offers_single_sign_on_when_configured(ui: UiWorld) -> None:
+    second = start_gateway(
+        ui.data,
+        "--oidc-issuer",
+        "https://login.example.com",
+        "--oidc-client-id",
+        "twokey",
+        repo=ui.data / "demo" / "shop.git",
+    )
+    try:
+        page = httpx.get(second.url + "/login", timeout=30).text
+    finally:
+        second.stop()
+    assert '<a class="button secondary" href="/login/sso">Sign in with single sign-on</a>' in page
 
 
 def test_a_signed_in_person_is_sent_from_login_to_the_dashboard(ui: UiWorld) -> None:
