@@ -33,6 +33,8 @@ log = logging.getLogger("twokey.gateway")
 FEATURES = (
     "_auth",
     "_routes_health",
+    "_deploys",
+    "_routes_deploys",
 )
 
 

@@ -43,6 +43,7 @@ class EntryKind(enum.StrEnum):
     NOTE = "note"
     LANDED = "landed"  # post-receive: a ref update git actually made (after the decision)
     FORGE = "forge"  # a webhook delivery a forge sent, authenticated (before it takes effect)
+    GATEWAY = "gateway"  # a gateway deploy request's state change (before it takes effect)
 
 
 def _string(text: str, path: str) -> str:

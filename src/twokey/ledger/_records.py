@@ -18,6 +18,7 @@ __all__ = [
     "DeployRecord",
     "EvidenceRecord",
     "ForgeDeliveryRecord",
+    "GatewayDeployRecord",
     "LandedRecord",
     "Record",
     "RecordError",
@@ -356,6 +357,64 @@ class ForgeDeliveryRecord:
         )
 
 
+@dataclass(frozen=True)
+class GatewayDeployRecord:
+    """A state change of a gateway deploy request (``gateway`` entries), recorded before it
+    takes effect (invariant 9): ``event`` is ``requested``, ``approved``, ``rejected``,
+    ``cancelled``, ``authorized``, ``run-started`` or ``run-finished``; ``actor`` the policy id
+    of who caused it (``gateway`` for the gateway itself); ``detail`` what the event adds (a
+    reason, a break-glass reason, an authorization's nonce, expiry and digest, a run's exit
+    status and output). The engine's decisions themselves are ``deploy`` entries
+    (:class:`DeployRecord`, door ``gateway``), so the audit and ``twokey break-glass`` read them
+    as they read every deploy door's."""
+
+    door: str
+    event: str
+    request: str
+    repository: str
+    environment: str
+    commit: str
+    artifact: str
+    actor: str
+    detail: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    kind = EntryKind.GATEWAY
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry body."""
+        return {
+            "schema": RECORD_SCHEMA,
+            "door": self.door,
+            "event": self.event,
+            "request": self.request,
+            "repository": self.repository,
+            "environment": self.environment,
+            "commit": self.commit,
+            "artifact": self.artifact,
+            "actor": self.actor,
+            "detail": dict(self.detail),
+        }
+
+    @classmethod
+    def from_dict(cls, body: dict[str, Any]) -> GatewayDeployRecord:
+        """Inverse of :meth:`to_dict`."""
+        _schema(body)
+        detail = body.get("detail", {})
+        if not isinstance(detail, dict):
+            raise RecordError("record field 'detail' must be an object")
+        return cls(
+            _str(body, "door", "gateway"),
+            _str(body, "event"),
+            _str(body, "request"),
+            _str(body, "repository", ""),
+            _str(body, "environment"),
+            _str(body, "commit"),
+            _str(body, "artifact"),
+            _str(body, "actor"),
+            detail,
+        )
+
+
 Record: TypeAlias = (
     DecisionRecord
     | EvidenceRecord
@@ -363,6 +422,7 @@ Record: TypeAlias = (
     | ReviewRecord
     | LandedRecord
     | ForgeDeliveryRecord
+    | GatewayDeployRecord
 )
 
 
@@ -385,6 +445,7 @@ _READERS: dict[EntryKind, Callable[[dict[str, Any]], Record]] = {
     EntryKind.REVIEW: ReviewRecord.from_dict,
     EntryKind.LANDED: LandedRecord.from_dict,
     EntryKind.FORGE: ForgeDeliveryRecord.from_dict,
+    EntryKind.GATEWAY: GatewayDeployRecord.from_dict,
 }
 
 
