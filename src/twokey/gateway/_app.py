@@ -35,6 +35,7 @@ FEATURES = (
     "_routes_health",
     "_deploys",
     "_routes_deploys",
+    "_routes_break_glass",
 )
 
 

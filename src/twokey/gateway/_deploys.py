@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException
 
-from twokey.errors import UsageError
+from twokey.errors import TwokeyError, UsageError
 from twokey.gateway._authorization import new_authorization, sign_authorization
 from twokey.gateway._metrics import observe_decision
 from twokey.model import DeployApproval, DeployFacts, FindingCode, Severity, TrustLevel
@@ -645,10 +645,16 @@ class _Claim:
             )
 
     def __exit__(self, *exc: object) -> None:
-        self.gateway.db.execute(
-            "UPDATE twokey_gateway_deploys SET claim = '' WHERE id = ? AND claim = ?",
-            (self.view.id, self.token),
-        )
+        try:
+            self.gateway.db.execute(
+                "UPDATE twokey_gateway_deploys SET claim = '' WHERE id = ? AND claim = ?",
+                (self.view.id, self.token),
+            )
+        except TwokeyError:
+            if exc[0] is None:
+                raise
+            # The database failed mid-decision: the original error answers (503); the claim
+            # goes stale and another process may take the request over after _CLAIM_STALE.
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ environment of its own (``e1``..``e8``), since an authorized deploy starts the n
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
-from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.integration.doors._deploys import ARTIFACT
@@ -51,7 +51,7 @@ def _ledger_url(dw: DeployWorld) -> str:
 
 
 def test_the_story_ci_requests_authors_are_refused_dave_authorizes(dw: DeployWorld) -> None:
-    asked = dw.request("production")
+    asked = dw.request("e1")
     assert asked.status_code == 201, asked.text
     data = asked.json()
     assert data["state"] == "pending"
@@ -93,7 +93,7 @@ def test_the_story_ci_requests_authors_are_refused_dave_authorizes(dw: DeployWor
     assert steps[0] == "commit"
     assert "provenance" in steps
     assert steps[-1] == "authorization"
-    _verify_with_the_cli(dw, note.text, key, "production")
+    _verify_with_the_cli(dw, note.text, key, "e1")
     _ledger_holds_the_story(dw, deploy)
 
 
@@ -157,5 +157,202 @@ def test_unauthenticated_callers_change_nothing(dw: DeployWorld) -> None:
         assert http.get(f"/v1/deploys/{deploy}").json()["state"] == "pending"
 
 
-def _unused(tmp: Path) -> None:  # pragma: no cover - keeps Path imported for later tests
-    del tmp
+def _snapshot(dw: DeployWorld) -> tuple[int, list[tuple[str, str]]]:
+    """The ledger's size and every request's (id, state): what must not change."""
+    with open_ledger(_ledger_url(dw)) as ledger:
+        size = ledger.size()
+    with dw.client("erin") as http:
+        views = http.get("/v1/deploys", params={"limit": 500}).json()["deploys"]
+    return size, sorted((v["id"], v["state"]) for v in views)
+
+
+def test_service_tokens_request_but_never_approve_or_reject(dw: DeployWorld) -> None:
+    deploy = dw.request("production").json()["id"]
+    for action, body in (("approve", {}), ("reject", {"reason": "no"})):
+        answer = dw.act(deploy, action, "ci", **body)
+        assert answer.status_code == 403, answer.text
+        assert "ci is a service" in answer.json()["error"]
+
+
+def test_reject_needs_an_operator_and_a_reason_and_ends_the_request(dw: DeployWorld) -> None:
+    deploy = dw.request("production").json()["id"]
+    bob = dw.act(deploy, "reject", "bob", reason="I do not like it")
+    assert bob.status_code == 403
+    assert "neither an approver nor a deployer" in bob.json()["error"]
+    assert dw.act(deploy, "reject", "dave", reason="   ").status_code == 400
+    rejected = dw.act(deploy, "reject", "dave", reason="not during the sale")
+    assert rejected.status_code == 200, rejected.text
+    assert (rejected.json()["state"], rejected.json()["reason"]) == (
+        "rejected",
+        "not during the sale",
+    )
+    assert dw.act(deploy, "approve", "dave").status_code == 409
+    with dw.client("ci") as http:
+        assert http.get(f"/v1/deploys/{deploy}/authorization").status_code == 409
+        listed = http.get("/v1/deploys", params={"state": "rejected"}).json()["deploys"]
+    assert deploy in [v["id"] for v in listed]
+
+
+def test_only_the_requester_cancels(dw: DeployWorld) -> None:
+    deploy = dw.request("production").json()["id"]
+    dave = dw.act(deploy, "cancel", "dave")
+    assert dave.status_code == 403
+    assert "only the requester (ci)" in dave.json()["error"]
+    assert dw.act(deploy, "cancel", "ci").json()["state"] == "cancelled"
+    assert dw.act(deploy, "cancel", "ci").status_code == 409
+    assert dw.act(deploy, "approve", "dave").status_code == 409
+
+
+def test_who_may_not_deploy_is_denied_not_pending(dw: DeployWorld) -> None:
+    """alice requests her own release: she is no deployer, and she wrote it."""
+    data = dw.request("production", "alice").json()
+    assert data["state"] == "denied"
+    assert {"UNAUTHORIZED_DEPLOYER"} <= _codes(data)
+    assert dw.act(data["id"], "approve", "dave").status_code == 409
+    unknown = dw.request("nowhere").json()
+    assert unknown["state"] == "denied"
+    assert "UNKNOWN_ENVIRONMENT" in _codes(unknown)
+
+
+def test_waiting_for_lists_what_a_person_may_approve(dw: DeployWorld) -> None:
+    deploy = dw.request("production").json()["id"]
+    with dw.client("dave") as http:
+        pending = http.get("/v1/deploys", params={"state": "pending"}).json()["deploys"]
+    mine = {v["id"]: v["you"] for v in pending}
+    assert mine[deploy] == {"may_approve": True, "why": ""}
+    with dw.client("alice") as http:
+        view = http.get(f"/v1/deploys/{deploy}").json()
+    assert view["you"]["may_approve"] is False
+    assert view["you"]["why"].startswith("alice wrote commit")
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "status"),
+    [
+        (b"not json", {"content-type": "application/json"}, 422),
+        (b'{"environment": "production", "commit": "', {"content-type": "application/json"}, 422),
+        (b"[1, 2, 3]", {"content-type": "application/json"}, 422),
+        (b'{"environment": 5, "commit": "a", "artifact": "b"}', {}, 422),
+        (b'{"environment": "production"}', {}, 422),
+        (b"x" * (2 << 20), {"content-type": "application/json"}, 413),
+    ],
+    ids=["not-json", "truncated", "list", "wrong-type", "missing", "huge"],
+)
+def test_bad_bodies_change_nothing(
+    dw: DeployWorld, content: bytes, headers: dict[str, str], status: int
+) -> None:
+    before = _snapshot(dw)
+    with dw.client("ci") as http:
+        answer = http.post("/v1/deploys", content=content, headers=headers)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["error"]
+    assert _snapshot(dw) == before
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "message"),
+    [
+        (
+            {"requester": "dave"},
+            422,
+            "requester: Extra inputs",
+        ),  # the requester is the caller, never the body
+        ({"artifact": "sha256:abc"}, 400, "artifact"),
+        ({"commit": "not-hex"}, 400, "commit"),
+        ({"commit": "0" * 40}, 400, "unknown commit"),
+        ({"environment": "../etc"}, 400, "environment"),
+        ({"break_glass": "  "}, 400, "break-glass needs a reason"),
+    ],
+)
+def test_wrong_fields_change_nothing(
+    dw: DeployWorld, change: dict[str, str], status: int, message: str
+) -> None:
+    before = _snapshot(dw)
+    body = {"environment": "production", "commit": dw.z, "artifact": ARTIFACT, **change}
+    with dw.client("ci") as http:
+        answer = http.post("/v1/deploys", json=body)
+    assert answer.status_code == status, answer.text
+    assert message in answer.json()["error"]
+    assert _snapshot(dw) == before
+
+
+def test_bad_ids_and_reject_bodies(dw: DeployWorld) -> None:
+    with dw.client("dave") as http:
+        assert http.get("/v1/deploys/dffffffffffff").status_code == 404
+        assert http.get("/v1/deploys/' OR 1=1 --").status_code == 404
+        assert http.post("/v1/deploys/dffffffffffff/approve").status_code == 404
+        assert http.get("/v1/deploys", params={"state": "bogus"}).status_code == 400
+    deploy = dw.request("production").json()["id"]
+    before = _snapshot(dw)
+    with dw.client("dave") as http:
+        assert http.post(f"/v1/deploys/{deploy}/reject", json={}).status_code == 422
+        assert http.post(f"/v1/deploys/{deploy}/reject", content=b"{").status_code == 422
+        long = http.post(f"/v1/deploys/{deploy}/reject", json={"reason": "x" * 2000})
+        assert long.status_code == 422
+    assert _snapshot(dw) == before
+
+
+# -- break-glass --------------------------------------------------------------------------------
+
+
+def test_break_glass_is_marked_and_open_until_someone_else_reviews_it(
+    dw: DeployWorld, keys: Keys
+) -> None:
+    refused = dw.request("frozen", "ci", break_glass="prod down")
+    assert refused.json()["state"] == "denied"  # a service never breaks glass
+    assert "BREAK_GLASS_DENIED" in _codes(refused.json())
+    frozen = dw.request("frozen", "dave").json()
+    assert frozen["state"] == "denied"  # the freeze holds without break-glass
+    assert "FREEZE_WINDOW" in _codes(frozen)
+    glass = dw.request("frozen", "dave", break_glass="prod down, INC-42").json()
+    assert glass["state"] == "authorized", glass
+    assert glass["break_glass"] == "prod down, INC-42"
+    assert glass["decision"]["break_glass"] is True
+    assert "BREAK_GLASS" in _codes(glass)
+    with dw.client("erin") as http:
+        listed = http.get("/v1/break-glass").json()
+    open_ones = [e for e in listed["exceptions"] if not e["reviewed"]]
+    assert [e["environment"] for e in open_ones] == ["frozen"]
+    entry = open_ones[0]["entry"]
+    assert open_ones[0]["actor"] == "dave"
+    assert _cli_break_glass_list(dw) == 1  # the existing command sees it, open
+    own = _review(dw, keys, entry, "dave")
+    assert own.status_code == 403
+    assert "broke the glass" in own.json()["error"]
+    forged = _review(dw, keys, entry, "carol", caller="erin")  # carol's review, sent by erin
+    assert forged.status_code == 403
+    done = _review(dw, keys, entry, "carol")
+    assert done.status_code == 201, done.text
+    assert done.json()["reviewer"] == "carol"
+    assert _cli_break_glass_list(dw) == 0
+    assert _review(dw, keys, 0, "carol").status_code == 404  # entry 0 is no break-glass
+
+
+def _review(
+    dw: DeployWorld, keys: Keys, entry: int, reviewer: str, caller: str = ""
+) -> httpx.Response:
+    import hashlib  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from twokey.evidence import sign_break_glass_review  # noqa: PLC0415
+
+    with open_ledger(_ledger_url(dw)) as ledger:
+        data = ledger.entry(entry)
+    envelope = sign_break_glass_review(
+        keys.signers[reviewer],
+        entry=entry,
+        entry_sha256=hashlib.sha256(data).hexdigest(),
+        verdict="justified",
+        when=datetime.now(UTC),
+        comment="checked INC-42",
+    )
+    with dw.client(caller or reviewer) as http:
+        return http.post(f"/v1/break-glass/{entry}/review", json={"envelope": envelope.decode()})
+
+
+def _cli_break_glass_list(dw: DeployWorld) -> int:
+    policy = dw.root / "policy.yml"
+    policy.write_text(dw.world.origin.git("show", "main:.twokey/policy.yml") + "\n")
+    done = dw.twokey("break-glass", "list", "--ledger", _ledger_url(dw), "--policy", str(policy))
+    assert done.returncode in (0, 1), done.stderr
+    return done.returncode
