@@ -20,6 +20,7 @@ examples:
   twokey serve --repo /srv/git/shop.git --data /var/lib/twokey --port 8080
   twokey serve --repo /srv/git/shop.git --workers 4 \\
       --database postgresql://twokey@db/twokey --key /etc/twokey/ledger.key
+  twokey serve --repo /srv/git/shop.git --run 'production=/srv/deploy/prod.sh'
 
 The gateway keeps nothing but its database: any number of processes (--workers, or several
 hosts) serve one PostgreSQL database; they must share the signing key (--key).
@@ -84,6 +85,7 @@ def register(subparsers: Subparsers) -> None:
         metavar="URL",
         help="the URL people reach the gateway at, for links (default http://HOST:PORT)",
     )
+    _deploy_options(parser)
     parser.add_argument(
         "--log-level",
         default="warning",
@@ -91,6 +93,46 @@ def register(subparsers: Subparsers) -> None:
         help="uvicorn's log level (default warning)",
     )
     parser.set_defaults(handler=_serve)
+
+
+def _deploy_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--run",
+        action="append",
+        default=[],
+        metavar="ENV=COMMAND",
+        help="once a deploy to ENV is authorized, the gateway runs COMMAND itself (sh -c; "
+        "DEPLOY_* variables name the deploy); repeat for each environment",
+    )
+    parser.add_argument(
+        "--run-timeout",
+        type=int,
+        default=600,
+        metavar="SECONDS",
+        help="kill a --run command's process group after this long (default 600)",
+    )
+    parser.add_argument(
+        "--deploy-ttl",
+        type=int,
+        default=900,
+        metavar="SECONDS",
+        help="how long a deploy authorization is valid (default 900)",
+    )
+
+
+def _deploy_extra(args: argparse.Namespace) -> dict[str, object]:
+    """``--run``, ``--run-timeout`` and ``--deploy-ttl`` as the configuration's ``extra``."""
+    runs: dict[str, str] = {}
+    for item in args.run:
+        env, sep, command = item.partition("=")
+        if not sep or not env.strip() or not command.strip():
+            raise UsageError(f"--run {item!r}: expected ENV=COMMAND")
+        if env in runs:
+            raise UsageError(f"--run: environment {env!r} named twice")
+        runs[env.strip()] = command
+    if args.run_timeout < 1 or args.deploy_ttl < 1:
+        raise UsageError("--run-timeout and --deploy-ttl must be at least 1 second")
+    return {"run": runs, "run_timeout": args.run_timeout, "deploy_ttl": args.deploy_ttl}
 
 
 def _config(args: argparse.Namespace) -> GatewayConfig:
@@ -113,6 +155,7 @@ def _config(args: argparse.Namespace) -> GatewayConfig:
         repository=args.repository,
         key=args.key.resolve() if args.key else None,
         base_url=base_url.rstrip("/"),
+        extra=_deploy_extra(args),
     ).with_environment(os.environ)
 
 

@@ -36,6 +36,7 @@ FEATURES = (
     "_deploys",
     "_routes_deploys",
     "_routes_break_glass",
+    "_run",
 )
 
 

@@ -451,6 +451,22 @@ class DeployService:
         self._close(view, "cancelled", caller.subject, "cancelled by the requester")
         return self.get(deploy_id)
 
+    def mark(self, view: DeployView, old: str, new: str, indexes: builtins.list[int]) -> bool:
+        """Move ``view`` from state ``old`` to ``new`` (its ledger entries ``indexes`` already
+        recorded); False when its state is no longer ``old`` (compare-and-set)."""
+        changed = self.gateway.db.execute(
+            "UPDATE twokey_gateway_deploys SET state = ?, updated = ?, ledger = ? "
+            "WHERE id = ? AND state = ?",
+            (
+                new,
+                self.gateway.now().isoformat(),
+                json.dumps([*view.ledger, *indexes]),
+                view.id,
+                old,
+            ),
+        )
+        return changed == 1
+
     def _close(self, view: DeployView, state: str, actor: str, reason: str) -> None:
         with self._claimed(view):
             now = self.gateway.now()
