@@ -20,7 +20,11 @@ from twokey.ledger import NoteSigner, generate_signer
 
 COMMIT = "c" * 40
 ARTIFACT = "sha256:" + hashlib.sha256(b"app").hexdigest()
-NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def _now() -> datetime:
+    """Now, at each use: the verifier reads the real clock, so the tests do too."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +40,8 @@ def _auth(**changes: object) -> Authorization:
         "artifact": ARTIFACT,
         "request": "d0123456789ab",
         "nonce": "0123456789abcdef" * 2,
-        "issued": NOW - timedelta(minutes=1),
-        "expires": NOW + timedelta(minutes=14),
+        "issued": _now() - timedelta(minutes=1),
+        "expires": _now() + timedelta(minutes=14),
     }
     fields.update(changes)
     return Authorization(**fields)  # type: ignore[arg-type]
@@ -136,10 +140,10 @@ def test_a_mismatch_is_refused(
 def test_expired_and_not_yet_valid_are_refused(
     verify: Verify, signer: NoteSigner, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    old = _auth(issued=NOW - timedelta(minutes=30), expires=NOW - timedelta(minutes=15))
+    old = _auth(issued=_now() - timedelta(minutes=30), expires=_now() - timedelta(minutes=15))
     code, why = _run(verify, sign_authorization(signer, old), capsys)
     assert (code, why.split(" at ")[0]) == (1, "expired")
-    future = _auth(issued=NOW + timedelta(minutes=10), expires=NOW + timedelta(minutes=25))
+    future = _auth(issued=_now() + timedelta(minutes=10), expires=_now() + timedelta(minutes=25))
     code, why = _run(verify, sign_authorization(signer, future), capsys)
     assert (code, why.split(":")[0]) == (1, "not yet valid")
 
@@ -148,10 +152,10 @@ def test_the_skew_is_small_and_bounded(
     verify: Verify, signer: NoteSigner, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Expired 30 s ago: still inside the 60 s skew; expired 2 min ago: refused."""
-    recent = _auth(issued=NOW - timedelta(minutes=15), expires=NOW - timedelta(seconds=30))
+    recent = _auth(issued=_now() - timedelta(minutes=15), expires=_now() - timedelta(seconds=30))
     assert _run(verify, sign_authorization(signer, recent), capsys)[0] == 0
     stale = _auth(
-        nonce="f" * 32, issued=NOW - timedelta(minutes=17), expires=NOW - timedelta(minutes=2)
+        nonce="f" * 32, issued=_now() - timedelta(minutes=17), expires=_now() - timedelta(minutes=2)
     )
     assert _run(verify, sign_authorization(signer, stale), capsys)[0] == 1
 
