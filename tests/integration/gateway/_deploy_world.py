@@ -91,13 +91,24 @@ class DeployWorld:
         finally:
             db.close()
 
-    def twokey(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """``twokey ARGS`` as a subprocess (the CLI over the API)."""
+    def env(self, who: str = "") -> dict[str, str]:
+        """The environment of a CLI run as ``who`` against this gateway."""
+        token = self.tokens[who] if who else ""
+        home = str(self.root / "home")  # no saved credentials of the machine's user
+        return {
+            **os.environ,
+            "TWOKEY_GATEWAY": self.gateway.url,
+            "TWOKEY_TOKEN": token,
+            "XDG_CONFIG_HOME": home,
+        }
+
+    def twokey(self, *args: str, who: str = "") -> subprocess.CompletedProcess[str]:
+        """``twokey ARGS`` as a subprocess (the CLI over the API), as ``who``."""
         return subprocess.run(
             [sys.executable, "-m", "twokey", *args],
             capture_output=True,
             text=True,
-            env={**os.environ, "TWOKEY_GATEWAY": self.gateway.url, "TWOKEY_TOKEN": ""},
+            env=self.env(who),
             check=False,
             timeout=60,
         )

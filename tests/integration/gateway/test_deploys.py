@@ -149,10 +149,12 @@ def test_unauthenticated_callers_change_nothing(dw: DeployWorld) -> None:
             (f"/v1/deploys/{deploy}/approve", None),
             (f"/v1/deploys/{deploy}/reject", {"reason": "no"}),
             (f"/v1/deploys/{deploy}/cancel", None),
+            ("/v1/break-glass/0/review", {"envelope": "{}"}),
         ]:
             answer = http.post(path, json=body)
             assert answer.status_code == 401, (path, answer.text)
-        assert http.get(f"/v1/deploys/{deploy}").status_code == 401
+        for path in (f"/v1/deploys/{deploy}", "/v1/deploys", f"/v1/deploys/{deploy}/run"):
+            assert http.get(path).status_code == 401, path
     with dw.client("erin") as http:
         assert http.get(f"/v1/deploys/{deploy}").json()["state"] == "pending"
 
@@ -356,3 +358,63 @@ def _cli_break_glass_list(dw: DeployWorld) -> int:
     done = dw.twokey("break-glass", "list", "--ledger", _ledger_url(dw), "--policy", str(policy))
     assert done.returncode in (0, 1), done.stderr
     return done.returncode
+
+
+# -- the CLI over the API -----------------------------------------------------------------------
+
+
+def test_the_cli_requests_waits_is_refused_and_approves(dw: DeployWorld) -> None:
+    import json  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    out = dw.root / "cli.auth"
+    argv = [sys.executable, "-m", "twokey", "deploy", "request", "--environment", "e2"]
+    argv += ["--commit", dw.z, "--artifact", ARTIFACT, "--wait", "60"]
+    argv += ["--authorization-out", str(out), "--format", "json"]
+    waiting = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dw.env("ci"),
+    )
+    try:
+        deploy = _pending_id(dw, "e2", time.monotonic() + 30)
+        alice = dw.twokey("deploy", "approve", deploy, who="alice")
+        assert alice.returncode == 1, alice.stderr
+        assert "refused: alice wrote commit" in alice.stdout
+        status = dw.twokey("deploy", "status", deploy, who="alice")
+        assert status.returncode == 1  # pending: not authorized
+        assert "you may not approve it: alice wrote commit" in status.stdout
+        assert "INSUFFICIENT_DEPLOY_APPROVALS" in status.stdout
+        dave = dw.twokey("deploy", "approve", deploy, who="dave")
+        assert dave.returncode == 0, dave.stdout + dave.stderr
+        assert f"deploy {deploy}: AUTHORIZED" in dave.stdout
+        stdout, stderr = waiting.communicate(timeout=60)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+    assert waiting.returncode == 0, stderr
+    assert json.loads(stdout)["state"] == "authorized"
+    assert out.read_text().startswith("twokey deploy authorization v1\n")
+    nobody = dw.twokey("deploy", "approve", deploy)
+    assert nobody.returncode == 2
+    assert "401" in nobody.stderr
+    listed = dw.twokey("deploy", "status", "--state", "authorized", who="ci")
+    assert listed.returncode == 0
+    assert deploy in listed.stdout
+
+
+def _pending_id(dw: DeployWorld, environment: str, deadline: float) -> str:
+    import time  # noqa: PLC0415
+
+    with dw.client("erin") as http:
+        while time.monotonic() < deadline:
+            views = http.get("/v1/deploys", params={"state": "pending"}).json()["deploys"]
+            mine = [v["id"] for v in views if v["environment"] == environment]
+            if mine:
+                return str(mine[0])
+            time.sleep(0.1)
+    raise AssertionError("the CLI's request never arrived")
