@@ -168,6 +168,18 @@ def _snapshot(dw: DeployWorld) -> tuple[int, list[tuple[str, str]]]:
     return size, sorted((v["id"], v["state"]) for v in views)
 
 
+def test_a_caller_the_policy_does_not_know_is_refused(dw: DeployWorld) -> None:
+    """A valid token for someone who is nobody in the policy (left, or never there)."""
+    before = _snapshot(dw)
+    token = dw.issue("person", "mallory")
+    with dw.gateway.client(token) as http:
+        body = {"environment": "production", "commit": dw.z, "artifact": ARTIFACT}
+        asked = http.post("/v1/deploys", json=body)
+    assert asked.status_code == 403, asked.text
+    assert "mallory is not in the policy" in asked.json()["error"]
+    assert _snapshot(dw) == before
+
+
 def test_service_tokens_request_but_never_approve_or_reject(dw: DeployWorld) -> None:
     deploy = dw.request("production").json()["id"]
     for action, body in (("approve", {}), ("reject", {"reason": "no"})):
