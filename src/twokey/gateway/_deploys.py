@@ -14,6 +14,7 @@ Public interface (the web UI and the API routes use only this):
     ``waiting_for(person) -> list[DeployView]``: pending requests this person may approve
     ``may_act(view, person) -> tuple[bool, str]``: may this person approve, and if not, why
     ``authorization(id) -> str``: the signed authorization (409 unless authorized)
+    ``mark(view, old, new, indexes) -> bool``: compare-and-set of the state (the runner)
 
 ``DeployView`` (frozen): ``id, repository, environment, commit, artifact, requester,
 requester_kind, deployer, state, created, updated, decision`` (the engine's decision as a dict:
@@ -75,7 +76,7 @@ if TYPE_CHECKING:
     from twokey.gateway._state import Gateway
     from twokey.ledger import Entry
     from twokey.model import Decision
-    from twokey.policy import Policy
+    from twokey.policy import EnvironmentRule, Policy
 
 STATES = (
     "pending",
@@ -785,13 +786,11 @@ def _not_counted(decision: Decision, person: str, source: str) -> str:
 
 def _custody(policy: Policy, facts: DeployFacts, row: _NewRow) -> dict[str, Any]:
     """The release's chain of custody, and who may approve it (for views and ``may_act``)."""
-    from twokey.policy import Exclusion  # noqa: PLC0415
 
     def who(alias: Any) -> str:
         principal = policy.resolve(alias)
         return principal.id if principal is not None else str(alias or "")
 
-    env = policy.environments.get(facts.request.environment)
     release: list[dict[str, Any]] = [
         {
             "sha": c.sha,
@@ -825,27 +824,46 @@ def _custody(policy: Policy, facts: DeployFacts, row: _NewRow) -> dict[str, Any]
         }
         for p in facts.provenance
     ]
-    excluded: dict[str, str] = {row.requester: "requested this deploy (and carries it out)"}
-    if env is not None:
-        exclude = env.approval.exclude
-        if Exclusion.AUTHORS in exclude or Exclusion.CO_AUTHORS in exclude:
-            for c in release:
-                for author in [c["who"], *c["co_authors"]]:
-                    excluded.setdefault(
-                        author, f"wrote commit {c['sha'][:12]} in this release (the author)"
-                    )
-        if Exclusion.APPROVERS in exclude:
-            for a in approvals:
-                excluded.setdefault(a["who"], f"approved commit {a['commit'][:12]} in this release")
-    people = {p for p, principal in policy.principals.items() if principal.is_person}
-    approvers = sorted(env.approval.approvers & people) if env is not None else []
-    operators = sorted(((env.approval.approvers | env.deployers) & people) if env else [])
+    env = policy.environments.get(facts.request.environment)
     return {
         "release": release,
         "release_approvals": approvals,
         "checks": checks,
         "provenance": provenance,
-        "eligible": {"approvers": approvers, "operators": operators, "excluded": excluded},
+        "eligible": _eligible(policy, env, release, approvals, row.requester),
+    }
+
+
+def _eligible(
+    policy: Policy,
+    env: EnvironmentRule | None,
+    release: list[dict[str, Any]],
+    approvals: list[dict[str, Any]],
+    requester: str,
+) -> dict[str, Any]:
+    """Who may approve (``approvers``), reject (``operators``), and who may not, and why
+    (``excluded``): the requester, and the release's authors and approvers where the
+    environment separates them. What ``may_act`` answers from; the engine has the last word."""
+    from twokey.policy import Exclusion  # noqa: PLC0415
+
+    excluded: dict[str, str] = {requester: "requested this deploy (and carries it out)"}
+    people = {p for p, principal in policy.principals.items() if principal.is_person}
+    if env is None:
+        return {"approvers": [], "operators": [], "excluded": excluded}
+    exclude = env.approval.exclude
+    if Exclusion.AUTHORS in exclude or Exclusion.CO_AUTHORS in exclude:
+        for c in release:
+            for author in [c["who"], *c["co_authors"]]:
+                excluded.setdefault(
+                    author, f"wrote commit {c['sha'][:12]} in this release (the author)"
+                )
+    if Exclusion.APPROVERS in exclude:
+        for a in approvals:
+            excluded.setdefault(a["who"], f"approved commit {a['commit'][:12]} in this release")
+    return {
+        "approvers": sorted(env.approval.approvers & people),
+        "operators": sorted((env.approval.approvers | env.deployers) & people),
+        "excluded": excluded,
     }
 
 

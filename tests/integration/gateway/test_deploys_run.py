@@ -44,7 +44,7 @@ def _commands(out: Path) -> list[str]:
         "--run",
         "e3=echo broken >&2; exit 3",
         "--run-timeout",
-        "2",
+        "6",  # e1 starts a Python process: room for a loaded machine
     ]
 
 
