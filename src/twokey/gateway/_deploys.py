@@ -13,6 +13,7 @@ Public interface (the web UI and the API routes use only this):
     ``get(id) -> DeployView`` (404 when unknown), ``list(state=None, limit=50)``
     ``waiting_for(person) -> list[DeployView]``: pending requests this person may approve
     ``may_act(view, person) -> tuple[bool, str]``: may this person approve, and if not, why
+    ``may_reject(view, person)``, ``may_cancel(view, caller)``: the same for the other buttons
     ``authorization(id) -> str``: the signed authorization (409 unless authorized)
     ``mark(view, old, new, indexes) -> bool``: compare-and-set of the state (the runner)
 
@@ -427,28 +428,42 @@ class DeployService:
         person = _person(caller, "reject a deploy")
         reason = _reason(reason, "a rejection")
         view = self.get(deploy_id)
-        if view.state != "pending":
-            raise DeployRefused(409, f"the request is {view.state}, not waiting for approval")
-        operators = set(view.custody.get("eligible", {}).get("operators", []))
-        if person not in operators:
-            raise DeployRefused(
-                403,
-                f"{person} is neither an approver nor a deployer of {view.environment}: only "
-                "they may reject its deploys",
-            )
+        ok, why = self.may_reject(view, person)
+        if not ok:
+            raise DeployRefused(409 if view.state != "pending" else 403, why)
         self._close(view, "rejected", person, reason)
         return self.get(deploy_id)
+
+    def may_reject(self, view: DeployView, person: str) -> tuple[bool, str]:
+        """May ``person`` reject ``view`` now (an approver or deployer of its environment)?"""
+        if view.state != "pending":
+            return False, f"the request is {view.state}, not waiting for approval"
+        operators = set(view.custody.get("eligible", {}).get("operators", []))
+        if person not in operators:
+            return False, (
+                f"{person} is neither an approver nor a deployer of {view.environment}: only "
+                "they may reject its deploys"
+            )
+        return True, ""
+
+    def may_cancel(self, view: DeployView, caller: Caller) -> tuple[bool, str]:
+        """May ``caller`` cancel ``view`` now (its requester, while pending or authorized)?"""
+        same = (caller.subject, caller.kind == "service") == (
+            view.requester,
+            view.requester_kind == "service",
+        )
+        if not same:
+            return False, f"only the requester ({view.requester}) may cancel it"
+        if view.state not in ("pending", "authorized"):
+            return False, f"the request is {view.state}: nothing to cancel"
+        return True, ""
 
     def cancel(self, deploy_id: str, caller: Caller) -> DeployView:
         """The requester withdraws the request (pending or authorized, not yet run)."""
         view = self.get(deploy_id)
-        if (caller.subject, caller.kind == "service") != (
-            view.requester,
-            view.requester_kind == "service",
-        ):
-            raise DeployRefused(403, f"only the requester ({view.requester}) may cancel it")
-        if view.state not in ("pending", "authorized"):
-            raise DeployRefused(409, f"the request is {view.state}: nothing to cancel")
+        ok, why = self.may_cancel(view, caller)
+        if not ok:
+            raise DeployRefused(403 if why.startswith("only") else 409, why)
         self._close(view, "cancelled", caller.subject, "cancelled by the requester")
         return self.get(deploy_id)
 

@@ -51,9 +51,11 @@ def _answer(service: DeployService, view: DeployView, caller: Caller) -> dict[st
     data = view.to_dict()
     if caller.person is not None:
         ok, why = service.may_act(view, caller.person)
-        data["you"] = {"may_approve": ok, "why": why}
+        rejects = service.may_reject(view, caller.person)[0]
     else:
-        data["you"] = {"may_approve": False, "why": f"{caller.subject} is a service"}
+        ok, why, rejects = False, f"{caller.subject} is a service", False
+    cancels = service.may_cancel(view, caller)[0]
+    data["you"] = {"may_approve": ok, "why": why, "may_reject": rejects, "may_cancel": cancels}
     return data
 
 

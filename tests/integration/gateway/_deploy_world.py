@@ -4,7 +4,8 @@ The origin's policy (pushed by erin on top of the deploy tests' history P, X, Y,
 environment count approvals given in the gateway (``accept: [signed, forge]``); environments
 ``e1``..``e8`` are copies of ``production`` so that a test which authorizes a deploy (and so
 moves that environment's release start) does not change another test's release. ``frozen`` is
-frozen all week and lets dave and carol break glass. CI's provenance for Z is in the origin.
+frozen all week and lets dave and carol break glass; ``pair`` needs two approvals (dave, frank,
+bob). CI's provenance for Z is in the origin.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ def environments() -> str:
     text = "environments:\n"
     for name in ("production", *COPIES):
         text += f"  {name}:\n{_RULE}"
+    text += f"  pair:\n{_RULE}".replace("approvals: 1", "approvals: 2").replace(
+        "approvers: [dave, carol]", "approvers: [dave, frank, bob]"
+    )
     text += (
         "  frozen:\n"
         + _RULE

@@ -7,6 +7,7 @@ environment of its own (``e1``..``e8``), since an authorized deploy starts the n
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
+from datetime import datetime
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from tests.integration.doors._deploys import ARTIFACT
 from tests.integration.gateway._deploy_world import DeployWorld, make_deploy_world, postgres_schema
 from tests.integration.git._harness import Keys
-from twokey.ledger import EntryKind, open_ledger, parse_entry, read_record
+from twokey.ledger import EntryKind, GatewayDeployRecord, open_ledger, parse_entry, read_record
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +142,29 @@ def _ledger_holds_the_story(dw: DeployWorld, deploy: str) -> None:
     assert any((r.decision or {}).get("verdict") == "allow" for r in deploys)  # type: ignore[union-attr]
 
 
+def test_two_approvals_accumulate_and_each_is_recorded(dw: DeployWorld) -> None:
+    deploy = dw.request("pair").json()["id"]
+    first = dw.act(deploy, "approve", "dave").json()
+    assert first["state"] == "pending"  # one of two
+    assert [a["person"] for a in first["approvals"]] == ["dave"]
+    assert dw.act(deploy, "approve", "dave").status_code == 403  # not twice
+    second = dw.act(deploy, "approve", "frank").json()
+    assert second["state"] == "authorized"
+    assert sorted(a["person"] for a in second["approvals"]) == ["dave", "frank"]
+    counted = {c["person"] for c in second["decision"]["counted"]}
+    assert {"dave", "frank"} <= counted
+    assert _events(dw, deploy) == ["requested", "approved", "approved", "authorized"]
+    issued = datetime.fromisoformat(second["authorization"]["issued"].replace("Z", "+00:00"))
+    expires = datetime.fromisoformat(second["authorization"]["expires"].replace("Z", "+00:00"))
+    assert (expires - issued).total_seconds() == 900  # the default validity
+
+
+def _events(dw: DeployWorld, deploy: str) -> list[str]:
+    with open_ledger(_ledger_url(dw)) as ledger:
+        records = [read_record(parse_entry(data)) for _, data in ledger.entries()]
+    return [r.event for r in records if isinstance(r, GatewayDeployRecord) and r.request == deploy]
+
+
 def test_unauthenticated_callers_change_nothing(dw: DeployWorld) -> None:
     deploy = dw.request("production").json()["id"]
     with dw.client() as http:
@@ -233,11 +257,20 @@ def test_waiting_for_lists_what_a_person_may_approve(dw: DeployWorld) -> None:
     with dw.client("dave") as http:
         pending = http.get("/v1/deploys", params={"state": "pending"}).json()["deploys"]
     mine = {v["id"]: v["you"] for v in pending}
-    assert mine[deploy] == {"may_approve": True, "why": ""}
+    assert mine[deploy] == {"may_approve": True, "why": "", "may_reject": True, "may_cancel": False}
     with dw.client("alice") as http:
         view = http.get(f"/v1/deploys/{deploy}").json()
     assert view["you"]["may_approve"] is False
     assert view["you"]["why"].startswith("alice wrote commit")
+    assert (view["you"]["may_reject"], view["you"]["may_cancel"]) == (False, False)
+    with dw.client("ci") as http:
+        you = http.get(f"/v1/deploys/{deploy}").json()["you"]
+    assert you == {
+        "may_approve": False,
+        "why": "ci is a service",
+        "may_reject": False,
+        "may_cancel": True,
+    }
 
 
 @pytest.mark.parametrize(
