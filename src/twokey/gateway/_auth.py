@@ -202,13 +202,19 @@ async def authenticated(request: Request) -> Caller:
     return caller
 
 
-def person(caller: Annotated[Caller, Depends(authenticated)]) -> Caller:
-    """A person; 403 for a service token (services never count as a person)."""
+def person(request: Request, caller: Annotated[Caller, Depends(authenticated)]) -> Caller:
+    """A person the trusted policy lists now; 403 for a service token (services never count
+    as a person) and for someone the policy no longer lists (their tokens die with them)."""
     if caller.person is None:
         raise HTTPException(
             403,
             f"{caller.subject} is a service: only a person may do this (services never "
             "count as a person)",
+        )
+    principal = gateway_of(request).policy().policy.principals.get(caller.person)
+    if principal is None or not principal.is_person:
+        raise HTTPException(
+            403, f"{caller.person} is no longer a person in the trusted policy: sign-in refused"
         )
     return caller
 

@@ -31,6 +31,7 @@ from twokey.ledger._note import (
 )
 from twokey.ledger._records import (
     RECORD_SCHEMA,
+    AccessRecord,
     DecisionRecord,
     DeployRecord,
     EvidenceRecord,
@@ -59,6 +60,7 @@ __all__ = [
     "EMPTY_ROOT",
     "ENTRY_VERSION",
     "RECORD_SCHEMA",
+    "AccessRecord",
     "Assurance",
     "Checkpoint",
     "DecisionRecord",
