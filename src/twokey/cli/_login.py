@@ -75,7 +75,13 @@ def register(subparsers: Subparsers) -> None:
 
 def register_logout(subparsers: Subparsers) -> None:
     """Register ``twokey logout``."""
-    out = add_command(subparsers, "logout", "revoke and forget the saved gateway token", _LOGOUT)
+    out = add_command(
+        subparsers,
+        "logout",
+        "revoke and forget the saved gateway token",
+        _LOGOUT,
+        description="Sign out of a twokey gateway: revoke the token twokey login saved.",
+    )
     add_gateway_option(out)
     out.set_defaults(handler=_logout)
 

@@ -38,10 +38,28 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.set_defaults(handler=help_handler(parser))
     commands = parser.add_subparsers(title="tokens commands", metavar="COMMAND")
-    listing = add_command(commands, "list", "your tokens, sessions and service tokens", _EPILOG)
-    revoke = add_command(commands, "revoke", "revoke a token by its id", _EPILOG)
+    listing = add_command(
+        commands,
+        "list",
+        "your tokens, sessions and service tokens",
+        _EPILOG,
+        description="List your tokens and sessions and the service tokens you created.",
+    )
+    revoke = add_command(
+        commands,
+        "revoke",
+        "revoke a token by its id",
+        _EPILOG,
+        description="Revoke one of your tokens (or a service token you created).",
+    )
     revoke.add_argument("id", help="the token's id (12 hex digits, from twokey tokens list)")
-    create = add_command(commands, "create-service", "a token for a service", _EPILOG)
+    create = add_command(
+        commands,
+        "create-service",
+        "a token for a service",
+        _EPILOG,
+        description="Create a token for a service the policy lists; it is shown once.",
+    )
     create.add_argument("service", help="a service id from the policy's services:")
     create.add_argument("--name", default="", help="a label (default: the service id)")
     create.add_argument("--days", type=int, default=90, help="lifetime in days (default 90)")
