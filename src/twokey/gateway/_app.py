@@ -34,6 +34,7 @@ FEATURES = (
     "_auth",
     "_routes_health",
     "_routes_login",
+    "_routes_oidc",
 )
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "digest",
     "is_person",
     "issue_code",
+    "issue_token",
     "new_nonce",
     "open_session",
     "record_access",
@@ -200,10 +201,12 @@ def sign_in(gateway: Gateway, person: str, nonce: str, signature: str) -> Signed
         record_access(gateway, "sign-in-refused", person or bound, "ssh", detail=exc.message)
         raise
     parsed = parse_sshsig(signature.encode())
-    return _issue(gateway, "person", who, "twokey login", "ssh", fingerprint(parsed.public_key))
+    return issue_token(
+        gateway, "person", who, "twokey login", "ssh", fingerprint(parsed.public_key)
+    )
 
 
-def _issue(
+def issue_token(
     gateway: Gateway, kind: str, person: str, name: str, method: str, detail: str = ""
 ) -> SignedIn:
     """Issue a token, record it, and only then hand it out (revoked when it cannot be
@@ -262,7 +265,7 @@ def open_session(gateway: Gateway, code: str) -> SignedIn:
     who = _consume(gateway, "twokey_gateway_codes", _normal_code(code), "sign-in code")
     if not is_person(gateway, who):
         raise SignInError(f"{who} is no longer a person in the trusted policy")
-    return _issue(gateway, "session", who, "browser (code)", "code")
+    return issue_token(gateway, "session", who, "browser (code)", "code")
 
 
 def redeem_code(gateway: Gateway, code: str) -> str | None:
