@@ -34,6 +34,7 @@ __all__ = [
     "revoke_token",
     "sign_in",
     "sign_out",
+    "sweep",
     "tokens_of",
 ]
 
@@ -43,7 +44,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from twokey.errors import TwokeyError
+from twokey.errors import TwokeyError, UsageError
 from twokey.evidence import EvidenceError, fingerprint, parse_sshsig, verify_sshsig
 from twokey.gateway._auth import Caller, Tokens
 from twokey.ledger import AccessRecord, to_entry
@@ -91,6 +92,19 @@ _USE = {
 }
 
 
+_SWEEP = {
+    t: f"DELETE FROM {t} WHERE expires < ?"  # noqa: S608 - constant names
+    for t in ("twokey_gateway_nonces", "twokey_gateway_codes", "twokey_gateway_sso")
+}
+
+
+def sweep(gateway: Gateway, table: str) -> None:
+    """Forget one-time secrets that expired over an hour ago (so the table stays small; an
+    expired one is refused either way). Times are UTC ISO 8601, so text order is time order."""
+    cutoff = gateway.now() - timedelta(hours=1)
+    gateway.db.execute(_SWEEP[table], (cutoff.isoformat(),))
+
+
 class SignInError(TwokeyError):
     """A sign-in refused (401): the message is the one clear reason."""
 
@@ -121,6 +135,7 @@ def record_access(gateway: Gateway, action: str, person: str, method: str, **mor
 
 def new_nonce(gateway: Gateway, person: str = "") -> tuple[str, datetime]:
     """A one-time nonce (and its expiry), bound to this gateway and, when named, ``person``."""
+    sweep(gateway, "twokey_gateway_nonces")
     nonce = f"{NAMESPACE}:{gateway.config.origin}:{secrets.token_urlsafe(24)}"
     expires = gateway.now() + timedelta(seconds=NONCE_TTL)
     gateway.db.execute(
@@ -238,6 +253,7 @@ def _normal_code(code: str) -> str:
 def issue_code(gateway: Gateway, caller: Caller) -> tuple[str, datetime]:
     """A one-time browser code for a signed-in person (recorded before it is handed out)."""
     assert caller.person is not None  # the route's `person` dependency
+    sweep(gateway, "twokey_gateway_codes")
     code = _new_code()
     expires = gateway.now() + timedelta(seconds=CODE_TTL)
     record_access(gateway, "browser-code", caller.person, "token", token=caller.token_hash[:12])
@@ -286,8 +302,6 @@ def create_service_token(
         SignInError: never; see the route for the 4xx answers.
         UsageError: not a service of the policy, or a bad lifetime.
     """
-    from twokey.errors import UsageError  # noqa: PLC0415
-
     assert caller.person is not None
     principal = gateway.policy().policy.principals.get(service)
     if principal is None or principal.is_person:
@@ -348,8 +362,6 @@ def revoke_token(gateway: Gateway, caller: Caller, token_id: str) -> dict[str, s
         UsageError: not a token id.
         LookupError: no such token of theirs (404: whose tokens exist is not told).
     """
-    from twokey.errors import UsageError  # noqa: PLC0415
-
     assert caller.person is not None
     if not 12 <= len(token_id) <= 64 or any(c not in "0123456789abcdef" for c in token_id):
         raise UsageError("a token id is 12 to 64 hex digits (twokey tokens list)")

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from twokey.errors import InfrastructureError, TwokeyError
-from twokey.gateway._login import SignedIn, digest, issue_token, record_access
+from twokey.gateway._login import SignedIn, digest, issue_token, record_access, sweep
 from twokey.model import Alias
 
 if TYPE_CHECKING:
@@ -170,6 +170,7 @@ def _client(gateway: Gateway) -> Any:
 def begin(gateway: Gateway) -> tuple[str, str]:
     """Start a sign-in: (the provider's authorization URL, the browser cookie's value)."""
     found = provider(gateway.config.oidc_issuer)
+    sweep(gateway, "twokey_gateway_sso")
     secret = secrets.token_urlsafe(32)
     state = secrets.token_urlsafe(24)
     expires = gateway.now() + timedelta(seconds=STATE_TTL)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import stat
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -272,7 +273,10 @@ def test_a_person_the_policy_no_longer_lists_is_refused(tmp_path: Path, keys: Ke
         policy.write_text(policy.read_text().replace("alice", "alicia"))
         seed.git("commit", "-qam", "alice leaves")
         seed.git("push", "-q", "origin", "main")
-        refused = http.get("/v1/tokens", headers=_bearer(secret))
+        deadline = time.monotonic() + 5  # each process reads the list of people once a second
+        while (refused := http.get("/v1/tokens", headers=_bearer(secret))).status_code == 200:
+            assert time.monotonic() < deadline, "the removed person was still served"
+            time.sleep(0.1)
         assert refused.status_code == 403
         assert "alice is no longer a person in the trusted policy" in refused.json()["error"]
         assert login(http, keys, "alice").status_code == 401
@@ -336,3 +340,30 @@ def test_twokey_login_refused_names_the_reason(
     code = main(["login", "--gateway", served.gateway.url, "--ssh-key", str(key)])
     assert code == 2
     assert "is not in the policy" in capsys.readouterr().err
+
+
+def test_spent_secrets_are_swept_an_hour_after_they_expire(served: Served) -> None:
+    old = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+    served.sql(
+        "INSERT INTO twokey_gateway_nonces (hash, person, expires) VALUES ('old', '', ?)", (old,)
+    )
+    with served.gateway.client() as http:
+        nonce(http)
+    assert served.sql("SELECT hash FROM twokey_gateway_nonces WHERE hash = 'old'") == []
+
+
+def test_a_cookie_request_without_its_csrf_token_changes_nothing(
+    served: Served, keys: Keys
+) -> None:
+    with served.gateway.client(token(served.gateway.client(), keys, "carol")) as cli:
+        code = cli.post("/v1/login/browser-code").json()["code"]
+    with served.gateway.client() as browser:
+        csrf = browser.post("/v1/session", json={"code": code}).json()["csrf"]
+        before = served.sql("SELECT COUNT(*) FROM twokey_gateway_codes")
+        for path in ("/v1/login/browser-code", "/v1/tokens", "/v1/session/logout"):
+            answer = browser.post(path, json={"service": "ci"})
+            assert answer.status_code == 403, path
+            assert "CSRF" in answer.json()["error"]
+        assert served.sql("SELECT COUNT(*) FROM twokey_gateway_codes") == before
+        made = browser.post("/v1/login/browser-code", headers={"X-CSRF-Token": csrf})
+        assert made.status_code == 200
