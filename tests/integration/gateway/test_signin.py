@@ -6,6 +6,7 @@ import hashlib
 import json
 import stat
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,12 +24,12 @@ from tests.integration.gateway._signin import (
     signature,
     token,
 )
-from tests.integration.gateway.conftest import GatewayWorld
+from tests.integration.gateway.conftest import GatewayWorld, pg_url
 from tests.integration.git._harness import Keys
 from tests.support.gitrepo import ERIN
 from twokey.cli import main
 
-__all__ = ["served"]
+__all__ = ["pg_url", "served"]
 
 
 def test_sign_in_with_a_policy_key_gives_a_person_token(
@@ -367,3 +368,18 @@ def test_a_cookie_request_without_its_csrf_token_changes_nothing(
         assert served.sql("SELECT COUNT(*) FROM twokey_gateway_codes") == before
         made = browser.post("/v1/login/browser-code", headers={"X-CSRF-Token": csrf})
         assert made.status_code == 200
+
+
+def test_a_nonce_is_spent_once_across_processes(tmp_path: Path, keys: Keys, pg_url: str) -> None:
+    with serve(tmp_path, keys, "--workers", "2", database=pg_url) as running:
+        with running.gateway.client() as http:
+            value = nonce(http)
+        body = {"person": "bob", "nonce": value, "signature": signature(keys, "bob", value)}
+
+        def attempt(_: int) -> int:
+            with running.gateway.client() as http:
+                return http.post("/v1/login", json=body).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            statuses = sorted(pool.map(attempt, range(8)))
+    assert statuses == [200] + [401] * 7
