@@ -12,7 +12,7 @@ __all__ = ["router", "session_cookie", "setup"]
 
 import json
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -101,6 +101,11 @@ def session_cookie(gateway: Gateway, response: Response, signed: SignedIn) -> No
     )
 
 
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 async def _code_of(request: Request) -> tuple[str, bool]:
     """The code a request carries and whether it came as an HTML form."""
     kind = request.headers.get("content-type", "")
@@ -121,6 +126,10 @@ async def _code_of(request: Request) -> tuple[str, bool]:
 async def open_session(request: Request) -> Response:
     """Redeem a one-time code: the session cookie, and the session's CSRF token."""
     gateway = gateway_of(request)
+    origin = request.headers.get("origin")
+    if origin is not None and origin.rstrip("/") != _origin_of(gateway.config.base_url):
+        # login CSRF: another site posting its own code would sign this browser in as them
+        raise HTTPException(403, f"a sign-in posted from {origin[:100]} is refused")
     code, form = await _code_of(request)
     try:
         signed = await run_in_threadpool(_login.open_session, gateway, code)

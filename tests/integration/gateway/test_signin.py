@@ -383,3 +383,19 @@ def test_a_nonce_is_spent_once_across_processes(tmp_path: Path, keys: Keys, pg_u
         with ThreadPoolExecutor(8) as pool:
             statuses = sorted(pool.map(attempt, range(8)))
     assert statuses == [200] + [401] * 7
+
+
+def test_a_code_posted_from_another_site_is_refused(served: Served, keys: Keys) -> None:
+    with served.gateway.client(token(served.gateway.client(), keys, "carol")) as cli:
+        code = cli.post("/v1/login/browser-code").json()["code"]
+    with served.gateway.client() as browser:
+        evil = browser.post(
+            "/v1/session", data={"code": code}, headers={"Origin": "https://evil.example"}
+        )
+        assert evil.status_code == 403
+        assert "posted from https://evil.example" in evil.json()["error"]
+        assert "twokey_session" not in evil.headers.get("set-cookie", "")
+        same = browser.post(
+            "/v1/session", data={"code": code}, headers={"Origin": served.gateway.url}
+        )
+        assert same.status_code == 303
