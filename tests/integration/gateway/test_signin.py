@@ -399,3 +399,14 @@ def test_a_code_posted_from_another_site_is_refused(served: Served, keys: Keys) 
             "/v1/session", data={"code": code}, headers={"Origin": served.gateway.url}
         )
         assert same.status_code == 303
+
+
+def test_behind_https_the_session_cookie_is_secure(tmp_path: Path, keys: Keys) -> None:
+    with serve(tmp_path, keys, "--base-url", "https://twokey.example.com") as running:
+        with running.gateway.client(token(running.gateway.client(), keys, "bob")) as cli:
+            issued = cli.post("/v1/login/browser-code").json()
+        assert issued["url"] == "https://twokey.example.com/login"
+        with running.gateway.client() as browser:
+            opened = browser.post("/v1/session", json={"code": issued["code"]})
+    assert opened.status_code == 200, opened.text
+    assert "Secure" in opened.headers["set-cookie"]
