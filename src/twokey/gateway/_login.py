@@ -299,8 +299,8 @@ def create_service_token(
     """A token for a service the policy lists, created by a person (who may revoke it).
 
     Raises:
-        SignInError: never; see the route for the 4xx answers.
-        UsageError: not a service of the policy, or a bad lifetime.
+        UsageError: not a service of the policy, or a bad lifetime (400).
+        InfrastructureError: the ledger cannot be written (503; the token was revoked).
     """
     assert caller.person is not None
     principal = gateway.policy().policy.principals.get(service)
