@@ -50,6 +50,13 @@ _COMMANDS = (
         "_serve",
         "run the gateway: deploy requests, approvals, checks, the web UI and the ledger",
     ),
+    (
+        "login",
+        "_login",
+        "sign in to a gateway with your SSH key; --browser prints a one-time web code",
+    ),
+    ("logout", "_logout", "revoke and forget the saved gateway token"),
+    ("tokens", "_tokens", "list or revoke your gateway tokens; create a service's token"),
     ("demo", "_demo", "run the walkthrough on a sample repository (what is refused and why)"),
 )
 

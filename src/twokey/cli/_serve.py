@@ -24,7 +24,10 @@ examples:
 
 The gateway keeps nothing but its database: any number of processes (--workers, or several
 hosts) serve one PostgreSQL database; they must share the signing key (--key).
-Webhook secrets come from TWOKEY_GITHUB_WEBHOOK_SECRET and TWOKEY_GITLAB_WEBHOOK_TOKEN.
+Webhook secrets come from TWOKEY_GITHUB_WEBHOOK_SECRET and TWOKEY_GITLAB_WEBHOOK_TOKEN;
+single sign-on's client secret from TWOKEY_OIDC_CLIENT_SECRET:
+  twokey serve --repo shop.git --base-url https://twokey.example.com \
+      --oidc-issuer https://login.example.com --oidc-client-id twokey
 Endpoints: /docs (OpenAPI), /healthz, /readyz, /metrics; see docs/gateway.md.
 {exit_codes("stopped cleanly", bad="a bad option, an unusable data directory or port")}"""
 
@@ -87,6 +90,23 @@ def register(subparsers: Subparsers) -> None:
     )
     _deploy_options(parser)
     parser.add_argument(
+        "--oidc-issuer",
+        default="",
+        metavar="URL",
+        help="single sign-on: the OpenID Connect provider (its discovery document is at "
+        "URL/.well-known/openid-configuration); people map to it by their sso: alias",
+    )
+    parser.add_argument(
+        "--oidc-client-id", default="", metavar="ID", help="this gateway's client id there"
+    )
+    parser.add_argument(
+        "--oidc-claim",
+        default="email",
+        metavar="CLAIM",
+        help="the ID token claim matched against sso: aliases (default email; an email "
+        "counts only when email_verified is true)",
+    )
+    parser.add_argument(
         "--log-level",
         default="warning",
         choices=("critical", "error", "warning", "info", "debug"),
@@ -148,6 +168,8 @@ def _config(args: argparse.Namespace) -> GatewayConfig:
     except OSError as exc:
         raise UsageError(f"cannot create the data directory {data}: {exc.strerror}") from exc
     base_url = args.base_url or f"http://{args.host}:{args.port}"
+    if bool(args.oidc_issuer) != bool(args.oidc_client_id):
+        raise UsageError("single sign-on needs both --oidc-issuer and --oidc-client-id")
     return GatewayConfig(
         data=data,
         database=args.database,
@@ -156,6 +178,9 @@ def _config(args: argparse.Namespace) -> GatewayConfig:
         key=args.key.resolve() if args.key else None,
         base_url=base_url.rstrip("/"),
         extra=_deploy_extra(args),
+        oidc_issuer=args.oidc_issuer.rstrip("/"),
+        oidc_client_id=args.oidc_client_id,
+        oidc_claim=args.oidc_claim,
     ).with_environment(os.environ)
 
 

@@ -37,6 +37,8 @@ FEATURES = (
     "_routes_deploys",
     "_routes_break_glass",
     "_run",
+    "_routes_login",
+    "_routes_oidc",
 )
 
 

@@ -31,6 +31,7 @@ from twokey.ledger._note import (
 )
 from twokey.ledger._records import (
     RECORD_SCHEMA,
+    AccessRecord,
     DecisionRecord,
     DeployRecord,
     EvidenceRecord,
@@ -60,6 +61,7 @@ __all__ = [
     "EMPTY_ROOT",
     "ENTRY_VERSION",
     "RECORD_SCHEMA",
+    "AccessRecord",
     "Assurance",
     "Checkpoint",
     "DecisionRecord",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 __all__ = [
     "RECORD_SCHEMA",
+    "AccessRecord",
     "DecisionRecord",
     "DeployRecord",
     "EvidenceRecord",
@@ -415,6 +416,56 @@ class GatewayDeployRecord:
         )
 
 
+@dataclass(frozen=True)
+class AccessRecord:
+    """Who is calling the gateway (``access`` entries): a sign-in or its refusal, a browser
+    session opened or closed, a token created or revoked; recorded before it takes effect.
+
+    ``action`` is what happened (``sign-in``, ``sign-in-refused``, ``browser-code``,
+    ``session``, ``sign-out``, ``token-create``, ``token-revoke``); ``person`` who did it (for
+    a refusal: who the caller claimed to be); ``method`` how they proved it (``ssh``, ``code``,
+    ``sso``, ``token``); ``token`` the id (12 hex digits of its hash) of the token concerned,
+    never the token; ``detail`` the key fingerprint, SSO subject or the reason of a refusal.
+    """
+
+    door: str
+    repository: str
+    action: str
+    person: str
+    method: str
+    token: str = ""
+    detail: str = ""
+
+    kind = EntryKind.ACCESS
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry body."""
+        return {
+            "schema": RECORD_SCHEMA,
+            "door": self.door,
+            "repository": self.repository,
+            "action": self.action,
+            "person": self.person,
+            "method": self.method,
+            "token": self.token,
+            "detail": self.detail,
+        }
+
+    @classmethod
+    def from_dict(cls, body: dict[str, Any]) -> AccessRecord:
+        """Inverse of :meth:`to_dict`."""
+        _schema(body)
+        return cls(
+            _str(body, "door"),
+            _str(body, "repository"),
+            _str(body, "action"),
+            _str(body, "person"),
+            _str(body, "method"),
+            _str(body, "token", ""),
+            _str(body, "detail", ""),
+        )
+
+
 Record: TypeAlias = (
     DecisionRecord
     | EvidenceRecord
@@ -423,6 +474,7 @@ Record: TypeAlias = (
     | LandedRecord
     | ForgeDeliveryRecord
     | GatewayDeployRecord
+    | AccessRecord
 )
 
 
@@ -446,6 +498,7 @@ _READERS: dict[EntryKind, Callable[[dict[str, Any]], Record]] = {
     EntryKind.LANDED: LandedRecord.from_dict,
     EntryKind.FORGE: ForgeDeliveryRecord.from_dict,
     EntryKind.GATEWAY: GatewayDeployRecord.from_dict,
+    EntryKind.ACCESS: AccessRecord.from_dict,
 }
 
 

@@ -14,6 +14,7 @@ from twokey.doors._verdicts import door_deny
 from twokey.git._updates import parse_updates
 from twokey.ledger import (
     RECORD_SCHEMA,
+    AccessRecord,
     DecisionRecord,
     DeployRecord,
     Entry,
@@ -93,6 +94,12 @@ RECORDS: dict[str, Record] = {
     "gateway-no-detail": GatewayDeployRecord(
         "gateway", "requested", "d1", "shop", "staging", "c" * 40, "sha256:ab", "ci"
     ),
+    "access": AccessRecord(
+        "gateway", "shop", "sign-in", "bob", "ssh", "0123456789ab", "SHA256:abc"
+    ),
+    "access-refused": AccessRecord(
+        "gateway", "shop", "sign-in-refused", "bob", "ssh", detail="nonce already used"
+    ),
 }
 
 
@@ -151,6 +158,7 @@ def test_bodies_written_before_the_schema_field_read_as_version_1() -> None:
         (EntryKind.EVIDENCE, {"envelope": 3}, "'envelope' must be a string"),
         (EntryKind.DEPLOY, {"commit": "c", "deployer": "d", "evidence": [1]}, "list of strings"),
         (EntryKind.LANDED, {"door": "x", "ref": "r", "old": "o"}, "'new' must be a string"),
+        (EntryKind.ACCESS, {"door": "g", "repository": "", "action": 1}, "'action' must be"),
         (EntryKind.GATEWAY, {"event": "approved", "detail": []}, "'detail' must be an object"),
         (EntryKind.GATEWAY, {"event": "approved", "request": "d1"}, "'environment' must be"),
     ],
@@ -163,6 +171,7 @@ def test_bodies_written_before_the_schema_field_read_as_version_1() -> None:
         "envelope-type",
         "evidence-type",
         "landed-missing",
+        "access-action-type",
         "gateway-detail",
         "gateway-missing",
     ],
