@@ -36,6 +36,12 @@ class GatewayConfig:
     max_body: int = 1 << 20  # bytes of a JSON request body
     github_secret: str = ""
     gitlab_token: str = ""
+    # OpenID Connect sign-in (ADR 0025): the provider, this gateway's client at it, and the
+    # ID token claim that names a person through the policy's ``sso:`` aliases.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_claim: str = "email"
     extra: dict[str, Any] = field(default_factory=dict)  # feature settings (run commands, SSO)
 
     @property
@@ -53,6 +59,9 @@ class GatewayConfig:
         values = asdict(self)
         values["github_secret"] = self.github_secret or env.get("TWOKEY_GITHUB_WEBHOOK_SECRET", "")
         values["gitlab_token"] = self.gitlab_token or env.get("TWOKEY_GITLAB_WEBHOOK_TOKEN", "")
+        values["oidc_client_secret"] = self.oidc_client_secret or env.get(
+            "TWOKEY_OIDC_CLIENT_SECRET", ""
+        )
         return GatewayConfig(**values)
 
     def to_json(self) -> str:

@@ -125,22 +125,18 @@ def login(request: Request, viewer: Viewer, error: str = "") -> Response:
 
 def _sso(gateway: Gateway) -> bool:
     """Single sign-on is configured (an OpenID Connect issuer and client)."""
-    config = gateway.config
-    return bool(getattr(config, "oidc_issuer", "") and getattr(config, "oidc_client_id", ""))
+    from twokey.gateway._oidc import configured  # noqa: PLC0415
+
+    return configured(gateway)
 
 
 @router.post("/signout")
 def sign_out(request: Request, caller: Annotated[Caller, Depends(authenticated)]) -> Response:
     """Sign out (the form carries the CSRF token): revoke the session, back to /login."""
-    from twokey.gateway._auth import SESSION_COOKIE, Tokens  # noqa: PLC0415
+    from twokey.gateway import _login  # noqa: PLC0415
+    from twokey.gateway._auth import SESSION_COOKIE  # noqa: PLC0415
 
-    gateway = gateway_of(request)
-    try:
-        from twokey.gateway import _login  # noqa: PLC0415
-
-        _login.sign_out(gateway, caller)
-    except ImportError:  # before the sign-in module: revoke the session directly
-        Tokens(gateway.db).revoke_hash(caller.token_hash, gateway.now())
+    _login.sign_out(gateway_of(request), caller)  # recorded in the ledger, then revoked
     response = _redirect("/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
