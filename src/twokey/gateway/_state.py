@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from twokey.ledger import Entry
 
 Clock = Callable[[], datetime]
+_POLICY_PATH = ".twokey/policy.yml"
 _PG_SCHEMA_LOCK = 0x7477676B  # "twgk": one creator of the gateway's tables at a time
 
 
@@ -60,6 +61,8 @@ class Gateway:
         self._ledgers: list[Ledger] = []
         self._lock = threading.Lock()
         self.repository = config.repository or _repository_id(config.repo)
+        # The trusted policy by (default branch, policy blob): compiled once per blob.
+        self._policy: tuple[tuple[str, str], TrustedPolicy] | None = None
 
     def now(self) -> datetime:
         """The gateway's clock (never a caller's)."""
@@ -111,7 +114,21 @@ class Gateway:
         """
         from twokey.doors import trusted_policy  # noqa: PLC0415
 
-        return trusted_policy(self.reader())
+        reader = self.reader()
+        ref = reader.head_ref()
+        found = reader.blob_at(ref, _POLICY_PATH) if ref else None
+        key = (ref, found[0]) if found is not None else None
+        cached = self._policy
+        if key is not None and cached is not None and cached[0] == key:
+            return cached[1]  # the same blob on the same branch: the same policy
+        trusted = trusted_policy(reader, ref)
+        if key is not None and trusted.blob == key[1]:
+            self._policy = (key, trusted)
+        return trusted
+
+    def default_ref(self) -> str:
+        """The repository's default branch (where the trusted policy lives)."""
+        return self.reader().head_ref()
 
     def create_tables(self, statements: Sequence[str]) -> None:
         """Run a feature's ``CREATE TABLE IF NOT EXISTS`` statements, one process at a time
