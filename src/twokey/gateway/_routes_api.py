@@ -246,10 +246,16 @@ def _accept_evidence(gateway: Gateway, data: bytes, caller: Caller) -> dict[str,
         "ref": ref,
         "subject": subject,
         "evidence": "sha256:" + ref.rsplit("/", 1)[1],
-        "signers": sorted({str(item.signer) for item in items}),
+        "signers": sorted({_principal(trusted.policy, item.signer) for item in items}),
         "kinds": sorted({type(item).__name__ for item in items}),
         "ledger_index": indexes[-1],
     }
+
+
+def _principal(policy: Any, alias: Any) -> str:
+    """Who a verified key belongs to (the policy's person or service id)."""
+    found = policy.resolve(alias)
+    return str(found.id) if found is not None else str(alias)
 
 
 def _verified(
