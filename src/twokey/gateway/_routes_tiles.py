@@ -27,9 +27,13 @@ def ledger_tile(path: str, request: Request) -> Response:
     from twokey.ledger import tile  # noqa: PLC0415
 
     gateway = gateway_of(request)
-    if path == "checkpoint":
-        _fresh_checkpoint(gateway)
-    found = tile(gateway.ledger(), path)
+    try:
+        if path == "checkpoint":
+            _fresh_checkpoint(gateway)
+        found = tile(gateway.ledger(), path)
+    except Exception:
+        gateway.ledger_failed()  # reconnect on the next request (503 now)
+        raise
     if found is None:
         return Response(status_code=404)
     headers = {"Cache-Control": found.cache_control}

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 __all__ = ["Gateway"]
 
+import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from twokey.ledger import Entry
 
 Clock = Callable[[], datetime]
+log = logging.getLogger("twokey.gateway")
 _POLICY_PATH = ".twokey/policy.yml"
 _PG_SCHEMA_LOCK = 0x7477676B  # "twgk": one creator of the gateway's tables at a time
 
@@ -60,6 +63,8 @@ class Gateway:
         self._local = threading.local()
         self._ledgers: list[Ledger] = []
         self._lock = threading.Lock()
+        self._generation = 0  # bumped when the ledger fails: every thread reconnects
+        self._seen = 0  # the most entries this process has seen in its ledger
         self.repository = config.repository or _repository_id(config.repo)
         # The trusted policy by (default branch, policy blob): compiled once per blob.
         self._policy: tuple[tuple[str, str], TrustedPolicy] | None = None
@@ -69,14 +74,67 @@ class Gateway:
         return self.clock()
 
     def ledger(self) -> Ledger:
-        """This thread's ledger connection (opened on first use)."""
+        """This thread's ledger connection: opened on first use, and again after any thread
+        of this process saw the ledger fail (one outage heals every thread's connection).
+
+        Raises:
+            InfrastructureError: it cannot be opened, or it holds fewer entries than this
+                process has already seen: replaced or rolled back, never written to (a
+                re-created empty database would otherwise start a second log).
+        """
         ledger: Ledger | None = getattr(self._local, "ledger", None)
+        stale = getattr(self._local, "generation", -1) != self._generation
+        if ledger is not None and (stale or _dropped(ledger)):
+            self._forget(ledger)
+            ledger = None
         if ledger is None:
-            ledger = open_ledger(self.config.database_url)
-            self._local.ledger = ledger
-            with self._lock:
-                self._ledgers.append(ledger)
+            ledger = self._open_ledger()
         return ledger
+
+    def _open_ledger(self) -> Ledger:
+        generation = self._generation
+        try:
+            ledger = open_ledger(self.config.database_url)
+        except Exception as exc:
+            self.ledger_failed()
+            if isinstance(exc, TwokeyError):
+                raise
+            raise InfrastructureError(f"the ledger cannot be opened: {exc}") from exc
+        self._local.ledger, self._local.generation = ledger, generation
+        with self._lock:
+            self._ledgers.append(ledger)
+        floor = self._seen  # read first: every entry counted in it was committed before
+        try:
+            size = ledger.size()
+        except Exception as exc:
+            self._forget(ledger)
+            self.ledger_failed()
+            raise InfrastructureError(f"the ledger cannot be read: {exc}") from exc
+        if size < floor:
+            self._forget(ledger)
+            raise InfrastructureError(
+                f"the ledger holds {size} entries, fewer than the {floor} this gateway "
+                "has seen: it was replaced or rolled back; nothing is recorded in it",
+                hint="restore the database (twokey ledger verify), then restart the gateway",
+            )
+        self._seen = max(self._seen, size)
+        return ledger
+
+    def ledger_failed(self) -> None:
+        """Some use of the ledger failed: every thread opens a new connection on its next use
+        (a server restart or ``pg_terminate_backend`` drops them all at once)."""
+        with self._lock:
+            self._generation += 1
+
+    def _forget(self, ledger: Ledger) -> None:
+        with self._lock:
+            if ledger in self._ledgers:
+                self._ledgers.remove(ledger)
+        self._local.ledger = None
+        try:
+            ledger.close()
+        except Exception:
+            log.debug("closing a dropped ledger connection failed", exc_info=True)
 
     def record(self, entries: Sequence[Entry]) -> list[int]:
         """Append ``entries`` to the ledger before anything takes effect (invariant 9).
@@ -85,11 +143,16 @@ class Gateway:
             InfrastructureError: the ledger cannot be written (the caller answers 503, deny).
         """
         try:
-            return self.ledger().append(entries)
+            indexes = self.ledger().append(entries)
         except TwokeyError:
+            self.ledger_failed()
             raise
         except Exception as exc:  # fail closed: any failure to record is an outage
+            self.ledger_failed()
             raise InfrastructureError(f"the ledger cannot be written: {exc}") from exc
+        if indexes:
+            self._seen = max(self._seen, indexes[-1] + 1)
+        return indexes
 
     def reader(self) -> GitReader:
         """A reader of the gateway's repository.
@@ -146,6 +209,12 @@ class Gateway:
         for ledger in ledgers:
             ledger.close()
         self.store.close()
+
+
+def _dropped(ledger: Ledger) -> bool:
+    """The ledger's PostgreSQL connection was dropped by the server (SQLite's never is)."""
+    conn = getattr(ledger.store, "conn", None)
+    return bool(getattr(conn, "closed", False)) and not isinstance(conn, sqlite3.Connection)
 
 
 def _repository_id(repo: Path | None) -> str:

@@ -71,15 +71,20 @@ class Api:
 
 
 @contextmanager
-def running_api(root: Path, keys: Keys, engine: str) -> Iterator[Api]:
-    """Start a gateway on ``engine`` (sqlite or postgres) over a fresh world."""
+def running_api(
+    root: Path, keys: Keys, engine: str, *, application_name: str = ""
+) -> Iterator[Api]:
+    """Start a gateway on ``engine`` (sqlite or postgres) over a fresh world; on PostgreSQL,
+    ``application_name`` names its connections (``pg_stat_activity``)."""
     world = make_world(root / "world", keys)
     world.origin.git("config", "twokey.repository", "shop")
-    with pg_schema() if engine == "postgres" else _sqlite() as database:
+    with pg_schema() if engine == "postgres" else _sqlite() as url:
+        named = url and application_name
+        database = f"{url}&application_name={application_name}" if named else url
         gateway = start_gateway(root / "data", repo=world.origin.path, database=database)
         try:
-            url = database_of(gateway.data, database)
-            yield Api(world, gateway, service_token(url), url)
+            where = database_of(gateway.data, database)
+            yield Api(world, gateway, service_token(where), where)
         finally:
             gateway.stop()
 
