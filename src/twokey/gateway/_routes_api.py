@@ -91,10 +91,10 @@ def _check(gateway: Gateway, body: CheckBody, caller: Caller) -> tuple[Report, l
     from twokey.doors import Judgement as _Judgement  # noqa: PLC0415
     from twokey.doors import Report, door_deny  # noqa: PLC0415
 
-    reader = gateway.reader()
+    reader = _reader(gateway)
     update = _update(reader, body)
     try:
-        trusted = gateway.policy()
+        trusted = gateway.policy(reader)
     except TwokeyError as exc:  # no usable policy: nothing can be decided (fail closed)
         decision = door_deny(update.subject, FindingCode.MALFORMED_INPUT, exc.message, exc.hint)
         report = Report((_Judgement(update, decision),), gateway.repository, "")
@@ -102,6 +102,15 @@ def _check(gateway: Gateway, body: CheckBody, caller: Caller) -> tuple[Report, l
     judgement = _judge(gateway, reader, trusted, update)
     report = Report((judgement,), gateway.repository, trusted.origin)
     return _record(gateway, report, caller, status=200)
+
+
+def _reader(gateway: Gateway) -> GitReader:
+    """The repository's reader, its read-only answers cached while its refs stay put."""
+    from twokey.gateway._gitcache import cached_reader  # noqa: PLC0415
+
+    if gateway.config.repo is None:
+        return gateway.reader()  # raises: no repository
+    return cached_reader(gateway.config.repo)
 
 
 def _update(reader: GitReader, body: CheckBody) -> Any:

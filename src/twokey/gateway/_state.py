@@ -14,6 +14,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,6 +66,9 @@ class Gateway:
         self._lock = threading.Lock()
         self._generation = 0  # bumped when the ledger fails: every thread reconnects
         self._seen = 0  # the most entries this process has seen in its ledger
+        self._pending: list[_Pending] = []  # entries waiting for the next group commit
+        self._queue_lock = threading.Lock()
+        self._commit_lock = threading.Lock()
         self.repository = config.repository or _repository_id(config.repo)
         # The trusted policy by (default branch, policy blob): compiled once per blob.
         self._policy: tuple[tuple[str, str], TrustedPolicy] | None = None
@@ -139,20 +143,46 @@ class Gateway:
     def record(self, entries: Sequence[Entry]) -> list[int]:
         """Append ``entries`` to the ledger before anything takes effect (invariant 9).
 
+        Group commit: the requests of this process that arrive while a transaction is being
+        written go into the next one together (one durable commit, one ``fsync``, for all of
+        them); each caller returns only once its own entries are committed, and a failed
+        transaction fails every caller in it.
+
         Raises:
             InfrastructureError: the ledger cannot be written (the caller answers 503, deny).
         """
+        item = _Pending(list(entries))
+        with self._queue_lock:
+            self._pending.append(item)
+        with self._commit_lock:
+            if not item.done:  # nobody committed it while this thread waited: lead a batch
+                with self._queue_lock:
+                    batch, self._pending = self._pending, []
+                self._commit(batch)
+        if item.error is not None:
+            raise item.error
+        return item.indexes
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        """One transaction for every entry of ``batch``; each item gets its indexes or error."""
+        error: TwokeyError | None = None
+        indexes: list[int] = []
         try:
-            indexes = self.ledger().append(entries)
-        except TwokeyError:
-            self.ledger_failed()
-            raise
+            indexes = self.ledger().append([e for item in batch for e in item.entries])
+        except TwokeyError as exc:
+            error = exc
         except Exception as exc:  # fail closed: any failure to record is an outage
+            error = InfrastructureError(f"the ledger cannot be written: {exc}")
+        if error is not None:
             self.ledger_failed()
-            raise InfrastructureError(f"the ledger cannot be written: {exc}") from exc
-        if indexes:
+        elif indexes:
             self._seen = max(self._seen, indexes[-1] + 1)
-        return indexes
+        at = 0
+        for item in batch:
+            item.error = error
+            item.indexes = indexes[at : at + len(item.entries)]
+            at += len(item.entries)
+            item.done = True
 
     def reader(self) -> GitReader:
         """A reader of the gateway's repository.
@@ -168,7 +198,7 @@ class Gateway:
             )
         return GitReader(self.config.repo, env={})
 
-    def policy(self) -> TrustedPolicy:
+    def policy(self, reader: GitReader | None = None) -> TrustedPolicy:
         """The trusted policy: the repository's protected default branch, as the server has it
         (never a caller's checkout or request).
 
@@ -177,7 +207,7 @@ class Gateway:
         """
         from twokey.doors import trusted_policy  # noqa: PLC0415
 
-        reader = self.reader()
+        reader = reader or self.reader()
         ref = reader.head_ref()
         found = reader.blob_at(ref, _POLICY_PATH) if ref else None
         key = (ref, found[0]) if found is not None else None
@@ -209,6 +239,16 @@ class Gateway:
         for ledger in ledgers:
             ledger.close()
         self.store.close()
+
+
+@dataclass
+class _Pending:
+    """One caller's entries in a group commit, and what became of them."""
+
+    entries: list[Entry]
+    indexes: list[int] = field(default_factory=list)
+    error: TwokeyError | None = None
+    done: bool = False
 
 
 def _dropped(ledger: Ledger) -> bool:

@@ -5,6 +5,7 @@ and what a caller cannot do (no credentials, unknown commits, bad bodies)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -179,3 +180,24 @@ def test_a_created_ref_is_judged(api: Api) -> None:
     answer = check(api, ZERO, api.commit("Y"), ref="refs/heads/feature")
     assert answer["verdict"] in ("allow", "deny")
     assert isinstance(answer["ledger_index"], int)
+
+
+def test_the_git_cache_never_hides_a_new_ref(api: Api) -> None:
+    """The gateway caches git's answers while the refs stay put: an approval stored after a
+    cached deny counts at once, and again once the cache could have settled."""
+    commit = api.commit("Z")
+    for _ in range(2):
+        time.sleep(0.3)  # past the racy window: the second answer comes from the cache
+        assert check(api, api.commit("Y"), commit)["verdict"] == "deny"
+    approve(api, commit, "bob")
+    assert check(api, api.commit("Y"), commit)["verdict"] == "allow"
+    time.sleep(0.3)
+    assert check(api, api.commit("Y"), commit)["verdict"] == "allow"
+    ref = next(
+        r
+        for r in api.world.origin.git("for-each-ref", "--format=%(refname)").split()
+        if r.startswith(f"refs/twokey/evidence/{commit}/")
+    )
+    api.world.origin.git("update-ref", "-d", ref)  # the approval is withdrawn
+    time.sleep(0.3)
+    assert check(api, api.commit("Y"), commit)["verdict"] == "deny"
