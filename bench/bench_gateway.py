@@ -337,10 +337,12 @@ class Saturation:
     errors: int
 
 
-def _ms(text: str) -> float:
-    value = float(re.match(r"[\d.]+", text).group(0))  # type: ignore[union-attr]
-    unit = text.lstrip("0123456789.")
-    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+def _ms(out: str, label: str) -> float:
+    """A latency percentile of wrk's ``--latency`` table in ms (nan when wrk printed none)."""
+    found = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
+    if found is None:
+        return float("nan")
+    return float(found.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
 
 
 def wrk(url: str, method: str, body: bytes, token: str, seconds: int, root: Path) -> Saturation:
@@ -359,9 +361,7 @@ def wrk(url: str, method: str, body: bytes, token: str, seconds: int, root: Path
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(bad.group(1)) if bad else 0) + (sum(map(int, sock.groups())) if sock else 0)
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    return Saturation(rps, p50, p99, total, errors)
+    return Saturation(rps, _ms(out, "50%"), _ms(out, "99%"), total, errors)
 
 
 # -- the runs -------------------------------------------------------------------------------
@@ -411,7 +411,7 @@ def run_setup(
         fixed_rate(server.port, check, min(300, args.requests), args.rate, b'"allow"')  # warm-up
         if not args.saturation_only:
             load = fixed_rate(server.port, check, args.requests, args.rate, b'"verdict":"allow"')
-            floor = fixed_rate(server.port, health, args.requests, args.rate, b'"ok"')
+            floor = fixed_rate(server.port, health, args.floor_requests, args.rate, b'"ok"')
             print(_load_line("fixed rate", load, floor), flush=True)
         url = server.url
         sat = wrk(url + "/v1/checks", "POST", body, server.token, args.seconds, root)
@@ -423,16 +423,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=30_000)
     parser.add_argument("--rate", type=float, default=300.0)
+    parser.add_argument("--floor-requests", type=int, default=10_000, help="of /healthz")
     parser.add_argument("--seconds", type=int, default=15, help="wrk's duration per endpoint")
     parser.add_argument("--history", type=int, default=5_000, help="commits before the policy")
     parser.add_argument("--change", type=int, default=30, help="commits of the checked change")
     parser.add_argument("--unrelated", type=int, default=300, help="other approvals stored")
-    parser.add_argument("--setups", default="sqlite,postgres,postgres-4", help="which setups")
+    parser.add_argument(
+        "--setups", default="sqlite,sqlite-2,postgres,postgres-4", help="which setups"
+    )
     parser.add_argument("--saturation-only", action="store_true")
     parser.add_argument("--quick", action="store_true", help="a smoke run (tiny numbers)")
     args = parser.parse_args()
     if args.quick:
-        args.requests, args.rate, args.seconds = 200, 100.0, 1
+        args.requests, args.floor_requests, args.rate, args.seconds = 200, 200, 100.0, 1
         args.history, args.change, args.unrelated = 50, 5, 10
         args.setups = "sqlite"
     if shutil.which("wrk") is None:
@@ -451,6 +454,8 @@ def main() -> None:
         for setup in args.setups.split(","):
             if setup == "sqlite":
                 run_setup("SQLite, 1 process", root, repo, "", 1, args)
+            elif setup == "sqlite-2":
+                run_setup("SQLite, 2 processes (--workers 2)", root, repo, "", 2, args)
             elif setup == "postgres":
                 with pg_schema() as url:
                     run_setup("PostgreSQL, 1 process", root, repo, url, 1, args)
