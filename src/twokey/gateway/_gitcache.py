@@ -18,7 +18,7 @@ failures, are never kept (an object may arrive later); commands that write are n
 
 from __future__ import annotations
 
-__all__ = ["cached_reader", "fingerprint"]
+__all__ = ["cached_envelopes", "cached_reader", "fingerprint"]
 
 import os
 import threading
@@ -26,12 +26,15 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from twokey.git import GitConfig, GitReader, GitResult, GitRunner
+from twokey.git import EnvelopeSource, GitConfig, GitReader, GitResult, GitRunner
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
+
+    from twokey.git import RawEnvelope
+    from twokey.model import Alias, Change
 
 # Commands whose output depends only on objects and refs (and that write nothing).
 _READ_ONLY = frozenset(
@@ -52,6 +55,7 @@ _READ_ONLY = frozenset(
 _RACY_NS = 200_000_000  # 0.2 s: a modification this recent may share a tick with the next
 _FILES = ("HEAD", "packed-refs", "config", "shallow", "info/grafts", "objects/info/alternates")
 _MAX_BYTES = 64 << 20  # answers kept per process (the largest drop first when full)
+_MAX_FACTS = 1024  # parsed changes and evidence selections kept per process
 
 State = tuple[object, ...]
 
@@ -64,6 +68,19 @@ class _Answers:
         self.state: State | None = None
         self.items: OrderedDict[tuple[object, ...], GitResult] = OrderedDict()
         self.size = 0
+        self.facts: dict[tuple[object, ...], object] = {}  # parsed results (bounded count)
+
+    def fact(self, state: State, key: tuple[object, ...]) -> object | None:
+        with self.lock:
+            return self.facts.get(key) if state == self.state else None
+
+    def keep(self, state: State, key: tuple[object, ...], value: object) -> None:
+        with self.lock:
+            if state != self.state:
+                self.state, self.items, self.size, self.facts = state, OrderedDict(), 0, {}
+            if len(self.facts) >= _MAX_FACTS:
+                self.facts.clear()
+            self.facts[key] = value
 
     def get(self, state: State, key: tuple[object, ...]) -> GitResult | None:
         with self.lock:
@@ -80,7 +97,7 @@ class _Answers:
             return
         with self.lock:
             if state != self.state:
-                self.state, self.items, self.size = state, OrderedDict(), 0
+                self.state, self.items, self.size, self.facts = state, OrderedDict(), 0, {}
             self.items[key] = result
             self.size += cost
             while self.size > _MAX_BYTES and self.items:
@@ -118,17 +135,80 @@ class _CachingRunner(GitRunner):
         return result
 
 
+class _CachedReader(GitReader):
+    """A reader whose parsed changes are kept too (a ``Change`` is immutable, and a function
+    of the objects and refs: the same fingerprint, the same facts)."""
+
+    state: State
+    answers: _Answers
+
+    def change(
+        self,
+        ref: str,
+        old: str,
+        new: str,
+        *,
+        repository: str,
+        pusher: Alias | None = None,
+        exclude: Iterable[str] = (),
+        signatures: bool = False,
+    ) -> Change:
+        excluded = tuple(exclude)
+        key = ("change", ref, old, new, repository, pusher, excluded, signatures)
+        found = self.answers.fact(self.state, key)
+        if found is None:
+            found = super().change(
+                ref,
+                old,
+                new,
+                repository=repository,
+                pusher=pusher,
+                exclude=excluded,
+                signatures=signatures,
+            )
+            self.answers.keep(self.state, key, found)
+        return cast("Change", found)
+
+
+class _CachedEnvelopes(EnvelopeSource):
+    """Evidence selected for a change, kept under the fingerprint (the same refs, the same
+    blobs); every envelope is still verified by the gate on every request."""
+
+    def __init__(self, reader: _CachedReader) -> None:
+        super().__init__(reader)
+        self._cached = reader
+
+    def for_change(self, subjects: Iterable[str], trees: Iterable[str]) -> list[RawEnvelope]:
+        wanted, wanted_trees = tuple(sorted(set(subjects))), tuple(sorted(set(trees)))
+        key = ("evidence", wanted, wanted_trees)
+        reader = self._cached
+        found = reader.answers.fact(reader.state, key)
+        if found is None:
+            found = super().for_change(wanted, wanted_trees)
+            reader.answers.keep(reader.state, key, tuple(found))
+        return list(cast("tuple[RawEnvelope, ...]", found))
+
+
 def cached_reader(git_dir: Path) -> GitReader:
-    """A reader of ``git_dir`` whose read-only git answers are cached under the refs' current
-    fingerprint (a plain reader when the refs changed too recently to be fingerprinted)."""
-    reader = GitReader(git_dir, env={})
+    """A reader of ``git_dir`` whose read-only git answers (and parsed changes) are cached
+    under the refs' current fingerprint (a plain reader when the refs changed too recently to
+    be fingerprinted)."""
     state = fingerprint(git_dir)
     if state is None:
-        return reader
+        return GitReader(git_dir, env={})
+    reader = _CachedReader(git_dir, env={})
     with _GLOBAL:
         answers = _ANSWERS.setdefault(git_dir, _Answers())
+    reader.state, reader.answers = state, answers
     reader.git = _CachingRunner(git_dir, reader.git.env, state, answers)
     return reader
+
+
+def cached_envelopes(reader: GitReader) -> EnvelopeSource:
+    """The evidence source of ``reader``; its selections cached when the reader's are."""
+    if isinstance(reader, _CachedReader):
+        return _CachedEnvelopes(reader)
+    return EnvelopeSource(reader)
 
 
 def fingerprint(git_dir: Path) -> State | None:

@@ -30,9 +30,9 @@ from twokey.gateway._auth import Caller, authenticated, gateway_of
 from twokey.model import ZERO_SHA, FindingCode
 
 if TYPE_CHECKING:
-    from twokey.doors import Judgement, Report
+    from twokey.doors import Judgement, Report, TrustedPolicy
     from twokey.gateway._state import Gateway
-    from twokey.git import GitReader
+    from twokey.git import GitReader, RefUpdate
 
 router = APIRouter(tags=["checks and evidence"])
 
@@ -77,7 +77,8 @@ def post_check(
     503 (deny) when the ledger or the trusted policy is unusable.
     """
     gateway = gateway_of(request)
-    report, indexes, status = _check(gateway, body, caller)
+    del caller  # authenticated; a check asks, it pushes nothing (no pusher is recorded)
+    report, indexes, status = _check(gateway, body)
     if format != "json":
         from twokey.doors import ReportFormat, render  # noqa: PLC0415
 
@@ -86,7 +87,7 @@ def post_check(
     return JSONResponse(_answer(report, indexes), status_code=status)
 
 
-def _check(gateway: Gateway, body: CheckBody, caller: Caller) -> tuple[Report, list[int], int]:
+def _check(gateway: Gateway, body: CheckBody) -> tuple[Report, list[int], int]:
     """Judge, record, count: ``(report, ledger indexes, HTTP status)``."""
     from twokey.doors import Judgement as _Judgement  # noqa: PLC0415
     from twokey.doors import Report, door_deny  # noqa: PLC0415
@@ -98,10 +99,10 @@ def _check(gateway: Gateway, body: CheckBody, caller: Caller) -> tuple[Report, l
     except TwokeyError as exc:  # no usable policy: nothing can be decided (fail closed)
         decision = door_deny(update.subject, FindingCode.MALFORMED_INPUT, exc.message, exc.hint)
         report = Report((_Judgement(update, decision),), gateway.repository, "")
-        return _record(gateway, report, caller, status=503)
+        return _record(gateway, report, status=503)
     judgement = _judge(gateway, reader, trusted, update)
     report = Report((judgement,), gateway.repository, trusted.origin)
-    return _record(gateway, report, caller, status=200)
+    return _record(gateway, report, status=200)
 
 
 def _reader(gateway: Gateway) -> GitReader:
@@ -113,7 +114,7 @@ def _reader(gateway: Gateway) -> GitReader:
     return cached_reader(gateway.config.repo)
 
 
-def _update(reader: GitReader, body: CheckBody) -> Any:
+def _update(reader: GitReader, body: CheckBody) -> RefUpdate:
     """The ref update, once both commits are known to be in the repository (422 if not)."""
     from twokey.git import RefUpdate  # noqa: PLC0415
 
@@ -136,17 +137,19 @@ def _update(reader: GitReader, body: CheckBody) -> Any:
         raise HTTPException(422, f"bad ref update: {exc}") from exc
 
 
-def _judge(gateway: Gateway, reader: GitReader, trusted: Any, update: Any) -> Judgement:
+def _judge(
+    gateway: Gateway, reader: GitReader, trusted: TrustedPolicy, update: RefUpdate
+) -> Judgement:
     """The hook's gate, over the gateway's repository, its evidence refs and its clock."""
     from twokey.doors import Gate  # noqa: PLC0415
-    from twokey.git import EnvelopeSource  # noqa: PLC0415
+    from twokey.gateway._gitcache import cached_envelopes  # noqa: PLC0415
 
     gate = Gate(
         reader=reader,
         trusted=trusted,
         repository=gateway.repository,
         now=gateway.now(),
-        envelopes=EnvelopeSource(reader),
+        envelopes=cached_envelopes(reader),
         default_ref=gateway.default_ref(),
         signatures=True,
         reviewed_only=update.old,  # only the base the caller names counts as reviewed
@@ -154,14 +157,10 @@ def _judge(gateway: Gateway, reader: GitReader, trusted: Any, update: Any) -> Ju
     return gate.judge(update)
 
 
-def _record(
-    gateway: Gateway, report: Report, caller: Caller, *, status: int
-) -> tuple[Report, list[int], int]:
+def _record(gateway: Gateway, report: Report, *, status: int) -> tuple[Report, list[int], int]:
     """The report once its decision is in the ledger; a 503 deny when it cannot be."""
     from twokey.doors import Judgement, Report, door_deny, ledger_entries  # noqa: PLC0415
 
-    # The caller asks about an update; nobody pushes it here (the pusher is the git door's).
-    del caller
     now = gateway.now()
     entries = ledger_entries(
         report.judgements, door=DOOR, repository=report.repository, pusher=None, now=now
