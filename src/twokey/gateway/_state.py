@@ -9,15 +9,17 @@ from __future__ import annotations
 
 __all__ = ["Gateway"]
 
+import fcntl
 import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from twokey._files import SECRET, write_new
 from twokey.errors import (
@@ -69,6 +71,7 @@ class Gateway:
         self._pending: list[_Pending] = []  # entries waiting for the next group commit
         self._queue_lock = threading.Lock()
         self._commit_lock = threading.Lock()
+        self._lock_file: BinaryIO | None = None  # SQLite: the writers' flock
         self.repository = config.repository or _repository_id(config.repo)
         # The trusted policy by (default branch, policy blob): compiled once per blob.
         self._policy: tuple[tuple[str, str], TrustedPolicy] | None = None
@@ -156,12 +159,30 @@ class Gateway:
             self._pending.append(item)
         with self._commit_lock:
             if not item.done:  # nobody committed it while this thread waited: lead a batch
-                with self._queue_lock:
-                    batch, self._pending = self._pending, []
-                self._commit(batch)
+                with self._writers():
+                    with self._queue_lock:
+                        batch, self._pending = self._pending, []
+                    self._commit(batch)
         if item.error is not None:
             raise item.error
         return item.indexes
+
+    @contextmanager
+    def _writers(self) -> Iterator[None]:
+        """One writing process at a time on a SQLite file (an ``flock`` beside it): SQLite's
+        own busy handler polls with sleeps of up to 100 ms, which starves a process under
+        load; the kernel hands the lock over at once. PostgreSQL queues writers itself."""
+        if self.db.postgres:
+            yield
+            return
+        if self._lock_file is None:
+            path = self.config.database_url.removeprefix("sqlite://") + ".writers"
+            self._lock_file = open(path, "a+b")  # noqa: SIM115 - held for the process's life
+        fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     def _commit(self, batch: list[_Pending]) -> None:
         """One transaction for every entry of ``batch``; each item gets its indexes or error."""
@@ -238,6 +259,8 @@ class Gateway:
             ledgers, self._ledgers = self._ledgers, []
         for ledger in ledgers:
             ledger.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
         self.store.close()
 
 
