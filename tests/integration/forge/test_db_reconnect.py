@@ -36,10 +36,15 @@ def test_a_transaction_never_reconnects_midway(pg_url: str) -> None:
     store = ForgeStore(pg_url)
     try:
         store.db.execute("CREATE TABLE kept (n INTEGER)")
-        with pytest.raises(InfrastructureError), store.db.transaction():
-            store.db.execute("INSERT INTO kept VALUES (1)")
-            _terminate(store)
-            store.db.execute("INSERT INTO kept VALUES (2)")  # fails: the connection is gone
+
+        def half_done() -> None:
+            with store.db.transaction():
+                store.db.execute("INSERT INTO kept VALUES (1)")
+                _terminate(store)
+                store.db.execute("INSERT INTO kept VALUES (2)")  # fails: the connection is gone
+
+        with pytest.raises(InfrastructureError):
+            half_done()
         assert store.db.rows("SELECT n FROM kept") == []  # nothing of it was committed
     finally:
         store.close()
