@@ -26,7 +26,8 @@ examples:
 The gateway keeps nothing but its database: any number of processes (--workers, or several
 hosts) serve one PostgreSQL database; they must share the signing key (--key).
 Webhook secrets come from TWOKEY_GITHUB_WEBHOOK_SECRET and TWOKEY_GITLAB_WEBHOOK_TOKEN.
-Endpoints: /docs (OpenAPI), /healthz, /readyz, /metrics; see docs/gateway.md.
+Endpoints: /docs (OpenAPI), /healthz, /readyz, /metrics, /v1/checks, /v1/evidence,
+/ledger/v1/ (the public log as tlog-tiles); see docs/gateway.md.
 {exit_codes("stopped cleanly", bad="a bad option, an unusable data directory or port")}"""
 
 
