@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import shutil
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -36,7 +37,8 @@ Webhook secrets come from TWOKEY_GITHUB_WEBHOOK_SECRET and TWOKEY_GITLAB_WEBHOOK
 single sign-on's client secret from TWOKEY_OIDC_CLIENT_SECRET:
   twokey serve --repo shop.git --base-url https://twokey.example.com \
       --oidc-issuer https://login.example.com --oidc-client-id twokey
-Endpoints: /docs (OpenAPI), /healthz, /readyz, /metrics; see docs/gateway.md.
+Endpoints: /docs (OpenAPI), /healthz, /readyz, /metrics, /v1/checks, /v1/evidence,
+/v1/deploys, /ledger/v1/ (the public log as tlog-tiles); see docs/gateway.md.
 {exit_codes("stopped cleanly", bad="a bad option, an unusable data directory or port")}"""
 
 
@@ -212,21 +214,26 @@ def _serve(args: argparse.Namespace) -> int:
     if args.demo:
         config = _demo(config)
     os.environ[CONFIG_ENV] = config.to_json()
+    metrics = _metrics_dir(config.data) if args.workers > 1 else None
     print(
         f"twokey gateway on {config.base_url} (OpenAPI at /docs; Ctrl-C stops it)",
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.run(
-        "twokey.gateway._app:app_from_environment",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        access_log=False,
-        lifespan="on",
-    )
+    try:
+        uvicorn.run(
+            "twokey.gateway._app:app_from_environment",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            access_log=False,
+            lifespan="on",
+        )
+    finally:
+        if metrics is not None:
+            shutil.rmtree(metrics, ignore_errors=True)
     return ExitCode.ALLOW
 
 
@@ -255,3 +262,11 @@ def _demo(config: GatewayConfig) -> GatewayConfig:
         flush=True,
     )
     return config
+
+
+def _metrics_dir(data: Path) -> Path:
+    """A fresh directory for prometheus-client's multiprocess files (one per ``serve``), named
+    in ``$PROMETHEUS_MULTIPROC_DIR`` before any worker starts, so ``/metrics`` sums them all."""
+    path = Path(tempfile.mkdtemp(prefix="metrics-", dir=data))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return path
