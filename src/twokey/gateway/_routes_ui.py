@@ -321,8 +321,28 @@ def ledger(
     if viewer is None:
         return _redirect("/login")
     gateway = gateway_of(request)
+    try:
+        return _ledger_page(request, viewer, gateway, kind[:40], subject, text, entry)
+    except HTTPException:
+        raise
+    except Exception:
+        gateway.ledger_failed()  # reconnect on the next request
+        raise
+
+
+def _ledger_page(
+    request: Request,
+    viewer: Caller,
+    gateway: Gateway,
+    kind: str,
+    subject: str,
+    text: str,
+    entry: int | None,
+) -> Response:
+    from twokey.gateway._routes_tiles import _fresh_checkpoint  # noqa: PLC0415
+
     log = gateway.ledger()
-    kind, subject, text = kind[:40], subject[:_MAX_QUERY], text[:_MAX_QUERY]
+    subject, text = subject[:_MAX_QUERY], text[:_MAX_QUERY]
     rows, scanned = _views.search_entries(log, kind, subject, text)
     size, root = log.head()
     proof: dict[str, Any] | None = None
@@ -330,6 +350,9 @@ def ledger(
     if entry is not None:
         if not 0 <= entry < size:
             raise HTTPException(404, f"no entry {entry} in a log of {size} entries")
+        # As the public tiles do: the gateway signs its current tree head when no checkpoint
+        # covers the entry yet, so the proof always ends at a signed root.
+        _fresh_checkpoint(gateway)
         proof = _views.proof_of(log, entry)
         chosen = _views.entry_row(entry, log.entry(entry))
     checkpoint = log.latest_checkpoint()

@@ -404,6 +404,20 @@ def test_the_ledger_page_gives_a_proof_that_verifies(ui: UiWorld) -> None:
     assert '<script src="/static/ledger.js"></script>' in page
 
 
+def test_a_proof_of_the_newest_entry_ends_at_a_signed_checkpoint(ui: UiWorld) -> None:
+    """No checkpoint covers the newest entries yet: the page has the gateway sign one first."""
+    with ui.browser("dave") as client:
+        head = client.get("/ledger").text
+        size = int(re.search(r"<p>(\d+) entries; tree head", head).group(1))  # type: ignore[union-attr]
+        page = client.get("/ledger", params={"entry": size - 1}).text
+    proof = json.loads(page.split('id="proof-data">')[1].split("</script>")[0])
+    assert proof["signed"]
+    assert proof["size"] >= size
+    leaf = leaf_hash(base64.b64decode(proof["leaf"]))
+    path = [bytes.fromhex(h) for h in proof["proof"]]
+    verify_inclusion(leaf, size - 1, proof["size"], path, bytes.fromhex(proof["root"]))
+
+
 def test_a_missing_ledger_entry_is_404(ui: UiWorld) -> None:
     with ui.browser("dave") as client:
         assert client.get("/ledger", params={"entry": 10**6}).status_code == 404
