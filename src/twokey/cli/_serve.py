@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from twokey.cli._output import Subparsers, add_command, exit_codes
 from twokey.errors import ExitCode, UsageError
@@ -23,7 +23,12 @@ examples:
 
 The gateway keeps nothing but its database: any number of processes (--workers, or several
 hosts) serve one PostgreSQL database; they must share the signing key (--key).
-Webhook secrets come from TWOKEY_GITHUB_WEBHOOK_SECRET and TWOKEY_GITLAB_WEBHOOK_TOKEN.
+Forges (docs/forges.md): webhooks at POST /v1/forge/github and /v1/forge/gitlab, secrets
+from TWOKEY_GITHUB_WEBHOOK_SECRET and TWOKEY_GITLAB_WEBHOOK_TOKEN (unset: that forge's
+deliveries are all refused); --github OWNER/REPO names the repository --repo mirrors; API
+credentials from TWOKEY_GITHUB_TOKEN (or TWOKEY_GITHUB_APP_ID, TWOKEY_GITHUB_APP_KEY,
+TWOKEY_GITHUB_INSTALLATION_ID) and TWOKEY_GITLAB_TOKEN.
+  twokey serve --repo /srv/mirrors/shop.git --github octo/shop
 Endpoints: /docs (OpenAPI), /healthz, /readyz, /metrics; see docs/gateway.md.
 {exit_codes("stopped cleanly", bad="a bad option, an unusable data directory or port")}"""
 
@@ -84,6 +89,7 @@ def register(subparsers: Subparsers) -> None:
         metavar="URL",
         help="the URL people reach the gateway at, for links (default http://HOST:PORT)",
     )
+    _forge_options(parser)
     parser.add_argument(
         "--log-level",
         default="warning",
@@ -91,6 +97,58 @@ def register(subparsers: Subparsers) -> None:
         help="uvicorn's log level (default warning)",
     )
     parser.set_defaults(handler=_serve)
+
+
+def _forge_options(parser: argparse.ArgumentParser) -> None:
+    forges = parser.add_argument_group("forges (docs/forges.md)")
+    forges.add_argument(
+        "--github",
+        default="",
+        metavar="OWNER/REPO",
+        help="the GitHub repository that --repo mirrors: its pull requests and deployments are "
+        "judged (deliveries for others are only recorded)",
+    )
+    forges.add_argument(
+        "--gitlab", default="", metavar="GROUP/PROJECT", help="the same for a GitLab project"
+    )
+    forges.add_argument(
+        "--github-api-url",
+        default="",
+        metavar="URL",
+        help="GitHub's API root (default https://api.github.com; GitHub Enterprise: "
+        "https://HOST/api/v3)",
+    )
+    forges.add_argument(
+        "--gitlab-api-url",
+        default="",
+        metavar="URL",
+        help="GitLab's API root (default https://gitlab.com/api/v4)",
+    )
+    forges.add_argument(
+        "--forge-reevaluate",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how often deployments waiting for an operator are judged again (default 60)",
+    )
+
+
+def _forge_config(args: argparse.Namespace) -> dict[str, Any]:
+    from twokey.forge import check_repository  # noqa: PLC0415
+
+    for name in ("github", "gitlab"):
+        value = getattr(args, name)
+        if value:
+            check_repository(value)
+    if args.forge_reevaluate <= 0:
+        raise UsageError("--forge-reevaluate must be a positive number of seconds")
+    return {
+        "github_repository": args.github,
+        "gitlab_repository": args.gitlab,
+        "github_api_url": args.github_api_url.rstrip("/"),
+        "gitlab_api_url": args.gitlab_api_url.rstrip("/"),
+        "forge_reevaluate": args.forge_reevaluate,
+    }
 
 
 def _config(args: argparse.Namespace) -> GatewayConfig:
@@ -113,6 +171,7 @@ def _config(args: argparse.Namespace) -> GatewayConfig:
         repository=args.repository,
         key=args.key.resolve() if args.key else None,
         base_url=base_url.rstrip("/"),
+        **_forge_config(args),
     ).with_environment(os.environ)
 
 

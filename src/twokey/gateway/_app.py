@@ -33,6 +33,7 @@ log = logging.getLogger("twokey.gateway")
 FEATURES = (
     "_auth",
     "_routes_health",
+    "_routes_forge",
 )
 
 
