@@ -120,7 +120,7 @@ class ForgeService:
         self.mirrors = _mirrors(config, gateway.repository)
         self.actions = _Queued(self.outbox)
         self.key = str(config.key_path)  # decisions sign a checkpoint with the gateway's key
-        self.ledger = BatchedLedger(self.url, gateway.signer)
+        self.ledger = BatchedLedger(self.url, gateway.signer, sign_every=1.0, lock=gateway.db.lock)
         self.clients = dict(clients) if clients is not None else _clients(config, os.environ)
         self.worker = OutboxWorker(self.outbox, self.clients, poll=poll)
         self.interval = config.forge_reevaluate
