@@ -86,8 +86,10 @@ def reevaluate_pending(
     gateway's ``approvals``; the decided ones answered once."""
     answers = []
     for pending in store.pending():
+        if only is not None and not only(pending):
+            continue
         mirror = mirrors.get((pending.forge, pending.repository))
-        if mirror is None or (only is not None and not only(pending)):
+        if mirror is None:
             continue
         given = approvals(pending) if approvals is not None else ()
         answer = judge_deployment(

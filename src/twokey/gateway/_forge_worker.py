@@ -32,10 +32,12 @@ __all__ = [
 
 import logging
 import os
+import subprocess
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from twokey.errors import ConfigError, TwokeyError
@@ -117,7 +119,13 @@ class ForgeService:
         self.url = config.database_url
         gateway.create_tables([*Outbox.tables(gateway.db.postgres), _TIMERS])
         self.outbox = Outbox(self.url, lease=_LEASE)
-        self.mirrors = _mirrors(config, gateway.repository)
+        plain = _mirrors(config, gateway.repository)
+        # The repository id of each forge repository, read without fetching its mirror.
+        self.repositories = {key: mirror.repository for key, mirror in plain.items()}
+        fetched = config.repo is not None and plain and _has_origin(config.repo)
+        self.mirrors: Mapping[tuple[str, str], Mirror] = (
+            _FetchedMirrors(plain) if fetched else plain
+        )
         self.actions = _Queued(self.outbox)
         self.key = str(config.key_path)  # decisions sign a checkpoint with the gateway's key
         self.ledger = BatchedLedger(self.url, gateway.signer, sign_every=1.0, lock=gateway.db.lock)
@@ -224,6 +232,64 @@ def _mirrors(config: GatewayConfig, repository: str) -> dict[tuple[str, str], Mi
     return {(forge, name): mirror for forge, name in named.items() if name}
 
 
+def _has_origin(repo: Path) -> bool:
+    found = subprocess.run(
+        ["git", "--git-dir", str(repo), "config", "--get", "remote.origin.url"],
+        capture_output=True,
+        check=False,
+        env=_git_env(),
+    )
+    return found.returncode == 0 and bool(found.stdout.strip())
+
+
+def _git_env() -> dict[str, str]:
+    """The process's environment without git's repository variables (they would win)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+
+
+class _FetchedMirrors(Mapping[tuple[str, str], Mirror]):
+    """Mirrors with a remote ``origin`` (``git clone --mirror`` of the forge's repository),
+    fetched before each use: a pull request's new head, its base and the policy on it are then
+    the forge's own when the delivery is judged. Callers waiting while a fetch runs share the
+    next one (one that started after they asked); a failed fetch is logged and the mirror is
+    used as it is (a head it lacks gives an ``error`` status, never a success)."""
+
+    def __init__(self, mirrors: Mapping[tuple[str, str], Mirror], timeout: float = 120.0) -> None:
+        self._mirrors = dict(mirrors)
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._fetched = float("-inf")  # when the last fetch started
+
+    def __getitem__(self, key: tuple[str, str]) -> Mirror:
+        mirror = self._mirrors[key]
+        self._fetch(mirror)
+        return mirror
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._mirrors)
+
+    def __len__(self) -> int:
+        return len(self._mirrors)
+
+    def _fetch(self, mirror: Mirror) -> None:
+        asked = time.monotonic()
+        with self._lock:
+            if self._fetched >= asked:
+                return  # a fetch that started after we asked has just completed
+            self._fetched = time.monotonic()
+            argv = ["git", "--git-dir", str(mirror.git_dir), "fetch", "--quiet", "origin"]
+            try:
+                done = subprocess.run(
+                    argv, capture_output=True, timeout=self._timeout, check=False, env=_git_env()
+                )
+            except subprocess.TimeoutExpired:
+                log.warning("git fetch of %s timed out", mirror.git_dir)
+                return
+            if done.returncode != 0:
+                error = done.stderr.decode(errors="replace").strip()[:300]
+                log.warning("git fetch of %s failed: %s", mirror.git_dir, error)
+
+
 def _clients(config: GatewayConfig, env: Mapping[str, str]) -> dict[str, ForgeClient]:
     """The API clients whose credentials are configured (the environment, as ``twokey forge
     import`` reads it); a forge without them keeps its outbox rows until they are."""
@@ -290,10 +356,8 @@ def on_operator_approval(
         return []
 
     def waiting(pending: PendingDeployment) -> bool:
-        mirror = service.mirrors.get((pending.forge, pending.repository))
         return (
-            mirror is not None
-            and mirror.repository == repository
+            service.repositories.get((pending.forge, pending.repository)) == repository
             and pending.environment == environment
             and pending.commit == commit
         )

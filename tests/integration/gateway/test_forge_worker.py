@@ -255,3 +255,36 @@ def test_the_periodic_re_evaluation_counts_the_gateway_approvals(local: Local) -
     assert call.json["state"] == "approved"
     [rejected] = local.github.calls_to("POST", _callback(2))
     assert rejected.json["state"] == "rejected"
+
+
+def test_a_mirror_with_an_origin_is_fetched_before_a_delivery_is_judged(tmp_path: Path) -> None:
+    keys = Keys.generate()
+    upstream = GitRepo.init(tmp_path / "forge.git", bare=True)  # the forge's repository
+    work = upstream.clone(tmp_path / "work", ERIN)
+    work.commit({".twokey/policy.yml": deploy_policy(keys), "app.py": "v1\n"}, "Policy", ERIN)
+    work.git("push", "-q", "origin", "HEAD:refs/heads/main")
+    mirror = tmp_path / "mirror.git"
+    upstream.git("clone", "-q", "--mirror", str(upstream.path), str(mirror))
+    # Pushed to the forge after the mirror was made: only a fetch brings the head.
+    head = work.commit({"app.py": "v2\n"}, "change by alice", ALICE)
+    work.git("push", "-q", "origin", "HEAD:refs/pull/7/head")
+    config = GatewayConfig(
+        data=tmp_path / "data",
+        repo=mirror,
+        repository=REPOSITORY,
+        github_secret=SECRET,
+        github_repository=REPO,
+    )
+    gateway = Gateway(config)
+    service = ForgeService(gateway, {})
+    service.start()
+    try:
+        body = json.dumps(pull_payload(7, head, "opened", "alice")).encode()
+        receipt = service.receive("github", github_headers("pull_request", body), body)
+        assert (receipt.status, receipt.reason) == (202, "status failure")  # judged: no review
+        body = json.dumps(review_payload(7, head, "bob", "approved", 1)).encode()
+        receipt = service.receive("github", github_headers("pull_request_review", body), body)
+        assert receipt.reason == "review approved; status success"
+    finally:
+        service.stop()
+        gateway.close()
