@@ -288,3 +288,34 @@ def test_a_mirror_with_an_origin_is_fetched_before_a_delivery_is_judged(tmp_path
     finally:
         service.stop()
         gateway.close()
+
+
+def test_the_forge_settings_reach_every_worker_process(tmp_path: Path) -> None:
+    config = GatewayConfig(
+        data=tmp_path,
+        github_repository=REPO,
+        gitlab_repository="group/sub/shop",
+        github_api_url="https://ghe.example/api/v3",
+        gitlab_api_url="https://git.example/api/v4",
+        forge_reevaluate=15.0,
+    )
+    assert GatewayConfig.from_json(config.to_json()) == config
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--github", "../../etc"], "not a repository name"),
+        (["--gitlab", "group/pro ject"], "not a repository name"),
+        (["--forge-reevaluate", "0"], "--forge-reevaluate must be a positive"),
+    ],
+    ids=["github-path", "gitlab-space", "reevaluate-zero"],
+)
+def test_serve_refuses_bad_forge_options(
+    tmp_path: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from twokey.cli import main  # noqa: PLC0415
+
+    code = main(["serve", "--data", str(tmp_path / "data"), *args])
+    assert code == 2
+    assert message in capsys.readouterr().err
