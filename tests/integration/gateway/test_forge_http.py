@@ -22,6 +22,7 @@ from tests.integration.forge._world import REPO, _user, pull_payload, review_pay
 from tests.integration.gateway._forge_site import (
     GITHUB_TOKEN,
     GITLAB_API_TOKEN,
+    GITLAB_PROJECT,
     REPOSITORY,
     Site,
     answer_statuses,
@@ -468,3 +469,23 @@ def test_a_deployment_by_someone_not_allowed_is_rejected_naming_why(site: Site) 
     [call] = wait_for_calls(site.github, "POST", _callback(site, run), 1)
     assert call.json["state"] == "rejected"
     assert "UNAUTHORIZED_DEPLOYER" in call.json["comment"]
+
+
+def test_a_gitlab_deployment_blocked_for_approval_is_answered_through_its_api(
+    site: Site,
+) -> None:
+    head = _landed_release(site)
+    deployment = next(site.numbers)
+    approval = f"/projects/{GITLAB_PROJECT}/deployments/{deployment}/approval"
+    site.gitlab.answer("POST", approval, Answer(201, {"status": "rejected"}))
+    data: dict[str, Any] = json.loads((PAYLOADS / "gitlab/deployment.json").read_text())
+    data["project"]["path_with_namespace"] = REPO
+    data.update(status="blocked", environment="production", deployment_id=deployment)
+    data["user"]["username"] = "alice"  # the release's author: no deployer of production
+    data["commit_url"] = f"https://gitlab.example/octo/shop/-/commit/{head}"
+    response = site.post_gitlab("Deployment Hook", data)
+    assert response.status_code == 202, response.text
+    assert response.json()["result"] == "deployment rejected"
+    [call] = wait_for_calls(site.gitlab, "POST", approval, 1)
+    assert call.json["status"] == "rejected"
+    assert call.headers["private-token"] == GITLAB_API_TOKEN
