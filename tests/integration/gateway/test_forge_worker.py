@@ -319,3 +319,23 @@ def test_serve_refuses_bad_forge_options(
     code = main(["serve", "--data", str(tmp_path / "data"), *args])
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+def test_one_process_per_period_judges_pending_deployments_again(
+    tmp_path: Path, engine: str
+) -> None:
+    from twokey.gateway._forge_worker import _take_turn  # noqa: PLC0415
+
+    with database_for(engine, tmp_path) as (database, _):
+        config = GatewayConfig(data=tmp_path, database=database)
+        first, second = Gateway(config), Gateway(config)  # two processes' states
+        try:
+            for gateway in (first, second):
+                ForgeService(gateway, {}).stop()  # creates the tables, as setup does
+            turns = [_take_turn(g, "test-timer", 60.0) for g in (first, second, first, second)]
+            assert turns == [True, False, False, False]  # the period is taken once
+            assert _take_turn(first, "another-timer", 0.0)  # each timer on its own
+        finally:
+            first.close()
+            second.close()
