@@ -81,6 +81,7 @@ def test_only_the_command_run_is_imported(command: str) -> None:
     """``twokey deploy ...`` imports its own command module, never the other twelve."""
     cli = {m for m in _modules_after(_cli([command, "--help"])) if m.startswith("twokey.cli.")}
     own = {"twokey.cli._deploy", "twokey.cli._digest", "twokey.cli._output"}
+    own |= {"twokey.cli._deploy_gateway", "twokey.cli._client"}  # deploy request .. verify
     assert cli == (own if command == "deploy" else set())
 
 

@@ -35,7 +35,7 @@ _COMMANDS = (
     ("approve", "_approve", "sign an approval of REV's content and store it in the repository"),
     ("evidence", "_evidence", "list or verify the evidence of a revision"),
     ("attest", "_attest", "sign check results, build provenance and deploy approvals"),
-    ("deploy", "_deploy", "check a deploy request against the policy"),
+    ("deploy", "_deploy", "check, request, approve and verify deploys"),
     ("break-glass", "_break_glass", "list break-glass exceptions, review them after the fact"),
     ("hook", "_hook", "install or remove the pre-receive hook of a git server repository"),
     ("ledger", "_ledger", "the tamper-evident log: append, checkpoint, prove, verify, export"),
@@ -50,6 +50,13 @@ _COMMANDS = (
         "_serve",
         "run the gateway: deploy requests, approvals, checks, the web UI and the ledger",
     ),
+    (
+        "login",
+        "_login",
+        "sign in to a gateway with your SSH key; --browser prints a one-time web code",
+    ),
+    ("logout", "_logout", "revoke and forget the saved gateway token"),
+    ("tokens", "_tokens", "list or revoke your gateway tokens; create a service's token"),
     ("demo", "_demo", "run the walkthrough on a sample repository (what is refused and why)"),
 )
 

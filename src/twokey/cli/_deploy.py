@@ -1,7 +1,9 @@
-"""``twokey deploy check``: may this artifact go to this environment now? (invariant 5)
+"""``twokey deploy check|request|approve|reject|cancel|status|verify`` (invariant 5).
 
-A thin handler over the deploy door (``twokey.doors``): it reads the options, picks the clock
-(the door's own whenever a ledger records the decision) and prints the answer.
+``check`` is a thin handler over the deploy door (``twokey.doors``): it reads the options,
+picks the clock (the door's own whenever a ledger records the decision) and prints the answer.
+``request`` .. ``status`` talk to the gateway's API (``cli/_client.py``); ``verify`` checks a
+gateway's deploy authorization offline (docs/gateway.md "Deploy authorizations").
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def register(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "deploy",
-        "check a deploy request against the policy",
+        "check, request, approve and verify deploys",
         _EPILOG,
         description="Deploy requests, judged by the engine.",
     )
@@ -52,6 +54,9 @@ def register(subparsers: Subparsers) -> None:
     )
     _options(check)
     check.set_defaults(handler=_check)
+    from twokey.cli._deploy_gateway import register_gateway  # noqa: PLC0415
+
+    register_gateway(commands)
     parser.set_defaults(handler=help_handler(parser))
 
 

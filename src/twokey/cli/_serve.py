@@ -20,9 +20,13 @@ examples:
   twokey serve --repo /srv/git/shop.git --data /var/lib/twokey --port 8080
   twokey serve --repo /srv/git/shop.git --workers 4 \\
       --database postgresql://twokey@db/twokey --key /etc/twokey/ledger.key
+  twokey serve --repo /srv/git/shop.git --run 'production=/srv/deploy/prod.sh'
 
 The gateway keeps nothing but its database: any number of processes (--workers, or several
 hosts) serve one PostgreSQL database; they must share the signing key (--key).
+Single sign-on's client secret comes from TWOKEY_OIDC_CLIENT_SECRET:
+  twokey serve --repo shop.git --base-url https://twokey.example.com \
+      --oidc-issuer https://login.example.com --oidc-client-id twokey
 Forges (docs/forges.md): webhooks at POST /v1/forge/github and /v1/forge/gitlab, secrets
 from TWOKEY_GITHUB_WEBHOOK_SECRET and TWOKEY_GITLAB_WEBHOOK_TOKEN (unset: that forge's
 deliveries are all refused); --github OWNER/REPO names the repository --repo mirrors; API
@@ -89,6 +93,24 @@ def register(subparsers: Subparsers) -> None:
         metavar="URL",
         help="the URL people reach the gateway at, for links (default http://HOST:PORT)",
     )
+    _deploy_options(parser)
+    parser.add_argument(
+        "--oidc-issuer",
+        default="",
+        metavar="URL",
+        help="single sign-on: the OpenID Connect provider (its discovery document is at "
+        "URL/.well-known/openid-configuration); people map to it by their sso: alias",
+    )
+    parser.add_argument(
+        "--oidc-client-id", default="", metavar="ID", help="this gateway's client id there"
+    )
+    parser.add_argument(
+        "--oidc-claim",
+        default="email",
+        metavar="CLAIM",
+        help="the ID token claim matched against sso: aliases (default email; an email "
+        "counts only when email_verified is true)",
+    )
     _forge_options(parser)
     parser.add_argument(
         "--log-level",
@@ -97,6 +119,46 @@ def register(subparsers: Subparsers) -> None:
         help="uvicorn's log level (default warning)",
     )
     parser.set_defaults(handler=_serve)
+
+
+def _deploy_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--run",
+        action="append",
+        default=[],
+        metavar="ENV=COMMAND",
+        help="once a deploy to ENV is authorized, the gateway runs COMMAND itself (sh -c; "
+        "DEPLOY_* variables name the deploy); repeat for each environment",
+    )
+    parser.add_argument(
+        "--run-timeout",
+        type=int,
+        default=600,
+        metavar="SECONDS",
+        help="kill a --run command's process group after this long (default 600)",
+    )
+    parser.add_argument(
+        "--deploy-ttl",
+        type=int,
+        default=900,
+        metavar="SECONDS",
+        help="how long a deploy authorization is valid (default 900)",
+    )
+
+
+def _deploy_extra(args: argparse.Namespace) -> dict[str, object]:
+    """``--run``, ``--run-timeout`` and ``--deploy-ttl`` as the configuration's ``extra``."""
+    runs: dict[str, str] = {}
+    for item in args.run:
+        env, sep, command = item.partition("=")
+        if not sep or not env.strip() or not command.strip():
+            raise UsageError(f"--run {item!r}: expected ENV=COMMAND")
+        if env in runs:
+            raise UsageError(f"--run: environment {env!r} named twice")
+        runs[env.strip()] = command
+    if args.run_timeout < 1 or args.deploy_ttl < 1:
+        raise UsageError("--run-timeout and --deploy-ttl must be at least 1 second")
+    return {"run": runs, "run_timeout": args.run_timeout, "deploy_ttl": args.deploy_ttl}
 
 
 def _forge_options(parser: argparse.ArgumentParser) -> None:
@@ -164,6 +226,8 @@ def _config(args: argparse.Namespace) -> GatewayConfig:
     except OSError as exc:
         raise UsageError(f"cannot create the data directory {data}: {exc.strerror}") from exc
     base_url = args.base_url or f"http://{args.host}:{args.port}"
+    if bool(args.oidc_issuer) != bool(args.oidc_client_id):
+        raise UsageError("single sign-on needs both --oidc-issuer and --oidc-client-id")
     return GatewayConfig(
         data=data,
         database=args.database,
@@ -171,6 +235,10 @@ def _config(args: argparse.Namespace) -> GatewayConfig:
         repository=args.repository,
         key=args.key.resolve() if args.key else None,
         base_url=base_url.rstrip("/"),
+        extra=_deploy_extra(args),
+        oidc_issuer=args.oidc_issuer.rstrip("/"),
+        oidc_client_id=args.oidc_client_id,
+        oidc_claim=args.oidc_claim,
         **_forge_config(args),
     ).with_environment(os.environ)
 

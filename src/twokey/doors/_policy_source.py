@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,17 +105,27 @@ def load_blob(
     Only a server repository may pass ``cached``: its ``$GIT_DIR`` is the server account's.
     A cache entry that does not read back as a policy is ignored and rewritten.
     """
-    from twokey.policy import Policy, loads  # noqa: PLC0415 - the hook imports lazily
+    from twokey.policy import Policy  # noqa: PLC0415 - the hook imports lazily
 
     if not cached:
-        return loads(data, origin)
+        return _compiled(data, origin)
     path = git_dir / _CACHE_DIR / f"policy-{blob}-{_key(origin)}.json"
     found = _read_cache(path)
     if isinstance(found, Policy):
         return found
-    policy = loads(data, origin)
+    policy = _compiled(data, origin)
     _store(path, policy)
     return policy
+
+
+@lru_cache(maxsize=32)
+def _compiled(data: bytes, origin: str) -> Policy:
+    """The policy ``data`` compiles to, remembered by its exact bytes and origin for the life
+    of the process (a long-lived gateway judges every request with the same few policies; a
+    ``Policy`` is immutable; an invalid one raises and is not remembered)."""
+    from twokey.policy import loads  # noqa: PLC0415 - the hook imports lazily
+
+    return loads(data, origin)
 
 
 def _key(origin: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __all__ = ["Deployed", "recorded_deploys", "release_base"]
 
-from collections.abc import Iterator
+import threading
 from dataclasses import dataclass
 
 from twokey.errors import InfrastructureError, TwokeyError, UsageError
@@ -32,33 +32,76 @@ def recorded_deploys(url: str, repository: str, environment: str) -> list[Deploy
         InfrastructureError: the ledger cannot be read (fail closed: no guessed release).
     """
     return [
-        Deployed(index, str(body["commit"]))
-        for index, body in _deploy_bodies(url)
-        if (body.get("repository"), body.get("environment")) == (repository, environment)
-        and _allowed(body.get("decision"))
-        and isinstance(body.get("commit"), str)
+        Deployed(index, commit)
+        for index, repo, env, commit in _deploys(url)
+        if (repo, env) == (repository, environment)
     ]
 
 
-def _allowed(decision: object) -> bool:
-    return isinstance(decision, dict) and decision.get("verdict") == "allow"
+_Found = tuple[int, str | None, str | None, str]  # (index, repository, environment, commit)
 
 
-def _deploy_bodies(url: str) -> Iterator[tuple[int, dict[str, object]]]:
+@dataclass(frozen=True)
+class _Scan:
+    """What one process read of a ledger: its first ``size`` entries (the last one's exact
+    bytes, to notice a ledger that is not the one read before) and their allowed deploys."""
+
+    size: int
+    last: bytes
+    deploys: tuple[_Found, ...]
+
+
+_SCANS: dict[str, _Scan] = {}  # by ledger URL: a long-lived process (the gateway) reads on
+_SCANS_LOCK = threading.Lock()  # from where it stopped, since a ledger only grows
+
+
+def _deploys(url: str) -> tuple[_Found, ...]:
     from twokey.ledger import EntryKind, open_ledger, parse_entry  # noqa: PLC0415
 
     try:
         with open_ledger(url) as ledger:
-            for index, data in ledger.entries():
+            size = ledger.size()
+            with _SCANS_LOCK:
+                scan = _SCANS.get(url)
+            if (
+                scan is None
+                or scan.size > size
+                or (scan.size and ledger.entry(scan.size - 1) != scan.last)
+            ):
+                scan = _Scan(0, b"", ())  # another ledger at this URL: read it all
+            found = list(scan.deploys)
+            last = scan.last
+            for index, data in ledger.entries(scan.size, size):
+                last = data
                 entry = parse_entry(data)
-                if entry.kind is EntryKind.DEPLOY and isinstance(entry.body, dict):
-                    yield index, entry.body
+                body = entry.body
+                if entry.kind is not EntryKind.DEPLOY or not isinstance(body, dict):
+                    continue
+                commit, repo, env = (
+                    body.get("commit"),
+                    body.get("repository"),
+                    body.get("environment"),
+                )
+                if _allowed(body.get("decision")) and isinstance(commit, str):
+                    found.append((index, _text(repo), _text(env), commit))
     except TwokeyError as exc:
         raise InfrastructureError(f"cannot read the ledger {url}: {exc.message}") from exc
     except Exception as exc:  # any driver error: fail closed with the reason
         raise InfrastructureError(
             f"cannot read the ledger {url}: {type(exc).__name__}: {exc}"
         ) from exc
+    scanned = _Scan(size, last, tuple(found))
+    with _SCANS_LOCK:
+        _SCANS[url] = scanned
+    return scanned.deploys
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _allowed(decision: object) -> bool:
+    return isinstance(decision, dict) and decision.get("verdict") == "allow"
 
 
 def release_base(deploys: list[Deployed], since: str | None, environment: str) -> list[str]:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     )
     from twokey.forge._approvals import forge_approvals
     from twokey.forge._batch import BatchedLedger
-    from twokey.forge._db import Database
+    from twokey.forge._db import Database, open_database
     from twokey.forge._deployments import DeployAnswer, judge_deployment, reevaluate_pending
     from twokey.forge._effects import ForgeEffects
     from twokey.forge._events import (
@@ -69,6 +69,7 @@ _LAZY = {
     "BatchedLedger": "twokey.forge._batch",
     "ChangeState": "twokey.forge._store",
     "Database": "twokey.forge._db",
+    "open_database": "twokey.forge._db",
     "CheckEvent": "twokey.forge._events",
     "CommitStatus": "twokey.forge._actions",
     "Delivery": "twokey.forge._webhooks",
@@ -182,6 +183,7 @@ __all__ = [
     "import_history",
     "judge_change",
     "judge_deployment",
+    "open_database",
     "parse_event",
     "reevaluate_pending",
     "summary",

@@ -8,9 +8,33 @@ ledger before it takes effect. See docs/gateway.md and ADR 0024.
 
 from __future__ import annotations
 
-__all__ = ["CONFIG_ENV", "Caller", "Gateway", "GatewayConfig", "create_app"]
+__all__ = [
+    "CONFIG_ENV",
+    "ApprovalView",
+    "Authorization",
+    "AuthorizationRefused",
+    "Caller",
+    "DeployRefused",
+    "DeployService",
+    "DeployView",
+    "Expected",
+    "Gateway",
+    "GatewayConfig",
+    "Tokens",
+    "create_app",
+    "sign_authorization",
+    "verify_authorization",
+]
 
 from twokey.gateway._app import create_app
-from twokey.gateway._auth import Caller
+from twokey.gateway._auth import Caller, Tokens
+from twokey.gateway._authorization import (
+    Authorization,
+    AuthorizationRefused,
+    Expected,
+    sign_authorization,
+    verify_authorization,
+)
 from twokey.gateway._config import CONFIG_ENV, GatewayConfig
+from twokey.gateway._deploys import ApprovalView, DeployRefused, DeployService, DeployView
 from twokey.gateway._state import Gateway

@@ -33,6 +33,12 @@ log = logging.getLogger("twokey.gateway")
 FEATURES = (
     "_auth",
     "_routes_health",
+    "_deploys",
+    "_routes_deploys",
+    "_routes_break_glass",
+    "_run",
+    "_routes_login",
+    "_routes_oidc",
     "_routes_forge",
 )
 

@@ -23,6 +23,8 @@ __all__ = [
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
@@ -202,13 +204,37 @@ async def authenticated(request: Request) -> Caller:
     return caller
 
 
-def person(caller: Annotated[Caller, Depends(authenticated)]) -> Caller:
-    """A person; 403 for a service token (services never count as a person)."""
+_PEOPLE_TTL = 1.0  # seconds a process trusts its list of people (reading the policy costs ~10 ms)
+_people_lock = threading.Lock()
+_people_cache: dict[int, tuple[float, frozenset[str]]] = {}
+
+
+def _people(gateway: Gateway) -> frozenset[str]:
+    """The ids of the people the trusted policy lists, read again at most once a second."""
+    now = time.monotonic()
+    with _people_lock:
+        cached = _people_cache.get(id(gateway))
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    policy = gateway.policy().policy
+    people = frozenset(pid for pid, p in policy.principals.items() if p.is_person)
+    with _people_lock:
+        _people_cache[id(gateway)] = (now + _PEOPLE_TTL, people)
+    return people
+
+
+def person(request: Request, caller: Annotated[Caller, Depends(authenticated)]) -> Caller:
+    """A person the trusted policy lists now; 403 for a service token (services never count
+    as a person) and for someone the policy no longer lists (their tokens die with them)."""
     if caller.person is None:
         raise HTTPException(
             403,
             f"{caller.subject} is a service: only a person may do this (services never "
             "count as a person)",
+        )
+    if caller.person not in _people(gateway_of(request)):
+        raise HTTPException(
+            403, f"{caller.person} is no longer a person in the trusted policy: sign-in refused"
         )
     return caller
 

@@ -44,6 +44,12 @@ class GatewayConfig:
     github_api_url: str = ""
     gitlab_api_url: str = ""
     forge_reevaluate: float = 60.0
+    # OpenID Connect sign-in (ADR 0025): the provider, this gateway's client at it, and the
+    # ID token claim that names a person through the policy's ``sso:`` aliases.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_claim: str = "email"
     extra: dict[str, Any] = field(default_factory=dict)  # feature settings (run commands, SSO)
 
     @property
@@ -61,6 +67,9 @@ class GatewayConfig:
         values = asdict(self)
         values["github_secret"] = self.github_secret or env.get("TWOKEY_GITHUB_WEBHOOK_SECRET", "")
         values["gitlab_token"] = self.gitlab_token or env.get("TWOKEY_GITLAB_WEBHOOK_TOKEN", "")
+        values["oidc_client_secret"] = self.oidc_client_secret or env.get(
+            "TWOKEY_OIDC_CLIENT_SECRET", ""
+        )
         return GatewayConfig(**values)
 
     def to_json(self) -> str:

@@ -31,10 +31,12 @@ from twokey.ledger._note import (
 )
 from twokey.ledger._records import (
     RECORD_SCHEMA,
+    AccessRecord,
     DecisionRecord,
     DeployRecord,
     EvidenceRecord,
     ForgeDeliveryRecord,
+    GatewayDeployRecord,
     LandedRecord,
     Record,
     RecordError,
@@ -59,6 +61,7 @@ __all__ = [
     "EMPTY_ROOT",
     "ENTRY_VERSION",
     "RECORD_SCHEMA",
+    "AccessRecord",
     "Assurance",
     "Checkpoint",
     "DecisionRecord",
@@ -70,6 +73,7 @@ __all__ = [
     "Fetch",
     "FollowReport",
     "ForgeDeliveryRecord",
+    "GatewayDeployRecord",
     "LandedRecord",
     "Ledger",
     "LedgerCorruptError",

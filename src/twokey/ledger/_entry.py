@@ -43,6 +43,8 @@ class EntryKind(enum.StrEnum):
     NOTE = "note"
     LANDED = "landed"  # post-receive: a ref update git actually made (after the decision)
     FORGE = "forge"  # a webhook delivery a forge sent, authenticated (before it takes effect)
+    GATEWAY = "gateway"  # a gateway deploy request's state change (before it takes effect)
+    ACCESS = "access"  # the gateway: a sign-in (or its refusal), a token created or revoked
 
 
 def _string(text: str, path: str) -> str:

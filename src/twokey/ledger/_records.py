@@ -14,10 +14,12 @@ from __future__ import annotations
 
 __all__ = [
     "RECORD_SCHEMA",
+    "AccessRecord",
     "DecisionRecord",
     "DeployRecord",
     "EvidenceRecord",
     "ForgeDeliveryRecord",
+    "GatewayDeployRecord",
     "LandedRecord",
     "Record",
     "RecordError",
@@ -356,6 +358,114 @@ class ForgeDeliveryRecord:
         )
 
 
+@dataclass(frozen=True)
+class GatewayDeployRecord:
+    """A state change of a gateway deploy request (``gateway`` entries), recorded before it
+    takes effect (invariant 9): ``event`` is ``requested``, ``approved``, ``rejected``,
+    ``cancelled``, ``authorized``, ``run-started`` or ``run-finished``; ``actor`` the policy id
+    of who caused it (``gateway`` for the gateway itself); ``detail`` what the event adds (a
+    reason, a break-glass reason, an authorization's nonce, expiry and digest, a run's exit
+    status and output). The engine's decisions themselves are ``deploy`` entries
+    (:class:`DeployRecord`, door ``gateway``), so the audit and ``twokey break-glass`` read them
+    as they read every deploy door's."""
+
+    door: str
+    event: str
+    request: str
+    repository: str
+    environment: str
+    commit: str
+    artifact: str
+    actor: str
+    detail: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    kind = EntryKind.GATEWAY
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry body."""
+        return {
+            "schema": RECORD_SCHEMA,
+            "door": self.door,
+            "event": self.event,
+            "request": self.request,
+            "repository": self.repository,
+            "environment": self.environment,
+            "commit": self.commit,
+            "artifact": self.artifact,
+            "actor": self.actor,
+            "detail": dict(self.detail),
+        }
+
+    @classmethod
+    def from_dict(cls, body: dict[str, Any]) -> GatewayDeployRecord:
+        """Inverse of :meth:`to_dict`."""
+        _schema(body)
+        detail = body.get("detail", {})
+        if not isinstance(detail, dict):
+            raise RecordError("record field 'detail' must be an object")
+        return cls(
+            _str(body, "door", "gateway"),
+            _str(body, "event"),
+            _str(body, "request"),
+            _str(body, "repository", ""),
+            _str(body, "environment"),
+            _str(body, "commit"),
+            _str(body, "artifact"),
+            _str(body, "actor"),
+            detail,
+        )
+
+
+@dataclass(frozen=True)
+class AccessRecord:
+    """Who is calling the gateway (``access`` entries): a sign-in or its refusal, a browser
+    session opened or closed, a token created or revoked; recorded before it takes effect.
+
+    ``action`` is what happened (``sign-in``, ``sign-in-refused``, ``browser-code``,
+    ``session``, ``sign-out``, ``token-create``, ``token-revoke``); ``person`` who did it (for
+    a refusal: who the caller claimed to be); ``method`` how they proved it (``ssh``, ``code``,
+    ``sso``, ``token``); ``token`` the id (12 hex digits of its hash) of the token concerned,
+    never the token; ``detail`` the key fingerprint, SSO subject or the reason of a refusal.
+    """
+
+    door: str
+    repository: str
+    action: str
+    person: str
+    method: str
+    token: str = ""
+    detail: str = ""
+
+    kind = EntryKind.ACCESS
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry body."""
+        return {
+            "schema": RECORD_SCHEMA,
+            "door": self.door,
+            "repository": self.repository,
+            "action": self.action,
+            "person": self.person,
+            "method": self.method,
+            "token": self.token,
+            "detail": self.detail,
+        }
+
+    @classmethod
+    def from_dict(cls, body: dict[str, Any]) -> AccessRecord:
+        """Inverse of :meth:`to_dict`."""
+        _schema(body)
+        return cls(
+            _str(body, "door"),
+            _str(body, "repository"),
+            _str(body, "action"),
+            _str(body, "person"),
+            _str(body, "method"),
+            _str(body, "token", ""),
+            _str(body, "detail", ""),
+        )
+
+
 Record: TypeAlias = (
     DecisionRecord
     | EvidenceRecord
@@ -363,6 +473,8 @@ Record: TypeAlias = (
     | ReviewRecord
     | LandedRecord
     | ForgeDeliveryRecord
+    | GatewayDeployRecord
+    | AccessRecord
 )
 
 
@@ -385,6 +497,8 @@ _READERS: dict[EntryKind, Callable[[dict[str, Any]], Record]] = {
     EntryKind.REVIEW: ReviewRecord.from_dict,
     EntryKind.LANDED: LandedRecord.from_dict,
     EntryKind.FORGE: ForgeDeliveryRecord.from_dict,
+    EntryKind.GATEWAY: GatewayDeployRecord.from_dict,
+    EntryKind.ACCESS: AccessRecord.from_dict,
 }
 
 

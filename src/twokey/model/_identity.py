@@ -18,6 +18,7 @@ class AliasKind(enum.StrEnum):
     GITHUB = "github"
     GITLAB = "gitlab"
     GERRIT = "gerrit"
+    SSO = "sso"  # the identity the gateway's OpenID Connect provider vouches for (ADR 0025)
 
 
 class PrincipalKind(enum.StrEnum):
@@ -66,6 +67,11 @@ class Alias:
         if forge not in (AliasKind.GITHUB, AliasKind.GITLAB, AliasKind.GERRIT):
             raise ValueError(f"{forge} is not a forge")
         return cls(forge, login.strip().lower())
+
+    @classmethod
+    def sso(cls, identity: str) -> Alias:
+        """A single sign-on identity (the configured claim, e.g. an email; lower-cased)."""
+        return cls(AliasKind.SSO, identity.strip().lower())
 
     @classmethod
     def parse(cls, text: str) -> Alias:

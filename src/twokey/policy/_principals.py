@@ -20,7 +20,7 @@ from twokey.policy._problems import Reporter, key_position
 
 # fullmatch, not match with "$": "$" also matches before a trailing newline ("bob\n").
 _ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
-_PERSON_KEYS = ("name", "emails", "github", "gitlab", "gerrit", "keys")
+_PERSON_KEYS = ("name", "emails", "github", "gitlab", "gerrit", "sso", "keys")
 _SERVICE_KEYS = (*_PERSON_KEYS, "directed_by")
 _FORGES = {"github": AliasKind.GITHUB, "gitlab": AliasKind.GITLAB, "gerrit": AliasKind.GERRIT}
 _KEY_FIELDS = ("key", "valid_after", "valid_before", "revoked")
@@ -167,6 +167,12 @@ def _logins(body: Any, report: Reporter) -> list[Alias]:
             report.value(body, field, f"'{field}' must be a login name")
             continue
         out.append(Alias.login(forge, value))
+    if "sso" in body:
+        value = body["sso"]
+        if not isinstance(value, str) or not value.strip() or value != value.strip():
+            report.value(body, "sso", "'sso' must be the identity single sign-on vouches for")
+        else:
+            out.append(Alias.sso(value))
     return out
 
 

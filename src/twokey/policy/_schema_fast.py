@@ -87,6 +87,11 @@ def validate(data, custom_formats={}, name_prefix=None):
                                 data__people_value__gerrit = data__people_value['gerrit']
                                 if not isinstance(data__people_value__gerrit, str):
                                     raise JsonSchemaValueException('' + (name_prefix or 'data') + '.people.{data__people_key}.gerrit'.format(**locals()) + ' must be string', value=data__people_value__gerrit, name='' + (name_prefix or 'data') + '.people.{data__people_key}.gerrit'.format(**locals()) + '', rule='type')
+                            if 'sso' in data__people_value_keys:
+                                data__people_value_keys.remove('sso')
+                                data__people_value__sso = data__people_value['sso']
+                                if not isinstance(data__people_value__sso, str):
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.people.{data__people_key}.sso'.format(**locals()) + ' must be string', value=data__people_value__sso, name='' + (name_prefix or 'data') + '.people.{data__people_key}.sso'.format(**locals()) + '', rule='type')
                             if 'keys' in data__people_value_keys:
                                 data__people_value_keys.remove('keys')
                                 data__people_value__keys = data__people_value['keys']
@@ -187,6 +192,11 @@ def validate(data, custom_formats={}, name_prefix=None):
                                 data__services_value__gerrit = data__services_value['gerrit']
                                 if not isinstance(data__services_value__gerrit, str):
                                     raise JsonSchemaValueException('' + (name_prefix or 'data') + '.services.{data__services_key}.gerrit'.format(**locals()) + ' must be string', value=data__services_value__gerrit, name='' + (name_prefix or 'data') + '.services.{data__services_key}.gerrit'.format(**locals()) + '', rule='type')
+                            if 'sso' in data__services_value_keys:
+                                data__services_value_keys.remove('sso')
+                                data__services_value__sso = data__services_value['sso']
+                                if not isinstance(data__services_value__sso, str):
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.services.{data__services_key}.sso'.format(**locals()) + ' must be string', value=data__services_value__sso, name='' + (name_prefix or 'data') + '.services.{data__services_key}.sso'.format(**locals()) + '', rule='type')
                             if 'keys' in data__services_value_keys:
                                 data__services_value_keys.remove('keys')
                                 data__services_value__keys = data__services_value['keys']

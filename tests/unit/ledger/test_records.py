@@ -14,12 +14,14 @@ from twokey.doors._verdicts import door_deny
 from twokey.git._updates import parse_updates
 from twokey.ledger import (
     RECORD_SCHEMA,
+    AccessRecord,
     DecisionRecord,
     DeployRecord,
     Entry,
     EntryKind,
     EvidenceRecord,
     ForgeDeliveryRecord,
+    GatewayDeployRecord,
     LandedRecord,
     Record,
     RecordError,
@@ -78,6 +80,26 @@ RECORDS: dict[str, Record] = {
         "d" * 64,
     ),
     "landed": LandedRecord("git-post-receive", "shop", "refs/heads/main", "a" * 40, "b" * 40),
+    "gateway": GatewayDeployRecord(
+        "gateway",
+        "authorized",
+        "d0123456789ab",
+        "shop",
+        "production",
+        "c" * 40,
+        "sha256:ab",
+        "dave",
+        {"nonce": "n" * 32, "expires": "2026-12-04T17:15:00+00:00", "indexes": [3, 4]},
+    ),
+    "gateway-no-detail": GatewayDeployRecord(
+        "gateway", "requested", "d1", "shop", "staging", "c" * 40, "sha256:ab", "ci"
+    ),
+    "access": AccessRecord(
+        "gateway", "shop", "sign-in", "bob", "ssh", "0123456789ab", "SHA256:abc"
+    ),
+    "access-refused": AccessRecord(
+        "gateway", "shop", "sign-in-refused", "bob", "ssh", detail="nonce already used"
+    ),
 }
 
 
@@ -136,6 +158,9 @@ def test_bodies_written_before_the_schema_field_read_as_version_1() -> None:
         (EntryKind.EVIDENCE, {"envelope": 3}, "'envelope' must be a string"),
         (EntryKind.DEPLOY, {"commit": "c", "deployer": "d", "evidence": [1]}, "list of strings"),
         (EntryKind.LANDED, {"door": "x", "ref": "r", "old": "o"}, "'new' must be a string"),
+        (EntryKind.ACCESS, {"door": "g", "repository": "", "action": 1}, "'action' must be"),
+        (EntryKind.GATEWAY, {"event": "approved", "detail": []}, "'detail' must be an object"),
+        (EntryKind.GATEWAY, {"event": "approved", "request": "d1"}, "'environment' must be"),
     ],
     ids=[
         "newer-schema",
@@ -146,6 +171,9 @@ def test_bodies_written_before_the_schema_field_read_as_version_1() -> None:
         "envelope-type",
         "evidence-type",
         "landed-missing",
+        "access-action-type",
+        "gateway-detail",
+        "gateway-missing",
     ],
 )
 def test_a_body_that_is_not_its_kinds_record_is_refused(

@@ -79,6 +79,38 @@ def test_aliases_are_normalised_and_indexed() -> None:
     assert policy.key_validity == {}
 
 
+def test_an_sso_identity_is_an_alias_of_one_principal() -> None:
+    text = (
+        "version: 1\npeople:\n  bob: {sso: Bob@Corp.example}\n"
+        "services:\n  ci: {sso: ci-bot@corp.example}\n" + TAIL
+    )
+    policy = loads(text)
+    assert policy.resolve(Alias.sso("bob@corp.example")) is policy.principals["bob"]
+    assert policy.resolve(Alias.sso("ci-bot@corp.example")) is policy.principals["ci"]
+    assert policy.resolve(Alias.email("bob@corp.example")) is None  # not an email alias
+    assert str(Alias.sso(" BOB@corp.example ")) == "sso:bob@corp.example"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("{sso: 5}", "'sso' must be the identity"),
+        ("{sso: ''}", "'sso' must be the identity"),
+        ("{sso: [a, b]}", "'sso' must be the identity"),
+    ],
+    ids=["number", "empty", "list"],
+)
+def test_a_bad_sso_identity_is_an_error(body: str, message: str) -> None:
+    with pytest.raises(PolicyError, match=message):
+        loads(f"version: 1\npeople:\n  bob: {body}\n" + TAIL)
+
+
+def test_one_sso_identity_for_two_people_is_an_error() -> None:
+    text = "version: 1\npeople:\n  alice: {sso: x@corp}\n  bob: {sso: X@corp}\n" + TAIL
+    with pytest.raises(PolicyError, match="already claimed by 'alice'"):
+        loads(text)
+
+
 def test_keys_may_be_omitted_and_a_person_may_be_an_id_only() -> None:
     policy = loads("version: 1\npeople:\n  bob:\n" + TAIL)
     assert policy.principals["bob"].aliases == ()
