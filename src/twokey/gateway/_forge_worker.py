@@ -25,6 +25,7 @@ from __future__ import annotations
 
 __all__ = [
     "ForgeService",
+    "deploy_service_approvals",
     "forge_service",
     "on_operator_approval",
     "set_approvals_source",
@@ -40,7 +41,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from twokey.errors import ConfigError, TwokeyError
+from twokey.errors import ConfigError, TwokeyError, UsageError
 from twokey.forge import (
     GITHUB_API,
     GITLAB_API,
@@ -335,6 +336,58 @@ def register(gateway: Gateway, service: ForgeService) -> None:
 def unregister(gateway: Gateway) -> ForgeService | None:
     """Forget the process's forge service; returns it (None when there was none)."""
     return _SERVICES.pop(gateway, None)
+
+
+# Operators' approvals of the gateway's deploy requests (``_deploys``) for one artifact,
+# environment, commit and repository; a rejected or cancelled request's approvals never count.
+_DEPLOY_APPROVALS = """SELECT a.deploy, a.person, a.time FROM twokey_gateway_deploy_approvals a
+    JOIN twokey_gateway_deploys d ON d.id = a.deploy
+    WHERE d.repository = ? AND d.environment = ? AND d.commit_sha = ? AND d.artifact = ?
+      AND d.state NOT IN ('rejected', 'cancelled') ORDER BY a.time, a.person"""
+
+
+def deploy_service_approvals(
+    gateway: Gateway, repositories: Mapping[tuple[str, str], str]
+) -> ApprovalsSource:
+    """The approvals operators gave in the gateway's deploy requests, as deploy approvals
+    (trust ``forge``, as the deploy service counts them) for a pending forge deployment of the
+    same artifact, environment, commit and repository. The engine checks each one against the
+    forge deployment (its deployer, the environment's approvers) as for any approval."""
+    from datetime import datetime  # noqa: PLC0415
+
+    from twokey.doors import parse_identity  # noqa: PLC0415
+    from twokey.model import DeployApproval, TrustLevel  # noqa: PLC0415
+
+    def source(pending: PendingDeployment) -> list[DeployApproval]:
+        repository = repositories.get((pending.forge, pending.repository))
+        if repository is None:
+            return []
+        key = (repository, pending.environment, pending.commit, pending.artifact)
+        rows = gateway.db.rows(_DEPLOY_APPROVALS, key)
+        if not rows:
+            return []
+        policy = gateway.policy().policy
+        found = []
+        for deploy, person, when in rows:
+            try:  # someone the policy no longer names approves nothing
+                signer = parse_identity(str(person), policy, "approver")
+            except UsageError:
+                continue
+            found.append(
+                DeployApproval(
+                    pending.artifact,
+                    pending.environment,
+                    pending.commit,
+                    signer,
+                    datetime.fromisoformat(str(when)),
+                    TrustLevel.FORGE,
+                    f"gateway:{deploy}:{person}",
+                    repository=repository,
+                )
+            )
+        return found
+
+    return source
 
 
 def set_approvals_source(gateway: Gateway, source: ApprovalsSource) -> None:

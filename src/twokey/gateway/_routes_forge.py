@@ -18,7 +18,13 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from twokey.gateway._auth import gateway_of
-from twokey.gateway._forge_worker import ForgeService, forge_service, register, unregister
+from twokey.gateway._forge_worker import (
+    ForgeService,
+    deploy_service_approvals,
+    forge_service,
+    register,
+    unregister,
+)
 from twokey.gateway._state import Gateway
 
 router = APIRouter(prefix="/v1/forge", tags=["forges"])
@@ -84,6 +90,9 @@ async def gitlab(request: Request) -> JSONResponse:
 def setup(gateway: Gateway) -> None:
     """Start this process's forge service (its tables, the outbox worker, the timer)."""
     service = ForgeService(gateway)
+    # The deploy service's approvals count for pending forge deployments (its tables exist:
+    # ``_deploys`` is set up before this module).
+    service.approvals = deploy_service_approvals(gateway, service.repositories)
     service.start()
     register(gateway, service)
 

@@ -489,3 +489,39 @@ def test_a_gitlab_deployment_blocked_for_approval_is_answered_through_its_api(
     [call] = wait_for_calls(site.gitlab, "POST", approval, 1)
     assert call.json["status"] == "rejected"
     assert call.headers["private-token"] == GITLAB_API_TOKEN
+
+
+def _token(site: Site, kind: str, subject: str) -> str:
+    from twokey.forge import open_database  # noqa: PLC0415
+    from twokey.gateway import Tokens  # noqa: PLC0415
+
+    db = open_database(site.url)
+    try:
+        return Tokens(db).issue(kind, subject, "test", datetime.now(UTC), 3600)
+    finally:
+        db.close()
+
+
+def test_an_operator_approving_in_the_gateway_answers_the_forge_deployment(site: Site) -> None:
+    head = _landed_release(site)
+    run = next(site.numbers)
+    site.github.answer("POST", _callback(site, run), Answer(204))
+    response = site.post_github("deployment_protection_rule", _requested(site, head, "carol", run))
+    assert response.json()["result"] == "deployment pending: waits for an operator's approval"
+    # The same deploy asked for in the gateway; bob (a reviewer of the release) may not approve.
+    body = {"environment": "production", "commit": head, "artifact": ARTIFACT}
+    with site.gateway.client(_token(site, "person", "carol")) as http:
+        asked = http.post("/v1/deploys", json=body)
+    assert asked.status_code == 201, asked.text
+    deploy = asked.json()["id"]
+    with site.gateway.client(_token(site, "person", "bob")) as http:
+        assert http.post(f"/v1/deploys/{deploy}/approve").status_code == 403
+    time.sleep(1.5)  # re-evaluated meanwhile: still nothing answered
+    assert site.github.calls_to("POST", _callback(site, run)) == []
+    with site.gateway.client(_token(site, "person", "dave")) as http:
+        approved = http.post(f"/v1/deploys/{deploy}/approve")
+    assert approved.status_code == 200, approved.text
+    [call] = wait_for_calls(site.github, "POST", _callback(site, run), 1)
+    assert call.json["state"] == "approved"
+    time.sleep(1.5)
+    assert len(site.github.calls_to("POST", _callback(site, run))) == 1
