@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +35,8 @@ deliveries are all refused); --github OWNER/REPO names the repository --repo mir
 credentials from TWOKEY_GITHUB_TOKEN (or TWOKEY_GITHUB_APP_ID, TWOKEY_GITHUB_APP_KEY,
 TWOKEY_GITHUB_INSTALLATION_ID) and TWOKEY_GITLAB_TOKEN.
   twokey serve --repo /srv/mirrors/shop.git --github octo/shop
-Endpoints: /docs (OpenAPI), /healthz, /readyz, /metrics; see docs/gateway.md.
+Endpoints: /docs (OpenAPI), /healthz, /readyz, /metrics, /v1/checks, /v1/evidence,
+/v1/deploys, /ledger/v1/ (the public log as tlog-tiles); see docs/gateway.md.
 {exit_codes("stopped cleanly", bad="a bad option, an unusable data directory or port")}"""
 
 
@@ -250,19 +253,32 @@ def _serve(args: argparse.Namespace) -> int:
 
     config = _config(args)
     os.environ[CONFIG_ENV] = config.to_json()
+    metrics = _metrics_dir(config.data) if args.workers > 1 else None
     print(
         f"twokey gateway on {config.base_url} (OpenAPI at /docs; Ctrl-C stops it)",
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.run(
-        "twokey.gateway._app:app_from_environment",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        access_log=False,
-        lifespan="on",
-    )
+    try:
+        uvicorn.run(
+            "twokey.gateway._app:app_from_environment",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            access_log=False,
+            lifespan="on",
+        )
+    finally:
+        if metrics is not None:
+            shutil.rmtree(metrics, ignore_errors=True)
     return ExitCode.ALLOW
+
+
+def _metrics_dir(data: Path) -> Path:
+    """A fresh directory for prometheus-client's multiprocess files (one per ``serve``), named
+    in ``$PROMETHEUS_MULTIPROC_DIR`` before any worker starts, so ``/metrics`` sums them all."""
+    path = Path(tempfile.mkdtemp(prefix="metrics-", dir=data))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return path

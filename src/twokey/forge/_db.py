@@ -28,14 +28,26 @@ class Database:
 
     One connection may serve several threads of a gateway process: statements and
     transactions take a lock, so no two interleave on it.
+
+    ``connect`` (PostgreSQL) opens a new connection: when the server dropped this one (a
+    restart, ``pg_terminate_backend``), the statement that finds out fails as before, and the
+    next one, outside a transaction, reconnects (a long-running gateway heals by itself).
     """
 
-    def __init__(self, connection: Any, where: str, errors: tuple[type[Exception], ...]) -> None:
+    def __init__(
+        self,
+        connection: Any,
+        where: str,
+        errors: tuple[type[Exception], ...],
+        connect: Callable[[], Any] | None = None,
+    ) -> None:
         self._conn = connection
         self.where = where
         self._errors = errors
         self.postgres = errors != (sqlite3.Error,)
         self._lock = threading.RLock()
+        self._connect = connect
+        self._depth = 0  # open transactions: never reconnect inside one
 
     @property
     def lock(self) -> threading.RLock:
@@ -56,20 +68,30 @@ class Database:
             sql = sql.replace("?", "%s")
         try:
             with self._lock:
+                self._reconnect_if_dropped()
                 return read(self._conn.execute(sql, tuple(params)))
         except self._errors as exc:
             raise InfrastructureError(f"forge store {self.where}: {_reason(exc)}") from exc
+
+    def _reconnect_if_dropped(self) -> None:
+        """A new connection when the server dropped the old one (outside transactions)."""
+        if self._connect is None or self._depth or not getattr(self._conn, "closed", False):
+            return
+        self._conn = self._connect()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One transaction (SQLite: ``BEGIN IMMEDIATE``, the write lock first)."""
         with self._lock:
             self.execute("BEGIN IMMEDIATE" if not self.postgres else "BEGIN")
+            self._depth += 1
             try:
                 yield
             except BaseException:
+                self._depth -= 1
                 self.execute("ROLLBACK")
                 raise
+            self._depth -= 1
             self.execute("COMMIT")
 
     def close(self) -> None:
@@ -116,13 +138,20 @@ def _postgres(url: str) -> Database:
     import psycopg  # noqa: PLC0415 - psycopg is slow to import; only PostgreSQL pays for it
 
     dsn, schema = split_schema(url)
+
+    def connect() -> Any:
+        conn = psycopg.connect(dsn, connect_timeout=10, autocommit=True)
+        if schema is not None:  # the name is checked by split_schema
+            conn.execute(f"SET search_path TO {schema}")
+        return conn
+
     try:
         conn = psycopg.connect(dsn, connect_timeout=10, autocommit=True)
     except psycopg.Error as exc:
         raise InfrastructureError(
             f"cannot open the forge store {redact(url)}: {_reason(exc)}"
         ) from exc
-    db = Database(conn, redact(url), (psycopg.Error,))
+    db = Database(conn, redact(url), (psycopg.Error,), connect)
     if schema is not None:
         db.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")  # the name is checked by split_schema
         db.execute(f"SET search_path TO {schema}")

@@ -25,6 +25,7 @@ from twokey import __version__
 from twokey.errors import ConfigError, InfrastructureError, TwokeyError, UsageError
 from twokey.gateway._config import GatewayConfig
 from twokey.gateway._limits import BodyLimit
+from twokey.gateway._metrics import RequestMetrics
 from twokey.gateway._state import Gateway
 
 log = logging.getLogger("twokey.gateway")
@@ -39,6 +40,9 @@ FEATURES = (
     "_run",
     "_routes_login",
     "_routes_oidc",
+    "_routes_api",
+    "_routes_tiles",
+    "_metrics",
     "_routes_forge",
 )
 
@@ -119,6 +123,7 @@ def create_app(config: GatewayConfig | None = None, gateway: Gateway | None = No
             app.include_router(router)
     limit = (config.max_body if config else None) or 1 << 20
     app.add_middleware(BodyLimit, limit=limit)
+    app.add_middleware(RequestMetrics)  # outermost: every answer is counted and timed
     return app
 
 

@@ -28,12 +28,13 @@ def healthz() -> dict[str, str]:
 def _problems(gateway: Gateway) -> dict[str, str]:
     problems: dict[str, str] = {}
     try:
-        gateway.db.rows("SELECT 1")
+        gateway.db.rows("SELECT 1 FROM twokey_gateway_tokens LIMIT 1")  # a table, not just SQL
     except TwokeyError as exc:
         problems["database"] = exc.message
     try:
         gateway.ledger().size()
     except Exception as exc:  # any failure: not ready
+        gateway.ledger_failed()
         problems["ledger"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if not key_mode_ok(gateway.config.key_path):
         problems["key"] = f"{gateway.config.key_path} is missing or readable by others"

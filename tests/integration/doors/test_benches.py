@@ -24,3 +24,13 @@ def test_deploy_check_bench_quick_mode_runs_an_allowed_check() -> None:
     )
     assert "twokey deploy check" in done.stdout
     assert "git processes per check" in done.stdout
+
+
+def test_gateway_bench_quick_mode_runs_checks_and_the_floor() -> None:
+    bench = BENCH.with_name("bench_gateway.py")
+    done = subprocess.run(
+        [sys.executable, str(bench), "--quick"], capture_output=True, text=True, check=True
+    )
+    assert "fixed rate: 200 requests" in done.stdout
+    assert "errors 0, unexpected verdicts 0" in done.stdout
+    assert "of the floor" in done.stdout

@@ -1,0 +1,94 @@
+"""Helpers of the API tests: a gateway shared by a test module, service tokens, schemas."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.integration.doors._deploys import World, make_world
+from tests.integration.git._harness import Keys
+from tests.integration.ledger.conftest import POSTGRES_URL
+from tests.support.gateway import RunningGateway, start_gateway
+from twokey.forge import ForgeStore
+from twokey.gateway._auth import Tokens
+
+MAIN = "refs/heads/main"
+
+
+@contextmanager
+def pg_schema() -> Iterator[str]:
+    """A PostgreSQL URL with a fresh schema (dropped afterwards); skips without a server."""
+    import psycopg  # noqa: PLC0415
+
+    schema = f"gw_t_{uuid.uuid4().hex[:16]}"
+    try:
+        admin = psycopg.connect(POSTGRES_URL, connect_timeout=3, autocommit=True)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("TWOKEY_REQUIRE_POSTGRES") == "1":
+            pytest.fail(str(exc))
+        pytest.skip(f"PostgreSQL not reachable: {exc}".splitlines()[0])
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{sep}schema={schema}"
+    finally:
+        admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        admin.close()
+
+
+def database_of(data: Path, database: str) -> str:
+    """The URL a gateway started with ``--data data --database database`` uses."""
+    return database or f"sqlite://{data / 'gateway.db'}"
+
+
+def service_token(url: str, subject: str = "ci", kind: str = "service") -> str:
+    """A token issued in the gateway's database (what an operator gives a CI job)."""
+    store = ForgeStore(url)
+    try:
+        return Tokens(store.db).issue(kind, subject, f"{subject} test", datetime.now(UTC), 3600)
+    finally:
+        store.close()
+
+
+@dataclass
+class Api:
+    """A deploy world, a gateway over its origin, a service token, the database URL."""
+
+    world: World
+    gateway: RunningGateway
+    token: str
+    database: str
+
+    def commit(self, name: str) -> str:
+        """A commit id of the world (``P``, ``X``, ``Y``, ``Z``)."""
+        return self.world.commits[name]
+
+
+@contextmanager
+def running_api(
+    root: Path, keys: Keys, engine: str, *, application_name: str = ""
+) -> Iterator[Api]:
+    """Start a gateway on ``engine`` (sqlite or postgres) over a fresh world; on PostgreSQL,
+    ``application_name`` names its connections (``pg_stat_activity``)."""
+    world = make_world(root / "world", keys)
+    world.origin.git("config", "twokey.repository", "shop")
+    with pg_schema() if engine == "postgres" else _sqlite() as url:
+        named = url and application_name
+        database = f"{url}&application_name={application_name}" if named else url
+        gateway = start_gateway(root / "data", repo=world.origin.path, database=database)
+        try:
+            where = database_of(gateway.data, database)
+            yield Api(world, gateway, service_token(where), where)
+        finally:
+            gateway.stop()
+
+
+@contextmanager
+def _sqlite() -> Iterator[str]:
+    yield ""
