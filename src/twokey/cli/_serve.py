@@ -10,7 +10,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from twokey.cli._output import Subparsers, add_command, exit_codes
 from twokey.errors import ExitCode, UsageError
@@ -33,10 +33,15 @@ to approve, others blocked for each main reason, a break-glass exception) and pr
 and a one-time sign-in code per person.
 The gateway keeps nothing but its database: any number of processes (--workers, or several
 hosts) serve one PostgreSQL database; they must share the signing key (--key).
-Webhook secrets come from TWOKEY_GITHUB_WEBHOOK_SECRET and TWOKEY_GITLAB_WEBHOOK_TOKEN;
-single sign-on's client secret from TWOKEY_OIDC_CLIENT_SECRET:
+Single sign-on's client secret comes from TWOKEY_OIDC_CLIENT_SECRET:
   twokey serve --repo shop.git --base-url https://twokey.example.com \
       --oidc-issuer https://login.example.com --oidc-client-id twokey
+Forges (docs/forges.md): webhooks at POST /v1/forge/github and /v1/forge/gitlab, secrets
+from TWOKEY_GITHUB_WEBHOOK_SECRET and TWOKEY_GITLAB_WEBHOOK_TOKEN (unset: that forge's
+deliveries are all refused); --github OWNER/REPO names the repository --repo mirrors; API
+credentials from TWOKEY_GITHUB_TOKEN (or TWOKEY_GITHUB_APP_ID, TWOKEY_GITHUB_APP_KEY,
+TWOKEY_GITHUB_INSTALLATION_ID) and TWOKEY_GITLAB_TOKEN.
+  twokey serve --repo /srv/mirrors/shop.git --github octo/shop
 Endpoints: /docs (OpenAPI), /healthz, /readyz, /metrics, /v1/checks, /v1/evidence,
 /v1/deploys, /ledger/v1/ (the public log as tlog-tiles); see docs/gateway.md.
 {exit_codes("stopped cleanly", bad="a bad option, an unusable data directory or port")}"""
@@ -121,6 +126,7 @@ def register(subparsers: Subparsers) -> None:
         help="the ID token claim matched against sso: aliases (default email; an email "
         "counts only when email_verified is true)",
     )
+    _forge_options(parser)
     parser.add_argument(
         "--log-level",
         default="warning",
@@ -170,6 +176,58 @@ def _deploy_extra(args: argparse.Namespace) -> dict[str, object]:
     return {"run": runs, "run_timeout": args.run_timeout, "deploy_ttl": args.deploy_ttl}
 
 
+def _forge_options(parser: argparse.ArgumentParser) -> None:
+    forges = parser.add_argument_group("forges (docs/forges.md)")
+    forges.add_argument(
+        "--github",
+        default="",
+        metavar="OWNER/REPO",
+        help="the GitHub repository that --repo mirrors: its pull requests and deployments are "
+        "judged (deliveries for others are only recorded)",
+    )
+    forges.add_argument(
+        "--gitlab", default="", metavar="GROUP/PROJECT", help="the same for a GitLab project"
+    )
+    forges.add_argument(
+        "--github-api-url",
+        default="",
+        metavar="URL",
+        help="GitHub's API root (default https://api.github.com; GitHub Enterprise: "
+        "https://HOST/api/v3)",
+    )
+    forges.add_argument(
+        "--gitlab-api-url",
+        default="",
+        metavar="URL",
+        help="GitLab's API root (default https://gitlab.com/api/v4)",
+    )
+    forges.add_argument(
+        "--forge-reevaluate",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how often deployments waiting for an operator are judged again (default 60)",
+    )
+
+
+def _forge_config(args: argparse.Namespace) -> dict[str, Any]:
+    from twokey.forge import check_repository  # noqa: PLC0415
+
+    for name in ("github", "gitlab"):
+        value = getattr(args, name)
+        if value:
+            check_repository(value)
+    if args.forge_reevaluate <= 0:
+        raise UsageError("--forge-reevaluate must be a positive number of seconds")
+    return {
+        "github_repository": args.github,
+        "gitlab_repository": args.gitlab,
+        "github_api_url": args.github_api_url.rstrip("/"),
+        "gitlab_api_url": args.gitlab_api_url.rstrip("/"),
+        "forge_reevaluate": args.forge_reevaluate,
+    }
+
+
 def _config(args: argparse.Namespace) -> GatewayConfig:
     from twokey.gateway import GatewayConfig  # noqa: PLC0415 - FastAPI is slow to import
 
@@ -202,6 +260,7 @@ def _config(args: argparse.Namespace) -> GatewayConfig:
         oidc_issuer=args.oidc_issuer.rstrip("/"),
         oidc_client_id=args.oidc_client_id,
         oidc_claim=args.oidc_claim,
+        **_forge_config(args),
     ).with_environment(os.environ)
 
 

@@ -33,7 +33,15 @@ from twokey.doors._trusted import (
 )
 from twokey.errors import InfrastructureError, UsageError
 from twokey.git import GitReader
-from twokey.model import Alias, Approval, BreakGlass, Decision, DeployFacts, DeployRequest
+from twokey.model import (
+    Alias,
+    Approval,
+    BreakGlass,
+    Decision,
+    DeployApproval,
+    DeployFacts,
+    DeployRequest,
+)
 
 if TYPE_CHECKING:
     from twokey.evidence import VerifiedEvidence
@@ -113,7 +121,9 @@ class DeployDoor:
 
     ``recorded`` adds the release's approvals that a door recorded itself (the forge door:
     reviews received over an authenticated webhook, trust ``forge``); ``door`` names the door
-    in the ledger.
+    in the ledger. ``deploy_approvals`` adds operators' deploy approvals the door received
+    itself (the gateway's, for a forge deployment waiting on them); the engine checks each one
+    against the request (artifact, environment, commit, repository) as it checks signed ones.
     """
 
     def __init__(
@@ -123,6 +133,7 @@ class DeployDoor:
         clock: datetime | None = None,
         recorded: Recorded | None = None,
         door: str = "deploy-check",
+        deploy_approvals: Sequence[DeployApproval] = (),
     ) -> None:
         self.reader = reader
         self.repository = repository
@@ -130,6 +141,7 @@ class DeployDoor:
         self.origin = ""
         self.recorded = recorded
         self.door = door
+        self.deploy_approvals = tuple(deploy_approvals)
 
     def gather(self, request: DeployCheck) -> Gathered:
         """Steps: (1) the remote's refs; (2) the trusted policy; (3) the commit and the refs
@@ -152,7 +164,7 @@ class DeployDoor:
             tuple(release),
             (*verified.approvals, *forge),
             tuple(verified.provenance),
-            tuple(verified.deploy_approvals),
+            (*verified.deploy_approvals, *self.deploy_approvals),
             tuple(verified.checks),
             (*verified.rejected, *refused),
         )

@@ -14,7 +14,9 @@ __all__ = ["BatchedLedger"]
 
 import queue
 import threading
+import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -34,10 +36,28 @@ class _Item:
 class BatchedLedger:
     """Appends entries from many threads, batched by one writer thread (a context manager)."""
 
-    def __init__(self, url: str, signer: NoteSigner | None = None, max_batch: int = 512) -> None:
+    def __init__(
+        self,
+        url: str,
+        signer: NoteSigner | None = None,
+        max_batch: int = 512,
+        *,
+        sign_every: float = 0.0,
+        lock: AbstractContextManager[object] | None = None,
+    ) -> None:
         self.url = url
         self.signer = signer
         self.max_batch = max_batch
+        # Seconds between signed checkpoints (0: after every batch). Signing costs more than a
+        # batch under load, so a gateway signs at most once a second: the entries of the
+        # batches between are covered by the next checkpoint.
+        self.sign_every = sign_every
+        self._signed = float("-inf")
+        # Held around each commit: the gateway passes its forge store's connection lock, so
+        # the store's writes in this process wait on it (woken at once) instead of in SQLite's
+        # busy handler (which sleeps 1, 2, 5, 10... ms) while the ledger's commit holds the
+        # database's write lock.
+        self.lock = lock if lock is not None else nullcontext()
         self._queue: queue.Queue[_Item | None] = queue.Queue()
         self._ready = threading.Event()
         self._failed: TwokeyError | None = None
@@ -101,9 +121,11 @@ class BatchedLedger:
 
     def _commit(self, ledger: Ledger, batch: list[_Item]) -> None:
         try:
-            ledger.append([e for item in batch for e in item.entries])
-            if self.signer is not None:
-                ledger.checkpoint(self.signer)
+            with self.lock:
+                ledger.append([e for item in batch for e in item.entries])
+                if self.signer is not None and time.monotonic() - self._signed >= self.sign_every:
+                    ledger.checkpoint(self.signer)
+                    self._signed = time.monotonic()
         except TwokeyError as exc:
             for item in batch:
                 item.error = InfrastructureError(f"cannot write the ledger: {exc.message}")

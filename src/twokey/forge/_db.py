@@ -49,6 +49,12 @@ class Database:
         self._connect = connect
         self._depth = 0  # open transactions: never reconnect inside one
 
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock every statement and transaction of this connection holds (a writer of the
+        same database in this process may hold it too: ``BatchedLedger(lock=...)``)."""
+        return self._lock
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; returns how many rows it changed."""
         return int(self._run(sql, params, lambda cursor: cursor.rowcount))

@@ -9,8 +9,10 @@ deployments blocked for approval.
    (``INSUFFICIENT_DEPLOY_APPROVALS`` and nothing else): keep it pending, answer nothing yet;
    denied for anything else: reject, with a comment naming the findings;
 4. when an approval arrives (the gateway), :func:`reevaluate_pending` judges every pending
-   deployment again and answers those that are decided; the store's ``settle`` lets exactly one
-   gateway process answer each.
+   deployment again (the gateway's own deploy approvals given by ``approvals``) and answers
+   those that are decided; the store's ``settle`` lets exactly one gateway process answer each,
+   and a re-evaluation never stores the row again (a process that judged it still waiting
+   while another settled it must not bring it back to be answered twice).
 """
 
 from __future__ import annotations
@@ -28,10 +30,13 @@ from twokey.forge._approvals import forge_approvals
 from twokey.forge._judge import Mirror
 from twokey.forge._store import ForgeStore, PendingDeployment
 from twokey.git import GitReader
-from twokey.model import Approval, Commit, Decision, FindingCode, Severity
+from twokey.model import Approval, Commit, Decision, DeployApproval, FindingCode, Severity
 from twokey.policy import Policy
 
 DOOR = "forge-deployment"
+
+# The gateway's own deploy approvals for a pending deployment (operators who approved in it).
+GatewayApprovals = Callable[[PendingDeployment], Sequence[DeployApproval]]
 
 
 @dataclass(frozen=True)
@@ -50,13 +55,18 @@ def judge_deployment(
     now: datetime,
     ledger: str,
     key: str | None = None,
+    *,
+    deploy_approvals: Sequence[DeployApproval] = (),
+    keep: bool = True,
 ) -> DeployAnswer:
-    """Steps 1-3 of the module docstring for one deployment (stored as pending when it waits)."""
-    decision = _decide(mirror, pending, store, now, ledger, key)
+    """Steps 1-3 of the module docstring for one deployment (stored as pending when it waits
+    and ``keep``: a re-evaluation of a stored one passes False)."""
+    decision = _decide(mirror, pending, store, now, ledger, key, deploy_approvals)
     if decision.allowed:
         return DeployAnswer(decision, _review(pending, True, decision), False)
     if _waits_for_an_operator(decision):
-        store.add_pending(pending)
+        if keep:
+            store.add_pending(pending)
         return DeployAnswer(decision, None, True)
     return DeployAnswer(decision, _review(pending, False, decision), False)
 
@@ -68,14 +78,23 @@ def reevaluate_pending(
     now: datetime,
     ledger: str,
     key: str | None = None,
+    *,
+    approvals: GatewayApprovals | None = None,
+    only: Callable[[PendingDeployment], bool] | None = None,
 ) -> list[DeployAnswer]:
-    """Step 4: every pending deployment judged again; the decided ones answered once."""
+    """Step 4: every pending deployment (those ``only`` selects) judged again, with the
+    gateway's ``approvals``; the decided ones answered once."""
     answers = []
     for pending in store.pending():
+        if only is not None and not only(pending):
+            continue
         mirror = mirrors.get((pending.forge, pending.repository))
         if mirror is None:
             continue
-        answer = judge_deployment(mirror, pending, store, now, ledger, key)
+        given = approvals(pending) if approvals is not None else ()
+        answer = judge_deployment(
+            mirror, pending, store, now, ledger, key, deploy_approvals=given, keep=False
+        )
         if answer.review is not None and store.settle(pending):
             actions.review_deployment(answer.review)
         answers.append(answer)
@@ -89,6 +108,7 @@ def _decide(
     now: datetime,
     ledger: str,
     key: str | None,
+    deploy_approvals: Sequence[DeployApproval] = (),
 ) -> Decision:
     """Steps 1-2; a deployment the door cannot read (unknown commit or deployer) is a deny."""
     request = DeployCheck(
@@ -104,7 +124,14 @@ def _decide(
     )
     reader = GitReader(mirror.git_dir)
     recorded = _release_reviews(store, pending, reader, mirror.repository)
-    door = DeployDoor(reader, mirror.repository, now, recorded=recorded, door=DOOR)
+    door = DeployDoor(
+        reader,
+        mirror.repository,
+        now,
+        recorded=recorded,
+        door=DOOR,
+        deploy_approvals=deploy_approvals,
+    )
     try:
         return decide(door, request, now, ledger, key)
     except TwokeyError as exc:

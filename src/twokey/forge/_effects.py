@@ -15,16 +15,22 @@ from __future__ import annotations
 
 __all__ = ["ForgeEffects"]
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from twokey.forge._actions import ForgeActions
+from twokey.forge._deployments import DOOR as DOOR_DEPLOY
 from twokey.forge._deployments import judge_deployment
 from twokey.forge._events import DeploymentEvent, ForgeEvent, PullRequestEvent, ReviewEvent
+from twokey.forge._judge import DOOR as DOOR_PULL
 from twokey.forge._judge import Mirror, judge_change
 from twokey.forge._store import ChangeState, ForgeReview, ForgeStore, PendingDeployment
 from twokey.forge._webhooks import GITHUB, Delivery
+from twokey.model import Decision
+
+# Told of every decision recorded, with its door (the gateway's metrics).
+Observer = Callable[[str, Decision], None]
 
 # Pull request actions that may change the verdict (the head, the base, or the reviews).
 _JUDGED = frozenset(
@@ -34,7 +40,8 @@ _JUDGED = frozenset(
 
 @dataclass
 class ForgeEffects:
-    """The handler: the store, the mirrors by (forge, repository), and the forge's API."""
+    """The handler: the store, the mirrors by (forge, repository), and the forge's API;
+    ``observe`` is told of each decision recorded."""
 
     store: ForgeStore
     mirrors: Mapping[tuple[str, str], Mirror]
@@ -42,6 +49,7 @@ class ForgeEffects:
     ledger: str
     gateway_url: str
     key: str | None = None
+    observe: Observer | None = None
 
     def handle(self, delivery: Delivery, event: ForgeEvent, now: datetime) -> str:
         """Apply one event; returns what was done."""
@@ -88,6 +96,8 @@ class ForgeEffects:
         verdict = judge_change(
             mirror, change, reviews, now, self.ledger, self.gateway_url, self.key
         )
+        if self.observe is not None:
+            self.observe(DOOR_PULL, verdict.decision)
         self.actions.set_status(verdict.status)
         return f"status {verdict.status.state}"
 
@@ -107,6 +117,8 @@ class ForgeEffects:
             delivery.delivery,
         )
         answer = judge_deployment(mirror, pending, self.store, now, self.ledger, self.key)
+        if self.observe is not None:
+            self.observe(DOOR_DEPLOY, answer.decision)
         if answer.review is None:
             return "deployment pending: waits for an operator's approval"
         self.actions.review_deployment(answer.review)

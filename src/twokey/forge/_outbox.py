@@ -73,8 +73,14 @@ class Outbox:
         self.lease = lease
         self.max_attempts = max_attempts
         db = self._db()
-        db.execute(_TABLE.format(serial="BIGSERIAL" if db.postgres else "INTEGER"))
-        db.execute(_INDEX)
+        for sql in self.tables(db.postgres):
+            db.execute(sql)
+
+    @staticmethod
+    def tables(postgres: bool) -> list[str]:
+        """The statements that create the table (idempotent), for a caller that creates tables
+        under its own lock first (the gateway: concurrent creations collide in PostgreSQL)."""
+        return [_TABLE.format(serial="BIGSERIAL" if postgres else "INTEGER"), _INDEX]
 
     def _db(self) -> Database:
         db: Database | None = getattr(self._local, "db", None)

@@ -43,6 +43,7 @@ FEATURES = (
     "_routes_api",
     "_routes_tiles",
     "_metrics",
+    "_routes_forge",
     "_routes_ui",
 )
 

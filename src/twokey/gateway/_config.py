@@ -36,6 +36,14 @@ class GatewayConfig:
     max_body: int = 1 << 20  # bytes of a JSON request body
     github_secret: str = ""
     gitlab_token: str = ""
+    # Forges (docs/forges.md): the forge's name of the repository ``repo`` mirrors (deliveries
+    # for it are judged; others only recorded), the API roots ("" for github.com/gitlab.com),
+    # and how often pending forge deployments are judged again (seconds).
+    github_repository: str = ""
+    gitlab_repository: str = ""
+    github_api_url: str = ""
+    gitlab_api_url: str = ""
+    forge_reevaluate: float = 60.0
     # OpenID Connect sign-in (ADR 0025): the provider, this gateway's client at it, and the
     # ID token claim that names a person through the policy's ``sso:`` aliases.
     oidc_issuer: str = ""

@@ -421,6 +421,10 @@ class DeployService:
                 (view.id, person, given.time, indexes[0]),
             )
             self._update(view, judged.state, now, indexes, judged=judged, note=note)
+        # The approval also answers forge deployments waiting for it (docs/forges.md).
+        from twokey.gateway._forge_worker import on_operator_approval  # noqa: PLC0415
+
+        on_operator_approval(self.gateway, view.repository, view.environment, view.commit)
         return self.get(deploy_id)
 
     def reject(self, deploy_id: str, caller: Caller, reason: str) -> DeployView:
