@@ -211,6 +211,8 @@ class ForgeService:
                 if _take_turn(self.gateway, _REEVALUATE, self.interval):
                     self.reevaluate()
             except TwokeyError as exc:  # the database or the mirror: try again next period
+                if self._stop.is_set():
+                    return  # the process is stopping: its connections are closing
                 log.warning("re-evaluating pending forge deployments failed: %s", exc.message)
             except Exception:  # never let the timer die: the next period tries again
                 log.exception("re-evaluating pending forge deployments failed")
