@@ -315,5 +315,5 @@ def _show(view: dict[str, Any], fmt: str) -> None:
             if you.get("may_approve")
             else f"  you may not approve it: {you.get('why', '')}"
         )
-    print(printable("\n".join(lines)))
+    print("\n".join(printable(line) for line in lines))  # each line's own text escaped
     sys.stdout.flush()

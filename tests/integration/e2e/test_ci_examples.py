@@ -3,7 +3,8 @@ extracted and run in order against a local clone (tests that pass, or fail), wit
 ``twokey`` and ``pytest`` of this checkout.
 
 Only two kinds of step do not run: installing twokey (the checkout's is used) and
-``twokey deploy request`` (built by another piece of work: the step is checked to be there).
+the deploy step (run against a real gateway by
+tests/integration/gateway/test_ci_example_deploys.py; here it is checked to be there).
 """
 
 from __future__ import annotations
