@@ -150,7 +150,9 @@ def policy_at(
         found = reader.blob_at(sha, DEFAULT_POLICY_PATH)
     if found is None:
         found = reader.blob_at(fetched(reader, refs, ref), DEFAULT_POLICY_PATH)
-    origin = f"{refs.remote} {ref}:{DEFAULT_POLICY_PATH}"
+    # On the server itself (remote ".") the ref alone names it; else the remote's name first.
+    where = "" if refs.remote == "." else f"{refs.remote} "
+    origin = f"{where}{ref}:{DEFAULT_POLICY_PATH}"
     if found is None:
         raise NoPolicyError(f"no policy at {origin} ({sha[:12]})")
     policy = load_blob(reader.git.git_dir, found[0], found[1], origin)

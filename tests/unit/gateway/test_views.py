@@ -13,7 +13,7 @@ POLICY = "version: 1\nenvironments:\n  production:\n    approvals: 1\n"
 
 
 def _finding(code: str, severity: str, line: int | None = 4) -> dict[str, object]:
-    rule = {"file": ". refs/heads/main:.twokey/policy.yml", "line": line} if line else None
+    rule = {"file": "refs/heads/main:.twokey/policy.yml", "line": line} if line else None
     return {"code": code, "severity": severity, "message": "m", "satisfy": "s", "rule": rule}
 
 
