@@ -2,44 +2,25 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from tests.integration.doors._deploys import World, make_world
 from tests.integration.git._harness import Keys
-from tests.integration.ledger.conftest import POSTGRES_URL
 from tests.support.gateway import RunningGateway, start_gateway
+from tests.support.postgres import private_schema
 from twokey.forge import ForgeStore
 from twokey.gateway._auth import Tokens
 
 MAIN = "refs/heads/main"
 
 
-@contextmanager
-def pg_schema() -> Iterator[str]:
+def pg_schema() -> AbstractContextManager[str]:
     """A PostgreSQL URL with a fresh schema (dropped afterwards); skips without a server."""
-    import psycopg  # noqa: PLC0415
-
-    schema = f"gw_t_{uuid.uuid4().hex[:16]}"
-    try:
-        admin = psycopg.connect(POSTGRES_URL, connect_timeout=3, autocommit=True)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("TWOKEY_REQUIRE_POSTGRES") == "1":
-            pytest.fail(str(exc))
-        pytest.skip(f"PostgreSQL not reachable: {exc}".splitlines()[0])
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{sep}schema={schema}"
-    finally:
-        admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        admin.close()
+    return private_schema("gw_t")
 
 
 def database_of(data: Path, database: str) -> str:

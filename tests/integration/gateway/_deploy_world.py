@@ -13,20 +13,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.integration.doors._deploys import ARTIFACT, SIGNED, World, make_world
 from tests.integration.git._harness import REPOSITORY, Keys, policy_text
-from tests.integration.ledger.conftest import POSTGRES_URL
 from tests.support.gateway import RunningGateway, start_gateway
 from tests.support.gitrepo import ERIN
+from tests.support.postgres import private_schema
 from twokey.evidence import GitEvidenceStore, sign_provenance
 
 PEOPLE = ("alice", "bob", "carol", "dave", "erin", "frank")
@@ -146,18 +144,5 @@ def make_deploy_world(root: Path, keys: Keys, database: str, *args: str) -> Depl
 
 def postgres_schema() -> Generator[str, None, None]:
     """A PostgreSQL URL with a private schema, dropped afterwards (skips without a server)."""
-    import psycopg  # noqa: PLC0415
-
-    schema = f"gwdeploy_{uuid.uuid4().hex[:16]}"
-    try:
-        admin = psycopg.connect(POSTGRES_URL, connect_timeout=3, autocommit=True)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("TWOKEY_REQUIRE_POSTGRES") == "1":
-            pytest.fail(str(exc))
-        pytest.skip(f"PostgreSQL not reachable: {exc}".splitlines()[0])
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{sep}schema={schema}"
-    finally:
-        admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        admin.close()
+    with private_schema("gwdeploy") as url:
+        yield url

@@ -6,17 +6,15 @@ sign and send deliveries over HTTP and to read the ledger and the forge's tables
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.integration.forge._send import SECRET, TOKEN, github_headers, gitlab_headers
 from tests.integration.forge._world import POLICY, REPO
@@ -24,6 +22,7 @@ from tests.integration.git._harness import Keys
 from tests.support.fakeforge import Answer, Call, FakeForge, running_forge
 from tests.support.gateway import RunningGateway, start_gateway
 from tests.support.gitrepo import ERIN, GitRepo, Person
+from tests.support.postgres import private_schema
 from twokey.forge import Database
 from twokey.ledger import ForgeDeliveryRecord, open_ledger, parse_entry, read_record
 
@@ -148,27 +147,9 @@ def wait_for_calls(
     raise AssertionError(f"{len(calls)} call(s) to {method} {path} after {timeout} s, not {count}")
 
 
-@contextmanager
-def pg_schema() -> Iterator[str]:
+def pg_schema() -> AbstractContextManager[str]:
     """A PostgreSQL URL with a schema of its own for one module, dropped afterwards."""
-    import psycopg  # noqa: PLC0415
-
-    from tests.integration.ledger.conftest import POSTGRES_URL  # noqa: PLC0415
-
-    try:
-        admin = psycopg.connect(POSTGRES_URL, connect_timeout=3, autocommit=True)
-    except psycopg.OperationalError as exc:
-        message = f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}".splitlines()[0]
-        if os.environ.get("TWOKEY_REQUIRE_POSTGRES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    schema = f"gwforge_t_{uuid.uuid4().hex[:16]}"
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{sep}schema={schema}"
-    finally:
-        admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        admin.close()
+    return private_schema("gwforge_t")
 
 
 @contextmanager
