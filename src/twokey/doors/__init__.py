@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from twokey.doors._pusher import key_fingerprint, pusher_from_env
     from twokey.doors._record import ledger_entries
     from twokey.doors._server import serve
+    from twokey.doors._symrefs import through_symrefs
     from twokey.doors._trusted import RemoteRefs, policy_at, remote_refs
 
 _LAZY = {
@@ -53,6 +54,7 @@ _LAZY = {
     "ReportFormat": "twokey.doors._formats",
     "TrustedPolicy": "twokey.doors._policy_source",
     "answer": "twokey.doors._pipeline",
+    "through_symrefs": "twokey.doors._symrefs",
     "base_policy": "twokey.doors._base_policy",
     "decide": "twokey.doors._pipeline",
     "door_deny": "twokey.doors._pipeline",
@@ -120,6 +122,7 @@ __all__ = [
     "run_deploy_check",
     "run_hook",
     "serve",
+    "through_symrefs",
     "trusted_policy",
     "uninstall_hook",
 ]

@@ -96,11 +96,18 @@ async def post_check(
 def _check(gateway: Gateway, body: CheckBody) -> tuple[Report, list[int], int]:
     """Judge, record, count: ``(report, ledger indexes, HTTP status)``."""
     from twokey.doors import Judgement as _Judgement  # noqa: PLC0415
-    from twokey.doors import Report, door_deny  # noqa: PLC0415
+    from twokey.doors import (  # noqa: PLC0415
+        Report,
+        door_deny,
+        through_symrefs,
+    )
 
     reader = _reader(gateway)
     update = _update(reader, body)
     try:
+        # Judged as the ref that would move: a symbolic ref on the server is a second name
+        # for its target, and a push to it moves the target (as the hook judges it).
+        (update,), _ = through_symrefs(reader.git, [update])
         trusted = gateway.policy(reader)
     except TwokeyError as exc:  # no usable policy: nothing can be decided (fail closed)
         decision = door_deny(update.subject, FindingCode.MALFORMED_INPUT, exc.message, exc.hint)
@@ -156,7 +163,7 @@ def _judge(
         repository=gateway.repository,
         now=gateway.now(),
         envelopes=cached_envelopes(reader),
-        default_ref=gateway.default_ref(),
+        default_ref=gateway.default_ref(reader),
         signatures=True,
         reviewed_only=update.old,  # only the base the caller names counts as reviewed
     )

@@ -229,7 +229,7 @@ class Gateway:
         from twokey.doors import trusted_policy  # noqa: PLC0415
 
         reader = reader or self.reader()
-        ref = reader.head_ref()
+        ref = self.default_ref(reader)
         found = reader.blob_at(ref, _POLICY_PATH) if ref else None
         key = (ref, found[0]) if found is not None else None
         cached = self._policy
@@ -240,9 +240,17 @@ class Gateway:
             self._policy = (key, trusted)
         return trusted
 
-    def default_ref(self) -> str:
-        """The repository's default branch (where the trusted policy lives)."""
-        return self.reader().head_ref()
+    def default_ref(self, reader: GitReader | None = None) -> str:
+        """The repository's default branch (where the trusted policy lives): the branch HEAD
+        names, through symbolic refs, as the hook resolves it.
+
+        Raises:
+            InfrastructureError: symbolic refs nested deeper than git follows them.
+        """
+        from twokey.doors import through_symrefs  # noqa: PLC0415
+
+        reader = reader or self.reader()
+        return through_symrefs(reader.git, [], reader.head_ref())[1]
 
     def create_tables(self, statements: Sequence[str]) -> None:
         """Run a feature's ``CREATE TABLE IF NOT EXISTS`` statements, one process at a time

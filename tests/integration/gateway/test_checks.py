@@ -201,3 +201,17 @@ def test_the_git_cache_never_hides_a_new_ref(api: Api) -> None:
     api.world.origin.git("update-ref", "-d", ref)  # the approval is withdrawn
     time.sleep(0.3)
     assert check(api, api.commit("Y"), commit)["verdict"] == "deny"
+
+
+def test_a_second_name_for_the_protected_branch_is_judged_as_the_branch(api: Api) -> None:
+    """A symbolic ref on the server (``refs/heads/release`` -> ``main``): a push to it moves
+    ``main``, so a check of it is judged under ``main``'s rule, as the hook judges it."""
+    origin = api.world.origin
+    origin.git("symbolic-ref", "refs/heads/release", MAIN)
+    try:
+        answer = check(api, api.commit("P"), api.commit("Y"), ref="refs/heads/release")
+    finally:
+        origin.git("symbolic-ref", "--delete", "refs/heads/release")
+    assert answer["verdict"] == "deny", answer
+    assert "INSUFFICIENT_APPROVALS" in codes(answer), answer
+    assert answer["ref"] == MAIN
