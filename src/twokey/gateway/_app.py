@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 from twokey import __version__
 from twokey.errors import ConfigError, InfrastructureError, TwokeyError, UsageError
 from twokey.gateway._config import GatewayConfig
+from twokey.gateway._fast_checks import FastChecks
 from twokey.gateway._limits import BodyLimit
 from twokey.gateway._metrics import RequestMetrics
 from twokey.gateway._state import Gateway
@@ -69,10 +70,20 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "bad request: " + "; ".join(parts)
 
 
+def _error_answer(exc: Exception) -> JSONResponse:
+    """The app's answer to an HTTP or twokey error raised where its handlers do not reach
+    (the fast path of checks, in front of them)."""
+    if isinstance(exc, HTTPException):
+        return _error(exc.status_code, str(exc.detail), headers=exc.headers)
+    if isinstance(exc, TwokeyError):
+        return _error(_status_of(exc), exc.message, exc.hint)
+    raise exc
+
+
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail), headers=exc.headers)
+        return _error_answer(exc)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -80,7 +91,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(TwokeyError)
     async def twokey_error(_request: Request, exc: TwokeyError) -> JSONResponse:
-        return _error(_status_of(exc), exc.message, exc.hint)
+        return _error_answer(exc)
 
     @app.exception_handler(Exception)
     async def internal(_request: Request, exc: Exception) -> JSONResponse:
@@ -122,6 +133,7 @@ def create_app(config: GatewayConfig | None = None, gateway: Gateway | None = No
         router = getattr(module, "router", None)
         if router is not None:
             app.include_router(router)
+    app.add_middleware(FastChecks, errors=_error_answer)  # innermost: after the body limit
     limit = (config.max_body if config else None) or 1 << 20
     app.add_middleware(BodyLimit, limit=limit)
     app.add_middleware(RequestMetrics)  # outermost: every answer is counted and timed

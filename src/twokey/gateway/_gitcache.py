@@ -24,7 +24,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -54,10 +54,12 @@ _READ_ONLY = frozenset(
 )
 _RACY_NS = 200_000_000  # 0.2 s: a modification this recent may share a tick with the next
 _FILES = ("HEAD", "packed-refs", "config", "shallow", "info/grafts", "objects/info/alternates")
+_FILE_DIRS = (".", "info", "objects/info")  # the directories of _FILES
 _MAX_BYTES = 64 << 20  # answers kept per process (the largest drop first when full)
 _MAX_FACTS = 1024  # parsed changes and evidence selections kept per process
 
 State = tuple[object, ...]
+Watch = Callable[[str], None]
 
 
 class _Answers:
@@ -193,7 +195,9 @@ def cached_reader(git_dir: Path) -> GitReader:
     """A reader of ``git_dir`` whose read-only git answers (and parsed changes) are cached
     under the refs' current fingerprint (a plain reader when the refs changed too recently to
     be fingerprinted)."""
-    state = fingerprint(git_dir)
+    from twokey.gateway._refwatch import current_fingerprint  # noqa: PLC0415
+
+    state = current_fingerprint(git_dir)
     if state is None:
         return GitReader(git_dir, env={})
     reader = _CachedReader(git_dir, env={})
@@ -211,10 +215,17 @@ def cached_envelopes(reader: GitReader) -> EnvelopeSource:
     return EnvelopeSource(reader)
 
 
-def fingerprint(git_dir: Path) -> State | None:
-    """What changes whenever a ref does; None when something changed too recently to tell."""
+def fingerprint(git_dir: Path, watch: Watch | None = None) -> State | None:
+    """What changes whenever a ref does; None when something changed too recently to tell.
+
+    ``watch`` (a :class:`~twokey.gateway._refwatch.RefWatch`'s) is called with every directory
+    the fingerprint depends on, before it is read: a change after that is reported to it.
+    """
     racy = time.time_ns() - _RACY_NS
     parts: list[object] = []
+    if watch is not None:
+        for directory in _FILE_DIRS:
+            watch(str(git_dir / directory))
     for name in _FILES:
         try:
             st = os.stat(git_dir / name)
@@ -228,6 +239,8 @@ def fingerprint(git_dir: Path) -> State | None:
         stack = [str(git_dir / top)]
         while stack:
             directory = stack.pop()
+            if watch is not None:
+                watch(directory)
             try:
                 mtime = os.stat(directory).st_mtime_ns
             except FileNotFoundError:

@@ -15,7 +15,7 @@ under its own ref in the repository's evidence refs, where every door reads evid
 
 from __future__ import annotations
 
-__all__ = ["router"]
+__all__ = ["CHECKERS", "CheckBody", "answer", "check", "router"]
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 router = APIRouter(tags=["checks and evidence"])
 # Checks run on a few threads of their own: dozens of threads taking turns at the GIL cost
 # more than they overlap (a check is mostly Python); a few keep group commits batching.
-_CHECKERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="twokey-check")
+CHECKERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="twokey-check")
 
 DOOR = "gateway-check"
 EVIDENCE_DOOR = "gateway-evidence"
@@ -84,16 +84,16 @@ async def post_check(
     gateway = gateway_of(request)
     del caller  # authenticated; a check asks, it pushes nothing (no pusher is recorded)
     loop = asyncio.get_running_loop()
-    report, indexes, status = await loop.run_in_executor(_CHECKERS, _check, gateway, body)
+    report, indexes, status = await loop.run_in_executor(CHECKERS, check, gateway, body)
     if format != "json":
         from twokey.doors import ReportFormat, render  # noqa: PLC0415
 
         text = render(ReportFormat(format), report)
         return Response(text, status_code=status, media_type=_CONTENT_TYPES[format])
-    return JSONResponse(_answer(report, indexes), status_code=status)
+    return JSONResponse(answer(report, indexes), status_code=status)
 
 
-def _check(gateway: Gateway, body: CheckBody) -> tuple[Report, list[int], int]:
+def check(gateway: Gateway, body: CheckBody) -> tuple[Report, list[int], int]:
     """Judge, record, count: ``(report, ledger indexes, HTTP status)``."""
     from twokey.doors import Judgement as _Judgement  # noqa: PLC0415
     from twokey.doors import (  # noqa: PLC0415
@@ -200,7 +200,7 @@ def _record(gateway: Gateway, report: Report, *, status: int) -> tuple[Report, l
     return report, indexes, status
 
 
-def _answer(report: Report, indexes: list[int]) -> dict[str, Any]:
+def answer(report: Report, indexes: list[int]) -> dict[str, Any]:
     """``{verdict, findings, counted, excluded, policy, ledger_index}`` of the one update."""
     decision = report.judgements[0].decision.to_dict()
     return {

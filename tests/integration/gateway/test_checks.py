@@ -215,3 +215,35 @@ def test_a_second_name_for_the_protected_branch_is_judged_as_the_branch(api: Api
     assert answer["verdict"] == "deny", answer
     assert "INSUFFICIENT_APPROVALS" in codes(answer), answer
     assert answer["ref"] == MAIN
+
+
+def _both_paths(api: Api, body: dict[str, str]) -> tuple[object, object]:
+    """The same check answered by the fast path and by the FastAPI route (``?format=json``
+    is the route's: the fast path takes no query string)."""
+    answers = []
+    with api.gateway.client(api.token) as http:
+        for params in ({}, {"format": "json"}):
+            answer = http.post("/v1/checks", json=body, params=params)
+            data = answer.json()
+            if isinstance(data, dict) and isinstance(data.get("ledger_index"), int):
+                data["ledger_index"] = "recorded"
+            answers.append((answer.status_code, data))
+    return answers[0], answers[1]
+
+
+@pytest.mark.parametrize("case", ["allowed", "denied", "created", "unknown-commit"], ids=str)
+def test_the_fast_path_answers_exactly_as_the_route(api: Api, case: str) -> None:
+    commit = api.commit("X")
+    approve(api, commit, "bob")
+    bodies = {
+        "allowed": {"ref": MAIN, "old": api.commit("P"), "new": commit},
+        "denied": {"ref": MAIN, "old": api.commit("P"), "new": api.commit("Y")},
+        "created": {"ref": "refs/heads/other", "old": ZERO, "new": commit},
+        "unknown-commit": {"ref": MAIN, "old": api.commit("P"), "new": "1234567890" * 4},
+    }
+    with open_ledger(api.database) as ledger:
+        before = ledger.size()
+    fast, slow = _both_paths(api, bodies[case])
+    assert fast == slow
+    with open_ledger(api.database) as ledger:
+        assert ledger.size() == before + (0 if case == "unknown-commit" else 2)
