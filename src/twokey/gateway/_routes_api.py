@@ -15,7 +15,7 @@ under its own ref in the repository's evidence refs, where every door reads evid
 
 from __future__ import annotations
 
-__all__ = ["CHECKERS", "CheckBody", "answer", "check", "router"]
+__all__ = ["CHECKERS", "CheckBody", "Checked", "answer", "check", "router"]
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
@@ -67,6 +67,7 @@ class CheckBody(BaseModel):
 
 
 Format = Literal["json", "sarif", "junit", "github", "text"]
+Checked = tuple["Report", list[int], int]  # the report, its ledger indexes, the HTTP status
 
 
 @router.post("/v1/checks", summary="judge a ref update (as twokey check does)")
@@ -93,7 +94,7 @@ async def post_check(
     return JSONResponse(answer(report, indexes), status_code=status)
 
 
-def check(gateway: Gateway, body: CheckBody) -> tuple[Report, list[int], int]:
+def check(gateway: Gateway, body: CheckBody) -> Checked:
     """Judge, record, count: ``(report, ledger indexes, HTTP status)``."""
     from twokey.doors import Judgement as _Judgement  # noqa: PLC0415
     from twokey.doors import (  # noqa: PLC0415

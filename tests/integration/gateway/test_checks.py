@@ -4,6 +4,7 @@ and what a caller cannot do (no credentials, unknown commits, bad bodies)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -247,3 +248,31 @@ def test_the_fast_path_answers_exactly_as_the_route(api: Api, case: str) -> None
     assert fast == slow
     with open_ledger(api.database) as ledger:
         assert ledger.size() == before + (0 if case == "unknown-commit" else 2)
+
+
+def test_a_revoked_or_expired_token_is_refused_at_once(api: Api) -> None:
+    """The fast path looks the token up on every check, as the route does: a revocation
+    counts from the next request; an expired token, a session cookie or none is the route's
+    401, with its header."""
+    from tests.integration.gateway._api import service_token  # noqa: PLC0415
+    from twokey.forge import ForgeStore  # noqa: PLC0415
+    from twokey.gateway._auth import Tokens  # noqa: PLC0415
+
+    body = {"ref": MAIN, "old": api.commit("P"), "new": api.commit("Y")}
+    token = service_token(api.database)
+    with api.gateway.client(token) as http:
+        assert http.post("/v1/checks", json=body).status_code == 200
+    store = ForgeStore(api.database)
+    try:
+        tokens = Tokens(store.db)
+        tokens.revoke_hash(hashlib.sha256(token.encode()).hexdigest(), datetime.now(UTC))
+        expired = tokens.issue("service", "ci", "old", datetime(2020, 1, 1, tzinfo=UTC), 60)
+        session = tokens.issue("session", "bob", "browser", datetime.now(UTC), 3600)
+    finally:
+        store.close()
+    for refused in (token, expired, session):
+        with api.gateway.client(refused) as http:
+            answer = http.post("/v1/checks", json=body)
+        assert answer.status_code == 401, refused
+        assert answer.headers["www-authenticate"] == "Bearer"
+        assert answer.json()["error"].startswith("sign in first")
