@@ -215,3 +215,47 @@ def test_a_second_name_for_the_protected_branch_is_judged_as_the_branch(api: Api
     assert answer["verdict"] == "deny", answer
     assert "INSUFFICIENT_APPROVALS" in codes(answer), answer
     assert answer["ref"] == MAIN
+
+
+def test_evidence_received_before_its_keys_window_does_not_count(
+    tmp_path: Path, keys: Keys
+) -> None:
+    """Attack: bob's key is only valid from D on (say it was alice's laptop's until D). An
+    approval the gate received before D must not count after D, although the key is valid at
+    the gateway's clock: the gateway judges the key at the ledger's receipt, as the hook does."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from twokey.ledger import EvidenceRecord, to_entry  # noqa: PLC0415
+
+    opens = datetime.now(UTC) - timedelta(hours=1)
+    with running_api(tmp_path, keys, "sqlite") as api:
+        origin = api.world.origin
+        bob = api.world.keys.public()["bob"]
+        admin = origin.clone(tmp_path / "admin", ALICE)
+        policy = admin.path / ".twokey/policy.yml"
+        window = f"valid_after: '{opens.isoformat(timespec='seconds')}'"
+        text = policy.read_text().replace(f'keys: ["{bob}"]', f'keys: [{{key: "{bob}", {window}}}]')
+        policy.write_text(text)
+        admin.git("commit", "-qam", "bob's key is valid from D on")
+        admin.git("push", "-q", "origin", "main")
+        base = admin.rev_parse("HEAD")
+        admin.commit({"app.py": "early\n"}, "Change", ALICE)
+        admin.git("push", "-q", "origin", "HEAD:refs/heads/early")
+        early = admin.rev_parse("HEAD")
+        admin.commit({"app.py": "late\n"}, "Change again", ALICE)
+        admin.git("push", "-q", "origin", "HEAD:refs/heads/late")
+        late = admin.rev_parse("HEAD")
+        tree = origin.git("rev-parse", f"{early}^{{tree}}").strip()
+        signed = sign_approval(
+            api.world.keys.signers["bob"], repository="shop", ref=MAIN, commit=early,
+            tree=tree, when=datetime.now(UTC),
+        )  # fmt: skip
+        ref = GitEvidenceStore(origin.path).put(signed, early)
+        received = opens - timedelta(hours=1)  # the hook recorded it before D
+        with open_ledger(api.database) as ledger:
+            ledger.append([to_entry(EvidenceRecord("git-hook", "shop", ref=ref), received)])
+        approve(api, late)  # received now (no receipt): judged at the gateway's clock
+        assert check(api, base, late)["verdict"] == "allow"  # the key's window is open now
+        answer = check(api, base, early)
+    assert answer["verdict"] == "deny", answer
+    assert "INSUFFICIENT_APPROVALS" in codes(answer)
