@@ -212,7 +212,9 @@ def serve(root: Path, repo: Repo, database: str, workers: int) -> Iterator[Serve
         store = ForgeStore(database or f"sqlite://{data / 'gateway.db'}")
         from twokey.gateway._auth import Tokens  # noqa: PLC0415
 
-        token = Tokens(store.db).issue("service", "ci", "bench", datetime.now(UTC), 86400)
+        token = Tokens(store.db).issue(
+            "service", "ci", "bench", datetime.now(UTC), 86400, credential="service:ci"
+        )
         store.close()
         yield Server(f"http://127.0.0.1:{port}", port, process, token)
     finally:

@@ -93,3 +93,38 @@ def start_gateway(
         time.sleep(0.05)
     gateway.stop()
     raise RuntimeError(f"twokey serve did not answer within {timeout} s:\n{gateway.stderr()}")
+
+
+def issue_token(
+    database: str,
+    kind: str,
+    subject: str,
+    repo: Path | None = None,
+    ttl: int = 3600,
+    name: str = "test",
+    credential: str = "",
+) -> str:
+    """A token issued straight into a gateway's database (what ``twokey login`` or an operator
+    would obtain), bound as the gateway binds them: a service to itself, a person to their
+    first key (or ``sso:`` alias) in ``repo``'s trusted policy; ``credential`` overrides that
+    (for someone the policy does not list)."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from twokey.doors import trusted_policy  # noqa: PLC0415
+    from twokey.forge import open_database  # noqa: PLC0415
+    from twokey.gateway import Tokens, credential_of  # noqa: PLC0415
+    from twokey.git import GitReader  # noqa: PLC0415
+
+    if credential:
+        pass
+    elif kind == "service":
+        credential = f"service:{subject}"
+    else:
+        assert repo is not None, "a person's token needs the repository whose policy lists them"
+        reader = GitReader(repo, env={})
+        credential = credential_of(trusted_policy(reader, reader.head_ref()).policy, subject)
+    db = open_database(database)
+    try:
+        return Tokens(db).issue(kind, subject, name, datetime.now(UTC), ttl, credential=credential)
+    finally:
+        db.close()

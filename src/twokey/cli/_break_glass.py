@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from twokey._text import printable
+from twokey.cli._client import add_gateway_option, client_from
 from twokey.cli._output import Subparsers, add_command, add_format, help_handler, print_json
 from twokey.cli._signing import add_signing, signer_from
 from twokey.errors import ExitCode, UsageError
@@ -38,6 +40,13 @@ examples:
   twokey break-glass review 41 --ledger sqlite:///var/lib/twokey/ledger.db \\
       --ssh-key ~/.ssh/id_ed25519 --comment "prod was down, INC-42; fix reviewed"
   twokey break-glass review 41 --verdict unjustified --comment "could have waited" ...
+  twokey break-glass list --gateway https://twokey.example.com     # the gateway's ledger
+  twokey break-glass review 17 --gateway https://twokey.example.com \
+      --ssh-key ~/.ssh/id_ed25519 --comment "INC-42: hotfix reviewed, tests added"
+
+With --gateway (or $TWOKEY_GATEWAY), the gateway's own ledger and policy decide: sign in first
+(twokey login); the review is signed here with your key and checked by the gateway, which
+appends it (403 with the reason when it does not count, e.g. your own break-glass).
 
 An exception is open until a person other than the one who broke glass (and one of the
 policy's break_glass_reviewers, when it names them) reviews it; either verdict closes it, and
@@ -96,8 +105,11 @@ def register(subparsers: Subparsers) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--ledger", required=True, metavar="URL", help="sqlite:///path or postgresql://..."
+        "--ledger",
+        metavar="URL",
+        help="sqlite:///path or postgresql://... (or --gateway: the gateway's ledger)",
     )
+    add_gateway_option(parser)
     parser.add_argument(
         "--policy",
         type=Path,
@@ -113,34 +125,101 @@ def _policy(path: Path) -> Policy:
     return load(path)
 
 
+def _where(args: argparse.Namespace) -> str:
+    """'ledger' or 'gateway': exactly one of --ledger and --gateway (or $TWOKEY_GATEWAY)."""
+    gateway = args.gateway or os.environ.get("TWOKEY_GATEWAY", "")
+    if args.ledger and args.gateway:
+        raise UsageError("name --ledger or --gateway, not both")
+    if args.ledger:
+        return "ledger"
+    if gateway:
+        return "gateway"
+    raise UsageError(
+        "name the ledger: --ledger URL, or --gateway URL for a gateway's",
+        hint="e.g. --ledger sqlite:///var/lib/twokey/ledger.db",
+    )
+
+
 def _list(args: argparse.Namespace) -> int:
+    if _where(args) == "gateway":
+        rows = client_from(args).get("/v1/break-glass")["exceptions"]
+        return _print_list(args, rows, [])
     from twokey.audit import read_exceptions  # noqa: PLC0415
 
     policy = _policy(args.policy)
     exceptions = read_exceptions(args.ledger, policy, args.ledger_key)
     rows = [e.to_dict(_name(policy, e.actor)) for e in exceptions.resolve(policy)]
+    notes = []
+    if exceptions.assurance is not None:
+        notes.append(f"ledger verified; {exceptions.assurance.summary()}")
+    if exceptions.unreadable:
+        notes.append(
+            f"{exceptions.unreadable} unreadable ledger entries ignored (twokey ledger verify)"
+        )
+    return _print_list(args, rows, notes)
+
+
+def _print_list(args: argparse.Namespace, rows: list[dict[str, Any]], notes: list[str]) -> int:
+    """Print the exceptions (text or JSON); exit 1 while any is open."""
+    from twokey.audit import exception_text, is_open  # noqa: PLC0415
+
     if args.format == "json":
         print_json(rows)
     else:
-        from twokey.audit import exception_text, is_open  # noqa: PLC0415
-
         for row in rows:
             print(exception_text(row))
             for why in row["refused_reviews"]:
                 print(printable(f"  refused review: {why}"))
         still = sum(1 for r in rows if is_open(r))
         print(f"{len(rows)} break-glass exception(s), {still} open")
-        if exceptions.assurance is not None:
-            print(f"ledger verified; {exceptions.assurance.summary()}")
-        if exceptions.unreadable:
-            print(
-                f"{exceptions.unreadable} unreadable ledger entries ignored (twokey ledger verify)"
+        for note in notes:
+            print(note)
+    return ExitCode.DENY if any(is_open(r) for r in rows) else ExitCode.ALLOW
+
+
+def _review_gateway(args: argparse.Namespace) -> int:
+    """``review --gateway``: sign a review of the exception the gateway lists, and hand it in."""
+    client = client_from(args)
+    rows = client.get("/v1/break-glass")["exceptions"]
+    row = next((r for r in rows if r["entry"] == args.entry), None)
+    if row is None:
+        raise UsageError(
+            f"the gateway's ledger has no break-glass at entry {args.entry}",
+            hint="twokey break-glass list --gateway URL shows them",
+        )
+    envelope = sign_break_glass_review(
+        _signer(args),
+        entry=args.entry,
+        entry_sha256=str(row["entry_sha256"]),
+        verdict=args.verdict,
+        when=datetime.now(UTC),
+        comment=args.comment,
+    )
+    status, answer = client.request(
+        "POST",
+        f"/v1/break-glass/{args.entry}/review",
+        {"envelope": envelope.decode()},
+        ok=(201, 403),
+    )
+    if status == 403:
+        print(printable(f"review refused: {answer.get('error', answer)}"))
+        return ExitCode.DENY
+    result = answer | {"actor": row["actor"], "reason": row["reason"]}
+    if args.format == "json":
+        print_json(result)
+    else:
+        print(
+            printable(
+                f"reviewed the break-glass of ledger entry {args.entry} by {row['actor']} "
+                f"({row['reason']}): {args.verdict}; recorded as entry {answer['review_entry']}"
             )
-    still_open = any(not r["reviewed"] and r["landed"] is not False for r in rows)
-    return ExitCode.DENY if still_open else ExitCode.ALLOW
+        )
+    return ExitCode.ALLOW
 
 
 def _review(args: argparse.Namespace) -> int:
+    if _where(args) == "gateway":
+        return _review_gateway(args)
     from twokey.audit import require_ledger  # noqa: PLC0415
     from twokey.doors import record as append_and_sign  # noqa: PLC0415
     from twokey.engine import evaluate_review, explain  # noqa: PLC0415

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     )
     from twokey.doors._policy_source import NoPolicyError, TrustedPolicy, load_blob, trusted_policy
     from twokey.doors._pusher import key_fingerprint, pusher_from_env
+    from twokey.doors._receipts import ledger_receipts
     from twokey.doors._record import ledger_entries
     from twokey.doors._server import serve
     from twokey.doors._symrefs import through_symrefs
@@ -55,6 +56,7 @@ _LAZY = {
     "TrustedPolicy": "twokey.doors._policy_source",
     "answer": "twokey.doors._pipeline",
     "through_symrefs": "twokey.doors._symrefs",
+    "ledger_receipts": "twokey.doors._receipts",
     "base_policy": "twokey.doors._base_policy",
     "decide": "twokey.doors._pipeline",
     "door_deny": "twokey.doors._pipeline",
@@ -106,6 +108,7 @@ __all__ = [
     "install_hook",
     "key_fingerprint",
     "ledger_entries",
+    "ledger_receipts",
     "load_blob",
     "parse_identity",
     "policy_at",

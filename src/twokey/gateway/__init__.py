@@ -22,6 +22,7 @@ __all__ = [
     "GatewayConfig",
     "Tokens",
     "create_app",
+    "credential_of",
     "prepare_demo",
     "seed_demo",
     "sign_authorization",
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 from twokey.gateway._app import create_app
-from twokey.gateway._auth import Caller, Tokens
+from twokey.gateway._auth import Caller, Tokens, credential_of
 from twokey.gateway._authorization import (
     Authorization,
     AuthorizationRefused,

@@ -303,6 +303,18 @@ def _open(config: GatewayConfig) -> Gateway:
     return gateway
 
 
+def _close(gateway: Gateway) -> None:
+    """Stop what the features started (the forge worker's threads), then close the state: a
+    seeding process must leave no timer behind on a closed database."""
+    from twokey.gateway._app import FEATURES  # noqa: PLC0415
+
+    for name in reversed(FEATURES):
+        stop = getattr(import_module(f"twokey.gateway.{name}"), "shutdown", None)
+        if stop is not None:
+            stop(gateway)
+    gateway.close()
+
+
 def seed_demo(config: GatewayConfig, demo: Demo) -> list[str]:
     """Ask for the demo's deploy requests (once per data directory); their ids."""
     from twokey.gateway._auth import Caller  # noqa: PLC0415
@@ -332,23 +344,26 @@ def seed_demo(config: GatewayConfig, demo: Demo) -> list[str]:
         gateway.ledger().checkpoint(gateway.signer)
         return made
     finally:
-        gateway.close()
+        _close(gateway)
 
 
 def sign_in_codes(config: GatewayConfig, people: list[str]) -> dict[str, str]:
     """A one-time browser code per person, issued as ``twokey login --browser`` gets one:
     the person's API token (recorded, revocable) asks for a code (recorded)."""
     from twokey.gateway import _login  # noqa: PLC0415
-    from twokey.gateway._auth import Tokens  # noqa: PLC0415
+    from twokey.gateway._auth import Tokens, credential_of  # noqa: PLC0415
 
     gateway = _open(config)
     try:
         out = {}
         for person in people:
-            token = Tokens(gateway.db).issue("person", person, "demo", gateway.now(), 600)
+            credential = credential_of(gateway.policy().policy, person)
+            token = Tokens(gateway.db).issue(
+                "person", person, "demo", gateway.now(), 600, credential=credential
+            )
             caller = Tokens(gateway.db).caller(token, gateway.now())
             assert caller is not None
             out[person], _ = _login.issue_code(gateway, caller)
         return out
     finally:
-        gateway.close()
+        _close(gateway)

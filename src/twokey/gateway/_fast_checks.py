@@ -12,8 +12,9 @@ itself and hands **everything else** to the FastAPI route unchanged (the same bo
   what ``CheckBody`` accepts, on which both read the same values
   (tests/unit/gateway/test_fast_checks.py checks it against the model);
 * a caller that the route's own dependency, :func:`~twokey.gateway._auth.authenticated`,
-  accepts: its token looked up by the same function (``optional_caller``), on the check's
-  own thread (one thread hop a check instead of two).
+  accepts: its token looked up and held against the trusted policy by the same functions
+  (``optional_caller``, ``still_trusted``), on the check's own thread (one thread hop a
+  check instead of three).
 
 Such a request is judged and recorded by the same function as the route's (``check``), on
 the same executor, and answered by the same ``answer``; its errors are the app's. Any request
@@ -37,7 +38,7 @@ from fastapi.responses import JSONResponse, Response
 
 from twokey.errors import TwokeyError
 from twokey.gateway import _routes_api as api
-from twokey.gateway._auth import gateway_of, optional_caller
+from twokey.gateway._auth import gateway_of, optional_caller, still_trusted
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -159,9 +160,12 @@ class FastChecks:
 
 
 def _authorized_check(request: Request, body: api.CheckBody) -> api.Checked | None:
-    """The caller as :func:`~twokey.gateway._auth.authenticated` finds it for a bearer token
-    (a cookie caller needs its CSRF check: the route's), then the check; on one thread."""
+    """The check, for a caller :func:`~twokey.gateway._auth.authenticated` accepts, by its
+    own steps for a bearer token: the token is known, live and not a session's
+    (``optional_caller``), and the trusted policy still stands behind it (``still_trusted``);
+    None for anything else (the route answers it: 401, 403). Keep it in step with
+    ``authenticated``."""
     caller = optional_caller(request)
-    if caller is None or caller.cookie:
+    if caller is None or caller.cookie or still_trusted(request, caller) is not None:
         return None
     return api.check(gateway_of(request), body)

@@ -78,6 +78,11 @@ TABLES = (
         hash TEXT PRIMARY KEY,
         creator TEXT NOT NULL
     )""",
+    # The credential a browser code's session inherits (the asking token's key or identity).
+    """CREATE TABLE IF NOT EXISTS twokey_gateway_code_credentials (
+        hash TEXT PRIMARY KEY,
+        credential TEXT NOT NULL
+    )""",
 )
 
 
@@ -216,20 +221,27 @@ def sign_in(gateway: Gateway, person: str, nonce: str, signature: str) -> Signed
         record_access(gateway, "sign-in-refused", person or bound, "ssh", detail=exc.message)
         raise
     parsed = parse_sshsig(signature.encode())
+    key = str(Alias.key(parsed.public_key))
     return issue_token(
-        gateway, "person", who, "twokey login", "ssh", fingerprint(parsed.public_key)
+        gateway, "person", who, "twokey login", "ssh", key, fingerprint(parsed.public_key)
     )
 
 
 def issue_token(
-    gateway: Gateway, kind: str, person: str, name: str, method: str, detail: str = ""
+    gateway: Gateway,
+    kind: str,
+    person: str,
+    name: str,
+    method: str,
+    credential: str,
+    detail: str = "",
 ) -> SignedIn:
-    """Issue a token, record it, and only then hand it out (revoked when it cannot be
-    recorded: nobody ever saw it)."""
+    """Issue a token bound to ``credential``, record it, and only then hand it out (revoked
+    when it cannot be recorded: nobody ever saw it)."""
     now = gateway.now()
     ttl = gateway.config.session_ttl if kind == "session" else gateway.config.token_ttl
     tokens = Tokens(gateway.db)
-    token = tokens.issue(kind, person, name, now, ttl)
+    token = tokens.issue(kind, person, name, now, ttl, credential=credential)
     hashed = digest(token)
     action = "session" if kind == "session" else "sign-in"
     try:
@@ -257,10 +269,16 @@ def issue_code(gateway: Gateway, caller: Caller) -> tuple[str, datetime]:
     code = _new_code()
     expires = gateway.now() + timedelta(seconds=CODE_TTL)
     record_access(gateway, "browser-code", caller.person, "token", token=caller.token_hash[:12])
-    gateway.db.execute(
-        "INSERT INTO twokey_gateway_codes (hash, person, expires) VALUES (?, ?, ?)",
-        (digest(_normal_code(code)), caller.person, expires.isoformat()),
-    )
+    hashed = digest(_normal_code(code))
+    with gateway.db.transaction():
+        gateway.db.execute(
+            "INSERT INTO twokey_gateway_codes (hash, person, expires) VALUES (?, ?, ?)",
+            (hashed, caller.person, expires.isoformat()),
+        )
+        gateway.db.execute(
+            "INSERT INTO twokey_gateway_code_credentials (hash, credential) VALUES (?, ?)",
+            (hashed, caller.credential),
+        )
     return code, expires
 
 
@@ -278,10 +296,16 @@ def open_session(gateway: Gateway, code: str) -> SignedIn:
     """
     if not code or len(code) > 32:
         raise SignInError("a sign-in code looks like ABCD-EFGH (twokey login --browser)")
+    hashed = digest(_normal_code(code))
     who = _consume(gateway, "twokey_gateway_codes", _normal_code(code), "sign-in code")
     if not is_person(gateway, who):
         raise SignInError(f"{who} is no longer a person in the trusted policy")
-    return issue_token(gateway, "session", who, "browser (code)", "code")
+    rows = gateway.db.rows(
+        "SELECT credential FROM twokey_gateway_code_credentials WHERE hash = ?", (hashed,)
+    )
+    if not rows:
+        raise SignInError("this sign-in code names no credential: ask for a new one")
+    return issue_token(gateway, "session", who, "browser (code)", "code", str(rows[0][0]))
 
 
 def redeem_code(gateway: Gateway, code: str) -> str | None:
@@ -313,7 +337,9 @@ def create_service_token(
         raise UsageError("a service token lives 1 to 366 days")
     now = gateway.now()
     tokens = Tokens(gateway.db)
-    token = tokens.issue("service", service, name or service, now, days * 86400)
+    token = tokens.issue(
+        "service", service, name or service, now, days * 86400, credential=f"service:{service}"
+    )
     hashed = digest(token)
     try:
         record_access(

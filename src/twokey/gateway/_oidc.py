@@ -308,7 +308,8 @@ def finish(gateway: Gateway, state: str, code: str, secret: str) -> SignedIn:
         record_access(gateway, "sign-in-refused", identity, "sso", detail=exc.message)
         raise
     detail = f"{found.issuer} {gateway.config.oidc_claim}={identity}"
-    return issue_token(gateway, "session", person, "browser (sso)", "sso", detail)
+    credential = str(Alias.sso(identity))
+    return issue_token(gateway, "session", person, "browser (sso)", "sso", credential, detail)
 
 
 def setup(gateway: Gateway) -> None:

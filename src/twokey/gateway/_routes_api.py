@@ -154,8 +154,12 @@ def _update(reader: GitReader, body: CheckBody) -> RefUpdate:
 def _judge(
     gateway: Gateway, reader: GitReader, trusted: TrustedPolicy, update: RefUpdate
 ) -> Judgement:
-    """The hook's gate, over the gateway's repository, its evidence refs and its clock."""
-    from twokey.doors import Gate  # noqa: PLC0415
+    """The hook's gate, over the gateway's repository, its evidence refs and its clock; keys
+    are judged when the gateway's ledger first received the evidence (ADR 0013), as the hook
+    does with the same ledger."""
+    from functools import partial  # noqa: PLC0415
+
+    from twokey.doors import Gate, ledger_receipts  # noqa: PLC0415
     from twokey.gateway._gitcache import cached_envelopes  # noqa: PLC0415
 
     gate = Gate(
@@ -167,6 +171,7 @@ def _judge(
         default_ref=gateway.default_ref(reader),
         signatures=True,
         reviewed_only=update.old,  # only the base the caller names counts as reviewed
+        receipts=partial(ledger_receipts, gateway.config.database_url),
     )
     return gate.judge(update)
 

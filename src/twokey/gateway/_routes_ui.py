@@ -28,7 +28,14 @@ from starlette.concurrency import run_in_threadpool
 
 from twokey import __version__
 from twokey.gateway import _views
-from twokey.gateway._auth import Caller, authenticated, csrf_token, gateway_of, optional_caller
+from twokey.gateway._auth import (
+    Caller,
+    authenticated,
+    csrf_token,
+    gateway_of,
+    optional_caller,
+    still_trusted,
+)
 
 if TYPE_CHECKING:
     import jinja2
@@ -93,6 +100,8 @@ async def _viewer(request: Request) -> Caller | None:
     caller = await run_in_threadpool(optional_caller, request)
     if caller is not None and caller.person is None:
         raise HTTPException(403, f"{caller.subject} is a service: the web UI is for people")
+    if caller is not None and await run_in_threadpool(still_trusted, request, caller) is not None:
+        return None  # the policy no longer stands behind this session: sign in again
     return caller
 
 

@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.integration.doors._deploys import World, make_world
 from tests.integration.git._harness import Keys
-from tests.support.gateway import RunningGateway, start_gateway
+from tests.support.gateway import RunningGateway, issue_token, start_gateway
 from tests.support.postgres import private_schema
-from twokey.forge import ForgeStore
-from twokey.gateway._auth import Tokens
 
 MAIN = "refs/heads/main"
 
@@ -30,11 +27,7 @@ def database_of(data: Path, database: str) -> str:
 
 def service_token(url: str, subject: str = "ci", kind: str = "service") -> str:
     """A token issued in the gateway's database (what an operator gives a CI job)."""
-    store = ForgeStore(url)
-    try:
-        return Tokens(store.db).issue(kind, subject, f"{subject} test", datetime.now(UTC), 3600)
-    finally:
-        store.close()
+    return issue_token(url, kind, subject, name=f"{subject} test")
 
 
 @dataclass

@@ -15,14 +15,13 @@ import subprocess
 import sys
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
 from tests.integration.doors._deploys import ARTIFACT, SIGNED, World, make_world
 from tests.integration.git._harness import REPOSITORY, Keys, policy_text
-from tests.support.gateway import RunningGateway, start_gateway
+from tests.support.gateway import RunningGateway, issue_token, start_gateway
 from tests.support.gitrepo import ERIN
 from tests.support.postgres import private_schema
 from twokey.evidence import GitEvidenceStore, sign_provenance
@@ -83,15 +82,10 @@ class DeployWorld:
         with self.client(who) as http:
             return http.post(f"/v1/deploys/{deploy_id}/{action}", json=body or None)
 
-    def issue(self, kind: str, subject: str, ttl: int = 3600) -> str:
-        from twokey.forge import open_database  # noqa: PLC0415
-        from twokey.gateway import Tokens  # noqa: PLC0415
-
-        db = open_database(self.database or f"sqlite://{self.gateway.data / 'gateway.db'}")
-        try:
-            return Tokens(db).issue(kind, subject, "test", datetime.now(UTC), ttl)
-        finally:
-            db.close()
+    def issue(self, kind: str, subject: str, ttl: int = 3600, credential: str = "") -> str:
+        database = self.database or f"sqlite://{self.gateway.data / 'gateway.db'}"
+        repo = self.world.origin.path
+        return issue_token(database, kind, subject, repo, ttl, credential=credential)
 
     def env(self, who: str = "") -> dict[str, str]:
         """The environment of a CLI run as ``who`` against this gateway."""

@@ -33,12 +33,14 @@ GITLAB_PROJECT = "octo%2Fshop"
 
 
 def deploy_policy(keys: Keys) -> str:
-    """The forge tests' policy, with dave's and the CI's keys and a production environment."""
+    """The forge tests' policy, with the people's and the CI's keys and a production environment."""
     pub = keys.public()
-    text = POLICY.replace(
-        "github: dave, gitlab: dave}",
-        f'github: dave, gitlab: dave, keys: ["{pub["dave"]}"]}}',
-    )
+    text = POLICY
+    for who in ("bob", "carol", "dave"):  # people who sign in to the gateway have keys
+        text = text.replace(
+            f"github: {who}, gitlab: {who}}}",
+            f'github: {who}, gitlab: {who}, keys: ["{pub[who]}"]}}',
+        )
     text = text.replace(
         "services:\n",
         f'services:\n  ci: {{name: CI, emails: [ci@example.com], keys: ["{pub["ci"]}"]}}\n',

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.gateway import RunningGateway, start_gateway
-from twokey.forge import open_database
+from tests.support.gateway import RunningGateway, issue_token, start_gateway
 from twokey.gateway import GatewayConfig, prepare_demo, seed_demo
-from twokey.gateway._auth import SESSION_COOKIE, Tokens
+from twokey.gateway._auth import SESSION_COOKIE
 
 __all__ = ["UiWorld", "csrf_of", "start_ui_world"]
 
@@ -33,14 +32,12 @@ class UiWorld:
     gateway: RunningGateway
     data: Path
     requests: dict[str, str]  # scenario -> deploy id
+    repo: Path  # the demo's repository (its policy lists the people)
 
     def session(self, person: str) -> str:
         """A browser session token for ``person`` (as a redeemed code would give)."""
-        db = open_database(f"sqlite://{self.data / 'gateway.db'}")
-        try:
-            return Tokens(db).issue("session", person, "ui test", datetime.now(UTC), 3600)
-        finally:
-            db.close()
+        database = f"sqlite://{self.data / 'gateway.db'}"
+        return issue_token(database, "session", person, self.repo, name="ui test")
 
     def browser(self, person: str = "") -> httpx.Client:
         """An HTTP client with ``person``'s session cookie (none when empty); no redirects."""
@@ -64,7 +61,7 @@ def start_ui_world(root: Path, *args: str) -> UiWorld:
     demo = prepare_demo(data, datetime.now(UTC))
     ids = seed_demo(GatewayConfig(data=data, repo=demo.repo), demo)
     gateway = start_gateway(data, *args, repo=demo.repo)
-    return UiWorld(gateway, data, dict(zip(SCENARIOS, ids, strict=True)))
+    return UiWorld(gateway, data, dict(zip(SCENARIOS, ids, strict=True)), demo.repo)
 
 
 def csrf_of(page: str) -> str:

@@ -250,24 +250,26 @@ def test_the_fast_path_answers_exactly_as_the_route(api: Api, case: str) -> None
         assert ledger.size() == before + (0 if case == "unknown-commit" else 2)
 
 
-def test_a_revoked_or_expired_token_is_refused_at_once(api: Api) -> None:
-    """The fast path looks the token up on every check, as the route does: a revocation
-    counts from the next request; an expired token, a session cookie or none is the route's
-    401, with its header."""
-    from tests.integration.gateway._api import service_token  # noqa: PLC0415
+def test_a_revoked_expired_or_untrusted_token_is_refused_at_once(api: Api) -> None:
+    """The fast path looks the token up on every check and asks the trusted policy about it,
+    as the route does: a revocation counts from the next request; an expired token, a session
+    cookie's token or none is the route's 401 with its header; a service the policy does not
+    list is the route's 403."""
+    from tests.support.gateway import issue_token  # noqa: PLC0415
     from twokey.forge import ForgeStore  # noqa: PLC0415
     from twokey.gateway._auth import Tokens  # noqa: PLC0415
 
     body = {"ref": MAIN, "old": api.commit("P"), "new": api.commit("Y")}
-    token = service_token(api.database)
+    token = issue_token(api.database, "service", "ci")
     with api.gateway.client(token) as http:
         assert http.post("/v1/checks", json=body).status_code == 200
+    expired = issue_token(api.database, "service", "ci", ttl=-60)
+    session = issue_token(api.database, "session", "ci", credential="service:ci")
+    ghost = issue_token(api.database, "service", "ghost")
     store = ForgeStore(api.database)
     try:
-        tokens = Tokens(store.db)
-        tokens.revoke_hash(hashlib.sha256(token.encode()).hexdigest(), datetime.now(UTC))
-        expired = tokens.issue("service", "ci", "old", datetime(2020, 1, 1, tzinfo=UTC), 60)
-        session = tokens.issue("session", "bob", "browser", datetime.now(UTC), 3600)
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        Tokens(store.db).revoke_hash(digest, datetime.now(UTC))
     finally:
         store.close()
     for refused in (token, expired, session):
@@ -276,3 +278,53 @@ def test_a_revoked_or_expired_token_is_refused_at_once(api: Api) -> None:
         assert answer.status_code == 401, refused
         assert answer.headers["www-authenticate"] == "Bearer"
         assert answer.json()["error"].startswith("sign in first")
+    with api.gateway.client(ghost) as http:
+        answer = http.post("/v1/checks", json=body)
+    assert answer.status_code == 403
+    assert answer.json()["error"] == (
+        "ghost is no longer a service in the trusted policy: token refused"
+    )
+
+
+def test_evidence_received_before_its_keys_window_does_not_count(
+    tmp_path: Path, keys: Keys
+) -> None:
+    """Attack: bob's key is only valid from D on (say it was alice's laptop's until D). An
+    approval the gate received before D must not count after D, although the key is valid at
+    the gateway's clock: the gateway judges the key at the ledger's receipt, as the hook does."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from twokey.ledger import EvidenceRecord, to_entry  # noqa: PLC0415
+
+    opens = datetime.now(UTC) - timedelta(hours=1)
+    with running_api(tmp_path, keys, "sqlite") as api:
+        origin = api.world.origin
+        bob = api.world.keys.public()["bob"]
+        admin = origin.clone(tmp_path / "admin", ALICE)
+        policy = admin.path / ".twokey/policy.yml"
+        window = f"valid_after: '{opens.isoformat(timespec='seconds')}'"
+        text = policy.read_text().replace(f'keys: ["{bob}"]', f'keys: [{{key: "{bob}", {window}}}]')
+        policy.write_text(text)
+        admin.git("commit", "-qam", "bob's key is valid from D on")
+        admin.git("push", "-q", "origin", "main")
+        base = admin.rev_parse("HEAD")
+        admin.commit({"app.py": "early\n"}, "Change", ALICE)
+        admin.git("push", "-q", "origin", "HEAD:refs/heads/early")
+        early = admin.rev_parse("HEAD")
+        admin.commit({"app.py": "late\n"}, "Change again", ALICE)
+        admin.git("push", "-q", "origin", "HEAD:refs/heads/late")
+        late = admin.rev_parse("HEAD")
+        tree = origin.git("rev-parse", f"{early}^{{tree}}").strip()
+        signed = sign_approval(
+            api.world.keys.signers["bob"], repository="shop", ref=MAIN, commit=early,
+            tree=tree, when=datetime.now(UTC),
+        )  # fmt: skip
+        ref = GitEvidenceStore(origin.path).put(signed, early)
+        received = opens - timedelta(hours=1)  # the hook recorded it before D
+        with open_ledger(api.database) as ledger:
+            ledger.append([to_entry(EvidenceRecord("git-hook", "shop", ref=ref), received)])
+        approve(api, late)  # received now (no receipt): judged at the gateway's clock
+        assert check(api, base, late)["verdict"] == "allow"  # the key's window is open now
+        answer = check(api, base, early)
+    assert answer["verdict"] == "deny", answer
+    assert "INSUFFICIENT_APPROVALS" in codes(answer)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -195,12 +196,12 @@ def _snapshot(dw: DeployWorld) -> tuple[int, list[tuple[str, str]]]:
 def test_a_caller_the_policy_does_not_know_is_refused(dw: DeployWorld) -> None:
     """A valid token for someone who is nobody in the policy (left, or never there)."""
     before = _snapshot(dw)
-    token = dw.issue("person", "mallory")
+    token = dw.issue("person", "mallory", credential=f"key:{dw.world.keys.public()['stranger']}")
     with dw.gateway.client(token) as http:
         body = {"environment": "production", "commit": dw.z, "artifact": ARTIFACT}
         asked = http.post("/v1/deploys", json=body)
     assert asked.status_code == 403, asked.text
-    assert "mallory is not in the policy" in asked.json()["error"]
+    assert "mallory is no longer a person in the trusted policy" in asked.json()["error"]
     assert _snapshot(dw) == before
 
 
@@ -363,16 +364,27 @@ def test_break_glass_is_marked_and_open_until_someone_else_reviews_it(
     entry = open_ones[0]["entry"]
     assert open_ones[0]["actor"] == "dave"
     assert _cli_break_glass_list(dw) == 1  # the existing command sees it, open
+    assert dw.twokey("break-glass", "list", "--gateway", dw.gateway.url, who="erin").returncode == 1
     own = _review(dw, keys, entry, "dave")
     assert own.status_code == 403
     assert "broke the glass" in own.json()["error"]
     forged = _review(dw, keys, entry, "carol", caller="erin")  # carol's review, sent by erin
     assert forged.status_code == 403
-    done = _review(dw, keys, entry, "carol")
-    assert done.status_code == 201, done.text
-    assert done.json()["reviewer"] == "carol"
+    own_cli = _cli_review(dw, keys, entry, "dave")
+    assert own_cli.returncode == 1, own_cli.stderr
+    assert "review refused" in own_cli.stdout
+    assert "broke the glass" in own_cli.stdout
+    done = _cli_review(dw, keys, entry, "carol")  # signed here, checked and appended there
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"reviewed the break-glass of ledger entry {entry} by dave" in done.stdout
     assert _cli_break_glass_list(dw) == 0
+    listed_after = dw.twokey("break-glass", "list", "--gateway", dw.gateway.url, who="erin")
+    assert listed_after.returncode == 0, listed_after.stdout + listed_after.stderr
+    assert "0 open" in listed_after.stdout
     assert _review(dw, keys, 0, "carol").status_code == 404  # entry 0 is no break-glass
+    nothing = _cli_review(dw, keys, 0, "carol")
+    assert nothing.returncode == 2
+    assert "no break-glass at entry 0" in nothing.stderr
 
 
 def _review(
@@ -395,6 +407,26 @@ def _review(
     )
     with dw.client(caller or reviewer) as http:
         return http.post(f"/v1/break-glass/{entry}/review", json={"envelope": envelope.decode()})
+
+
+def _cli_review(dw: DeployWorld, keys: Keys, entry: int, who: str) -> Any:
+    """``twokey break-glass review ENTRY --gateway URL --ssh-key FILE`` as ``who``."""
+    from cryptography.hazmat.primitives.serialization import (  # noqa: PLC0415
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
+    key = dw.root / f"{who}.key"
+    if not key.exists():
+        pem = keys.signers[who].key.private_bytes(
+            Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption()
+        )
+        key.write_bytes(pem)
+        key.chmod(0o600)
+    argv = ["break-glass", "review", str(entry), "--gateway", dw.gateway.url]
+    argv += ["--ssh-key", str(key), "--comment", "checked INC-42"]
+    return dw.twokey(*argv, who=who)
 
 
 def _cli_break_glass_list(dw: DeployWorld) -> int:

@@ -32,7 +32,7 @@ from tests.integration.gateway._forge_site import (
     wait_for_calls,
 )
 from tests.support.fakeforge import Answer
-from tests.support.gateway import start_gateway
+from tests.support.gateway import issue_token, start_gateway
 from tests.support.gitrepo import ALICE
 from twokey.evidence import GitEvidenceStore, sign_deploy_approval, sign_provenance
 from twokey.ledger import DecisionRecord, DeployRecord
@@ -492,14 +492,7 @@ def test_a_gitlab_deployment_blocked_for_approval_is_answered_through_its_api(
 
 
 def _token(site: Site, kind: str, subject: str) -> str:
-    from twokey.forge import open_database  # noqa: PLC0415
-    from twokey.gateway import Tokens  # noqa: PLC0415
-
-    db = open_database(site.url)
-    try:
-        return Tokens(db).issue(kind, subject, "test", datetime.now(UTC), 3600)
-    finally:
-        db.close()
+    return issue_token(site.url, kind, subject, site.mirror.path)
 
 
 def test_an_operator_approving_in_the_gateway_answers_the_forge_deployment(site: Site) -> None:

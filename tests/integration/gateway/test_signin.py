@@ -410,3 +410,95 @@ def test_behind_https_the_session_cookie_is_secure(tmp_path: Path, keys: Keys) -
             opened = browser.post("/v1/session", json={"code": issued["code"]})
     assert opened.status_code == 200, opened.text
     assert "Secure" in opened.headers["set-cookie"]
+
+
+def _push_policy(served: Served, tmp_path: Path, edit: dict[str, str], message: str) -> None:
+    """Change the trusted policy on the origin's main (erin, an admin, pushes it)."""
+    seed = served.world.origin.clone(tmp_path / "edit", ERIN)
+    policy = seed.path / ".twokey/policy.yml"
+    text = policy.read_text()
+    for old, new in edit.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    policy.write_text(text)
+    seed.git("commit", "-qam", message)
+    seed.git("push", "-q", "origin", "main")
+
+
+def _refused_soon(http: httpx.Client, path: str, **kwargs: object) -> httpx.Response:
+    """The first non-200 answer within 5 s (each process reads the policy once a second)."""
+    deadline = time.monotonic() + 5
+    while (answer := http.get(path, **kwargs)).status_code == 200:  # type: ignore[arg-type]
+        assert time.monotonic() < deadline, f"{path} was still served"
+        time.sleep(0.1)
+    return answer
+
+
+def test_a_key_taken_from_a_person_ends_its_tokens_and_sessions(tmp_path: Path, keys: Keys) -> None:
+    """Attack: alice's laptop key leaks; she is still listed, her entry gets a new key. A token
+    (and a browser session) the thief obtained with the old key must die with it, not live on
+    for its 8 hours because alice is still a person."""
+    with serve(tmp_path, keys) as served, served.gateway.client() as http:
+        stolen = token(http, keys, "alice")
+        with served.gateway.client(stolen) as thief:
+            code = thief.post("/v1/login/browser-code").json()["code"]
+        opened = http.post("/v1/session", json={"code": code})
+        assert opened.status_code == 200, opened.text
+        session = opened.cookies["twokey_session"]
+        new_key = keys.signers["stranger"].public_key  # alice's new key
+        _push_policy(served, tmp_path, {keys.signers["alice"].public_key: new_key}, "rotate")
+        refused = _refused_soon(http, "/v1/tokens", headers=_bearer(stolen))
+        assert refused.status_code == 403
+        assert refused.json()["error"] == (
+            "the key this token was issued for is no longer alice's in the trusted policy: "
+            "sign in again"
+        )
+        cookie = {"twokey_session": session}
+        assert httpx.get(served.gateway.url + "/v1/me", cookies=cookie).status_code == 403
+        page = httpx.get(served.gateway.url + "/", cookies=cookie, follow_redirects=False)
+        assert page.status_code == 303  # the web UI treats it as signed out
+        assert login(http, keys, "alice").status_code == 401  # the old key signs in no more
+        fresh = login(http, keys, "stranger", person="alice")  # the new key does
+        assert fresh.status_code == 200, fresh.text
+        mine = http.get("/v1/me", headers=_bearer(fresh.json()["token"]))
+        assert mine.json()["person"] == "alice"
+
+
+def test_a_service_taken_out_of_the_policy_loses_its_tokens(tmp_path: Path, keys: Keys) -> None:
+    from tests.support.gateway import issue_token  # noqa: PLC0415
+
+    with serve(tmp_path, keys) as served, served.gateway.client() as http:
+        ci = issue_token(f"sqlite://{served.db}", "service", "ci")
+        assert http.get("/v1/me", headers=_bearer(ci)).status_code == 200
+        edit = {"  ci: {": "  robot: {", "[ci]": "[robot]", "carol, ci]": "carol, robot]"}
+        _push_policy(served, tmp_path, edit, "ci is now robot")
+        refused = _refused_soon(http, "/v1/me", headers=_bearer(ci))
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"] == (
+            "ci is no longer a service in the trusted policy: token refused"
+        )
+
+
+def test_a_token_with_no_recorded_credential_is_refused(served: Served, keys: Keys) -> None:
+    """A token from a database before credentials were recorded (or a row an operator
+    inserted by hand) is refused: fail closed, its holder signs in again."""
+    secret = token(served.gateway.client(), keys, "bob")
+    hashed = hashlib.sha256(secret.encode()).hexdigest()
+    served.sql("DELETE FROM twokey_gateway_token_credentials WHERE hash = ?", (hashed,))
+    with served.gateway.client(secret) as http:
+        assert http.get("/v1/me").status_code == 401
+
+
+def test_a_credential_of_another_kind_than_the_token_is_refused(served: Served, keys: Keys) -> None:
+    """A person's token whose credential row says ``service:ci`` (a tampered row) does not
+    make bob a service, and a service token bound to a person's key is no service."""
+    secret = token(served.gateway.client(), keys, "bob")
+    hashed = hashlib.sha256(secret.encode()).hexdigest()
+    served.sql(
+        "UPDATE twokey_gateway_token_credentials SET credential = 'service:ci' WHERE hash = ?",
+        (hashed,),
+    )
+    with served.gateway.client(secret) as http:
+        answer = http.get("/v1/me")
+    assert answer.status_code == 403
+    assert answer.json()["error"] == "this token names no credential: sign in again"

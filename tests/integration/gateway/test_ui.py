@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.integration.gateway._ui import UiWorld, csrf_of, start_ui_world
-from tests.support.gateway import start_gateway
+from tests.support.gateway import issue_token, start_gateway
 from twokey.ledger import leaf_hash, verify_inclusion
 
 PAGES = ("/", "/deploys", "/ledger", "/policy")
@@ -125,14 +125,8 @@ def test_static_files_are_served_without_a_session_and_nothing_else(ui: UiWorld)
 
 
 def test_a_service_token_gets_no_pages(ui: UiWorld) -> None:
-    from datetime import UTC, datetime  # noqa: PLC0415
 
-    from twokey.forge import open_database  # noqa: PLC0415
-    from twokey.gateway._auth import Tokens  # noqa: PLC0415
-
-    db = open_database(f"sqlite://{ui.data / 'gateway.db'}")
-    token = Tokens(db).issue("service", "ci", "test", datetime.now(UTC), 600)
-    db.close()
+    token = issue_token(f"sqlite://{ui.data / 'gateway.db'}", "service", "ci", ttl=600)
     with ui.gateway.client(token) as client:
         answer = client.get("/")
     assert answer.status_code == 403

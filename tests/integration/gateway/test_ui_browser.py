@@ -73,7 +73,7 @@ def _context(browser: Any, ui: UiWorld, person: str = "", viewport: Any = None) 
 
 def _code(ui: UiWorld, person: str) -> str:
     """A one-time browser code, issued as ``twokey login --browser`` gets one."""
-    return sign_in_codes(GatewayConfig(data=ui.data), [person])[person]
+    return sign_in_codes(GatewayConfig(data=ui.data, repo=ui.repo), [person])[person]
 
 
 def test_dave_signs_in_with_a_code_and_sees_the_pending_request(
