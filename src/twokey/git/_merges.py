@@ -15,12 +15,14 @@ when it is forced (every commit a parent of the next: the usual branch), else th
 left to the gate's own read, so the lists are the gate's, order included.
 
 A merge is clean (``Commit.clean_merge``) when its tree is the clean merge of its two parents:
-that stays one ``git merge-tree --write-tree`` per merge (:meth:`MergeRuns.judged`, run in the
-audit's worker threads), the gate's own check. ``git log --remerge-diff`` of many merges in one
-process was tried and rejected: with git 2.39 its verdict for a merge depends on which merges
-the same process re-merged before it (pallets/flask: 5 of 1,725 merges reported unclean in a
-run, clean alone and by merge-tree), so it cannot stand in for the gate. git 2.40's
-``merge-tree --stdin`` would batch this check.
+the gate's own check, ``git merge-tree --write-tree``, for every merge of the run in one
+``git merge-tree --stdin`` (``GitReader.merge_trees``; git 2.39 has it: the same ``real_merge``
+per input line, in one process). ``git log --remerge-diff`` of many merges in one process was
+tried and rejected: with git 2.39 its verdict for a merge depends on which merges the same
+process re-merged before it (pallets/flask: 5 of 1,725 merges reported unclean in a run, clean
+alone and by merge-tree), so it cannot stand in for the gate; ``merge-tree --stdin`` gives
+every merge of pallets/flask and psf/requests exactly the lone merge-tree's tree and verdict,
+in history order and shuffled (ADR 0030), and is property-tested against it.
 """
 
 from __future__ import annotations
@@ -71,12 +73,18 @@ class MergeRuns:
             ordered = _forced_order(brought, commits)
             if ordered is not None:
                 found[merge] = [*ordered, commits[merge]]
-        return found
+        merges_of = [c for commits_of in found.values() for c in commits_of if c.is_merge]
+        judged = {c.sha: c for c in self.reader.clean_merges(merges_of)}
+        return {m: [judged.get(c.sha, c) for c in cs] for m, cs in found.items()}
 
     def judged(self, commits: list[Commit]) -> list[Commit]:
-        """``commits`` with each merge's ``clean_merge`` set by the gate's own merge-tree."""
+        """``commits`` with each merge's ``clean_merge`` set by the gate's own merge-tree
+        (:meth:`read` set it already for the merges it answers for)."""
         return [
-            replace(c, clean_merge=self.reader.clean_merge(c)) if c.is_merge else c for c in commits
+            replace(c, clean_merge=self.reader.clean_merge(c))
+            if c.is_merge and c.clean_merge is None
+            else c
+            for c in commits
         ]
 
 

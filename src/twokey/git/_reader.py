@@ -13,6 +13,7 @@ from __future__ import annotations
 
 __all__ = ["GitReader", "RefTip"]
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,10 +26,39 @@ from twokey.model import ZERO_SHA, Alias, Change, Commit, Landing
 
 SNAPSHOT_PREFIXES = ("refs/heads/", "refs/tags/", EVIDENCE_PREFIX)
 _MERGES_KEPT = 4096  # merge-tree results remembered (an audit reads many merges)
+_OID = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
 
 def _pairs(out: str) -> list[tuple[str, str, str]]:
     return [line.partition(" ") for line in out.splitlines()]
+
+
+def _clean(commit: Commit, trees: Mapping[tuple[str, str], str]) -> bool:
+    """A merge's tree is exactly the clean merge of its two parents (octopus: never)."""
+    if len(commit.parents) != 2:
+        return False
+    tree = trees[commit.parents[0], commit.parents[1]]
+    return bool(tree) and tree == commit.tree
+
+
+def _merge_records(out: bytes, most: int) -> list[str]:
+    """The clean merge tree ("" when not clean) of each complete record of ``git merge-tree
+    --stdin --name-only`` output, in order; stops at the first record not of that shape."""
+    fields = out.split(b"\0")  # the last one is what follows the last NUL: b"" when complete
+    trees: list[str] = []
+    at = 0
+    while len(trees) < most and at + 2 < len(fields):
+        clean, tree = fields[at], fields[at + 1]
+        if clean not in (b"0", b"1") or not _OID.fullmatch(tree):
+            break
+        end = at + 2
+        while end < len(fields) - 1 and fields[end]:
+            end += 1  # conflicted paths (never empty) up to the empty field that ends a record
+        if end == len(fields) - 1 or (clean == b"1" and end != at + 2):
+            break  # cut short, or a clean merge listing conflicts: not what git prints
+        trees.append(tree.decode() if clean == b"1" else "")
+        at = end + 1
+    return trees
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,18 +284,54 @@ class GitReader:
             self._merges[key] = found
         return found
 
+    def merge_trees(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """:meth:`merge_tree` of each pair, those not cached in one ``git merge-tree --stdin``.
+
+        ``--stdin`` (git 2.39, git-merge-tree(1)) runs the very function a lone ``merge-tree
+        --write-tree`` runs (``real_merge``) once per input line and prints ``<clean>NUL<tree>
+        NUL``, then the conflicted paths (``--name-only``) and an empty field. git dies on a
+        pair it refuses (unrelated histories, an unknown commit), after printing the merges
+        before it: that pair is asked alone (the lone answer is the gate's) and the rest
+        batched again. A record not of exactly that shape is not guessed at: it ends the
+        batch the same way.
+        """
+        found: dict[tuple[str, str], str] = {}
+        for key in pairs:
+            cached = self._merges.get(key)
+            if cached is not None:
+                found[key] = cached
+        todo = list(dict.fromkeys(key for key in pairs if key not in found))
+        while todo:
+            stdin = "".join(f"{ours} {theirs}\n" for ours, theirs in todo).encode()
+            result = self.git.call(
+                ["merge-tree", "--stdin", "--write-tree", "--name-only", "--no-messages"],
+                stdin=stdin,
+                ok=range(-256, 256),
+            )
+            trees = _merge_records(result.out, len(todo))
+            found.update(zip(todo, trees, strict=False))
+            if result.code == 0 and len(trees) == len(todo):
+                break
+            if len(trees) < len(todo):  # git stopped at (or mis-framed) this pair: ask it alone
+                key = todo[len(trees)]
+                found[key] = self.merge_tree(*key)
+            todo = todo[len(trees) + 1 :]
+        if len(self._merges) + len(found) >= _MERGES_KEPT:
+            self._merges.clear()
+        self._merges.update(found)
+        return found
+
     def commits(self, new: str, exclude: Iterable[str], *, merges: bool = True) -> list[Commit]:
         """Commits reachable from ``new`` and from none of ``exclude``, oldest first.
 
-        Merge commits come back with ``clean_merge`` set (see :meth:`clean_merge`) unless
-        ``merges`` is false (then their authors count as authors: stricter, and no merge-tree).
+        Merge commits come back with ``clean_merge`` set (see :meth:`clean_merge`; all of them
+        by one process, :meth:`clean_merges`) unless ``merges`` is false (then their authors
+        count as authors: stricter, and no merge-tree).
         """
         negatives = "".join(f"^{sha}\n" for sha in sorted(set(exclude)) if sha != ZERO_SHA)
         data = self.git.call([*LOG_ARGS], stdin=f"{new}\n{negatives}".encode()).out
-        return [
-            replace(c, clean_merge=self.clean_merge(c)) if c.is_merge and merges else c
-            for c in parse_log(data)
-        ]
+        found = parse_log(data)
+        return self.clean_merges(found) if merges else found
 
     def with_signatures(self, commits: list[Commit]) -> list[Commit]:
         """``commits`` with ``signature`` set from their raw objects (one ``cat-file --batch``).
@@ -287,6 +353,13 @@ class GitReader:
             out.append(replace(commit, signature=verify_commit_signature(raw)))
         return out
 
+    def clean_merges(self, commits: list[Commit]) -> list[Commit]:
+        """``commits`` with each merge's ``clean_merge`` set as :meth:`clean_merge` sets it,
+        the merge-trees of all of them in one process (:meth:`merge_trees`)."""
+        pairs = [(c.parents[0], c.parents[1]) for c in commits if len(c.parents) == 2]
+        trees = self.merge_trees(pairs) if pairs else {}
+        return [replace(c, clean_merge=_clean(c, trees)) if c.is_merge else c for c in commits]
+
     def clean_merge(self, commit: Commit) -> bool:
         """True when a merge commit's tree is exactly the clean merge of its parents.
 
@@ -295,8 +368,8 @@ class GitReader:
         """
         if len(commit.parents) != 2:
             return False
-        tree = self.merge_tree(commit.parents[0], commit.parents[1])
-        return bool(tree) and tree == commit.tree
+        key = (commit.parents[0], commit.parents[1])
+        return _clean(commit, {key: self.merge_tree(*key)})
 
     def is_ancestor(self, old: str, new: str) -> bool:
         """True when ``old`` is an ancestor of ``new`` (the update is a fast-forward)."""
