@@ -341,15 +341,21 @@ class Walk:
         (in a read-ahead thread: two git processes each); :meth:`_resolutions` takes them."""
         for c in commits:
             if c.is_merge and c.clean_merge is False:
-                self.resolved[c.sha] = merge_resolution(self.git, c)
+                self.resolved[c.sha] = self._resolution(c)
 
     def _resolutions(self, change: Change) -> tuple[MergeResolution, ...]:
         """The merger's own content in each merge that is not clean (measured ahead, or now)."""
         return tuple(
-            self.resolved.pop(c.sha) if c.sha in self.resolved else merge_resolution(self.git, c)
+            self.resolved.pop(c.sha) if c.sha in self.resolved else self._resolution(c)
             for c in change.commits
             if c.is_merge and c.clean_merge is False
         )
+
+    def _resolution(self, merge: Commit) -> MergeResolution:
+        """One merge's resolution, from git's merge of its parents as the clean-merge check
+        read it when it did (``GitReader.auto_merge``), else read now."""
+        auto = self.reader.auto_merge(*merge.parents) if len(merge.parents) == 2 else None
+        return merge_resolution(self.git, merge, auto)
 
     def _people(
         self,

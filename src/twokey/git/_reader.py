@@ -41,13 +41,18 @@ def _clean(commit: Commit, trees: Mapping[tuple[str, str], str]) -> bool:
     return bool(tree) and tree == commit.tree
 
 
-def _merge_records(out: bytes, most: int) -> list[str]:
-    """The clean merge tree ("" when not clean) of each complete record of ``git merge-tree
-    --stdin --name-only`` output, in order; stops at the first record not of that shape."""
+# One record of ``git merge-tree --stdin --name-only``: clean, its tree (with conflict markers
+# when not clean) and the conflicted paths.
+_Merged = tuple[bool, str, tuple[str, ...]]
+
+
+def _merge_records(out: bytes, most: int) -> list[_Merged]:
+    """The complete records of ``git merge-tree --stdin --name-only`` output, in order; stops
+    at the first record not of that shape."""
     fields = out.split(b"\0")  # the last one is what follows the last NUL: b"" when complete
-    trees: list[str] = []
+    found: list[_Merged] = []
     at = 0
-    while len(trees) < most and at + 2 < len(fields):
+    while len(found) < most and at + 2 < len(fields):
         clean, tree = fields[at], fields[at + 1]
         if clean not in (b"0", b"1") or not _OID.fullmatch(tree):
             break
@@ -56,9 +61,10 @@ def _merge_records(out: bytes, most: int) -> list[str]:
             end += 1  # conflicted paths (never empty) up to the empty field that ends a record
         if end == len(fields) - 1 or (clean == b"1" and end != at + 2):
             break  # cut short, or a clean merge listing conflicts: not what git prints
-        trees.append(tree.decode() if clean == b"1" else "")
+        names = (f.decode("utf-8", errors="surrogateescape") for f in fields[at + 2 : end])
+        found.append((clean == b"1", tree.decode(), tuple(dict.fromkeys(names))))
         at = end + 1
-    return trees
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +87,7 @@ class GitReader:
         self.git = GitRunner(git_dir, config=GitConfig.ISOLATED, env=env)
         self._snapshot: list[RefTip] | None = None
         self._merges: dict[tuple[str, str], str] = {}  # (ours, theirs) -> clean merge tree
+        self._auto: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}  # see auto_merge
 
     def refs(self, *prefixes: str) -> list[RefTip]:
         """Refs under ``prefixes``, from one ``for-each-ref`` of branches, tags and evidence.
@@ -308,18 +315,27 @@ class GitReader:
                 stdin=stdin,
                 ok=range(-256, 256),
             )
-            trees = _merge_records(result.out, len(todo))
-            found.update(zip(todo, trees, strict=False))
-            if result.code == 0 and len(trees) == len(todo):
+            records = _merge_records(result.out, len(todo))
+            for key, (clean, tree, names) in zip(todo, records, strict=False):
+                found[key] = tree if clean else ""
+                self._auto[key] = (tree, names)
+            if result.code == 0 and len(records) == len(todo):
                 break
-            if len(trees) < len(todo):  # git stopped at (or mis-framed) this pair: ask it alone
-                key = todo[len(trees)]
+            if len(records) < len(todo):  # git stopped at (or mis-framed) this pair: alone
+                key = todo[len(records)]
                 found[key] = self.merge_tree(*key)
-            todo = todo[len(trees) + 1 :]
+            todo = todo[len(records) + 1 :]
         if len(self._merges) + len(found) >= _MERGES_KEPT:
             self._merges.clear()
+        if len(self._auto) >= _MERGES_KEPT:
+            self._auto.clear()
         self._merges.update(found)
         return found
+
+    def auto_merge(self, ours: str, theirs: str) -> tuple[str, tuple[str, ...]] | None:
+        """git's own merge of two commits as :meth:`merge_trees` read it (its tree, conflict
+        markers and all, and the conflicted paths), once; None when it did not read it."""
+        return self._auto.pop((ours, theirs), None)
 
     def commits(self, new: str, exclude: Iterable[str], *, merges: bool = True) -> list[Commit]:
         """Commits reachable from ``new`` and from none of ``exclude``, oldest first.

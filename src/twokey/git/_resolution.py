@@ -104,9 +104,17 @@ def _auto_merge(git: GitRunner, ours: str, theirs: str) -> tuple[str, tuple[str,
     return tree, tuple(dict.fromkeys(conflicted))
 
 
-def merge_resolution(git: GitRunner, merge: Commit) -> MergeResolution:
-    """The merger's own content in ``merge``: its tree against git's merge of its parents."""
-    found = _auto_merge(git, *merge.parents) if len(merge.parents) == 2 else None
+def merge_resolution(
+    git: GitRunner, merge: Commit, auto: tuple[str, tuple[str, ...]] | None = None
+) -> MergeResolution:
+    """The merger's own content in ``merge``: its tree against git's merge of its parents.
+
+    ``auto``: git's merge of the parents already read (``GitReader.auto_merge``: the same
+    ``git merge-tree`` output, read with the merges of a run), else it is read here.
+    """
+    found = auto
+    if found is None and len(merge.parents) == 2:
+        found = _auto_merge(git, *merge.parents)
     if found is None:
         return MergeResolution(merge.sha, measured=False)
     tree, conflicted = found
