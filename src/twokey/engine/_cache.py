@@ -36,6 +36,7 @@ class PolicyIndex:
         self._refs: dict[str, RefRule | None] = {}
         self._owners: dict[tuple[int, tuple[str, ...]], tuple[tuple[OwnerRule, str], ...]] = {}
         self._people_in: dict[int, frozenset[str]] = {}
+        self._ordered_in: dict[int, tuple[str, ...]] = {}
         self._counted: dict[tuple[str, str, str, str], Counted] = {}
         self._lookalikes: Lookalikes | None = None
         self._claims: dict[str, tuple[str, ...]] = {}
@@ -146,6 +147,14 @@ class PolicyIndex:
         if found is None:
             found = rule.approvers & self.people
             self._remember(self._people_in, id(rule), found)
+        return found
+
+    def ordered_people_in(self, rule: ApprovalRule) -> tuple[str, ...]:
+        """:meth:`people_in`, sorted (findings name them in order; sorted once per rule)."""
+        found = self._ordered_in.get(id(rule))
+        if found is None:
+            found = tuple(sorted(self.people_in(rule)))
+            self._remember(self._ordered_in, id(rule), found)
         return found
 
     def counted(self, rule: str, person: str, evidence: str, trust: str) -> Counted:

@@ -141,7 +141,10 @@ def count(
             )
         )
     if len(best) < rule.count:
-        into.findings += _threshold(rule, approvers, excluded, best.keys(), missing_code, subject)
+        ordered = index.ordered_people_in(rule)
+        into.findings += _threshold(
+            rule, approvers, ordered, excluded, best.keys(), missing_code, subject
+        )
     return len(best)
 
 
@@ -202,14 +205,19 @@ def _refusal(
 def _threshold(
     rule: ApprovalRule,
     approvers: frozenset[str],
+    ordered: tuple[str, ...],
     excluded: Mapping[str, Why],
     counted: Collection[str],
     missing_code: FindingCode,
     subject: str,
 ) -> list[Finding]:
-    """The threshold finding (and ``TOO_FEW_ELIGIBLE``) when fewer than ``rule.count`` counted."""
+    """The threshold finding (and ``TOO_FEW_ELIGIBLE``) when fewer than ``rule.count`` counted.
+
+    ``ordered``: ``approvers`` sorted; ``eligible`` keeps that order (one pass, no sort per
+    change: the default policy of a real history has hundreds of people).
+    """
     have = len(counted)
-    eligible = approvers - excluded.keys() - set(counted)
+    eligible = [p for p in ordered if p not in excluded and p not in counted]
     need = rule.count - have
     not_from = sorted(approvers & excluded.keys())
     also = "".join(f", not from {who} ({why_text(excluded[who])})" for who in not_from[:3])
@@ -222,7 +230,7 @@ def _threshold(
             Severity.DENY,
             f"{subject} needs {rule.count} approval(s) from {groups}; {have} counted"
             + (f" ({', '.join(people)})" if people else ""),
-            f"{need} more approval(s) from {groups} ({_names(eligible) or 'nobody eligible'})"
+            f"{need} more approval(s) from {groups} ({', '.join(eligible) or 'nobody eligible'})"
             + also,
             rule.rule,
             people,
@@ -238,7 +246,7 @@ def _threshold(
                 "use break-glass with a reason; it stays an open exception until "
                 "someone else reviews it (invariant 12)",
                 rule.rule,
-                tuple(sorted(eligible)),
+                tuple(eligible),
             )
         )
     return out
