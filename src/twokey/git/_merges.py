@@ -56,8 +56,8 @@ class MergeRuns:
 
         ``run``: consecutive first-parent commits, each one's first parent the next one. A
         merge whose commits have more than one possible order is missing from the answer (the
-        caller reads it the gate's way), and so is every merge of a run that is not
-        consecutive.
+        caller reads it the gate's way: its merges' merge-trees are then in the reader's
+        cache, read with the run's), and so is every merge of a run that is not consecutive.
         """
         merges = [i for i, (_, parents) in enumerate(run) if len(parents) > 1]
         if not merges:
@@ -69,12 +69,13 @@ class MergeRuns:
         stdin = f"{chain[0][0]}\n^{chain[-1][1][0]}\n".encode()
         commits = {c.sha: c for c in parse_log(self.reader.git.call(LOG_ARGS, stdin=stdin).out)}
         found = {}
+        merges_of = []  # every merge the run brings, also those the gate's read will order
         for merge, brought in _partition(chain, commits):
+            merges_of += [commits[s] for s in (*brought, merge) if commits[s].is_merge]
             ordered = _forced_order(brought, commits)
             if ordered is not None:
                 found[merge] = [*ordered, commits[merge]]
-        merges_of = [c for commits_of in found.values() for c in commits_of if c.is_merge]
-        judged = {c.sha: c for c in self.reader.clean_merges(merges_of)}
+        judged = {c.sha: c for c in self.reader.clean_merges(merges_of)}  # cached by the reader
         return {m: [judged.get(c.sha, c) for c in cs] for m, cs in found.items()}
 
     def judged(self, commits: list[Commit]) -> list[Commit]:
