@@ -3,10 +3,10 @@
 Per update: one ``git cat-file --batch-check`` for what the old and new tips name, one
 ``git log --stdin`` for the commits it brings (``new ^old ^<already reviewed tips>``), one
 ``git merge-base --is-ancestor`` for a fast-forward, one ``git diff --name-only`` for the
-paths, and one ``git merge-tree --write-tree`` per merge commit (git-merge-tree(1), git 2.38+)
-and per approved head other than the new tip (:meth:`GitReader.landings`; git 2.40's
-``--stdin`` would batch them, but 2.39 is the floor). Each of these stops at the merge base;
-none walks the repository's whole history.
+paths, one ``git merge-tree --stdin`` for all the merge commits it brings (git-merge-tree(1),
+git 2.39+: the lone ``--write-tree`` merge per line, ADR 0030) and one ``git merge-tree
+--write-tree`` per approved head other than the new tip (:meth:`GitReader.landings`). Each of
+these stops at the merge base; none walks the repository's whole history.
 """
 
 from __future__ import annotations
