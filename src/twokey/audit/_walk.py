@@ -267,7 +267,9 @@ class Walk:
             return change, ()
         change = self.reader.old_tree(change)
         known = {c.sha: c.tree for c in change.commits}
-        found = self.reader.landings(change.old, heads, known, new_tree=change.new_tree)
+        found = self.reader.landings(
+            change.old, heads, known, new_tree=change.new_tree, brought=change.commits
+        )
         return change, tuple(found)
 
     def _learn(self, change: Change) -> None:

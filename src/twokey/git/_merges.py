@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from twokey.git._commits import LOG_ARGS, parse_log
+from twokey.git._order import forced_order
 from twokey.git._reader import GitReader
 from twokey.model import Commit
 
@@ -68,11 +69,12 @@ class MergeRuns:
             return {}
         stdin = f"{chain[0][0]}\n^{chain[-1][1][0]}\n".encode()
         commits = {c.sha: c for c in parse_log(self.reader.git.call(LOG_ARGS, stdin=stdin).out)}
+        self.reader.know_trees((sha, c.tree) for sha, c in commits.items())
         found = {}
         merges_of = []  # every merge the run brings, also those the gate's read will order
         for merge, brought in _partition(chain, commits):
             merges_of += [commits[s] for s in (*brought, merge) if commits[s].is_merge]
-            ordered = _forced_order(brought, commits)
+            ordered = forced_order(brought, commits)
             if ordered is not None:
                 found[merge] = [*ordered, commits[merge]]
         judged = {c.sha: c for c in self.reader.clean_merges(merges_of)}  # cached by the reader
@@ -107,25 +109,3 @@ def _partition(chain: Sequence[Link], commits: dict[str, Commit]) -> list[tuple[
             found.append((sha, brought))
         taken.add(sha)
     return found
-
-
-def _forced_order(brought: set[str], commits: dict[str, Commit]) -> list[Commit] | None:
-    """``brought`` oldest first when only one order puts parents first, else None."""
-    waiting = {s: sum(p in brought for p in commits[s].parents) for s in brought}
-    children: dict[str, list[str]] = {}
-    for sha in brought:
-        for parent in commits[sha].parents:
-            if parent in brought:
-                children.setdefault(parent, []).append(sha)
-    ready = [s for s, n in waiting.items() if n == 0]
-    order = []
-    while ready:
-        if len(ready) > 1:
-            return None  # two commits could come next: git's order is its own
-        sha = ready.pop()
-        order.append(commits[sha])
-        for child in children.get(sha, ()):
-            waiting[child] -= 1
-            if waiting[child] == 0:
-                ready.append(child)
-    return order

@@ -14,7 +14,7 @@ from __future__ import annotations
 __all__ = ["GitReader", "RefTip"]
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from twokey._evidence_refs import EVIDENCE_PREFIX
 from twokey._gitrunner import GitConfig, GitRunner
 from twokey.errors import InfrastructureError
 from twokey.git._commits import LOG_ARGS, parse_log
+from twokey.git._order import reachable_within
 from twokey.model import ZERO_SHA, Alias, Change, Commit, Landing
 
 SNAPSHOT_PREFIXES = ("refs/heads/", "refs/tags/", EVIDENCE_PREFIX)
@@ -88,6 +89,7 @@ class GitReader:
         self._snapshot: list[RefTip] | None = None
         self._merges: dict[tuple[str, str], str] = {}  # (ours, theirs) -> clean merge tree
         self._auto: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}  # see auto_merge
+        self._trees: dict[str, str] = {}  # commit id -> its tree, as git log read it
 
     def refs(self, *prefixes: str) -> list[RefTip]:
         """Refs under ``prefixes``, from one ``for-each-ref`` of branches, tags and evidence.
@@ -230,10 +232,19 @@ class GitReader:
         return found
 
     def old_tree(self, change: Change) -> Change:
-        """``change`` with its old tree read (:meth:`change` leaves it out when cheap to)."""
+        """``change`` with its old tree read (:meth:`change` leaves it out when cheap to);
+        from :meth:`know_trees` when a commit's tree is known, else from git."""
         if change.old_tree or change.old == ZERO_SHA:
             return change
-        return replace(change, old_tree=self.tree_of(change.old))
+        tree = self._trees.get(change.old) or self.tree_of(change.old)
+        return replace(change, old_tree=tree)
+
+    def know_trees(self, trees: Iterable[tuple[str, str]]) -> None:
+        """Remember commits' trees (commit id, tree id as ``git log`` printed ``%T``): a
+        commit names one tree forever, so :meth:`old_tree` need not ask again."""
+        if len(self._trees) >= _MERGES_KEPT:
+            self._trees.clear()
+        self._trees.update(trees)
 
     def landings(
         self,
@@ -243,6 +254,7 @@ class GitReader:
         *,
         new_tree: str = "",
         reviewed: Iterable[str] = (),
+        brought: Sequence[Commit] = (),
     ) -> list[Landing]:
         """What landing each approved head on ``old`` gives (DESIGN invariant 2, ADR 0011).
 
@@ -253,7 +265,10 @@ class GitReader:
         unrelated histories (merge-tree refuses them: fail closed); (4) for a landing that
         gives ``new_tree``, one ``git log`` reads the commits it brings (``head ^old
         ^reviewed``): their authors wrote what lands. ``known`` maps commits already read (the
-        change's own) to their trees, sparing step (1) for them.
+        change's own) to their trees, sparing step (1) for them. ``brought``: exactly the
+        commits of ``new ^old``, oldest first, when the caller has them: step (4) then takes a
+        head's commits from them when their order is forced (``reachable_within``), else
+        asks git.
         """
         order = sorted(set(heads))
         if not order:
@@ -272,7 +287,11 @@ class GitReader:
             landed = tree if old == ZERO_SHA else self.merge_tree(old, head)
             brings: tuple[Commit, ...] = ()
             if new_tree and landed == new_tree:
-                brings = tuple(self.commits(head, [old, *reviewed], merges=False))
+                excluded = [old, *reviewed]
+                within = reachable_within(head, brought) if excluded == [old] else None
+                if within is None:
+                    within = self.commits(head, excluded, merges=False)
+                brings = tuple(within)
             out.append(Landing(head, tree, landed, brings))
         return out
 
