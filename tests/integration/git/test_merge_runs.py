@@ -23,6 +23,7 @@ from tests.support.gitrepo import ALICE, BOB, CAROL, GitRepo, Person
 from twokey.audit import AuditOptions, ReportFormat, render, run_audit
 from twokey.git import GitReader, MergeRuns, brought_commits
 from twokey.git._order import reachable_within
+from twokey.git._resolution import merge_resolution, merge_resolutions, plain_diff_config
 from twokey.model import Commit
 
 REF = "refs/heads/main"
@@ -257,3 +258,29 @@ def test_reviewed_topics_audit_the_same_with_landings_from_the_change(
     finally:
         fast.close()
         slow.close()
+
+
+def test_resolutions_measured_together_are_measured_alone(tmp_path: Path) -> None:
+    """``merge_resolutions`` (one ``diff-tree --stdin``, ADR 0030) gives each merge that is not
+    clean what ``merge_resolution`` (``git diff --numstat``) gives: conflicts resolved or
+    committed with markers, modify/delete, evil content, a binary file, paths with a newline,
+    a tab or a line that reads like the next record's header."""
+    h = build(tmp_path / "repo", unrelated=True)
+    head = h.repo.rev_parse("HEAD")
+    h.topic("odd", {"o.txt": "o\n"}, files={"tab\there": "x\n", f"{head} {head}\n": "y\n"})
+    h.branch("binary")
+    h.commit({"bin.dat": "a\0b\n"})
+    h.checkout("main")
+    h.merge("binary", "binary", files={"bin.dat": "c\0d\0e\n", "more.bin": "\0\n"})
+    git = GitReader(h.repo.path / ".git").git
+    reader = GitReader(h.repo.path / ".git")
+    merges = [c for c in reader.commits(REF, []) if c.is_merge and c.clean_merge is False]
+    read = [(m, reader.auto_merge(*m.parents)) for m in merges if len(m.parents) == 2]
+    pairs = [(m, auto) for m, auto in read if auto is not None]
+    assert len(pairs) >= 6
+    assert plain_diff_config(git)
+    together = merge_resolutions(git, pairs)
+    assert together == {m.sha: merge_resolution(git, m) for m, _ in pairs}
+    assert any(r.files and "bin.dat" in r.files for r in together.values())
+    h.repo.git("config", "diff.algorithm", "patience")
+    assert not plain_diff_config(GitReader(h.repo.path / ".git").git)
