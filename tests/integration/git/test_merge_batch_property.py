@@ -156,3 +156,28 @@ def test_a_refused_pair_in_the_middle_is_asked_alone(tmp_path: Path) -> None:
     assert found[c1, c2] == found[c2, ids[0]] == found[c3, c2] == ""  # unrelated: refused
     assert found[c1, c3]  # clean, before a refused pair
     assert found[c3, c1]  # and after one
+
+
+def test_conflicted_paths_that_read_like_records(tmp_path: Path) -> None:
+    """A conflicted path named "1", "0" or like a tree id cannot shift the batch's records:
+    they end at the empty field git prints after the paths (never an empty path)."""
+    hexname = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+    names = ("1", "0", hexname)
+    base = Step([], True, False, [Edit(n, "write", 0) for n in ("a", *names)])
+    plan = [
+        base,
+        Step([0], False, False, [Edit(n, "write", 1) for n in names]),
+        Step([0], False, False, [Edit(n, "write", 2) for n in names]),
+        Step([0], False, False, [Edit("a", "write", 3)]),
+    ]
+    ids = _build(tmp_path / "repo.git", plan)
+    pairs = [(ids[1], ids[2]), (ids[1], ids[3]), (ids[2], ids[1]), (ids[3], ids[2])]
+    reader = GitReader(tmp_path / "repo.git")
+    found = reader.merge_trees(pairs)
+    lone = GitReader(tmp_path / "repo.git")
+    assert found == {pair: lone.merge_tree(*pair) for pair in pairs}
+    assert found[ids[1], ids[2]] == ""  # the conflict
+    assert found[ids[1], ids[3]]  # clean, after it
+    auto = reader.auto_merge(ids[1], ids[2])
+    assert auto is not None
+    assert set(auto[1]) == set(names)
