@@ -32,8 +32,10 @@ PROGRESS_EVERY = 1000
 PREFETCH = 64  # commits read ahead of the one being judged
 WORKERS = 4  # concurrent git processes for merges (they mostly wait on process start-up)
 RUN_MERGES = 64  # merges of one batch whose commits one git log reads (twokey.git._merges)
+FIRST_RUN = 8  # the walk's first run: read first, so the walk starts sooner
 Ready = tuple[Record, "Future[Brought] | None"]
-Runs = dict[str, "Future[dict[str, list[Commit]]]"]
+RunRead = dict[str, list[Commit]]
+Runs = dict[str, "Future[RunRead]"]
 
 
 def _pushed(walk: Walk, record: Record, old: str) -> Brought:
@@ -54,15 +56,29 @@ def _merged(walk: Walk, record: Record, run: Future[dict[str, list[Commit]]] | N
     return brought
 
 
-def _runs(merges: MergeRuns, batch: list[Record], pool: ThreadPoolExecutor) -> Runs:
-    """The merges of ``batch``, up to ``RUN_MERGES`` a run, each run read in the pool."""
+def _runs(
+    walk: Walk, merges: MergeRuns, batch: list[Record], pool: ThreadPoolExecutor, *, first: bool
+) -> Runs:
+    """The merges of ``batch``, up to ``RUN_MERGES`` a run, each run read in the pool. The
+    ``first`` batch of the walk starts with a run of ``FIRST_RUN`` merges: the walk waits for
+    its first merge, and a short run is read sooner (the others are read meanwhile)."""
     links = [(r[0][0][1:], tuple(r[0][2].split())) for r in batch]
     at = [i for i, (_, parents) in enumerate(links) if len(parents) > 1]
     found: Runs = {}
-    for start in range(0, len(at), RUN_MERGES):
-        group = at[start : start + RUN_MERGES]
-        future = pool.submit(merges.read, links[group[0] : group[-1] + 1])
+    start = 0
+    while start < len(at):
+        size = FIRST_RUN if first and start == 0 else RUN_MERGES
+        group = at[start : start + size]
+        future = pool.submit(_read_run, walk, merges, links[group[0] : group[-1] + 1])
         found.update((links[i][0], future) for i in group)
+        start += size
+    return found
+
+
+def _read_run(walk: Walk, merges: MergeRuns, run: list[tuple[str, tuple[str, ...]]]) -> RunRead:
+    """A run's merges read (``MergeRuns.read``), and those not clean measured all at once."""
+    found = merges.read(run)
+    walk.measure([c for commits in found.values() for c in commits])
     return found
 
 
@@ -163,14 +179,19 @@ def _walk_history(
         paths=walk.reads_paths,
     )
     done = 0
-    with ThreadPoolExecutor(WORKERS, thread_name_prefix="twokey-audit") as pool:
+    with (
+        ThreadPoolExecutor(WORKERS, thread_name_prefix="twokey-audit") as pool,
+        ThreadPoolExecutor(WORKERS, thread_name_prefix="twokey-runs") as reads,
+    ):  # runs of merges in their own pool: a merge's task never queues behind them
         ahead = _Prefetch(walk, pool)
         waiting, covered = ahead.window, walk.covered
         recorded = walk.ledger.decisions if walk.ledger is not None else {}
         merges = MergeRuns(walk.reader, walk.ref)
+        started = False  # a run of merges was asked for
         for batch in batches:  # the hot loop: one batch per chunk of git's output
             if ahead.runs or any(" " in record[0][2] for record in batch):
-                ahead.runs = _runs(merges, batch, pool)
+                ahead.runs = _runs(walk, merges, batch, reads, first=not started)
+                started = True
             for record in batch:
                 head = record[0][0]
                 if covered and head[1:] in covered:

@@ -31,7 +31,15 @@ from twokey.audit._model import ApproverRow, AuditChange, Deployment, Totals
 from twokey.audit._signals import SignalStats, TimedApproval
 from twokey.audit._sources import Deploys, RefEvidence, read_ledger
 from twokey.errors import UsageError
-from twokey.git import GitReader, MergeResolution, Record, landing_heads, merge_resolution
+from twokey.git import (
+    GitReader,
+    MergeResolution,
+    Record,
+    landing_heads,
+    merge_resolution,
+    merge_resolutions,
+    plain_diff_config,
+)
 from twokey.git import GitRunner as Git
 from twokey.model import (
     ZERO_SHA,
@@ -145,6 +153,7 @@ class Walk:
         self.people: dict[tuple[object, ...], tuple[tuple[str, ...], tuple[ApproverRow, ...]]] = {}
         self._applied: tuple[Policy | None, bool] = (None, False)
         self.resolved: dict[str, MergeResolution] = {}  # measured ahead (:meth:`measure`)
+        self.plain_diff: bool | None = None  # see _plain_diff
 
     def _inferred(self) -> Policy:
         """The inferred default, seeded with the range's people on first use."""
@@ -267,7 +276,9 @@ class Walk:
             return change, ()
         change = self.reader.old_tree(change)
         known = {c.sha: c.tree for c in change.commits}
-        found = self.reader.landings(change.old, heads, known, new_tree=change.new_tree)
+        found = self.reader.landings(
+            change.old, heads, known, new_tree=change.new_tree, brought=change.commits
+        )
         return change, tuple(found)
 
     def _learn(self, change: Change) -> None:
@@ -338,18 +349,44 @@ class Walk:
 
     def measure(self, commits: list[Commit]) -> None:
         """Measure the merges among ``commits`` that are not clean, ahead of judging them
-        (in a read-ahead thread: two git processes each); :meth:`_resolutions` takes them."""
-        for c in commits:
-            if c.is_merge and c.clean_merge is False:
-                self.resolved[c.sha] = merge_resolution(self.git, c)
+        (in a read-ahead thread); :meth:`_resolutions` takes them. git's merge of each one's
+        parents comes from the clean-merge check's batch when it read it
+        (``GitReader.auto_merge``), and their diffs are one process when the configuration
+        lets ``diff-tree`` print what ``git diff`` prints (``plain_diff_config``)."""
+        todo = [c for c in commits if c.is_merge and c.clean_merge is False]
+        todo = [c for c in todo if c.sha not in self.resolved]
+        read = []
+        for merge in todo:
+            auto = self.reader.auto_merge(*merge.parents) if len(merge.parents) == 2 else None
+            if auto is not None:
+                read.append((merge, auto))
+        if len(read) > 1 and self._plain_diff():
+            self.resolved.update(merge_resolutions(self.git, read))
+        autos = {merge.sha: auto for merge, auto in read}
+        for merge in todo:
+            if merge.sha not in self.resolved:
+                found = autos.get(merge.sha)
+                self.resolved[merge.sha] = merge_resolution(self.git, merge, found)
+
+    def _plain_diff(self) -> bool:
+        """``plain_diff_config`` of the walk's git, asked once."""
+        if self.plain_diff is None:
+            self.plain_diff = plain_diff_config(self.git)
+        return self.plain_diff
 
     def _resolutions(self, change: Change) -> tuple[MergeResolution, ...]:
         """The merger's own content in each merge that is not clean (measured ahead, or now)."""
         return tuple(
-            self.resolved.pop(c.sha) if c.sha in self.resolved else merge_resolution(self.git, c)
+            self.resolved.pop(c.sha) if c.sha in self.resolved else self._resolution(c)
             for c in change.commits
             if c.is_merge and c.clean_merge is False
         )
+
+    def _resolution(self, merge: Commit) -> MergeResolution:
+        """One merge's resolution, from git's merge of its parents as the clean-merge check
+        read it when it did (``GitReader.auto_merge``), else read now."""
+        auto = self.reader.auto_merge(*merge.parents) if len(merge.parents) == 2 else None
+        return merge_resolution(self.git, merge, auto)
 
     def _people(
         self,

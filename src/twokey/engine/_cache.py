@@ -9,8 +9,10 @@ use and dropped with the policy, for policies built in code (no digest) as well 
 
 from __future__ import annotations
 
-__all__ = ["PolicyIndex", "index_of"]
+__all__ = ["PolicyIndex", "Roster", "index_of"]
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import TypeVar
 
 from twokey.model import Alias, Counted
@@ -21,6 +23,39 @@ from twokey.policy import derived_aliases as _derived
 _MAX_MEMO = 50_000
 _K = TypeVar("_K")
 _V = TypeVar("_V")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Roster:
+    """A rule's people in order and their names joined by ", ", to name all but a few of them
+    without a pass over hundreds of people per change (a real history's default policy)."""
+
+    names: tuple[str, ...]
+    text: str  # ", ".join(names)
+    index: dict[str, int]  # name -> its position in names
+    starts: tuple[int, ...]  # where each name starts in text
+
+    @classmethod
+    def of(cls, people: Collection[str]) -> Roster:
+        names = tuple(sorted(people))
+        starts, at = [], 0
+        for name in names:
+            starts.append(at)
+            at += len(name) + 2
+        return cls(names, ", ".join(names), {n: i for i, n in enumerate(names)}, tuple(starts))
+
+    def without(self, removed: Collection[str]) -> tuple[int, str]:
+        """How many names are left once ``removed`` (names of the roster) are taken out, and
+        those names joined by ", ", in order: ``", ".join(n for n in names if n not in
+        removed)``, cut from ``text`` around the removed ones."""
+        cuts = sorted(self.index[n] for n in removed)
+        pieces, start = [], 0
+        for cut in (*cuts, len(self.names)):
+            if cut > start:  # the names start .. cut-1, as they stand in text
+                end = self.starts[cut - 1] + len(self.names[cut - 1])
+                pieces.append(self.text[self.starts[start] : end])
+            start = cut + 1
+        return len(self.names) - len(cuts), ", ".join(pieces)
 
 
 class PolicyIndex:
@@ -36,6 +71,7 @@ class PolicyIndex:
         self._refs: dict[str, RefRule | None] = {}
         self._owners: dict[tuple[int, tuple[str, ...]], tuple[tuple[OwnerRule, str], ...]] = {}
         self._people_in: dict[int, frozenset[str]] = {}
+        self._rosters: dict[int, Roster] = {}
         self._counted: dict[tuple[str, str, str, str], Counted] = {}
         self._lookalikes: Lookalikes | None = None
         self._claims: dict[str, tuple[str, ...]] = {}
@@ -146,6 +182,14 @@ class PolicyIndex:
         if found is None:
             found = rule.approvers & self.people
             self._remember(self._people_in, id(rule), found)
+        return found
+
+    def roster(self, rule: ApprovalRule) -> Roster:
+        """:meth:`people_in` as a :class:`Roster` (findings name them in order)."""
+        found = self._rosters.get(id(rule))
+        if found is None:
+            found = Roster.of(self.people_in(rule))
+            self._remember(self._rosters, id(rule), found)
         return found
 
     def counted(self, rule: str, person: str, evidence: str, trust: str) -> Counted:

@@ -7,7 +7,7 @@ __all__ = ["Candidate", "Tally", "candidate", "count"]
 from collections.abc import Collection, Iterable, Mapping
 from typing import NamedTuple
 
-from twokey.engine._cache import PolicyIndex
+from twokey.engine._cache import PolicyIndex, Roster
 from twokey.engine._people import Why, why_text
 from twokey.model import (
     APPLIED,
@@ -141,7 +141,10 @@ def count(
             )
         )
     if len(best) < rule.count:
-        into.findings += _threshold(rule, approvers, excluded, best.keys(), missing_code, subject)
+        roster = index.roster(rule)
+        into.findings += _threshold(
+            rule, approvers, roster, excluded, best.keys(), missing_code, subject
+        )
     return len(best)
 
 
@@ -202,14 +205,21 @@ def _refusal(
 def _threshold(
     rule: ApprovalRule,
     approvers: frozenset[str],
+    roster: Roster,
     excluded: Mapping[str, Why],
     counted: Collection[str],
     missing_code: FindingCode,
     subject: str,
 ) -> list[Finding]:
-    """The threshold finding (and ``TOO_FEW_ELIGIBLE``) when fewer than ``rule.count`` counted."""
+    """The threshold finding (and ``TOO_FEW_ELIGIBLE``) when fewer than ``rule.count`` counted.
+
+    ``roster``: ``approvers`` in order; the eligible are the roster but the excluded and the
+    counted, named in that order (the default policy of a real history has hundreds of
+    people: no pass over them per change).
+    """
     have = len(counted)
-    eligible = approvers - excluded.keys() - set(counted)
+    removed = {p for p in (*excluded, *counted) if p in approvers}
+    left, eligible = roster.without(removed)
     need = rule.count - have
     not_from = sorted(approvers & excluded.keys())
     also = "".join(f", not from {who} ({why_text(excluded[who])})" for who in not_from[:3])
@@ -222,23 +232,21 @@ def _threshold(
             Severity.DENY,
             f"{subject} needs {rule.count} approval(s) from {groups}; {have} counted"
             + (f" ({', '.join(people)})" if people else ""),
-            f"{need} more approval(s) from {groups} ({_names(eligible) or 'nobody eligible'})"
-            + also,
+            f"{need} more approval(s) from {groups} ({eligible or 'nobody eligible'})" + also,
             rule.rule,
             people,
         )
     ]
-    if len(eligible) < need:
+    if left < need:
         out.append(
             Finding(
                 FindingCode.TOO_FEW_ELIGIBLE,
                 Severity.DENY,
-                f"{subject}: only {len(eligible)} eligible approver(s) left for {need} more "
-                "approval(s)",
+                f"{subject}: only {left} eligible approver(s) left for {need} more approval(s)",
                 "use break-glass with a reason; it stays an open exception until "
                 "someone else reviews it (invariant 12)",
                 rule.rule,
-                tuple(sorted(eligible)),
+                tuple(p for p in roster.names if p not in removed),
             )
         )
     return out

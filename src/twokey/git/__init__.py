@@ -27,7 +27,12 @@ if TYPE_CHECKING:
     from twokey.git._merges import MergeRuns
     from twokey.git._reader import GitReader, RefTip
     from twokey.git._repository import RepositorySettings, repository_settings
-    from twokey.git._resolution import MergeResolution, merge_resolution
+    from twokey.git._resolution import (
+        MergeResolution,
+        merge_resolution,
+        merge_resolutions,
+        plain_diff_config,
+    )
     from twokey.git._reviews import (
         REVIEW_TRAILERS,
         applied_approval,
@@ -72,11 +77,13 @@ _LAZY = {
     "landing_heads": "twokey.git._reviews",
     "last_paragraph": "twokey.git._trailers",
     "merge_resolution": "twokey.git._resolution",
+    "merge_resolutions": "twokey.git._resolution",
     "paragraph_trailers": "twokey.git._trailers",
     "parse_ident": "twokey.git._trailers",
     "parse_log": "twokey.git._commits",
     "parse_trailers": "twokey.git._trailers",
     "parse_updates": "twokey.git._updates",
+    "plain_diff_config": "twokey.git._resolution",
     "repository_settings": "twokey.git._repository",
     "trailer_approvals": "twokey.git._reviews",
     "trailer_idents": "twokey.git._reviews",
@@ -109,11 +116,13 @@ __all__ = [
     "landing_heads",
     "last_paragraph",
     "merge_resolution",
+    "merge_resolutions",
     "paragraph_trailers",
     "parse_ident",
     "parse_log",
     "parse_trailers",
     "parse_updates",
+    "plain_diff_config",
     "repository_settings",
     "trailer_approvals",
     "trailer_idents",

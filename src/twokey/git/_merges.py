@@ -15,12 +15,14 @@ when it is forced (every commit a parent of the next: the usual branch), else th
 left to the gate's own read, so the lists are the gate's, order included.
 
 A merge is clean (``Commit.clean_merge``) when its tree is the clean merge of its two parents:
-that stays one ``git merge-tree --write-tree`` per merge (:meth:`MergeRuns.judged`, run in the
-audit's worker threads), the gate's own check. ``git log --remerge-diff`` of many merges in one
-process was tried and rejected: with git 2.39 its verdict for a merge depends on which merges
-the same process re-merged before it (pallets/flask: 5 of 1,725 merges reported unclean in a
-run, clean alone and by merge-tree), so it cannot stand in for the gate. git 2.40's
-``merge-tree --stdin`` would batch this check.
+the gate's own check, ``git merge-tree --write-tree``, for every merge of the run in one
+``git merge-tree --stdin`` (``GitReader.merge_trees``; git 2.39 has it: the same ``real_merge``
+per input line, in one process). ``git log --remerge-diff`` of many merges in one process was
+tried and rejected: with git 2.39 its verdict for a merge depends on which merges the same
+process re-merged before it (pallets/flask: 5 of 1,725 merges reported unclean in a run, clean
+alone and by merge-tree), so it cannot stand in for the gate; ``merge-tree --stdin`` gives
+every merge of pallets/flask and psf/requests exactly the lone merge-tree's tree and verdict,
+in history order and shuffled (ADR 0030), and is property-tested against it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from twokey.git._commits import LOG_ARGS, parse_log
+from twokey.git._order import forced_order
 from twokey.git._reader import GitReader
 from twokey.model import Commit
 
@@ -54,8 +57,8 @@ class MergeRuns:
 
         ``run``: consecutive first-parent commits, each one's first parent the next one. A
         merge whose commits have more than one possible order is missing from the answer (the
-        caller reads it the gate's way), and so is every merge of a run that is not
-        consecutive.
+        caller reads it the gate's way: its merges' merge-trees are then in the reader's
+        cache, read with the run's), and so is every merge of a run that is not consecutive.
         """
         merges = [i for i, (_, parents) in enumerate(run) if len(parents) > 1]
         if not merges:
@@ -66,17 +69,25 @@ class MergeRuns:
             return {}
         stdin = f"{chain[0][0]}\n^{chain[-1][1][0]}\n".encode()
         commits = {c.sha: c for c in parse_log(self.reader.git.call(LOG_ARGS, stdin=stdin).out)}
+        self.reader.know_trees((sha, c.tree) for sha, c in commits.items())
         found = {}
+        merges_of = []  # every merge the run brings, also those the gate's read will order
         for merge, brought in _partition(chain, commits):
-            ordered = _forced_order(brought, commits)
+            merges_of += [commits[s] for s in (*brought, merge) if commits[s].is_merge]
+            ordered = forced_order(brought, commits)
             if ordered is not None:
                 found[merge] = [*ordered, commits[merge]]
-        return found
+        judged = {c.sha: c for c in self.reader.clean_merges(merges_of)}  # cached by the reader
+        return {m: [judged.get(c.sha, c) for c in cs] for m, cs in found.items()}
 
     def judged(self, commits: list[Commit]) -> list[Commit]:
-        """``commits`` with each merge's ``clean_merge`` set by the gate's own merge-tree."""
+        """``commits`` with each merge's ``clean_merge`` set by the gate's own merge-tree
+        (:meth:`read` set it already for the merges it answers for)."""
         return [
-            replace(c, clean_merge=self.reader.clean_merge(c)) if c.is_merge else c for c in commits
+            replace(c, clean_merge=self.reader.clean_merge(c))
+            if c.is_merge and c.clean_merge is None
+            else c
+            for c in commits
         ]
 
 
@@ -98,25 +109,3 @@ def _partition(chain: Sequence[Link], commits: dict[str, Commit]) -> list[tuple[
             found.append((sha, brought))
         taken.add(sha)
     return found
-
-
-def _forced_order(brought: set[str], commits: dict[str, Commit]) -> list[Commit] | None:
-    """``brought`` oldest first when only one order puts parents first, else None."""
-    waiting = {s: sum(p in brought for p in commits[s].parents) for s in brought}
-    children: dict[str, list[str]] = {}
-    for sha in brought:
-        for parent in commits[sha].parents:
-            if parent in brought:
-                children.setdefault(parent, []).append(sha)
-    ready = [s for s, n in waiting.items() if n == 0]
-    order = []
-    while ready:
-        if len(ready) > 1:
-            return None  # two commits could come next: git's order is its own
-        sha = ready.pop()
-        order.append(commits[sha])
-        for child in children.get(sha, ()):
-            waiting[child] -= 1
-            if waiting[child] == 0:
-                ready.append(child)
-    return order

@@ -3,17 +3,18 @@
 Per update: one ``git cat-file --batch-check`` for what the old and new tips name, one
 ``git log --stdin`` for the commits it brings (``new ^old ^<already reviewed tips>``), one
 ``git merge-base --is-ancestor`` for a fast-forward, one ``git diff --name-only`` for the
-paths, and one ``git merge-tree --write-tree`` per merge commit (git-merge-tree(1), git 2.38+)
-and per approved head other than the new tip (:meth:`GitReader.landings`; git 2.40's
-``--stdin`` would batch them, but 2.39 is the floor). Each of these stops at the merge base;
-none walks the repository's whole history.
+paths, one ``git merge-tree --stdin`` for all the merge commits it brings (git-merge-tree(1),
+git 2.39+: the lone ``--write-tree`` merge per line, ADR 0030) and one ``git merge-tree
+--write-tree`` per approved head other than the new tip (:meth:`GitReader.landings`). Each of
+these stops at the merge base; none walks the repository's whole history.
 """
 
 from __future__ import annotations
 
 __all__ = ["GitReader", "RefTip"]
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,14 +22,50 @@ from twokey._evidence_refs import EVIDENCE_PREFIX
 from twokey._gitrunner import GitConfig, GitRunner
 from twokey.errors import InfrastructureError
 from twokey.git._commits import LOG_ARGS, parse_log
+from twokey.git._order import reachable_within
 from twokey.model import ZERO_SHA, Alias, Change, Commit, Landing
 
 SNAPSHOT_PREFIXES = ("refs/heads/", "refs/tags/", EVIDENCE_PREFIX)
 _MERGES_KEPT = 4096  # merge-tree results remembered (an audit reads many merges)
+_OID = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
 
 def _pairs(out: str) -> list[tuple[str, str, str]]:
     return [line.partition(" ") for line in out.splitlines()]
+
+
+def _clean(commit: Commit, trees: Mapping[tuple[str, str], str]) -> bool:
+    """A merge's tree is exactly the clean merge of its two parents (octopus: never)."""
+    if len(commit.parents) != 2:
+        return False
+    tree = trees[commit.parents[0], commit.parents[1]]
+    return bool(tree) and tree == commit.tree
+
+
+# One record of ``git merge-tree --stdin --name-only``: clean, its tree (with conflict markers
+# when not clean) and the conflicted paths.
+_Merged = tuple[bool, str, tuple[str, ...]]
+
+
+def _merge_records(out: bytes, most: int) -> list[_Merged]:
+    """The complete records of ``git merge-tree --stdin --name-only`` output, in order; stops
+    at the first record not of that shape."""
+    fields = out.split(b"\0")  # the last one is what follows the last NUL: b"" when complete
+    found: list[_Merged] = []
+    at = 0
+    while len(found) < most and at + 2 < len(fields):
+        clean, tree = fields[at], fields[at + 1]
+        if clean not in (b"0", b"1") or not _OID.fullmatch(tree):
+            break
+        end = at + 2
+        while end < len(fields) - 1 and fields[end]:
+            end += 1  # conflicted paths (never empty) up to the empty field that ends a record
+        if end == len(fields) - 1 or (clean == b"1" and end != at + 2):
+            break  # cut short, or a clean merge listing conflicts: not what git prints
+        names = (f.decode("utf-8", errors="surrogateescape") for f in fields[at + 2 : end])
+        found.append((clean == b"1", tree.decode(), tuple(dict.fromkeys(names))))
+        at = end + 1
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +88,8 @@ class GitReader:
         self.git = GitRunner(git_dir, config=GitConfig.ISOLATED, env=env)
         self._snapshot: list[RefTip] | None = None
         self._merges: dict[tuple[str, str], str] = {}  # (ours, theirs) -> clean merge tree
+        self._auto: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}  # see auto_merge
+        self._trees: dict[str, str] = {}  # commit id -> its tree, as git log read it
 
     def refs(self, *prefixes: str) -> list[RefTip]:
         """Refs under ``prefixes``, from one ``for-each-ref`` of branches, tags and evidence.
@@ -193,10 +232,19 @@ class GitReader:
         return found
 
     def old_tree(self, change: Change) -> Change:
-        """``change`` with its old tree read (:meth:`change` leaves it out when cheap to)."""
+        """``change`` with its old tree read (:meth:`change` leaves it out when cheap to);
+        from :meth:`know_trees` when a commit's tree is known, else from git."""
         if change.old_tree or change.old == ZERO_SHA:
             return change
-        return replace(change, old_tree=self.tree_of(change.old))
+        tree = self._trees.get(change.old) or self.tree_of(change.old)
+        return replace(change, old_tree=tree)
+
+    def know_trees(self, trees: Iterable[tuple[str, str]]) -> None:
+        """Remember commits' trees (commit id, tree id as ``git log`` printed ``%T``): a
+        commit names one tree forever, so :meth:`old_tree` need not ask again."""
+        if len(self._trees) >= _MERGES_KEPT:
+            self._trees.clear()
+        self._trees.update(trees)
 
     def landings(
         self,
@@ -206,6 +254,7 @@ class GitReader:
         *,
         new_tree: str = "",
         reviewed: Iterable[str] = (),
+        brought: Sequence[Commit] = (),
     ) -> list[Landing]:
         """What landing each approved head on ``old`` gives (DESIGN invariant 2, ADR 0011).
 
@@ -216,7 +265,10 @@ class GitReader:
         unrelated histories (merge-tree refuses them: fail closed); (4) for a landing that
         gives ``new_tree``, one ``git log`` reads the commits it brings (``head ^old
         ^reviewed``): their authors wrote what lands. ``known`` maps commits already read (the
-        change's own) to their trees, sparing step (1) for them.
+        change's own) to their trees, sparing step (1) for them. ``brought``: exactly the
+        commits of ``new ^old``, oldest first, when the caller has them: step (4) then takes a
+        head's commits from them when their order is forced (``reachable_within``), else
+        asks git.
         """
         order = sorted(set(heads))
         if not order:
@@ -235,7 +287,11 @@ class GitReader:
             landed = tree if old == ZERO_SHA else self.merge_tree(old, head)
             brings: tuple[Commit, ...] = ()
             if new_tree and landed == new_tree:
-                brings = tuple(self.commits(head, [old, *reviewed], merges=False))
+                excluded = [old, *reviewed]
+                within = reachable_within(head, brought) if excluded == [old] else None
+                if within is None:
+                    within = self.commits(head, excluded, merges=False)
+                brings = tuple(within)
             out.append(Landing(head, tree, landed, brings))
         return out
 
@@ -254,18 +310,63 @@ class GitReader:
             self._merges[key] = found
         return found
 
+    def merge_trees(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """:meth:`merge_tree` of each pair, those not cached in one ``git merge-tree --stdin``.
+
+        ``--stdin`` (git 2.39, git-merge-tree(1)) runs the very function a lone ``merge-tree
+        --write-tree`` runs (``real_merge``) once per input line and prints ``<clean>NUL<tree>
+        NUL``, then the conflicted paths (``--name-only``) and an empty field. git dies on a
+        pair it refuses (unrelated histories, an unknown commit), after printing the merges
+        before it: that pair is asked alone (the lone answer is the gate's) and the rest
+        batched again. A record not of exactly that shape is not guessed at: it ends the
+        batch the same way.
+        """
+        found: dict[tuple[str, str], str] = {}
+        for key in pairs:
+            cached = self._merges.get(key)
+            if cached is not None:
+                found[key] = cached
+        todo = list(dict.fromkeys(key for key in pairs if key not in found))
+        while todo:
+            stdin = "".join(f"{ours} {theirs}\n" for ours, theirs in todo).encode()
+            result = self.git.call(
+                ["merge-tree", "--stdin", "--write-tree", "--name-only", "--no-messages"],
+                stdin=stdin,
+                ok=range(-256, 256),
+            )
+            records = _merge_records(result.out, len(todo))
+            for key, (clean, tree, names) in zip(todo, records, strict=False):
+                found[key] = tree if clean else ""
+                self._auto[key] = (tree, names)
+            if result.code == 0 and len(records) == len(todo):
+                break
+            if len(records) < len(todo):  # git stopped at (or mis-framed) this pair: alone
+                key = todo[len(records)]
+                found[key] = self.merge_tree(*key)
+            todo = todo[len(records) + 1 :]
+        if len(self._merges) + len(found) >= _MERGES_KEPT:
+            self._merges.clear()
+        if len(self._auto) >= _MERGES_KEPT:
+            self._auto.clear()
+        self._merges.update(found)
+        return found
+
+    def auto_merge(self, ours: str, theirs: str) -> tuple[str, tuple[str, ...]] | None:
+        """git's own merge of two commits as :meth:`merge_trees` read it (its tree, conflict
+        markers and all, and the conflicted paths), once; None when it did not read it."""
+        return self._auto.pop((ours, theirs), None)
+
     def commits(self, new: str, exclude: Iterable[str], *, merges: bool = True) -> list[Commit]:
         """Commits reachable from ``new`` and from none of ``exclude``, oldest first.
 
-        Merge commits come back with ``clean_merge`` set (see :meth:`clean_merge`) unless
-        ``merges`` is false (then their authors count as authors: stricter, and no merge-tree).
+        Merge commits come back with ``clean_merge`` set (see :meth:`clean_merge`; all of them
+        by one process, :meth:`clean_merges`) unless ``merges`` is false (then their authors
+        count as authors: stricter, and no merge-tree).
         """
         negatives = "".join(f"^{sha}\n" for sha in sorted(set(exclude)) if sha != ZERO_SHA)
         data = self.git.call([*LOG_ARGS], stdin=f"{new}\n{negatives}".encode()).out
-        return [
-            replace(c, clean_merge=self.clean_merge(c)) if c.is_merge and merges else c
-            for c in parse_log(data)
-        ]
+        found = parse_log(data)
+        return self.clean_merges(found) if merges else found
 
     def with_signatures(self, commits: list[Commit]) -> list[Commit]:
         """``commits`` with ``signature`` set from their raw objects (one ``cat-file --batch``).
@@ -287,6 +388,13 @@ class GitReader:
             out.append(replace(commit, signature=verify_commit_signature(raw)))
         return out
 
+    def clean_merges(self, commits: list[Commit]) -> list[Commit]:
+        """``commits`` with each merge's ``clean_merge`` set as :meth:`clean_merge` sets it,
+        the merge-trees of all of them in one process (:meth:`merge_trees`)."""
+        pairs = [(c.parents[0], c.parents[1]) for c in commits if len(c.parents) == 2]
+        trees = self.merge_trees(pairs) if pairs else {}
+        return [replace(c, clean_merge=_clean(c, trees)) if c.is_merge else c for c in commits]
+
     def clean_merge(self, commit: Commit) -> bool:
         """True when a merge commit's tree is exactly the clean merge of its parents.
 
@@ -295,8 +403,8 @@ class GitReader:
         """
         if len(commit.parents) != 2:
             return False
-        tree = self.merge_tree(commit.parents[0], commit.parents[1])
-        return bool(tree) and tree == commit.tree
+        key = (commit.parents[0], commit.parents[1])
+        return _clean(commit, {key: self.merge_tree(*key)})
 
     def is_ancestor(self, old: str, new: str) -> bool:
         """True when ``old`` is an ancestor of ``new`` (the update is a fast-forward)."""

@@ -9,13 +9,23 @@ from; the merge's tree against it is the merger's own content, measured here.
 
 from __future__ import annotations
 
-__all__ = ["MergeResolution", "merge_resolution"]
+__all__ = ["MergeResolution", "merge_resolution", "merge_resolutions", "plain_diff_config"]
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from twokey._gitrunner import GitRunner
 from twokey.model import Commit
+
+# Settings `git diff` reads and `git diff-tree` does not (git_diff_ui_config) that could change
+# `--numstat -z --no-renames` of two trees: the line counts (algorithm), the order (orderFile),
+# which entries (ignoreSubmodules, relative) and external diff drivers. The other UI settings
+# shape patches and colours only.
+_UI_DIFF_KEYS = r"^diff\.(algorithm|orderfile|ignoresubmodules|relative|external)$"
+_NUMSTAT = re.compile(rb"(\d+|-)\t(\d+|-)\t(.*)", re.DOTALL)
+AutoMerge = tuple[str, tuple[str, ...]]  # git's merge of two commits: tree, conflicted paths
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +114,69 @@ def _auto_merge(git: GitRunner, ours: str, theirs: str) -> tuple[str, tuple[str,
     return tree, tuple(dict.fromkeys(conflicted))
 
 
-def merge_resolution(git: GitRunner, merge: Commit) -> MergeResolution:
-    """The merger's own content in ``merge``: its tree against git's merge of its parents."""
-    found = _auto_merge(git, *merge.parents) if len(merge.parents) == 2 else None
+def plain_diff_config(git: GitRunner) -> bool:
+    """True when none of the settings by which ``git diff --numstat`` could differ from
+    ``git diff-tree --numstat`` is set (then :func:`merge_resolutions` may batch)."""
+    found = git.call(["config", "--get-regexp", _UI_DIFF_KEYS], ok=range(-256, 256))
+    return found.code == 1 and not found.out  # 1: no such key
+
+
+def merge_resolutions(
+    git: GitRunner, merges: Sequence[tuple[Commit, AutoMerge]]
+) -> dict[str, MergeResolution]:
+    """:func:`merge_resolution` of each merge (with git's merge of its parents, read already),
+    the ``git diff --numstat`` of all of them as one ``git diff-tree --stdin`` (only where
+    :func:`plain_diff_config`: then both print the same).
+
+    ``diff-tree --stdin`` prints, per line ``<tree> <tree>``, that line, then the entries
+    (``<added> TAB <removed> TAB <path> NUL``). The answer stops at the first merge whose
+    output is not exactly that (a tree git could not read): the rest are left to the caller.
+    """
+    stdin = "".join(f"{tree} {merge.tree}\n" for merge, (tree, _) in merges).encode()
+    args = ["diff-tree", "--stdin", "-r", "--numstat", "-z", "--no-renames"]
+    data = git.call(args, stdin=stdin, ok=range(-256, 256)).out
+    headers = [f"{tree} {merge.tree}\n".encode() for merge, (tree, _) in merges]
+    found: dict[str, MergeResolution] = {}
+    at = 0
+    for n, (merge, (_, conflicted)) in enumerate(merges):
+        if not data.startswith(headers[n], at):
+            break
+        at += len(headers[n])
+        following = headers[n + 1] if n + 1 < len(headers) else None
+        entries = []
+        while at < len(data) and not (following and data.startswith(following, at)):
+            end = data.find(b"\0", at)
+            entry = _NUMSTAT.fullmatch(data, at, end) if end >= 0 else None
+            if entry is None:
+                return found  # not what diff-tree prints
+            entries.append((entry[1], entry[2], entry[3]))
+            at = end + 1
+        found[merge.sha] = _measured(merge, conflicted, entries)
+    return found
+
+
+def _measured(
+    merge: Commit, conflicted: tuple[str, ...], entries: Sequence[tuple[bytes, bytes, bytes]]
+) -> MergeResolution:
+    files, added, removed = [], 0, 0
+    for plus, minus, path in entries:
+        files.append(path.decode("utf-8", errors="surrogateescape"))
+        added += int(plus) if plus.isdigit() else 0  # "-" for a binary file
+        removed += int(minus) if minus.isdigit() else 0
+    return MergeResolution(merge.sha, conflicted, tuple(files), added, removed)
+
+
+def merge_resolution(
+    git: GitRunner, merge: Commit, auto: tuple[str, tuple[str, ...]] | None = None
+) -> MergeResolution:
+    """The merger's own content in ``merge``: its tree against git's merge of its parents.
+
+    ``auto``: git's merge of the parents already read (``GitReader.auto_merge``: the same
+    ``git merge-tree`` output, read with the merges of a run), else it is read here.
+    """
+    found = auto
+    if found is None and len(merge.parents) == 2:
+        found = _auto_merge(git, *merge.parents)
     if found is None:
         return MergeResolution(merge.sha, measured=False)
     tree, conflicted = found

@@ -22,6 +22,8 @@ import pytest
 from tests.support.gitrepo import ALICE, BOB, CAROL, GitRepo, Person
 from twokey.audit import AuditOptions, ReportFormat, render, run_audit
 from twokey.git import GitReader, MergeRuns, brought_commits
+from twokey.git._order import reachable_within
+from twokey.git._resolution import merge_resolution, merge_resolutions, plain_diff_config
 from twokey.model import Commit
 
 REF = "refs/heads/main"
@@ -211,3 +213,74 @@ def test_audit_reports_are_the_same_with_runs_and_without(
     finally:
         fast.close()
         slow.close()
+
+
+@pytest.mark.parametrize("unrelated", [False, True])
+def test_a_heads_commits_taken_from_the_change_are_gits(tmp_path: Path, *, unrelated: bool) -> None:
+    """``reachable_within`` (the landing of an approved head inside a merge, ADR 0030) gives
+    what ``git log head ^old`` gives whenever it answers: for every commit of every merge."""
+    h = build(tmp_path / "repo", unrelated=unrelated)
+    reader = GitReader(h.repo.path / ".git")
+    answered = 0
+    for sha, parents in _chain(reader):
+        if len(parents) < 2:
+            continue
+        brought = _gate(reader, sha)
+        for head in [c.sha for c in brought]:
+            found = reachable_within(head, brought)
+            if found is not None:
+                answered += 1
+                assert found == reader.commits(head, [parents[0]], merges=False), (sha, head)
+    assert answered > 10
+
+
+def test_reviewed_topics_audit_the_same_with_landings_from_the_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Topic commits with review trailers are approved heads whose landing the audit reads:
+    from the merge's own commits when their order is forced, else from git; same report."""
+    h = build(tmp_path / "repo")
+    for n in range(3):
+        h.branch(f"reviewed{n}")
+        for k in range(n + 1):
+            message = f"topic {n}.{k}\n\nReviewed-by: Alice <alice@example.com>\n"
+            h.repo.write(f"r{n}-{k}.txt", f"{k}\n")
+            h.repo.git("add", "-A")
+            h.repo.git("commit", "-q", "-m", message, person=CAROL, when=h.when())
+        h.checkout("main")
+        h.merge(f"reviewed{n}", f"reviewed{n}")
+    fast = run_audit(AuditOptions(h.repo.path))
+    monkeypatch.setattr("twokey.git._reader.reachable_within", lambda head, commits: None)
+    slow = run_audit(AuditOptions(h.repo.path))
+    try:
+        for fmt in (ReportFormat.JSON, ReportFormat.TEXT):
+            assert render(fast, fmt) == render(slow, fmt)
+    finally:
+        fast.close()
+        slow.close()
+
+
+def test_resolutions_measured_together_are_measured_alone(tmp_path: Path) -> None:
+    """``merge_resolutions`` (one ``diff-tree --stdin``, ADR 0030) gives each merge that is not
+    clean what ``merge_resolution`` (``git diff --numstat``) gives: conflicts resolved or
+    committed with markers, modify/delete, evil content, a binary file, paths with a newline,
+    a tab or a line that reads like the next record's header."""
+    h = build(tmp_path / "repo", unrelated=True)
+    head = h.repo.rev_parse("HEAD")
+    h.topic("odd", {"o.txt": "o\n"}, files={"tab\there": "x\n", f"{head} {head}\n": "y\n"})
+    h.branch("binary")
+    h.commit({"bin.dat": "a\0b\n"})
+    h.checkout("main")
+    h.merge("binary", "binary", files={"bin.dat": "c\0d\0e\n", "more.bin": "\0\n"})
+    git = GitReader(h.repo.path / ".git").git
+    reader = GitReader(h.repo.path / ".git")
+    merges = [c for c in reader.commits(REF, []) if c.is_merge and c.clean_merge is False]
+    read = [(m, reader.auto_merge(*m.parents)) for m in merges if len(m.parents) == 2]
+    pairs = [(m, auto) for m, auto in read if auto is not None]
+    assert len(pairs) >= 6
+    assert plain_diff_config(git)
+    together = merge_resolutions(git, pairs)
+    assert together == {m.sha: merge_resolution(git, m) for m, _ in pairs}
+    assert any(r.files and "bin.dat" in r.files for r in together.values())
+    h.repo.git("config", "diff.algorithm", "patience")
+    assert not plain_diff_config(GitReader(h.repo.path / ".git").git)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -227,3 +229,19 @@ def test_any_identity_text_resolves_without_an_error(email: str, name: str) -> N
     ids = index.who_by_email(email, name)
     assert ids
     assert all(isinstance(i, str) and i for i in ids)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_the_ascii_skeleton_is_the_general_one(text: str) -> None:
+    """ASCII takes one translation table (issue 13: hundreds of people in a real history)."""
+    from twokey.policy._identities import _skeleton  # noqa: PLC0415 - the reference path
+
+    assert skeleton(text) == _skeleton(text)
+
+
+def test_no_ascii_character_is_ignorable() -> None:
+    """What the ASCII fast path of ``skeleton`` relies on."""
+    assert all(unicodedata.category(chr(n)) != "Cf" for n in range(128))
+    assert unicodedata.normalize("NFD", "".join(map(chr, range(128)))) == "".join(
+        map(chr, range(128))
+    )
