@@ -20,6 +20,7 @@ _ALL = {
     "_files",
     "_text",
     "_lazy",
+    "_ed25519",
     "model",
     "policy",
     "engine",
@@ -38,10 +39,21 @@ ALLOWED: dict[str, set[str]] = {
     "_files": {"errors"},  # key files: created 0600 with O_EXCL|O_NOFOLLOW
     "_text": set(),  # escaping control characters for terminals (pure)
     "_lazy": set(),  # names a package loads on first use (PEP 562)
-    "model": {"errors", "_text"},
-    "policy": {"model", "errors", "_text", "_lazy"},
+    "_ed25519": set(),  # the canonical ssh-ed25519 line, read without cryptography's parser
+    "model": {"errors", "_text", "_ed25519"},
+    "policy": {"model", "errors", "_text", "_lazy", "_ed25519"},
     "engine": {"model", "policy", "errors", "_text"},
-    "evidence": {"model", "policy", "errors", "_gitrunner", "_files", "_text", "_evidence_refs"},
+    "evidence": {
+        "model",
+        "policy",
+        "errors",
+        "_gitrunner",
+        "_files",
+        "_text",
+        "_evidence_refs",
+        "_lazy",
+        "_ed25519",
+    },
     "ledger": {"model", "errors", "_files", "_text"},
     # Git facts only: no engine, no policy, no ledger (those are the doors' business).
     "git": {"evidence", "model", "errors", "_gitrunner", "_evidence_refs", "_lazy"},

@@ -15,6 +15,7 @@ import abc
 import base64
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import (
@@ -28,8 +29,10 @@ from twokey._files import PUBLIC, SECRET, write_new
 from twokey.errors import InfrastructureError, UsageError
 from twokey.evidence._dsse import NAMESPACE, Envelope, Signature, pae
 from twokey.evidence._errors import EvidenceError
+
+if TYPE_CHECKING:
+    from twokey.evidence._sshsig import PrivateKey
 from twokey.evidence._sshsig import (
-    PrivateKey,
     fingerprint,
     key_blob,
     load_public_key,
