@@ -21,6 +21,8 @@ _ALL = {
     "_text",
     "_lazy",
     "_ed25519",
+    "_dataclass_fast",
+    "_dataclass_code",
     "model",
     "policy",
     "engine",
@@ -34,13 +36,17 @@ _ALL = {
 # What each part of twokey may import from the others.
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
-    "_gitrunner": {"errors"},
-    "_evidence_refs": set(),  # the evidence ref layout and limits, shared by git and evidence
+    "_gitrunner": {"errors", "_dataclass_fast"},
+    # the evidence ref layout and limits, shared by git and evidence
+    "_evidence_refs": {"_dataclass_fast"},
+    # records made from code compiled ahead of time (ADR 0031), and its generated table
+    "_dataclass_fast": {"_dataclass_code"},
+    "_dataclass_code": set(),
     "_files": {"errors"},  # key files: created 0600 with O_EXCL|O_NOFOLLOW
     "_text": set(),  # escaping control characters for terminals (pure)
     "_lazy": set(),  # names a package loads on first use (PEP 562)
     "_ed25519": set(),  # the canonical ssh-ed25519 line, read without cryptography's parser
-    "model": {"errors", "_text", "_ed25519"},
+    "model": {"errors", "_text", "_ed25519", "_dataclass_fast"},
     "policy": {"model", "errors", "_text", "_lazy", "_ed25519"},
     "engine": {"model", "policy", "errors", "_text"},
     "evidence": {
