@@ -162,14 +162,15 @@ def main() -> None:
         processes = _git_processes(check, job, root)
     med = statistics.median
     print(f"{rounds} rounds; load average {load:.2f} before, {os.getloadavg()[0]:.2f} after")
-    print(f"python -c pass             {med(floor):7.1f} ms")
+    print(f"python -c pass             {med(floor):7.1f} ms  (min {min(floor):.1f})")
     rows = [("twokey deploy check", door), ("python -m twokey deploy", door_m)]
     rows += [("baseline: python -m twokey", base)] if base else []
     for label, times in rows:
         ratio = med(times) / med(floor)
         print(
             f"{label:26} {med(times):7.1f} ms  (+{med(times) - med(floor):.1f} ms, "
-            f"{ratio:.1f}x python -c pass)"
+            f"{ratio:.1f}x python -c pass; min {min(times):.1f} ms = "
+            f"{min(times) / min(floor):.1f}x the floor's min)"
         )
     print(f"git processes per check {processes}")
 
