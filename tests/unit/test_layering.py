@@ -23,6 +23,7 @@ _ALL = {
     "_ed25519",
     "_dataclass_fast",
     "_dataclass_code",
+    "_sha2",
     "model",
     "policy",
     "engine",
@@ -42,12 +43,13 @@ ALLOWED: dict[str, set[str]] = {
     # records made from code compiled ahead of time (ADR 0031), and its generated table
     "_dataclass_fast": {"_dataclass_code"},
     "_dataclass_code": set(),
+    "_sha2": set(),  # SHA-256/512 without loading OpenSSL
     "_files": {"errors"},  # key files: created 0600 with O_EXCL|O_NOFOLLOW
     "_text": set(),  # escaping control characters for terminals (pure)
     "_lazy": set(),  # names a package loads on first use (PEP 562)
     "_ed25519": set(),  # the canonical ssh-ed25519 line, read without cryptography's parser
     "model": {"errors", "_text", "_ed25519", "_dataclass_fast"},
-    "policy": {"model", "errors", "_text", "_lazy", "_ed25519"},
+    "policy": {"model", "errors", "_text", "_lazy", "_ed25519", "_sha2"},
     "engine": {"model", "policy", "errors", "_text"},
     "evidence": {
         "model",
@@ -59,10 +61,11 @@ ALLOWED: dict[str, set[str]] = {
         "_evidence_refs",
         "_lazy",
         "_ed25519",
+        "_sha2",
     },
     "ledger": {"model", "errors", "_files", "_text"},
     # Git facts only: no engine, no policy, no ledger (those are the doors' business).
-    "git": {"evidence", "model", "errors", "_gitrunner", "_evidence_refs", "_lazy"},
+    "git": {"evidence", "model", "errors", "_gitrunner", "_evidence_refs", "_lazy", "_sha2"},
     # ``python -m twokey.git hook-run``, what installed hooks run: a shim over the hook door.
     "git.__main__": {"git", "doors"},
     # The doors sit between git facts (and evidence, ledger) and the command line.

@@ -20,7 +20,6 @@ __all__ = [
 ]
 
 import base64
-import hashlib
 import struct
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from twokey import _sha2
 from twokey._ed25519 import raw_key
 from twokey.evidence._errors import EvidenceError, Reason
 
@@ -45,7 +45,7 @@ BEGIN = "-----BEGIN SSH SIGNATURE-----"
 END = "-----END SSH SIGNATURE-----"
 MIN_RSA_BITS = 2048
 MAX_BLOB = 16 * 1024
-_HASHES = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
+_HASHES = {"sha256": _sha2.sha256, "sha512": _sha2.sha512}
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def key_blob(public_key: str) -> bytes:
 
 def fingerprint(public_key: str) -> str:
     """``SHA256:<base64, no padding>`` as ssh-keygen prints it."""
-    digest = hashlib.sha256(key_blob(public_key)).digest()
+    digest = _sha2.sha256(key_blob(public_key)).digest()
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
 
