@@ -3,12 +3,12 @@
 Run: ``.venv/bin/python scripts/dataclass_code.py`` (writes the module) or with ``--check``
 (exits 1 when the checked-in module is not what this Python generates; a unit test runs it).
 
-Why (ADR 0031): a door is a process per request, and on CPython 3.11 a third of a deploy
-check's instructions went to parsing and compiling the methods ``@dataclass`` generates as
-text for every record class at import (about 300 functions, each through ``exec``). The text
-depends only on the class's fields and options, so it is the same in every process: this
-script collects it once and writes it out as ordinary source, which Python compiles to
-bytecode once, like any module. ``twokey._dataclass_fast`` then hands ``dataclasses`` the
+Why (ADR 0031): a door is a process per request, and on CPython 3.11 29 % of a deploy check's
+instructions went to parsing and compiling the methods ``@dataclass`` generates as text for
+every record class at import (about 300 functions, each through ``exec``). The text depends
+only on the class's fields and options, so it is the same in every process: this script
+collects it once and writes it out as ordinary source, which Python compiles to bytecode once,
+like any module. ``twokey._dataclass_fast`` then hands ``dataclasses`` the
 code compiled from exactly that text, and runs ``exec`` for any other text.
 """
 

@@ -2,7 +2,7 @@
 
 On CPython 3.11 ``@dataclass`` writes each method of a record (``__init__``, ``__repr__``,
 ``__eq__``, ``__hash__``, a frozen record's ``__setattr__``/``__delattr__``) as Python text and
-compiles it with ``exec`` when the class is created: a third of a deploy check's instructions
+compiles it with ``exec`` when the class is created: 29 % of a deploy check's instructions
 (ADR 0031). That text depends only on the class's fields and options, so
 ``scripts/dataclass_code.py`` collects it once and ``twokey._dataclass_code`` holds it as
 ordinary source, compiled to bytecode once like any module.
