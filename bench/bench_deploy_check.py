@@ -1,6 +1,6 @@
 """Benchmark: ``twokey deploy check`` as a whole process, against ``python -c pass``.
 
-Run: ``.venv/bin/python bench/bench_deploy_check.py [--rounds 15] [--quick]``
+Run: ``.venv/bin/python bench/bench_deploy_check.py [--rounds 15] [--quick] [--instructions]``
 
 Builds an origin with the policy and a short history, a deploy job's clone with CI's
 provenance and an operator's deploy approval, then times the allowed deploy check (no ledger)
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -125,6 +126,33 @@ def _git_processes(check: list[str], job: Path, root: Path) -> int:
     return len(log.read_text().splitlines())
 
 
+def _callgrind(args: list[str], cwd: Path, env: dict[str, str]) -> int:
+    """Instructions (callgrind's Ir) of one run of ``args`` (its own process, not git's)."""
+    with tempfile.TemporaryDirectory() as out:
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg", *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise SystemExit(f"valgrind failed: {done.stderr[-500:]}")
+    return int(found.group(1))
+
+
+def _instructions(
+    module: list[str], job: Path, base_env: dict[str, str], args: argparse.Namespace
+) -> list[tuple[str, int]]:
+    counted = [("python -c pass", _callgrind([sys.executable, "-c", "pass"], job, ENV))]
+    counted.append(("python -m twokey deploy", _callgrind(module, job, ENV)))
+    if args.baseline:
+        counted.append(("baseline", _callgrind(module, job, base_env)))
+    return counted
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
@@ -135,6 +163,12 @@ def main() -> None:
         type=Path,
         help="a directory holding another twokey package (e.g. main's src/, from git archive): "
         "timed with python -m twokey in the same rounds, to isolate what a change saves",
+    )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count the instructions of one check's Python process (valgrind's callgrind: "
+        "the same on every run, whatever the machine's load)",
     )
     args = parser.parse_args()
     rounds = 3 if args.quick else args.rounds
@@ -160,18 +194,22 @@ def main() -> None:
             if args.baseline:
                 base.append(_time(module, job, base_env, 0))
         processes = _git_processes(check, job, root)
+        counted = _instructions(module, job, base_env, args) if args.instructions else []
     med = statistics.median
     print(f"{rounds} rounds; load average {load:.2f} before, {os.getloadavg()[0]:.2f} after")
-    print(f"python -c pass             {med(floor):7.1f} ms")
+    print(f"python -c pass             {med(floor):7.1f} ms  (min {min(floor):.1f})")
     rows = [("twokey deploy check", door), ("python -m twokey deploy", door_m)]
     rows += [("baseline: python -m twokey", base)] if base else []
     for label, times in rows:
         ratio = med(times) / med(floor)
         print(
             f"{label:26} {med(times):7.1f} ms  (+{med(times) - med(floor):.1f} ms, "
-            f"{ratio:.1f}x python -c pass)"
+            f"{ratio:.1f}x python -c pass; min {min(times):.1f} ms = "
+            f"{min(times) / min(floor):.1f}x the floor's min)"
         )
     print(f"git processes per check {processes}")
+    for label, count in counted:
+        print(f"instructions {label:24} {count / 1e6:8.1f} M")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import twokey._dataclass_fast  # noqa: F401 - records from precompiled code (ADR 0031)
+
 NAMESPACE = "refs/twokey/"
 EVIDENCE_PREFIX = "refs/twokey/evidence/"
 ARTIFACT_PREFIX = "refs/twokey/artifacts/"

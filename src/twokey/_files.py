@@ -13,7 +13,6 @@ from __future__ import annotations
 __all__ = ["PUBLIC", "SECRET", "write_new"]
 
 import os
-import secrets
 from pathlib import Path
 
 from twokey.errors import UsageError
@@ -54,7 +53,7 @@ def write_new(path: Path, data: bytes, mode: int, *, replace: bool = False) -> N
         if not replace:
             _create(path, data, mode)
             return
-        temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+        temp = path.with_name(f".{path.name}.{os.urandom(8).hex()}.tmp")
         _create(temp, data, mode)
         try:
             os.replace(temp, path)

@@ -20,6 +20,10 @@ _ALL = {
     "_files",
     "_text",
     "_lazy",
+    "_ed25519",
+    "_dataclass_fast",
+    "_dataclass_code",
+    "_sha2",
     "model",
     "policy",
     "engine",
@@ -33,18 +37,35 @@ _ALL = {
 # What each part of twokey may import from the others.
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
-    "_gitrunner": {"errors"},
-    "_evidence_refs": set(),  # the evidence ref layout and limits, shared by git and evidence
+    "_gitrunner": {"errors", "_dataclass_fast"},
+    # the evidence ref layout and limits, shared by git and evidence
+    "_evidence_refs": {"_dataclass_fast"},
+    # records made from code compiled ahead of time (ADR 0031), and its generated table
+    "_dataclass_fast": {"_dataclass_code"},
+    "_dataclass_code": set(),
+    "_sha2": set(),  # SHA-256/512 without loading OpenSSL
     "_files": {"errors"},  # key files: created 0600 with O_EXCL|O_NOFOLLOW
     "_text": set(),  # escaping control characters for terminals (pure)
     "_lazy": set(),  # names a package loads on first use (PEP 562)
-    "model": {"errors", "_text"},
-    "policy": {"model", "errors", "_text", "_lazy"},
+    "_ed25519": set(),  # the canonical ssh-ed25519 line, read without cryptography's parser
+    "model": {"errors", "_text", "_ed25519", "_dataclass_fast"},
+    "policy": {"model", "errors", "_text", "_lazy", "_ed25519", "_sha2"},
     "engine": {"model", "policy", "errors", "_text"},
-    "evidence": {"model", "policy", "errors", "_gitrunner", "_files", "_text", "_evidence_refs"},
+    "evidence": {
+        "model",
+        "policy",
+        "errors",
+        "_gitrunner",
+        "_files",
+        "_text",
+        "_evidence_refs",
+        "_lazy",
+        "_ed25519",
+        "_sha2",
+    },
     "ledger": {"model", "errors", "_files", "_text"},
     # Git facts only: no engine, no policy, no ledger (those are the doors' business).
-    "git": {"evidence", "model", "errors", "_gitrunner", "_evidence_refs", "_lazy"},
+    "git": {"evidence", "model", "errors", "_gitrunner", "_evidence_refs", "_lazy", "_sha2"},
     # ``python -m twokey.git hook-run``, what installed hooks run: a shim over the hook door.
     "git.__main__": {"git", "doors"},
     # The doors sit between git facts (and evidence, ledger) and the command line.

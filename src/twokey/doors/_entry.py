@@ -64,7 +64,10 @@ def process_main(args: list[str]) -> int:
     if args[:1] != ["hook-run"] or len(args) not in (1, 3) or args[1:2] not in ([], ["--socket"]):
         print(_USAGE, file=sys.stderr)
         return 2
-    from twokey.doors._client import forward  # noqa: PLC0415
+    if len(args) == 3:  # the warm server's client (and socket) only when one is installed
+        from twokey.doors._client import forward  # noqa: PLC0415
 
-    code = forward(sys.stdin, sys.stdout, args[2] if len(args) == 3 else "")
-    return hook_main() if code is None else code
+        code = forward(sys.stdin, sys.stdout, args[2])
+        if code is not None:
+            return code
+    return hook_main()

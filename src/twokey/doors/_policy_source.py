@@ -17,7 +17,6 @@ from __future__ import annotations
 
 __all__ = ["BOOTSTRAP_FILE", "NoPolicyError", "TrustedPolicy", "load_blob", "trusted_policy"]
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from twokey import _sha2
 from twokey.errors import ConfigError
 from twokey.git import GitReader
 
@@ -71,7 +71,7 @@ def trusted_policy(
     bootstrap = reader.git.git_dir / BOOTSTRAP_FILE
     if bootstrap.is_file():
         data = bootstrap.read_bytes()
-        blob = "sha256-" + hashlib.sha256(data).hexdigest()
+        blob = "sha256-" + _sha2.sha256(data).hexdigest()
         policy = load_blob(reader.git.git_dir, blob, data, str(bootstrap), cached=cached)
         return TrustedPolicy(
             _protecting(policy, ref, str(bootstrap)), str(bootstrap), blob, bootstrap=True
@@ -130,7 +130,7 @@ def _compiled(data: bytes, origin: str) -> Policy:
 
 def _key(origin: str) -> str:
     """The origin (named in findings) and the digest of the code of the compiled form."""
-    return hashlib.sha256(f"{_code_digest()}\0{origin}".encode()).hexdigest()[:16]
+    return _sha2.sha256(f"{_code_digest()}\0{origin}".encode()).hexdigest()[:16]
 
 
 @cache
@@ -141,7 +141,7 @@ def _code_digest() -> str:
     between development builds.
     """
     root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
+    digest = _sha2.sha256()
     files = [*sorted((root / "policy").glob("*.py")), *sorted((root / "model").glob("*.py"))]
     for file in [*files, Path(__file__).with_name("_policy_json.py")]:
         digest.update(file.name.encode() + b"\0" + file.read_bytes())

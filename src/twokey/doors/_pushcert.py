@@ -28,7 +28,6 @@ from __future__ import annotations
 
 __all__ = ["NONCE_WINDOW", "CertVerdict", "certificate_ledger", "check_push_certificate"]
 
-import hashlib
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -36,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from twokey import _sha2
 from twokey.model import Alias
 from twokey.policy import Policy
 
@@ -145,7 +145,7 @@ def _verify(
         # Step 5, once the signature holds (nobody can use up someone else's certificate). The
         # signed part names it: bytes added after the signature make another blob, not another
         # certificate.
-        if first_use(hashlib.sha256(signed).hexdigest()):
+        if first_use(_sha2.sha256(signed).hexdigest()):
             return CertVerdict(signer=key)
         return CertVerdict(
             problem="the push certificate was already used for an earlier push: a certificate "

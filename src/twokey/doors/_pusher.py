@@ -25,11 +25,11 @@ from __future__ import annotations
 __all__ = ["PusherVerdict", "identify_pusher", "key_fingerprint", "pusher_from_env"]
 
 import base64
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from twokey import _sha2
 from twokey.model import Alias, AliasKind
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class PusherVerdict:
 def key_fingerprint(key: Alias) -> str:
     """The ``SHA256:...`` fingerprint ssh-keygen prints for a key alias."""
     blob = base64.b64decode(key.value.split()[1])
-    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+    return "SHA256:" + base64.b64encode(_sha2.sha256(blob).digest()).decode().rstrip("=")
 
 
 def identify_pusher(

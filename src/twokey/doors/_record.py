@@ -17,11 +17,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from twokey.doors._gate import Judgement
 from twokey.errors import InfrastructureError, TwokeyError
 from twokey.model import ZERO_SHA, Alias
 
 if TYPE_CHECKING:
+    from twokey.doors._gate import Judgement  # a type only: the deploy door needs no gate
     from twokey.ledger import Entry, NoteSigner
 
 # The doors' checkpoint signing key (a signed-note private key file) when git config

@@ -15,11 +15,11 @@ __all__ = [
     "repository_id",
 ]
 
-import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
+from twokey import _sha2
 from twokey._evidence_refs import ARTIFACT_PREFIX, EVIDENCE_PREFIX, BlobInfo, read_bounded
 from twokey._gitrunner import GitConfig, GitRunner
 from twokey.errors import InfrastructureError
@@ -37,7 +37,7 @@ def ref_for(subject: str, envelope: bytes) -> str:
     """The ref that stores ``envelope`` about ``subject`` (a git object id or sha256 digest)."""
     if not _SUBJECT.match(subject):
         raise ValueError(f"not a git object id or sha256 digest: {subject!r}")
-    digest = hashlib.sha256(envelope).hexdigest()
+    digest = _sha2.sha256(envelope).hexdigest()
     if subject.startswith("sha256:"):
         return f"{ARTIFACT_PREFIX}{subject.removeprefix('sha256:')}/{digest}"
     return f"{EVIDENCE_PREFIX}{subject}/{digest}"

@@ -15,8 +15,9 @@ import abc
 import base64
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
@@ -28,8 +29,10 @@ from twokey._files import PUBLIC, SECRET, write_new
 from twokey.errors import InfrastructureError, UsageError
 from twokey.evidence._dsse import NAMESPACE, Envelope, Signature, pae
 from twokey.evidence._errors import EvidenceError
+
+if TYPE_CHECKING:
+    from twokey.evidence._sshsig import PrivateKey
 from twokey.evidence._sshsig import (
-    PrivateKey,
     fingerprint,
     key_blob,
     load_public_key,
@@ -158,7 +161,7 @@ def load_signer(path: Path, *, ssh: bool) -> Signer:
         ) from exc
     if not ssh and isinstance(key, ed25519.Ed25519PrivateKey):
         return Ed25519Signer(key)
-    if isinstance(key, PrivateKey):
+    if isinstance(key, ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
         return SshSigner(key)
     raise UsageError(f"{path}: unsupported key type (use ed25519, ecdsa P-256 or RSA >= 2048)")
 

@@ -20,34 +20,32 @@ __all__ = [
 ]
 
 import base64
-import hashlib
 import struct
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    PublicFormat,
-    load_ssh_public_key,
-)
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from twokey import _sha2
+from twokey._ed25519 import raw_key
 from twokey.evidence._errors import EvidenceError, Reason
+
+# ECDSA, RSA and the SSH key parser are imported when a key needs them: an Ed25519 key in its
+# canonical form needs neither (their imports cost a door's start-up more than the checks).
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+    PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
 MAGIC = b"SSHSIG"
 BEGIN = "-----BEGIN SSH SIGNATURE-----"
 END = "-----END SSH SIGNATURE-----"
 MIN_RSA_BITS = 2048
 MAX_BLOB = 16 * 1024
-PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
-PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
-_HASHES = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
+_HASHES = {"sha256": _sha2.sha256, "sha512": _sha2.sha512}
 
 
 @dataclass(frozen=True)
@@ -102,6 +100,17 @@ def load_public_key(text: str) -> PublicKey:
 def _load_key(text: str) -> PublicKey:
     """Parsing a key costs more than verifying with it: keys are parsed once."""
     parts = text.split()
+    raw = raw_key(parts[0], parts[1]) if len(parts) == 2 else None
+    if raw is not None:  # canonical ssh-ed25519: the key the parser would give (ADR 0031)
+        return ed25519.Ed25519PublicKey.from_public_bytes(raw)
+    return _parse_key(parts)
+
+
+def _parse_key(parts: list[str]) -> PublicKey:
+    from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa  # noqa: PLC0415
+    from cryptography.hazmat.primitives.serialization import load_ssh_public_key  # noqa: PLC0415
+
     try:
         key = load_ssh_public_key(f"{parts[0]} {parts[1]}".encode())
     # NotImplementedError: cryptography's answer to a compressed EC point (found by fuzzing)
@@ -111,13 +120,15 @@ def _load_key(text: str) -> PublicKey:
         raise EvidenceError(Reason.WEAK_KEY, f"RSA key of {key.key_size} bits (< {MIN_RSA_BITS})")
     if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name != "secp256r1":
         raise EvidenceError(Reason.WEAK_KEY, f"unsupported curve {key.curve.name}")
-    if not isinstance(key, PublicKey):
+    if not isinstance(key, ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
         raise EvidenceError(Reason.WEAK_KEY, "unsupported key type")
     return key
 
 
 def openssh_line(key: PublicKey) -> str:
     """``"<type> <base64>"`` for a public key."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat  # noqa: PLC0415
+
     return key.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode()
 
 
@@ -131,7 +142,7 @@ def key_blob(public_key: str) -> bytes:
 
 def fingerprint(public_key: str) -> str:
     """``SHA256:<base64, no padding>`` as ssh-keygen prints it."""
-    digest = hashlib.sha256(key_blob(public_key)).digest()
+    digest = _sha2.sha256(key_blob(public_key)).digest()
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
 
@@ -219,20 +230,21 @@ def verify_sshsig(sig: SshSignature, message: bytes, namespace: str) -> None:
         raise EvidenceError(Reason.BAD_SIGNATURE, "SSH signature does not verify") from exc
 
 
-_ECDSA_P256 = ec.ECDSA(hashes.SHA256())  # immutable: made once, not per verification
-_PKCS1 = padding.PKCS1v15()
-_RSA_HASHES = {"rsa-sha2-256": hashes.SHA256(), "rsa-sha2-512": hashes.SHA512()}
-
-
 def _verify_raw(key: PublicKey, sig_type: str, signature: bytes, data: bytes) -> None:
     if isinstance(key, ed25519.Ed25519PublicKey) and sig_type == "ssh-ed25519":
         key.verify(signature, data)
-    elif isinstance(key, ec.EllipticCurvePublicKey) and sig_type == "ecdsa-sha2-nistp256":
+        return
+    from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature  # noqa: PLC0415
+
+    rsa_hashes = {"rsa-sha2-256": hashes.SHA256(), "rsa-sha2-512": hashes.SHA512()}
+    if isinstance(key, ec.EllipticCurvePublicKey) and sig_type == "ecdsa-sha2-nistp256":
         r_bytes, s_bytes = _exact_strings(signature, 2)
         r, s = int.from_bytes(r_bytes, "big"), int.from_bytes(s_bytes, "big")
-        key.verify(encode_dss_signature(r, s), data, _ECDSA_P256)
-    elif isinstance(key, rsa.RSAPublicKey) and sig_type in _RSA_HASHES:
-        key.verify(signature, data, _PKCS1, _RSA_HASHES[sig_type])
+        key.verify(encode_dss_signature(r, s), data, ec.ECDSA(hashes.SHA256()))
+    elif isinstance(key, rsa.RSAPublicKey) and sig_type in rsa_hashes:
+        key.verify(signature, data, padding.PKCS1v15(), rsa_hashes[sig_type])
     else:
         raise EvidenceError(
             Reason.BAD_SIGNATURE,
@@ -244,6 +256,10 @@ def _verify_raw(key: PublicKey, sig_type: str, signature: bytes, data: bytes) ->
 def _sign_raw(key: PrivateKey, data: bytes) -> tuple[str, bytes]:
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return "ssh-ed25519", key.sign(data)
+    from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec, padding  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature  # noqa: PLC0415
+
     if isinstance(key, ec.EllipticCurvePrivateKey):
         r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
 

@@ -10,7 +10,6 @@ __all__ = [
     "verify_envelopes",
 ]
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ from functools import cache
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from twokey import _sha2
 from twokey._evidence_refs import ARTIFACT_PREFIX, EVIDENCE_PREFIX
 from twokey.evidence._dsse import NAMESPACE, Envelope, Signature, pae, too_big
 from twokey.evidence._errors import EvidenceError, Reason
@@ -58,7 +58,7 @@ class StoredEnvelope:
     @property
     def digest(self) -> str:
         """``sha256:<hex>`` of the exact bytes: the evidence id."""
-        return "sha256:" + hashlib.sha256(self.data).hexdigest()
+        return "sha256:" + _sha2.sha256(self.data).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ __all__ = ["EnvelopeSource", "RawEnvelope"]
 
 import base64
 import binascii
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from twokey import _sha2
 from twokey._evidence_refs import (
     EVIDENCE_PREFIX,
     MAX_ENVELOPE_BYTES,
@@ -163,7 +163,7 @@ def _content_problem(ref: str, info: BlobInfo) -> str:
             f"{ref}: OVERSIZED: envelope is too big: {info.size} bytes (limit {MAX_ENVELOPE_BYTES})"
         )
     parts = filed_parts(ref)
-    digest = hashlib.sha256(info.data).hexdigest()
+    digest = _sha2.sha256(info.data).hexdigest()
     if parts is None or parts[1] != digest:
         return f"{ref}: the name must end in the envelope's sha256 ({digest})"
     try:

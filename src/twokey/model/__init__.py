@@ -1,5 +1,6 @@
 """Pure domain types: identities, git facts, evidence, decisions. No I/O."""
 
+import twokey._dataclass_fast  # noqa: F401 - records from precompiled code (ADR 0031)
 from twokey.model._decision import (
     Counted,
     Decision,

@@ -8,6 +8,8 @@ import enum
 from dataclasses import dataclass
 from functools import lru_cache
 
+from twokey._ed25519 import raw_key
+
 
 class AliasKind(enum.StrEnum):
     """What an alias is. A key alias is the strongest; an email or login is only as good as
@@ -87,6 +89,8 @@ class Alias:
 
 @lru_cache(maxsize=4096)
 def _canonical_key(kind: str, blob: str) -> str:
+    if raw_key(kind, blob) is not None:  # canonical ssh-ed25519: already the parser's text
+        return f"{kind} {blob}"
     # Lazy: the model's import stays light; cryptography is loaded when a key is first read.
     from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415
     from cryptography.hazmat.primitives.serialization import (  # noqa: PLC0415

@@ -7,7 +7,6 @@ __all__ = ["parse_environments", "parse_freeze_window"]
 import re
 from datetime import time
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from twokey.model import RuleRef
 from twokey.policy._model import EnvironmentRule, FreezeWindow
@@ -141,6 +140,8 @@ def parse_freeze_window(text: object, rule: RuleRef) -> FreezeWindow:
     hours, minutes = (int(parts["h1"]), int(parts["h2"])), (int(parts["m1"]), int(parts["m2"]))
     if max(hours) > 23 or max(minutes) > 59:
         raise ValueError(f"bad time in freeze window {text!r} (00:00 to 23:59)")
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415 - only with a window
+
     try:
         ZoneInfo(parts["tz"])
     except (ZoneInfoNotFoundError, ValueError) as exc:

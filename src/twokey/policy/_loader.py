@@ -4,7 +4,6 @@ from __future__ import annotations
 
 __all__ = ["DEFAULT_POLICY_PATH", "load", "load_cached", "loads"]
 
-import hashlib
 import io
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +14,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from twokey import _sha2
 from twokey.errors import ConfigError
 from twokey.policy._environments import parse_environments
 from twokey.policy._model import ApprovalRule, Policy
@@ -188,7 +188,7 @@ def _build(doc: Any, data: bytes, report: Reporter) -> Policy | None:
     return Policy(
         version=1,
         source=report.source,
-        digest="sha256:" + hashlib.sha256(data).hexdigest(),
+        digest="sha256:" + _sha2.sha256(data).hexdigest(),
         # Read-only views: the policy is shared by every evaluation (load_cached).
         principals=MappingProxyType(directory.principals),
         groups=MappingProxyType(directory.groups),

@@ -25,7 +25,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from functools import cached_property
-from zoneinfo import ZoneInfo
 
 from twokey.model import Alias, PrincipalKind, RuleRef, TrustLevel
 from twokey.policy._glob import Glob
@@ -178,6 +177,8 @@ class FreezeWindow:
 
     def contains(self, now: datetime) -> bool:
         """True when ``now`` (timezone-aware) falls inside the window, in the window's zone."""
+        from zoneinfo import ZoneInfo  # noqa: PLC0415 - only a policy with freeze windows
+
         local = now.astimezone(ZoneInfo(self.tz))
         minute = _week_minute(local.weekday(), local.time())
         start = _week_minute(self.start_day, self.start)

@@ -10,10 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.hazmat.primitives.serialization import load_ssh_public_key
-
+from twokey._ed25519 import raw_key
 from twokey.model import Alias, AliasKind, PrincipalKind, RuleRef
 from twokey.policy._model import KeyValidity, Principal
 from twokey.policy._problems import Reporter, key_position
@@ -248,8 +245,19 @@ def check_public_key(text: str) -> str:
     parts = text.split()
     if len(parts) < 2:
         return "not an OpenSSH public key"
+    if raw_key(parts[0], parts[1]) is not None:  # canonical ssh-ed25519: fine (ADR 0031)
+        return ""
+    return _check_with_parser(parts[0], parts[1])
+
+
+def _check_with_parser(kind: str, blob: str) -> str:
+    # Lazy: cryptography's SSH key parser costs a door's start-up more than any check it makes.
+    from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa  # noqa: PLC0415
+    from cryptography.hazmat.primitives.serialization import load_ssh_public_key  # noqa: PLC0415
+
     try:
-        key = load_ssh_public_key(f"{parts[0]} {parts[1]}".encode())
+        key = load_ssh_public_key(f"{kind} {blob}".encode())
     # NotImplementedError: cryptography's answer to a compressed EC point
     except (ValueError, TypeError, NotImplementedError, UnsupportedAlgorithm) as exc:
         return f"not a valid OpenSSH public key ({exc})"

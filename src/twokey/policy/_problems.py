@@ -4,7 +4,6 @@ from __future__ import annotations
 
 __all__ = ["PolicyError", "Problem", "Reporter"]
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -87,6 +86,8 @@ class Reporter:
         allowed = tuple(allowed)
         for key in node:
             if key not in allowed:
+                import difflib  # noqa: PLC0415 - only for a mistake: valid policies never need it
+
                 close = difflib.get_close_matches(str(key), allowed, n=1)
                 hint = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(allowed)}"
                 self.key(node, key, f"unknown key '{key}' in {where}", hint)
