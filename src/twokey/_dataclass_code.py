@@ -2018,6 +2018,45 @@ def __create_fn__():
 
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.rule,self.invariant,self.message,))\n return __hash__'] = __create_fn__.__code__
 
+def __create_fn__(_type_names, _type_text, _type_index, _type_starts, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,names:_type_names,text:_type_text,index:_type_index,starts:_type_starts)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'names',names)
+  __dataclass_builtins_object__.__setattr__(self,'text',text)
+  __dataclass_builtins_object__.__setattr__(self,'index',index)
+  __dataclass_builtins_object__.__setattr__(self,'starts',starts)
+ return __init__
+
+
+CODE["def __create_fn__(_type_names, _type_text, _type_index, _type_starts, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,names:_type_names,text:_type_text,index:_type_index,starts:_type_starts)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'names',names)\n  __dataclass_builtins_object__.__setattr__(self,'text',text)\n  __dataclass_builtins_object__.__setattr__(self,'index',index)\n  __dataclass_builtins_object__.__setattr__(self,'starts',starts)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(names={self.names!r}, text={self.text!r}, index={self.index!r}, starts={self.starts!r})"
+ return __repr__
+
+
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(names={self.names!r}, text={self.text!r}, index={self.index!r}, starts={self.starts!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('names','text','index','starts',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+
+
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'names\',\'text\',\'index\',\'starts\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('names','text','index','starts',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+
+
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'names\',\'text\',\'index\',\'starts\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
 def __create_fn__(_type_repository, _type_ref, _type_creates, _type_author, _type_committer, _type_co_authors, _type_approvals, _type_paths, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
  def __init__(self,repository:_type_repository,ref:_type_ref,creates:_type_creates,author:_type_author,committer:_type_committer,co_authors:_type_co_authors,approvals:_type_approvals,paths:_type_paths)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'repository',repository)
