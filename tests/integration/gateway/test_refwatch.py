@@ -33,47 +33,21 @@ def git(repo: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=repo, env=ENV, check=True, capture_output=True)
 
 
+def _plumbing(repo: Path, stdin: bytes, *args: str) -> str:
+    """``git ARGS`` in ``repo`` with ``stdin``; its output, stripped."""
+    done = subprocess.run(
+        ["git", *args], input=stdin, cwd=repo, env=ENV, check=True, capture_output=True
+    )
+    return done.stdout.decode().strip()
+
+
 def _repo(root: Path) -> tuple[Path, str, str]:
     repo = root / "r.git"
     git(root, "init", "-q", "--bare", "-b", "main", str(repo))
-    blob = (
-        subprocess.run(
-            ["git", "hash-object", "-w", "--stdin"],
-            input=b"x",
-            cwd=repo,
-            env=ENV,
-            check=True,
-            capture_output=True,
-        )
-        .stdout.decode()
-        .strip()
-    )
-    tree = (
-        subprocess.run(
-            ["git", "mktree"],
-            input=f"100644 blob {blob}\tf\n".encode(),
-            cwd=repo,
-            env=ENV,
-            check=True,
-            capture_output=True,
-        )
-        .stdout.decode()
-        .strip()
-    )
-    commits = []
-    for message in ("one", "two"):
-        commits.append(
-            subprocess.run(
-                ["git", "commit-tree", tree, "-m", message],
-                cwd=repo,
-                env=ENV,
-                check=True,
-                capture_output=True,
-            )
-            .stdout.decode()
-            .strip()
-        )
-    return repo, commits[0], commits[1]
+    blob = _plumbing(repo, b"x", "hash-object", "-w", "--stdin")
+    tree = _plumbing(repo, f"100644 blob {blob}\tf\n".encode(), "mktree")
+    one, two = (_plumbing(repo, b"", "commit-tree", tree, "-m", m) for m in ("one", "two"))
+    return repo, one, two
 
 
 _REFS = st.one_of(
