@@ -363,10 +363,14 @@ class GitReader:
         by one process, :meth:`clean_merges`) unless ``merges`` is false (then their authors
         count as authors: stricter, and no merge-tree).
         """
-        negatives = "".join(f"^{sha}\n" for sha in sorted(set(exclude)) if sha != ZERO_SHA)
-        data = self.git.call([*LOG_ARGS], stdin=f"{new}\n{negatives}".encode()).out
+        data = self.git.call([*LOG_ARGS], stdin=_log_input(new, exclude)).out
         found = parse_log(data)
         return self.clean_merges(found) if merges else found
+
+    def start_commits(self, new: str, exclude: Iterable[str]) -> None:
+        """Start the ``git log`` of :meth:`commits` now (``GitRunner.start``, ADR 0035): the
+        same call later takes its answer."""
+        self.git.start(*LOG_ARGS, stdin=_log_input(new, exclude))
 
     def with_signatures(self, commits: list[Commit]) -> list[Commit]:
         """``commits`` with ``signature`` set from their raw objects (one ``cat-file --batch``).
@@ -427,3 +431,9 @@ class GitReader:
         if tree is None:
             raise InfrastructureError(f"{rev[:12]} names no commit or tree in this repository")
         return tree
+
+
+def _log_input(new: str, exclude: Iterable[str]) -> bytes:
+    """The revisions :data:`LOG_ARGS` reads from standard input: ``new``, not ``exclude``."""
+    negatives = "".join(f"^{sha}\n" for sha in sorted(set(exclude)) if sha != ZERO_SHA)
+    return f"{new}\n{negatives}".encode()
