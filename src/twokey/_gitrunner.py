@@ -78,16 +78,15 @@ class GitRunner:
             self._prefix = ("--git-dir", str(git_dir))
             self._timeout = None
         self.env = base
-        self._started: list[_Started] = []
 
     @staticmethod
     def start_discover(path: Path | str = ".") -> None:
         """Start :meth:`discover`'s ``git`` for ``path`` now (ADR 0035): a door that knows its
         repository before it imports its modules lets git work on another core meanwhile. The
-        next :meth:`discover` of the same path takes its answer; nothing else does."""
+        next :meth:`discover` of the same path takes its answer (see :meth:`start`)."""
         args = _discover_args(path)
         try:
-            _discovering.append(_Started(args, None, None, None, _start(args, None, None)))
+            _started.append(_Started(args, None, None, None, _start(args, None, None)))
         except GitError:  # discover runs it again and says why
             return
 
@@ -95,7 +94,7 @@ class GitRunner:
     def discover(cls, path: Path | str = ".", *, config: GitConfig = GitConfig.USER) -> GitRunner:
         """The repository containing ``path`` (a work tree or a bare repository)."""
         args = _discover_args(path)
-        out = _take(_discovering, args, None, None, None) or _spawn(args, None, None, None)
+        out = _take(args, None, None, None) or _spawn(args, None, None, None)
         if out.returncode != 0:
             raise GitError(
                 f"{path} is not a git repository", hint="run inside a clone, or pass --repo PATH"
@@ -103,13 +102,14 @@ class GitRunner:
         return cls(Path(out.stdout.decode().strip()), config=config)
 
     def start(self, *args: str, stdin: bytes | None = None) -> None:
-        """Start ``git args`` now, for a later :meth:`call` with exactly the same arguments and
-        standard input (ADR 0035: git runs on another core while this process works).
+        """Start ``git args`` now, for a later :meth:`call` with exactly the same arguments,
+        input, environment and time limit (ADR 0035: git runs on another core while this
+        process works); a call that differs in anything runs its own process.
 
-        Only that call takes it, in this runner, with this runner's environment; a call that
-        differs in anything runs its own process. Whoever starts a process must let a call
-        take it or :meth:`discard_started` it (a door does both, in a ``finally``). Not
-        thread-safe: only a runner that one thread uses may start processes.
+        Process-wide: any runner whose call is the same takes it (the hook starts its first
+        reads before the door builds its reader). Whoever starts a process lets a call take
+        it or ends it with :meth:`discard_started` (the doors do both, in a ``finally``). Only
+        a process's own door starts processes, from one thread (never the gateway's).
         """
         argv = [*self._prefix, *args]
         # Its input is written at once: it must fit the pipe's buffer.
@@ -119,19 +119,21 @@ class GitRunner:
             proc = _start(argv, self.env, stdin)
         except GitError:  # the call runs it again and says why
             return
-        self._started.append(_Started(tuple(argv), self.env, stdin, self._timeout, proc))
+        _started.append(_Started(tuple(argv), self.env, stdin, self._timeout, proc))
 
-    def discard_started(self) -> None:
-        """Stop every process :meth:`start` began that no call took."""
-        while self._started:
-            _stop(self._started.pop().proc)
+    @staticmethod
+    def discard_started() -> None:
+        """Stop every process :meth:`start` (or :meth:`start_discover`) began that no call
+        took."""
+        while _started:
+            _stop(_started.pop().proc)
 
     def call(
         self, args: Sequence[str], *, stdin: bytes | None = None, ok: Sequence[int] = (0,)
     ) -> GitResult:
         """Run ``git ARGS``; any exit code outside ``ok`` raises :class:`GitError`."""
         argv = [*self._prefix, *args]
-        proc = _take(self._started, argv, self.env, stdin, self._timeout) or _spawn(
+        proc = _take(argv, self.env, stdin, self._timeout) or _spawn(
             argv, self.env, stdin, self._timeout
         )
         err = proc.stderr.decode(errors="replace").strip()
@@ -184,7 +186,7 @@ class _Started:
 # Pipes hold 64 KiB on Linux; the input of a process started early is written before anyone
 # reads its output.
 _MAX_EARLY_STDIN = 16 * 1024
-_discovering: list[_Started] = []
+_started: list[_Started] = []  # begun early, not yet taken (process-wide)
 
 
 def _discover_args(path: Path | str) -> tuple[str, ...]:
@@ -225,19 +227,20 @@ def _start(
 
 
 def _take(
-    started: list[_Started],
     args: Sequence[str],
     env: Mapping[str, str] | None,
     stdin: bytes | None,
     timeout: float | None,
 ) -> subprocess.CompletedProcess[bytes] | None:
-    """The answer of the process in ``started`` begun with exactly this command, environment,
-    input and time limit (taken out of ``started``), or None when there is none."""
+    """The answer of the process begun early with exactly this command, environment, input and
+    time limit (taken out of ``_started``), or None when there is none."""
+    if not _started:
+        return None
     wanted = tuple(args)
-    for at, early in enumerate(started):
+    for at, early in enumerate(_started):
         same = early.args == wanted and early.stdin == stdin and early.timeout == timeout
         if same and early.env == env:
-            del started[at]
+            del _started[at]
             return _finish(early)
     return None
 

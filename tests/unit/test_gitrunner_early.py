@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from twokey._gitrunner import GitConfig, GitError, GitResult, GitRunner, _discovering
+from twokey._gitrunner import GitConfig, GitError, GitResult, GitRunner, _started
 
 # Read-only commands, some of which fail (an unknown revision, a bad option, a missing path).
 _COMMANDS = [
@@ -64,9 +64,9 @@ def test_a_started_process_answers_as_the_call_would(
     plain = GitRunner(repo / ".git", config=config)
     early = GitRunner(repo / ".git", config=config)
     early.start(*args, stdin=stdin)
-    assert len(early._started) == 1
+    assert len(_started) == 1
     assert _answer(early, args, stdin) == _answer(plain, args, stdin)
-    assert not early._started  # taken
+    assert not _started  # taken
 
 
 @settings(
@@ -84,9 +84,9 @@ def test_only_the_same_command_and_input_take_it(
     runner = GitRunner(repo / ".git", config=GitConfig.ISOLATED)
     runner.start(*started[0], stdin=started[1])
     _answer(runner, *called)
-    assert len(runner._started) == (0 if started == called else 1)
+    assert len(_started) == (0 if started == called else 1)
     runner.discard_started()
-    assert not runner._started
+    assert not _started
 
 
 def test_another_environment_does_not_take_it(repo: Path) -> None:
@@ -94,26 +94,26 @@ def test_another_environment_does_not_take_it(repo: Path) -> None:
     runner.start("rev-parse", "HEAD")
     runner.env = {**runner.env, "GIT_NAMESPACE": "other"}
     runner.call(["rev-parse", "HEAD"])
-    assert len(runner._started) == 1
+    assert len(_started) == 1
     runner.discard_started()
 
 
 def test_discovery_started_early_is_the_same_and_taken_once(repo: Path) -> None:
     GitRunner.start_discover(repo)
     assert GitRunner.discover(repo).git_dir == GitRunner.discover(repo).git_dir == repo / ".git"
-    assert not _discovering
+    assert not _started
     GitRunner.start_discover(repo / "missing")
     with pytest.raises(GitError, match="not a git repository"):
         GitRunner.discover(repo / "missing")
     GitRunner.start_discover(repo / "missing")
     GitRunner.discover(repo)  # another path: not taken
-    assert len(_discovering) == 1
+    assert len(_started) == 1
     with pytest.raises(GitError, match="not a git repository"):
         GitRunner.discover(repo / "missing")
-    assert not _discovering
+    assert not _started
 
 
 def test_a_large_input_is_not_started_early(repo: Path) -> None:
     runner = GitRunner(repo / ".git", config=GitConfig.ISOLATED)
     runner.start("cat-file", "--batch-check", stdin=b"HEAD\n" * 10_000)
-    assert not runner._started
+    assert not _started

@@ -180,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             gc.enable()
         code = _run(handler, args)
         if short and argv is None:  # this process's own command line: it has answered
-            from twokey.doors._entry import end_process  # noqa: PLC0415
+            from twokey.doors import end_process  # noqa: PLC0415
 
             return end_process(code)
         return code
