@@ -146,6 +146,8 @@ def _options(check: argparse.ArgumentParser) -> None:
 def _check(args: argparse.Namespace) -> int:
     from twokey._gitrunner import GitRunner  # noqa: PLC0415
 
+    artifact = artifact_digest(args.artifact)  # the request's own errors first
+    simulate_at = _when(args.now)  # the door refuses it whenever a ledger records
     # git finds the repository while the door's modules are imported (ADR 0035).
     GitRunner.start_discover(Path(args.repo))
     from twokey.doors import DeployCheck, answer, exit_code, run_deploy_check  # noqa: PLC0415
@@ -153,10 +155,10 @@ def _check(args: argparse.Namespace) -> int:
     request = DeployCheck(
         repo=Path(args.repo),
         environment=args.environment,
-        artifact=artifact_digest(args.artifact),
+        artifact=artifact,
         commit=args.commit,
         deployer=args.deployer,
-        simulate_at=_when(args.now),  # the door refuses it whenever a ledger records
+        simulate_at=simulate_at,
         requester=args.requester or "",
         since=args.since or "",
         break_glass=args.break_glass or "",
