@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -45,6 +46,7 @@ policy_changes: {{approvals: 2, approvers: [admins]}}
 
 
 LOAD = [0.0]  # the load average when the run started (the machine may be shared)
+INSTRUCTIONS = [False]  # --instructions
 
 
 def git(*args: str, cwd: Path | None = None, stdin: bytes | None = None) -> str:
@@ -220,6 +222,41 @@ def many_commits(work: Path, targets: list[Path], bob: Ed25519Signer, count: int
     return [timed_push(work, target, "main", f"{ref}:{ref}") for target in targets]
 
 
+def instructions(
+    root: Path, plain: Path, work: Path, bob: Ed25519Signer, baseline: Path | None
+) -> dict[str, float]:
+    """Instructions (callgrind's Ir) of the in-process hook's Python process for one approved
+    commit (not git's, nor the processes the hook starts): the same on every run, whatever the
+    load. A first push per hook writes its bytecode and its policy cache; the second is counted.
+    """
+    counted: dict[str, float] = {}
+    variants = [("this", None)] + ([("baseline", baseline)] if baseline else [])
+    for label, path in variants:
+        bare = root / f"cg-{label}.git"
+        git("clone", "-q", "--bare", "--local", str(plain), str(bare))  # up to date
+        log = root / f"cg-{label}.log"
+        python = root / f"python-cg-{label}"
+        env = f"PYTHONPATH={path} " if path else ""
+        python.write_text(
+            f"#!/bin/sh\n{env}exec valgrind --tool=callgrind --callgrind-out-file=/dev/null "
+            f'--log-file={log} {sys.executable} "$@"\n'
+        )
+        python.chmod(0o755)
+        install_hook(bare, repository="bench", python=str(python))
+        for n in range(2):
+            (work / "change.txt").write_text(f"instructions {label} {n}\n")
+            git("add", "change.txt", cwd=work)
+            git("commit", "-qm", f"instructions {label} {n}", cwd=work)
+            ref = approve(work, bob)
+            for target in (bare, plain):  # the plain server stays up to date for the next
+                timed_push(work, target, "main", f"{ref}:{ref}")
+        found = re.search(r"Collected : (\d+)", log.read_text())
+        if found is None:
+            raise SystemExit(f"valgrind failed: {log.read_text()[-500:]}")
+        counted[label] = int(found.group(1)) / 1e6
+    return counted
+
+
 def scenario(
     root: Path, commits: int, rounds: int, bob: Ed25519Signer, bulk: int, baseline: Path | None
 ) -> dict[str, float]:
@@ -236,6 +273,7 @@ def scenario(
         times = one_commit_rounds(work, targets, bob, rounds, floor=floor)
         squash = one_commit_rounds(work, targets, bob, rounds, squash=True, floor=floor)
         bulk_times = many_commits(work, targets[:3], bob, bulk) if bulk else []
+        counted = instructions(root, targets[0], work, bob, baseline) if INSTRUCTIONS[0] else {}
     finally:
         for proc in procs:
             proc.terminate()
@@ -264,6 +302,7 @@ def scenario(
         sq_cold_adds_ms=sq[1] - sq[0],
         sq_warm_adds_ms=sq[2] - sq[0],
     )
+    result.update({f"instructions_{k}": v for k, v in counted.items()})
     names = ("bulk_plain_ms", "bulk_cold_ms", "bulk_warm_ms")
     for name, value in zip(names[: len(bulk_times)], bulk_times, strict=True):
         result[name] = value * 1000
@@ -277,6 +316,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--bulk", type=int, default=1000)
     parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count the instructions of one in-process hook (valgrind's callgrind, the "
+        "hook's Python process only; with --baseline, the baseline's too)",
+    )
+    parser.add_argument(
         "--baseline",
         type=Path,
         help="a directory holding another twokey package (e.g. main's src/, from git archive): "
@@ -284,6 +329,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     LOAD[0] = os.getloadavg()[0]
+    INSTRUCTIONS[0] = args.instructions
     bob = Ed25519Signer(ed25519.Ed25519PrivateKey.generate())
     root = Path(tempfile.mkdtemp(prefix="twokey-bench-"))
     try:
@@ -323,6 +369,13 @@ def main() -> int:
                     f"| {r['commits']:,} commits | {kind} | {r[p + 'base_cold_ms']:.0f} ms | "
                     f"{r[p + 'cold_ms']:.0f} ms | {r[p + 'base_warm_ms']:.0f} ms | "
                     f"{r[p + 'warm_ms']:.0f} ms |"
+                )
+    for r in rows:
+        for key in ("this", "baseline"):
+            if f"instructions_{key}" in r:
+                print(
+                    f"{r['commits']:,} commits: instructions of one in-process hook ({key}): "
+                    f"{r[f'instructions_{key}']:.1f} M"
                 )
     big = rows[0]
     if "bulk_plain_ms" in big:

@@ -2515,6 +2515,64 @@ def __create_fn__():
 
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.code,self.out,self.err,))\n return __hash__'] = __create_fn__.__code__
 
+def __create_fn__(_type_args, _type_env, _type_stdin, _type_timeout, _type_proc, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,args:_type_args,env:_type_env,stdin:_type_stdin,timeout:_type_timeout,proc:_type_proc)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'args',args)
+  __dataclass_builtins_object__.__setattr__(self,'env',env)
+  __dataclass_builtins_object__.__setattr__(self,'stdin',stdin)
+  __dataclass_builtins_object__.__setattr__(self,'timeout',timeout)
+  __dataclass_builtins_object__.__setattr__(self,'proc',proc)
+ return __init__
+
+
+CODE["def __create_fn__(_type_args, _type_env, _type_stdin, _type_timeout, _type_proc, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,args:_type_args,env:_type_env,stdin:_type_stdin,timeout:_type_timeout,proc:_type_proc)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'args',args)\n  __dataclass_builtins_object__.__setattr__(self,'env',env)\n  __dataclass_builtins_object__.__setattr__(self,'stdin',stdin)\n  __dataclass_builtins_object__.__setattr__(self,'timeout',timeout)\n  __dataclass_builtins_object__.__setattr__(self,'proc',proc)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(args={self.args!r}, env={self.env!r}, stdin={self.stdin!r}, timeout={self.timeout!r}, proc={self.proc!r})"
+ return __repr__
+
+
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(args={self.args!r}, env={self.env!r}, stdin={self.stdin!r}, timeout={self.timeout!r}, proc={self.proc!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.args,self.env,self.stdin,self.timeout,self.proc,)==(other.args,other.env,other.stdin,other.timeout,other.proc,)
+  return NotImplemented
+ return __eq__
+
+
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.args,self.env,self.stdin,self.timeout,self.proc,)==(other.args,other.env,other.stdin,other.timeout,other.proc,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('args','env','stdin','timeout','proc',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+
+
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'args\',\'env\',\'stdin\',\'timeout\',\'proc\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('args','env','stdin','timeout','proc',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+
+
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'args\',\'env\',\'stdin\',\'timeout\',\'proc\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.args,self.env,self.stdin,self.timeout,self.proc,))
+ return __hash__
+
+
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.args,self.env,self.stdin,self.timeout,self.proc,))\n return __hash__'] = __create_fn__.__code__
+
 def __create_fn__(_type_signer, _type_source, _type_evidence_id, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
  def __init__(self,signer:_type_signer,source:_type_source,evidence_id:_type_evidence_id)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'signer',signer)

@@ -18,6 +18,7 @@ from __future__ import annotations
 __all__ = ["GitConfig", "GitError", "GitResult", "GitRunner"]
 
 import enum
+import errno
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -78,21 +79,63 @@ class GitRunner:
             self._timeout = None
         self.env = base
 
+    @staticmethod
+    def start_discover(path: Path | str = ".") -> None:
+        """Start :meth:`discover`'s ``git`` for ``path`` now (ADR 0035): a door that knows its
+        repository before it imports its modules lets git work on another core meanwhile. The
+        next :meth:`discover` of the same path takes its answer (see :meth:`start`)."""
+        args = _discover_args(path)
+        try:
+            _started.append(_Started(args, None, None, None, _start(args, None, None)))
+        except GitError:  # discover runs it again and says why
+            return
+
     @classmethod
     def discover(cls, path: Path | str = ".", *, config: GitConfig = GitConfig.USER) -> GitRunner:
         """The repository containing ``path`` (a work tree or a bare repository)."""
-        out = _spawn(["-C", str(path), "rev-parse", "--absolute-git-dir"], None, None, None)
+        args = _discover_args(path)
+        out = _take(args, None, None, None) or _spawn(args, None, None, None)
         if out.returncode != 0:
             raise GitError(
                 f"{path} is not a git repository", hint="run inside a clone, or pass --repo PATH"
             )
         return cls(Path(out.stdout.decode().strip()), config=config)
 
+    def start(self, *args: str, stdin: bytes | None = None) -> None:
+        """Start ``git args`` now, for a later :meth:`call` with exactly the same arguments,
+        input, environment and time limit (ADR 0035: git runs on another core while this
+        process works); a call that differs in anything runs its own process.
+
+        Process-wide: any runner whose call is the same takes it (the hook starts its first
+        reads before the door builds its reader). Whoever starts a process lets a call take
+        it or ends it with :meth:`discard_started` (the doors do both, in a ``finally``). Only
+        a process's own door starts processes, from one thread (never the gateway's).
+        """
+        argv = [*self._prefix, *args]
+        # Its input is written at once: it must fit the pipe's buffer.
+        if stdin is not None and len(stdin) > _MAX_EARLY_STDIN:
+            return
+        try:
+            proc = _start(argv, self.env, stdin)
+        except GitError:  # the call runs it again and says why
+            return
+        _started.append(_Started(tuple(argv), self.env, stdin, self._timeout, proc))
+
+    @staticmethod
+    def discard_started() -> None:
+        """Stop every process :meth:`start` (or :meth:`start_discover`) began that no call
+        took."""
+        while _started:
+            _stop(_started.pop().proc)
+
     def call(
         self, args: Sequence[str], *, stdin: bytes | None = None, ok: Sequence[int] = (0,)
     ) -> GitResult:
         """Run ``git ARGS``; any exit code outside ``ok`` raises :class:`GitError`."""
-        proc = _spawn([*self._prefix, *args], self.env, stdin, self._timeout)
+        argv = [*self._prefix, *args]
+        proc = _take(argv, self.env, stdin, self._timeout) or _spawn(
+            argv, self.env, stdin, self._timeout
+        )
         err = proc.stderr.decode(errors="replace").strip()
         if proc.returncode not in ok:
             raise GitError(f"git {' '.join(args[:3])} failed: {err or f'exit {proc.returncode}'}")
@@ -127,6 +170,97 @@ class GitRunner:
             )
         except OSError as exc:
             raise GitError(f"cannot run git: {exc}") from exc
+
+
+# A process started early: the exact command, environment, input and time limit it was started
+# with, which a later run must all equal to take its answer.
+@dataclass(frozen=True, slots=True)
+class _Started:
+    args: tuple[str, ...]
+    env: Mapping[str, str] | None
+    stdin: bytes | None
+    timeout: float | None
+    proc: subprocess.Popen[bytes]
+
+
+# Pipes hold 64 KiB on Linux; the input of a process started early is written before anyone
+# reads its output.
+_MAX_EARLY_STDIN = 16 * 1024
+_started: list[_Started] = []  # begun early, not yet taken (process-wide)
+
+
+def _discover_args(path: Path | str) -> tuple[str, ...]:
+    return ("-C", str(path), "rev-parse", "--absolute-git-dir")
+
+
+def _start(
+    args: Sequence[str], env: Mapping[str, str] | None, stdin: bytes | None
+) -> subprocess.Popen[bytes]:
+    """Start ``git ARGS`` with its output captured (as :func:`_spawn` runs it) and its input
+    written and closed."""
+    try:
+        proc = subprocess.Popen(
+            ["git", *args],
+            stdin=subprocess.PIPE if stdin is not None else None,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+    except OSError as exc:
+        command = f"git {args[0]}" if args else "git"
+        raise GitError(
+            f"cannot run {command}: {exc}", hint="is git installed and on PATH?"
+        ) from exc
+    if proc.stdin is not None:
+        # As subprocess.run writes it: git may exit before reading it all (its answer says why).
+        pipe, proc.stdin = proc.stdin, None  # written here: communicate() only reads
+        try:
+            with pipe:
+                pipe.write(stdin or b"")
+        except BrokenPipeError:
+            pass
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:  # EINVAL: git exited (subprocess ignores it too)
+                _stop(proc)
+                raise GitError(f"cannot write to git {args[0]}: {exc}") from exc
+    return proc
+
+
+def _take(
+    args: Sequence[str],
+    env: Mapping[str, str] | None,
+    stdin: bytes | None,
+    timeout: float | None,
+) -> subprocess.CompletedProcess[bytes] | None:
+    """The answer of the process begun early with exactly this command, environment, input and
+    time limit (taken out of ``_started``), or None when there is none."""
+    if not _started:
+        return None
+    wanted = tuple(args)
+    for at, early in enumerate(_started):
+        same = early.args == wanted and early.stdin == stdin and early.timeout == timeout
+        if same and early.env == env:
+            del _started[at]
+            return _finish(early)
+    return None
+
+
+def _finish(early: _Started) -> subprocess.CompletedProcess[bytes]:
+    """Wait for a process begun early, as ``subprocess.run`` waits (its time limit counted from
+    now, killed when it runs over)."""
+    try:
+        out, err = early.proc.communicate(timeout=early.timeout)
+    except subprocess.TimeoutExpired as exc:  # as _spawn words it
+        _stop(early.proc)
+        raise GitError(
+            f"cannot run git {early.args[0]}: {exc}", hint="is git installed and on PATH?"
+        ) from exc
+    return subprocess.CompletedProcess(early.args, early.proc.returncode, out, err)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.kill()
+    proc.communicate()
 
 
 def _spawn(

@@ -14,6 +14,7 @@ from __future__ import annotations
 __all__ = ["HelpFormatter", "main"]
 
 import argparse
+import gc
 import os
 import signal
 import sys
@@ -71,6 +72,14 @@ exit codes: 0 allow, 1 deny, 2 usage or bad input (a policy error too), 3 intern
 (a gate treats 3 as deny); 141 when the reader closed the output early (| head), as git does
 docs: README.md and docs/ in the source tree"""
 
+# The doors a gate runs as a process of its own, once per decision (a deploy job, a CI job):
+# the cyclic garbage collector stays off for the whole command (ADR 0035). Everything else
+# turns it back on once its parser is built.
+_SHORT_LIVED = frozenset({("deploy", "check"), ("check", "")})
+
+# Command groups whose ``register`` takes the subcommand being run (see ``build_parser``).
+_NARROWED = frozenset({"deploy"})
+
 Handler = Callable[[argparse.Namespace], int]
 
 
@@ -108,11 +117,13 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, indent_increment, max_help_position, width)
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+def build_parser(command: str | None = None, subcommand: str = "") -> argparse.ArgumentParser:
     """The argument parser; with ``command``, only that command is registered in full.
 
     The other commands get a placeholder holding their one-line help, so ``twokey --help`` and
-    "invalid choice" errors list every command without importing any command module.
+    "invalid choice" errors list every command without importing any command module. A command
+    group in ``_NARROWED`` is told its ``subcommand`` too, and registers its other subcommands
+    the same way (``deploy check`` builds no parser for the gateway's deploy commands).
     """
     parser = argparse.ArgumentParser(
         prog="twokey",
@@ -125,31 +136,57 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name, module, text in _COMMANDS:
         if command in (None, name):
-            import_module(f"twokey.cli.{module}").register(subparsers)
+            register = import_module(f"twokey.cli.{module}").register
+            register(subparsers, subcommand) if name in _NARROWED else register(subparsers)
         else:
             subparsers.add_parser(name, help=text, add_help=False, formatter_class=HelpFormatter)
     return parser
 
 
-def _command_of(argv: Sequence[str]) -> str:
-    """The command ``argv`` runs: its first word that is no option ("" for none). The top-level
-    options (``--help``, ``--version``) take no value, so the first other word is the command."""
-    return next((word for word in argv if not word.startswith("-")), "")
+def _command_of(argv: Sequence[str]) -> tuple[str, str]:
+    """The command ``argv`` runs and its subcommand: its first two words that are no option (""
+    for none). The top-level options (``--help``, ``--version``) take no value, so the first
+    other word is the command; a group in ``_NARROWED`` has no option with a value either, so
+    the next one is its subcommand (or argparse's "invalid choice")."""
+    command, subcommand, *_ = [*(word for word in argv if not word.startswith("-")), "", ""]
+    return command, subcommand
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line and return its exit code (see the module docstring)."""
+    """Run the command line and return its exit code (see the module docstring).
+
+    Without ``argv`` it runs this process's own command line (the ``twokey`` script, ``python
+    -m twokey``): a door run once per process (``deploy check``, ``check``) then ends the
+    process itself once its answer is written, without the interpreter's teardown (ADR 0035).
+    """
     words = sys.argv[1:] if argv is None else argv
-    parser = build_parser(_command_of(words))
+    command, subcommand = _command_of(words)
+    collecting = gc.isenabled()
+    # Start-up makes no cyclic garbage: every object made while importing lives as long as the
+    # process, and each collection would only walk them again (ADR 0035).
+    gc.disable()
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
-        return int(exc.code or 0)
-    handler: Handler | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help(sys.stderr)
-        return ExitCode.USAGE
-    return _run(handler, args)
+        parser = build_parser(command, subcommand)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+            return int(exc.code or 0)
+        handler: Handler | None = getattr(args, "handler", None)
+        if handler is None:
+            parser.print_help(sys.stderr)
+            return ExitCode.USAGE
+        short = (command, "" if command == "check" else subcommand) in _SHORT_LIVED
+        if collecting and not short:
+            gc.enable()
+        code = _run(handler, args)
+        if short and argv is None:  # this process's own command line: it has answered
+            from twokey.doors import end_process  # noqa: PLC0415
+
+            return end_process(code)
+        return code
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _run(handler: Handler, args: argparse.Namespace) -> int:

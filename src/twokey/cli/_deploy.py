@@ -12,6 +12,7 @@ import argparse
 from datetime import datetime
 from pathlib import Path
 
+from twokey.cli import HelpFormatter
 from twokey.cli._digest import artifact_digest
 from twokey.cli._output import Subparsers, add_command, help_handler
 from twokey.errors import UsageError
@@ -33,8 +34,22 @@ exit codes: 0 allow, 1 deny, 2 usage or policy error, 3 internal error (treat 3 
 docs: docs/engine.md (deploys)"""
 
 
-def register(subparsers: Subparsers) -> None:
-    """Register ``twokey deploy``."""
+# The gateway's deploy subcommands (``cli/_deploy_gateway.py``) and their one-line help, in the
+# order ``twokey deploy --help`` lists them; a test keeps these equal to what it registers.
+GATEWAY_COMMANDS = (
+    ("request", "ask the gateway to deploy an artifact (as the caller)"),
+    ("approve", "approve a pending deploy request (an eligible operator)"),
+    ("reject", "reject a pending deploy request, with a reason"),
+    ("cancel", "withdraw your deploy request"),
+    ("status", "show a deploy request, or list the newest"),
+    ("verify", "verify a gateway's deploy authorization offline"),
+)
+
+
+def register(subparsers: Subparsers, subcommand: str = "") -> None:
+    """Register ``twokey deploy``; for ``subcommand`` ``check``, the gateway's subcommands are
+    placeholders holding their one-line help (``deploy check`` builds no parser it does not
+    use, and imports neither the gateway client nor its options: start-up time)."""
     parser = add_command(
         subparsers,
         "deploy",
@@ -54,9 +69,13 @@ def register(subparsers: Subparsers) -> None:
     )
     _options(check)
     check.set_defaults(handler=_check)
-    from twokey.cli._deploy_gateway import register_gateway  # noqa: PLC0415
+    if subcommand == "check":
+        for name, text in GATEWAY_COMMANDS:
+            commands.add_parser(name, help=text, add_help=False, formatter_class=HelpFormatter)
+    else:
+        from twokey.cli._deploy_gateway import register_gateway  # noqa: PLC0415
 
-    register_gateway(commands)
+        register_gateway(commands)
     parser.set_defaults(handler=help_handler(parser))
 
 
@@ -125,15 +144,21 @@ def _options(check: argparse.ArgumentParser) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from twokey._gitrunner import GitRunner  # noqa: PLC0415
+
+    artifact = artifact_digest(args.artifact)  # the request's own errors first
+    simulate_at = _when(args.now)  # the door refuses it whenever a ledger records
+    # git finds the repository while the door's modules are imported (ADR 0035).
+    GitRunner.start_discover(Path(args.repo))
     from twokey.doors import DeployCheck, answer, exit_code, run_deploy_check  # noqa: PLC0415
 
     request = DeployCheck(
         repo=Path(args.repo),
         environment=args.environment,
-        artifact=artifact_digest(args.artifact),
+        artifact=artifact,
         commit=args.commit,
         deployer=args.deployer,
-        simulate_at=_when(args.now),  # the door refuses it whenever a ledger records
+        simulate_at=simulate_at,
         requester=args.requester or "",
         since=args.since or "",
         break_glass=args.break_glass or "",

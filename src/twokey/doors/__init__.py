@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from twokey.doors._base_policy import base_policy
     from twokey.doors._check import CheckRequest, read_evidence_files, run_check
     from twokey.doors._deploy import DeployCheck, DeployDoor, parse_identity, run_deploy_check
-    from twokey.doors._entry import hook_main, process_main
+    from twokey.doors._entry import end_process, hook_main, process_main
     from twokey.doors._formats import Report, ReportFormat, render
     from twokey.doors._gate import Gate, Judgement
     from twokey.doors._hook import HookOutcome, push_options, run_hook
@@ -61,6 +61,7 @@ _LAZY = {
     "decide": "twokey.doors._pipeline",
     "door_deny": "twokey.doors._pipeline",
     "exit_code": "twokey.doors._pipeline",
+    "end_process": "twokey.doors._entry",
     "hook_main": "twokey.doors._entry",
     "process_main": "twokey.doors._entry",
     "install_hook": "twokey.doors._install",
@@ -103,6 +104,7 @@ __all__ = [
     "base_policy",
     "decide",
     "door_deny",
+    "end_process",
     "exit_code",
     "hook_main",
     "install_hook",

@@ -30,6 +30,7 @@ from twokey.doors._trusted import (
     policy_name,
     read_objects,
     remote_refs,
+    start_remote_refs,
 )
 from twokey.errors import InfrastructureError, UsageError
 from twokey.git import GitReader
@@ -89,13 +90,18 @@ def run_deploy_check(request: DeployCheck) -> tuple[Decision, str]:
     from twokey.git import GitRunner, repository_settings  # noqa: PLC0415
 
     reader = GitReader(GitRunner.discover(request.repo).git_dir)
-    settings = repository_settings(reader.git, os.environ)
-    ledger = settings.ledger if request.ledger is None else request.ledger
-    now = _clock(request, ledger)
-    # Evidence is judged at the door's own clock, even when the request simulates a time.
-    door = DeployDoor(reader, request.repository or settings.repository, request.now)
-    request = replace(request, ledger=ledger, now=now)
-    decision = decide(door, request, now, ledger, settings.ledger_key or None)
+    try:
+        start_remote_refs(reader, request.remote)  # the remote answers while git config reads
+        settings = repository_settings(reader.git, os.environ)
+        ledger = settings.ledger if request.ledger is None else request.ledger
+        now = _clock(request, ledger)
+        # Evidence is judged at the door's own clock, even when the request simulates a time.
+        repository = request.repository or settings.repository
+        door = DeployDoor(reader, repository, request.now, start_early=True)
+        request = replace(request, ledger=ledger, now=now)
+        decision = decide(door, request, now, ledger, settings.ledger_key or None)
+    finally:
+        reader.git.discard_started()
     return decision, door.origin
 
 
@@ -124,6 +130,8 @@ class DeployDoor:
     in the ledger. ``deploy_approvals`` adds operators' deploy approvals the door received
     itself (the gateway's, for a forge deployment waiting on them); the engine checks each one
     against the request (artifact, environment, commit, repository) as it checks signed ones.
+    ``start_early`` lets git read the release while the policy is compiled (``GitRunner.start``,
+    ADR 0035): only for a reader no other thread uses, whose owner discards what is left.
     """
 
     def __init__(
@@ -134,6 +142,8 @@ class DeployDoor:
         recorded: Recorded | None = None,
         door: str = "deploy-check",
         deploy_approvals: Sequence[DeployApproval] = (),
+        *,
+        start_early: bool = False,
     ) -> None:
         self.reader = reader
         self.repository = repository
@@ -142,13 +152,17 @@ class DeployDoor:
         self.recorded = recorded
         self.door = door
         self.deploy_approvals = tuple(deploy_approvals)
+        self.start_early = start_early
 
     def gather(self, request: DeployCheck) -> Gathered:
         """Steps: (1) the remote's refs; (2) the trusted policy; (3) the commit and the refs
         holding it; (4) the release since the last recorded deploy; (5) verified evidence."""
         reader, repository = self.reader, self.repository
         refs = remote_refs(reader, request.remote)  # step 1
-        commit, trusted = _commit_and_policy(reader, refs, request)  # steps 2 and 3
+        early = self.start_early and not request.ledger and not request.since
+        # Without a ledger the release is every commit up to this one (_base: no exclusion).
+        then = (lambda sha: reader.start_commits(sha, ())) if early else None
+        commit, trusted = _commit_and_policy(reader, refs, request, then)  # steps 2 and 3
         self.origin = trusted.origin
         policy = trusted.policy
         base = _base(reader, request, repository)  # step 4
@@ -198,10 +212,14 @@ class DeployDoor:
 
 
 def _commit_and_policy(
-    reader: GitReader, refs: RemoteRefs, request: DeployCheck
+    reader: GitReader,
+    refs: RemoteRefs,
+    request: DeployCheck,
+    then: Callable[[str], None] | None = None,
 ) -> tuple[str, TrustedPolicy]:
     """The commit to deploy and the trusted policy; one ``git cat-file --batch`` resolves the
-    commit and reads the default branch's policy (start-up time, issue 10 item 9)."""
+    commit and reads the default branch's policy (start-up time, issue 10 item 9). ``then`` is
+    told the commit before the policy is compiled."""
     names = [f"{request.commit}^{{commit}}"]
     if request.policy_file is None and refs.head in refs.tips:
         names.append(policy_name(refs, refs.head))
@@ -210,6 +228,8 @@ def _commit_and_policy(
         raise UsageError(
             f"unknown commit {request.commit!r}", hint="fetch it first (git fetch origin)"
         )
+    if then is not None:
+        then(commit.sha)
     return commit.sha, _trusted(reader, refs, request, policy[0] if policy else None)
 
 

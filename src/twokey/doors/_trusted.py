@@ -9,7 +9,15 @@ says the named remote holds right now, fetched when the clone lacks the objects.
 
 from __future__ import annotations
 
-__all__ = ["GitObject", "RemoteRefs", "policy_at", "policy_name", "read_objects", "remote_refs"]
+__all__ = [
+    "GitObject",
+    "RemoteRefs",
+    "policy_at",
+    "policy_name",
+    "read_objects",
+    "remote_refs",
+    "start_remote_refs",
+]
 
 import re
 from collections.abc import Mapping, Sequence
@@ -104,11 +112,7 @@ def remote_refs(reader: GitReader, remote: str) -> RemoteRefs:
             "repository), never in a checkout",
             hint="name the remote the protected branches live on (default: origin)",
         )
-    # "." is this repository, wherever the process runs (git would read "." as the cwd).
-    target = str(reader.git.git_dir) if remote == "." else remote
-    out = reader.git.text(
-        "ls-remote", "--symref", "--end-of-options", target, "HEAD", "refs/heads/*", "refs/tags/*"
-    )
+    out = reader.git.text(*_ls_remote(reader, remote))
     head, tips = "", {}
     for line in out.splitlines():
         left, _, name = line.partition("\t")
@@ -117,6 +121,27 @@ def remote_refs(reader: GitReader, remote: str) -> RemoteRefs:
         elif name.startswith("refs/") and not name.endswith("^{}"):
             tips[name] = left
     return RemoteRefs(remote, head, tips)
+
+
+def start_remote_refs(reader: GitReader, remote: str) -> None:
+    """Start :func:`remote_refs`' ``git ls-remote`` now (``GitRunner.start``, ADR 0035): the
+    remote answers while the door does other work. Not for ``.`` (checked first)."""
+    if remote != ".":
+        reader.git.start(*_ls_remote(reader, remote))
+
+
+def _ls_remote(reader: GitReader, remote: str) -> tuple[str, ...]:
+    # "." is this repository, wherever the process runs (git would read "." as the cwd).
+    target = str(reader.git.git_dir) if remote == "." else remote
+    return (
+        "ls-remote",
+        "--symref",
+        "--end-of-options",
+        target,
+        "HEAD",
+        "refs/heads/*",
+        "refs/tags/*",
+    )
 
 
 def fetched(reader: GitReader, refs: RemoteRefs, ref: str) -> str:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     )
     from twokey.git._merges import MergeRuns
     from twokey.git._reader import GitReader, RefTip
-    from twokey.git._repository import RepositorySettings, repository_settings
+    from twokey.git._repository import RepositorySettings, repository_settings, start_settings
     from twokey.git._resolution import (
         MergeResolution,
         merge_resolution,
@@ -85,6 +85,7 @@ _LAZY = {
     "parse_updates": "twokey.git._updates",
     "plain_diff_config": "twokey.git._resolution",
     "repository_settings": "twokey.git._repository",
+    "start_settings": "twokey.git._repository",
     "trailer_approvals": "twokey.git._reviews",
     "trailer_idents": "twokey.git._reviews",
 }
@@ -124,6 +125,7 @@ __all__ = [
     "parse_updates",
     "plain_diff_config",
     "repository_settings",
+    "start_settings",
     "trailer_approvals",
     "trailer_idents",
 ]

@@ -26,6 +26,7 @@ from twokey.git._order import reachable_within
 from twokey.model import ZERO_SHA, Alias, Change, Commit, Landing
 
 SNAPSHOT_PREFIXES = ("refs/heads/", "refs/tags/", EVIDENCE_PREFIX)
+_SNAPSHOT_ARGS = ("for-each-ref", "--format=%(objectname) %(refname)", *SNAPSHOT_PREFIXES)
 _MERGES_KEPT = 4096  # merge-tree results remembered (an audit reads many merges)
 _OID = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
@@ -98,9 +99,7 @@ class GitReader:
         them only after the pre-receive hook answered).
         """
         if self._snapshot is None:
-            out = self.git.text(
-                "for-each-ref", "--format=%(objectname) %(refname)", *SNAPSHOT_PREFIXES
-            )
+            out = self.git.text(*_SNAPSHOT_ARGS)
             self._snapshot = [RefTip(ref, sha) for sha, _, ref in _pairs(out)]
         if not all(p.startswith(SNAPSHOT_PREFIXES) for p in prefixes):
             out = self.git.text("for-each-ref", "--format=%(objectname) %(refname)", *prefixes)
@@ -131,7 +130,7 @@ class GitReader:
 
         One ``git cat-file --batch`` resolves and reads it (git-cat-file(1), "BATCH OUTPUT").
         """
-        out = self.git.call(["cat-file", "--batch"], stdin=f"{rev}:{path}\n".encode()).out
+        out = self.git.call(["cat-file", "--batch"], stdin=_blob_input(rev, path)).out
         header, _, rest = out.partition(b"\n")
         fields = header.decode(errors="replace").split()
         if len(fields) != 3 or fields[1] != "blob":
@@ -363,10 +362,26 @@ class GitReader:
         by one process, :meth:`clean_merges`) unless ``merges`` is false (then their authors
         count as authors: stricter, and no merge-tree).
         """
-        negatives = "".join(f"^{sha}\n" for sha in sorted(set(exclude)) if sha != ZERO_SHA)
-        data = self.git.call([*LOG_ARGS], stdin=f"{new}\n{negatives}".encode()).out
+        data = self.git.call([*LOG_ARGS], stdin=_log_input(new, exclude)).out
         found = parse_log(data)
         return self.clean_merges(found) if merges else found
+
+    def start_reads(self, policy_path: str) -> None:
+        """Start the first reads of a door on the server now (``GitRunner.start``, ADR 0035):
+        the refs' snapshot (:meth:`refs`) and the policy file on the default branch
+        (:meth:`blob_at` of :meth:`head_ref`, when HEAD names a branch plainly)."""
+        self.git.start(*_SNAPSHOT_ARGS)
+        try:
+            text = (self.git.git_dir / "HEAD").read_text().strip()
+        except OSError:
+            return
+        if text.startswith("ref: refs/"):
+            self.git.start("cat-file", "--batch", stdin=_blob_input(text[5:], policy_path))
+
+    def start_commits(self, new: str, exclude: Iterable[str]) -> None:
+        """Start the ``git log`` of :meth:`commits` now (``GitRunner.start``, ADR 0035): the
+        same call later takes its answer."""
+        self.git.start(*LOG_ARGS, stdin=_log_input(new, exclude))
 
     def with_signatures(self, commits: list[Commit]) -> list[Commit]:
         """``commits`` with ``signature`` set from their raw objects (one ``cat-file --batch``).
@@ -427,3 +442,13 @@ class GitReader:
         if tree is None:
             raise InfrastructureError(f"{rev[:12]} names no commit or tree in this repository")
         return tree
+
+
+def _log_input(new: str, exclude: Iterable[str]) -> bytes:
+    """The revisions :data:`LOG_ARGS` reads from standard input: ``new``, not ``exclude``."""
+    negatives = "".join(f"^{sha}\n" for sha in sorted(set(exclude)) if sha != ZERO_SHA)
+    return f"{new}\n{negatives}".encode()
+
+
+def _blob_input(rev: str, path: str) -> bytes:
+    return f"{rev}:{path}\n".encode()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["RepositorySettings", "repository_settings"]
+__all__ = ["RepositorySettings", "repository_settings", "start_settings"]
 
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +23,14 @@ class RepositorySettings:
     ledger_key: str = ""
 
 
+_SETTINGS_ARGS = ("config", "--get-regexp", r"^(twokey\.|remote\.origin\.url$)")
+
+
+def start_settings(git: GitRunner) -> None:
+    """Start :func:`repository_settings`' ``git config`` now (``GitRunner.start``, ADR 0035)."""
+    git.start(*_SETTINGS_ARGS)
+
+
 def repository_settings(git: GitRunner, env: Mapping[str, str]) -> RepositorySettings:
     """Read ``twokey.repository`` and ``twokey.ledger``; ``TWOKEY_LEDGER`` in ``env`` overrides
     the latter (the CI doors pass their environment; the hook passes none: ADR 0013).
@@ -33,7 +41,7 @@ def repository_settings(git: GitRunner, env: Mapping[str, str]) -> RepositorySet
     ``shop``). A server should set ``twokey.repository`` (``hook install --repository``) to
     what its clones compute from their origin URL.
     """
-    result = git.call(["config", "--get-regexp", r"^(twokey\.|remote\.origin\.url$)"], ok=(0, 1))
+    result = git.call([*_SETTINGS_ARGS], ok=(0, 1))
     values: dict[str, str] = {}
     for line in result.out.decode(errors="replace").splitlines():
         key, _, value = line.partition(" ")

@@ -9,8 +9,13 @@ not, when no ledger is configured.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from tests.integration.doors._deploys import ARTIFACT, World
 
@@ -45,10 +50,9 @@ def test_an_allowed_deploy_check_imports_only_what_it_uses(world: World) -> None
     assert not tops & {"rich", "jinja2", "psycopg", "jsonschema"}
     assert not {m for m in modules if m.startswith(("twokey.ledger", "twokey.audit"))}
     cli = {m for m in modules if m.startswith("twokey.cli.")}
-    own = {"twokey.cli._deploy", "twokey.cli._digest", "twokey.cli._output"}
-    own |= {"twokey.cli._deploy_gateway", "twokey.cli._client"}  # its siblings' options
-    assert cli == own
-    assert "httpx" not in tops  # the gateway client is imported, its HTTP library is not
+    # The gateway's deploy commands are placeholders: neither their parsers nor the client.
+    assert cli == {"twokey.cli._deploy", "twokey.cli._digest", "twokey.cli._output"}
+    assert "httpx" not in tops
 
 
 def test_with_a_ledger_the_decision_is_recorded(world: World) -> None:
@@ -59,3 +63,27 @@ def test_with_a_ledger_the_decision_is_recorded(world: World) -> None:
     assert code == 0
     assert "twokey.ledger" in modules
     assert (world.root / "ledger.db").stat().st_size > 0
+
+
+def test_every_git_process_of_a_check_runs_once(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The processes a check starts early (ADR 0035) are the ones it then asks for: the
+    discovery, ``ls-remote`` and ``log`` each run once, and nothing is started twice."""
+    world.attest("Z")
+    real = shutil.which("git")
+    assert real is not None
+    log, shim = tmp_path / "git.log", tmp_path / "shim"
+    shim.mkdir()
+    (shim / "git").write_text(f'#!/bin/sh\necho "$1 $2 $3" >> {log}\nexec {real} "$@"\n')
+    (shim / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shim}{os.pathsep}{os.environ['PATH']}")
+    assert world.deploy("--deployer", "ci@example.com") == 0
+    # "-C DIR rev-parse" (discovery), "--git-dir DIR for-each-ref" (the evidence store), ...
+    ran = sorted(
+        line.split()[2 if line.startswith("--git-dir") else 0]
+        for line in log.read_text().splitlines()
+    )
+    assert ran == sorted(
+        ["-C", "ls-remote", "config", "cat-file", "log", "for-each-ref", "cat-file"]
+    )

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.integration.git._harness import Server, push
 from tests.support.gitrepo import ALICE
@@ -72,3 +73,27 @@ def test_twokey_check_imports_only_what_it_uses(server: Server) -> None:
         "twokey.cli._check",
         "twokey.cli._output",
     }
+
+
+def test_the_hooks_first_reads_start_early_and_run_once(server: Server, tmp_path: Path) -> None:
+    """The installed hook starts its settings, refs and policy reads before it imports its
+    modules (ADR 0035), and the door takes each of them: none runs twice."""
+    alice = server.clone(ALICE, "early")
+    alice.commit({"app.py": "early\n"}, "Feature", ALICE)
+    trace = tmp_path / "trace"
+    pushed = push(alice, "HEAD:refs/heads/main", env={"GIT_TRACE": str(trace)})
+    assert not pushed.accepted  # judged (no approval)
+    ran = [
+        line.split("built-in: git ", 1)[1]
+        for line in trace.read_text().splitlines()
+        if "built-in: git " in line
+    ]
+    settings = [c for c in ran if c.startswith("config --get-regexp")]
+    snapshot = [c for c in ran if c.startswith("for-each-ref") and "refs/heads/" in c]
+    policy = [c for c in ran if c.startswith("cat-file --batch")]
+    assert len(settings) == 1, ran
+    assert len(snapshot) == 1, ran
+    assert policy, ran
+    # Started in that order, before the door asks: the snapshot before the policy's read (the
+    # door itself reads the policy first, the refs later).
+    assert ran.index(snapshot[0]) < ran.index(policy[0])

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from twokey.cli import build_parser, main
+from twokey.cli._deploy import GATEWAY_COMMANDS
 
 
 def _commands(
@@ -68,3 +69,17 @@ def test_verify_export_reads_its_directory(capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     assert "where to write" not in out
     assert "the export to verify" in out
+
+
+def test_deploy_check_lists_the_gateway_commands_it_does_not_build() -> None:
+    """``deploy check`` registers the gateway's deploy commands as placeholders (ADR 0035):
+    their names and one-line help are the ones the full registration gives, in order."""
+
+    def listed(parser: argparse.ArgumentParser) -> list[tuple[str, str]]:
+        deploy = dict(_commands(parser))["twokey deploy"]
+        [group] = [a for a in deploy._actions if isinstance(a, argparse._SubParsersAction)]
+        return [(a.dest, a.help or "") for a in group._choices_actions]
+
+    full = listed(build_parser("deploy"))
+    assert full == [("check", full[0][1]), *GATEWAY_COMMANDS]
+    assert listed(build_parser("deploy", "check")) == full
