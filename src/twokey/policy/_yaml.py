@@ -11,11 +11,13 @@ resolved by ruamel's own YAML 1.2 rules (the expressions below are its, a test c
 
 Anything else returns ``None`` and the loader asks ruamel, so the answer is always ruamel's:
 anchors, aliases, tags, merge keys, block scalars (``|``, ``>``), multi-line scalars or flow
-collections, escapes in double quotes, floats, timestamps, other integer forms, empty (implicit
-null) values, duplicate keys, directives and document markers, a byte order mark, tabs, CRs,
-NEL and the Unicode line separators, any text ruamel would refuse (every error message and
-position stays ruamel's), and nesting deeper than ``_MAX_DEPTH``. Being outside costs time,
-never a different answer; a hypothesis test compares both readers on generated documents.
+collections, escapes in double quotes, floats, timestamps, other integer forms, an empty
+(null) value in a flow collection or with a comment after its key, duplicate keys, directives
+and document markers, a byte order mark, tabs, CRs, NEL, the Unicode line separators and the
+few characters ruamel prints but Python does not (NBSP, ...), any text ruamel would refuse
+(every error message and position stays ruamel's), and nesting deeper than ``_MAX_DEPTH``.
+Being outside costs time, never a different answer; a hypothesis test compares both readers
+on generated documents.
 """
 
 from __future__ import annotations
@@ -337,7 +339,13 @@ class _Reader:
                 if indent > col or (indent == col and self.entry(below, col)):
                     node, vcol, after = self.block(below, depth + 1)
                     return node, below, vcol, after
-            raise Outside  # an empty value (null): ruamel's position rules
+            if start < len(line):
+                raise Outside  # an empty value with a comment: ruamel places it by the comment
+            # An empty value (null): ruamel places it where the next token starts (the next
+            # key, or the end of the block or of the text).
+            if below < self.count:
+                return None, below, self.indent(below), at + 1
+            return None, self.count - 1, len(self.lines[-1]), at + 1
         return (*self.inline(line, at, start, depth), at + 1)
 
     def inline(self, line: str, at: int, start: int, depth: int) -> tuple[Any, int, int]:
@@ -370,9 +378,11 @@ class _Reader:
             if start == len(line) or line[start] == "#":
                 below = self.content(at + 1)
                 if below == self.count or self.indent(below) <= col:
-                    raise Outside  # an empty item (null): ruamel's position rules
-                value, vcol, at = self.block(below, depth + 1)
-                vline = below
+                    value, vline, vcol = None, at, col + 1  # an empty item (null), after "-"
+                    at += 1
+                else:
+                    value, vcol, at = self.block(below, depth + 1)
+                    vline = below
             elif self.entry(at, start):
                 raise Outside  # "- - x": left to ruamel
             elif self.compact(line, start):

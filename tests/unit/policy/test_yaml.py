@@ -144,8 +144,8 @@ def test_the_documented_yaml_is_read_as_ruamel_reads_it(text: str) -> None:
         "a: 1_000\n",
         "a: -3\n",  # starts with an indicator
         "a: 2024-01-01\n",  # timestamp
-        "a:\n",  # empty value (null)
-        "a: {b: }\n",
+        "a: # c\nb: 1\n",  # empty value (null) with a comment
+        "a: {b: }\n",  # empty value (null) in a flow mapping
         "- x\n",  # not a mapping
         "x\n",
         "",
@@ -190,6 +190,10 @@ def test_outside_what_is_read_here(text: str) -> None:
         ("a: 16:00 - 08:00", "16:00 - 08:00"),
         ("a: .github/**", ".github/**"),
         ("a: Zoë", "Zoë"),
+        ("a:", None),
+        ("a:\n", None),
+        ("a:  \n\n# c\nb: 1", None),
+        ("p:\n  x:\na:\n", None),
     ],
 )
 def test_scalars_as_ruamel_reads_them(text: str, value: Any) -> None:
@@ -274,8 +278,8 @@ def _comment(draw: _Draw) -> str:
 
 def _value(draw: _Draw, level: int, indent: int, depth: int) -> list[str]:
     """Lines for a value that follows ``key:`` (first line is the rest of the key's line)."""
-    kinds = ["scalar", "scalar", "flow", "map", "seq"]
-    kind = draw(st.sampled_from(["empty", "block"])) if _rare(draw, level) else ""
+    kinds = ["scalar", "scalar", "flow", "map", "seq", "empty"]
+    kind = draw(st.sampled_from(["block"])) if _rare(draw, level) else ""
     kind = kind or draw(st.sampled_from(kinds))
     if depth > 3 and kind in ("map", "seq"):
         kind = "scalar"
@@ -284,7 +288,7 @@ def _value(draw: _Draw, level: int, indent: int, depth: int) -> list[str]:
     if kind == "flow":
         return [" " + _flow(draw, level) + _comment(draw)]
     if kind == "empty":
-        return [_comment(draw)]
+        return [_comment(draw) if _rare(draw, level) else draw(st.sampled_from(["", "  "]))]
     if kind == "block":
         head = draw(st.sampled_from(["|", ">", "|-", ">+"]))
         step = indent + draw(st.integers(1, 3))
@@ -323,8 +327,8 @@ def _map(draw: _Draw, level: int, indent: int, depth: int) -> list[str]:
 def _seq(draw: _Draw, level: int, indent: int, depth: int) -> list[str]:
     lines: list[str] = []
     for _ in range(draw(st.integers(1, 3))):
-        kinds = ["scalar", "scalar", "flow", "compact", "nested"]
-        kind = "empty" if _rare(draw, level) else draw(st.sampled_from(kinds))
+        kinds = ["scalar", "scalar", "flow", "compact", "nested", "empty"]
+        kind = draw(st.sampled_from(kinds))
         pad = " " * draw(st.integers(1, 2))
         if kind == "compact" and depth < 4:
             first, *rest = _map(draw, level, indent + 1 + len(pad), depth + 1)
