@@ -32,7 +32,7 @@ from typing import Any
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 _FLOW_END = frozenset(",[]{}")
 _MAX_DEPTH = 40  # deeper documents go to ruamel (the loader refuses beyond 32 either way)
-_MAX_KEY = 1000  # ruamel refuses simple keys of 1024 characters or more
+_MAX_KEY = 1000  # ruamel refuses a key whose ':' is more than 1024 characters from its start
 
 # ruamel.yaml.resolver's implicit resolvers for YAML 1.2, in its order: (tag, expression, the
 # first characters it is tried for). tests/unit/policy/test_yaml.py checks they are still its.
@@ -291,7 +291,9 @@ class _Reader:
         first = line[col]
         if first in "\"'":
             key, end = _quoted(line, col)
-            if not line.startswith(":", end) or not (end + 1 == len(line) or line[end + 1] == " "):
+            if end - col >= _MAX_KEY or not line.startswith(":", end):
+                raise Outside
+            if not (end + 1 == len(line) or line[end + 1] == " "):
                 raise Outside
             return key, end + 1
         if first in _INDICATORS:
@@ -466,7 +468,7 @@ class _Reader:
             if text.endswith(" "):
                 raise Outside
             key = _scalar(text)
-        if not line.startswith(": ", end):
+        if end - at >= _MAX_KEY or not line.startswith(": ", end):
             raise Outside
         return key, end + 2
 

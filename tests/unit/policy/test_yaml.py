@@ -161,6 +161,11 @@ def test_the_documented_yaml_is_read_as_ruamel_reads_it(text: str) -> None:
         "a: [x, ]\n",  # trailing comma
         "a: b: c\n",  # ruamel's error
         " a: 1\nb: 2\n",
+        "k" * 1100 + ": 1\n",  # ruamel refuses keys this long: in every form
+        '"' + "k" * 1100 + '": 1\n',
+        "a: {" + "k" * 1100 + ": 1}\n",
+        "a: {'" + "k" * 1100 + "': 1}\n",
+        "a:\n  - '" + "k" * 1100 + "': 1\n",
     ],
 )
 def test_outside_what_is_read_here(text: str) -> None:
