@@ -5,13 +5,16 @@ item 6: a job step can plant one). Now clones never read a cache, and the server
 keeps a JSON form (ADR 0014). This measures, in one run and interleaved so machine load hits
 every variant alike, whole processes against ``python -c pass``:
 
-- import the policy package and compile the policy from YAML (clones: check, deploy check);
+- import the policy package and compile the policy from YAML (clones: check, deploy check),
+  with twokey's own YAML reader (ADR 0034) and with ruamel alone (the loader before it);
 - import it and read the JSON cache (the hook);
 - import it and unpickle (the removed cache, for comparison);
 
-and the same steps in-process with warm imports.
+and the same steps in-process with warm imports, plus the YAML parse alone both ways. With
+``--instructions`` it also counts each compiling process's instructions with callgrind (the
+same on every run, whatever the load of the machine).
 
-Run: ``.venv/bin/python bench/bench_policy_load.py [--rounds 15] [--quick]``
+Run: ``.venv/bin/python bench/bench_policy_load.py [--rounds 15] [--quick] [--instructions]``
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import importlib
 import io
 import json
 import pickle
+import re
 import statistics
 import subprocess
 import sys
@@ -32,10 +36,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from ruamel.yaml import YAML
 
+from _bench_env import ENV  # the bench directory: scripts run from it
 from twokey.demo._policy import policy_text
 from twokey.doors._policy_json import decode, encode
-from twokey.policy import loads
+from twokey.policy import _yaml, loads
 
 NAMES = ("alice", "bob", "carol", "dave", "erin", "frank", "ci")
 
@@ -53,25 +59,54 @@ def _policy_bytes() -> bytes:
 
 def _process(args: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(args, check=True)
+    subprocess.run(args, check=True, env=ENV)
     return (time.perf_counter() - start) * 1000
+
+
+def _callgrind(args: list[str]) -> int:
+    """Instructions (callgrind's Ir) of one run of ``args``."""
+    with tempfile.TemporaryDirectory() as out:
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg", *args],
+            env=ENV,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise SystemExit(f"valgrind failed: {done.stderr[-500:]}")
+    return int(found.group(1))
+
+
+def _ms(call: Any) -> float:
+    start = time.perf_counter()
+    call()
+    return (time.perf_counter() - start) * 1000
+
+
+def _declined(data: bytes) -> None:
+    return None  # _yaml.parse declining every document: the loader before ADR 0034
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--quick", action="store_true", help="3 rounds (smoke)")
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count instructions (callgrind)"
+    )
     args = parser.parse_args()
     rounds = 3 if args.quick else args.rounds
     data = _policy_bytes()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "policy.yml"
         path.write_bytes(data)
-        compile_cmd = [
-            sys.executable,
-            "-c",
-            f"from twokey.policy import load; load({str(path)!r})",
-        ]
+        load = f"from twokey.policy import load; load({str(path)!r})"
+        compile_cmd = [sys.executable, "-c", load]
+        # the loader before ADR 0034: every document read by ruamel
+        ruamel_cmd = [sys.executable, "-c", "import twokey.policy._yaml as y\n"]
+        ruamel_cmd[2] += "y.parse = lambda data: None\n" + load
         policy = loads(data, "policy.yml")
         helper = Path(tmp) / "_bench_proxy.py"
         helper.write_text(
@@ -99,35 +134,58 @@ def main() -> None:
             "import json, twokey.policy; from twokey.doors._policy_json import decode; "
             f"decode(json.loads(open({str(cached_json)!r}).read()))",
         ]
-        floor, whole, old, new = [], [], [], []
+        floor, whole, slow, old, new = [], [], [], [], []
         for _ in range(rounds):
             floor.append(_process([sys.executable, "-c", "pass"]))
             whole.append(_process(compile_cmd))
+            slow.append(_process(ruamel_cmd))
             old.append(_process(unpickle_cmd))
             new.append(_process(json_cmd))
-    compiled, unpickled, decoded = [], [], []
+        counted = []
+        if args.instructions:
+            for label, cmd in [
+                ("python -c pass", [sys.executable, "-c", "pass"]),
+                ("import + compile (twokey's YAML reader)", compile_cmd),
+                ("import + compile (ruamel alone)", ruamel_cmd),
+            ]:
+                counted.append((label, _callgrind(cmd)))
+    timings: dict[str, list[float]] = {}
+    parse = _yaml.parse
     for _ in range(rounds * 4):
-        start = time.perf_counter()
-        loads(data, "policy.yml")
-        compiled.append((time.perf_counter() - start) * 1000)
-        start = time.perf_counter()
-        pickle.loads(blob)  # our own bytes, for comparison only
-        unpickled.append((time.perf_counter() - start) * 1000)
-        start = time.perf_counter()
-        decode(json.loads(as_json))
-        decoded.append((time.perf_counter() - start) * 1000)
+        for label, call in [
+            ("parse: twokey's YAML reader", lambda: _yaml.parse(data)),
+            ("parse: ruamel (rt, pure)", lambda: YAML(typ="rt", pure=True).load(data)),
+            ("compile from YAML", lambda: loads(data, "policy.yml")),
+            ("read the JSON cache", lambda: decode(json.loads(as_json))),
+            ("unpickle (removed)", lambda: pickle.loads(blob)),  # our own bytes
+        ]:
+            timings.setdefault(label, []).append(_ms(call))
+        _yaml.parse = _declined
+        try:
+            timings.setdefault("compile from YAML, ruamel alone", []).append(
+                _ms(lambda: loads(data, "policy.yml"))
+            )
+        finally:
+            _yaml.parse = parse
     med = statistics.median
     print(f"policy: {len(data)} bytes, {rounds} process rounds, {rounds * 4} in-process rounds")
-    print(f"python -c pass                      {med(floor):7.1f} ms (process)")
-    print(f"import loader + compile from YAML   {med(whole):7.1f} ms (process)")
-    print(f"  -> added over python -c pass      {med(whole) - med(floor):7.1f} ms")
-    print(f"import loader + JSON cache (hook)   {med(new):7.1f} ms (process)")
-    print(f"  -> what the JSON cache saves      {med(whole) - med(new):7.1f} ms")
-    print(f"import loader + unpickle (removed)  {med(old):7.1f} ms (process)")
-    print(f"  -> what the pickle cache saved    {med(whole) - med(old):7.1f} ms")
-    print(f"compile from YAML (warm imports)    {med(compiled):7.2f} ms (in-process)")
-    print(f"read the JSON cache                 {med(decoded):7.3f} ms (in-process)")
-    print(f"unpickle a compiled policy          {med(unpickled):7.3f} ms (in-process, removed)")
+    print(
+        f"python -c pass                      {med(floor):7.1f} ms (process, min {min(floor):.1f})"
+    )
+    for label, times in [
+        ("import + compile (own YAML reader)", whole),
+        ("import + compile (ruamel alone)", slow),
+        ("import + JSON cache (hook)", new),
+        ("import + unpickle (removed)", old),
+    ]:
+        print(
+            f"{label:35} {med(times):7.1f} ms (process, +{med(times) - med(floor):.1f} ms over "
+            f"python -c pass; min {min(times):.1f})"
+        )
+    for label, times in timings.items():
+        print(f"{label:35} {med(times):8.3f} ms (in-process, min {min(times):.3f})")
+    for label, count in counted:
+        print(f"instructions {label:40} {count / 1e6:8.1f} M")
 
 
 class _Pickler(pickle.Pickler):

@@ -53,9 +53,10 @@ def _cli(argv: list[str]) -> str:
 
 
 def test_the_probe_sees_a_heavy_import() -> None:
-    """The check itself can fail: loading a policy does import the YAML parser."""
+    """The check itself can fail: loading a policy outside the YAML that twokey reads itself
+    (an anchor, ADR 0034) does import the YAML parser."""
     code = "from twokey.policy import PolicyError, loads\n"
-    code += "try: loads(b'version: 1')\nexcept PolicyError: pass"
+    code += "try: loads(b'version: &v 1')\nexcept PolicyError: pass"
     modules = _modules_after(code)
     assert "ruamel" in _heavy(modules)
 

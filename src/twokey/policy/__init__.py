@@ -9,10 +9,11 @@ Public API:
     the compiled policy types (Policy, RefRule, ApprovalRule, ...), see docs/policy.md
 
 Names are imported on first use (PEP 562): naming ``Policy`` or ``DEFAULT_POLICY_PATH`` must not
-import the YAML parser (ruamel, ~40 ms) or the loader; only calling ``load``/``loads`` does
-(they are thin functions here, so that ``from twokey.policy import loads`` in a door that
-usually reads a compiled policy costs nothing until it compiles one). The doors'
-start-up time depends on it (issue 10 item 9, tests/unit/test_startup_imports.py).
+import the loader (nor ruamel, which it imports only for a policy outside the YAML it reads
+itself, ADR 0034); only calling ``load``/``loads`` does (they are thin functions here, so that
+``from twokey.policy import loads`` in a door that usually reads a compiled policy costs
+nothing until it compiles one). The doors' start-up time depends on it (issue 10 item 9,
+tests/unit/test_startup_imports.py).
 """
 
 from __future__ import annotations

@@ -56,14 +56,14 @@ class PolicyError(ConfigError):
 
 
 class Reporter:
-    """Collects problems with positions taken from ruamel.yaml nodes."""
+    """Collects problems with positions taken from the YAML nodes (``lc``, as ruamel gives them)."""
 
     def __init__(self, source: str) -> None:
         self.source = source
         self.problems: list[Problem] = []
 
     def at(self, line: int, column: int, message: str, hint: str = "") -> None:
-        """Record a problem at a 0-based ruamel position."""
+        """Record a problem at a 0-based YAML position."""
         self.problems.append(Problem(self.source, line + 1, column + 1, message, hint))
 
     def key(self, node: Any, key: object, message: str, hint: str = "") -> None:

@@ -19,7 +19,6 @@ class JsonSchemaValueException(ValueError):
 
 JsonSchemaValuesException = JsonSchemaValueException
 VERSION = '2.22.2'
-from decimal import Decimal
 import re
 REGEX_PATTERNS = {'^[a-z0-9][a-z0-9._-]*$': re.compile('^[a-z0-9][a-z0-9._-]*\\Z'), '^[A-Za-z0-9][A-Za-z0-9._-]*$': re.compile('^[A-Za-z0-9][A-Za-z0-9._-]*\\Z')}
 NoneType = type(None)
@@ -301,7 +300,7 @@ def validate(data, custom_formats={}, name_prefix=None):
                                 data__branches_value__approvals = data__branches_value['approvals']
                                 if not isinstance(data__branches_value__approvals, int) and (not (isinstance(data__branches_value__approvals, float) and data__branches_value__approvals.is_integer())) or isinstance(data__branches_value__approvals, bool):
                                     raise JsonSchemaValueException('' + (name_prefix or 'data') + '.branches.{data__branches_key}.approvals'.format(**locals()) + ' must be integer', value=data__branches_value__approvals, name='' + (name_prefix or 'data') + '.branches.{data__branches_key}.approvals'.format(**locals()) + '', rule='type')
-                                if isinstance(data__branches_value__approvals, (int, float, Decimal)):
+                                if isinstance(data__branches_value__approvals, (int, float)):
                                     if data__branches_value__approvals < 0:
                                         raise JsonSchemaValueException('' + (name_prefix or 'data') + '.branches.{data__branches_key}.approvals'.format(**locals()) + ' must be bigger than or equal to 0', value=data__branches_value__approvals, name='' + (name_prefix or 'data') + '.branches.{data__branches_key}.approvals'.format(**locals()) + '', rule='minimum')
                             if 'approvers' in data__branches_value_keys:
@@ -427,7 +426,7 @@ def validate(data, custom_formats={}, name_prefix=None):
                                                     data__branches_value__owners_value__approvals = data__branches_value__owners_value['approvals']
                                                     if not isinstance(data__branches_value__owners_value__approvals, int) and (not (isinstance(data__branches_value__owners_value__approvals, float) and data__branches_value__owners_value__approvals.is_integer())) or isinstance(data__branches_value__owners_value__approvals, bool):
                                                         raise JsonSchemaValueException('' + (name_prefix or 'data') + '.branches.{data__branches_key}.owners.{data__branches_value__owners_key}.approvals'.format(**locals()) + ' must be integer', value=data__branches_value__owners_value__approvals, name='' + (name_prefix or 'data') + '.branches.{data__branches_key}.owners.{data__branches_value__owners_key}.approvals'.format(**locals()) + '', rule='type')
-                                                    if isinstance(data__branches_value__owners_value__approvals, (int, float, Decimal)):
+                                                    if isinstance(data__branches_value__owners_value__approvals, (int, float)):
                                                         if data__branches_value__owners_value__approvals < 0:
                                                             raise JsonSchemaValueException('' + (name_prefix or 'data') + '.branches.{data__branches_key}.owners.{data__branches_value__owners_key}.approvals'.format(**locals()) + ' must be bigger than or equal to 0', value=data__branches_value__owners_value__approvals, name='' + (name_prefix or 'data') + '.branches.{data__branches_key}.owners.{data__branches_value__owners_key}.approvals'.format(**locals()) + '', rule='minimum')
                                                 if 'approvers' in data__branches_value__owners_value_keys:
@@ -508,7 +507,7 @@ def validate(data, custom_formats={}, name_prefix=None):
                                 data__tags_value__approvals = data__tags_value['approvals']
                                 if not isinstance(data__tags_value__approvals, int) and (not (isinstance(data__tags_value__approvals, float) and data__tags_value__approvals.is_integer())) or isinstance(data__tags_value__approvals, bool):
                                     raise JsonSchemaValueException('' + (name_prefix or 'data') + '.tags.{data__tags_key}.approvals'.format(**locals()) + ' must be integer', value=data__tags_value__approvals, name='' + (name_prefix or 'data') + '.tags.{data__tags_key}.approvals'.format(**locals()) + '', rule='type')
-                                if isinstance(data__tags_value__approvals, (int, float, Decimal)):
+                                if isinstance(data__tags_value__approvals, (int, float)):
                                     if data__tags_value__approvals < 0:
                                         raise JsonSchemaValueException('' + (name_prefix or 'data') + '.tags.{data__tags_key}.approvals'.format(**locals()) + ' must be bigger than or equal to 0', value=data__tags_value__approvals, name='' + (name_prefix or 'data') + '.tags.{data__tags_key}.approvals'.format(**locals()) + '', rule='minimum')
                             if 'approvers' in data__tags_value_keys:
@@ -634,7 +633,7 @@ def validate(data, custom_formats={}, name_prefix=None):
                                                     data__tags_value__owners_value__approvals = data__tags_value__owners_value['approvals']
                                                     if not isinstance(data__tags_value__owners_value__approvals, int) and (not (isinstance(data__tags_value__owners_value__approvals, float) and data__tags_value__owners_value__approvals.is_integer())) or isinstance(data__tags_value__owners_value__approvals, bool):
                                                         raise JsonSchemaValueException('' + (name_prefix or 'data') + '.tags.{data__tags_key}.owners.{data__tags_value__owners_key}.approvals'.format(**locals()) + ' must be integer', value=data__tags_value__owners_value__approvals, name='' + (name_prefix or 'data') + '.tags.{data__tags_key}.owners.{data__tags_value__owners_key}.approvals'.format(**locals()) + '', rule='type')
-                                                    if isinstance(data__tags_value__owners_value__approvals, (int, float, Decimal)):
+                                                    if isinstance(data__tags_value__owners_value__approvals, (int, float)):
                                                         if data__tags_value__owners_value__approvals < 0:
                                                             raise JsonSchemaValueException('' + (name_prefix or 'data') + '.tags.{data__tags_key}.owners.{data__tags_value__owners_key}.approvals'.format(**locals()) + ' must be bigger than or equal to 0', value=data__tags_value__owners_value__approvals, name='' + (name_prefix or 'data') + '.tags.{data__tags_key}.owners.{data__tags_value__owners_key}.approvals'.format(**locals()) + '', rule='minimum')
                                                 if 'approvers' in data__tags_value__owners_value_keys:
@@ -737,7 +736,7 @@ def validate(data, custom_formats={}, name_prefix=None):
                                 data__environments_value__approvals = data__environments_value['approvals']
                                 if not isinstance(data__environments_value__approvals, int) and (not (isinstance(data__environments_value__approvals, float) and data__environments_value__approvals.is_integer())) or isinstance(data__environments_value__approvals, bool):
                                     raise JsonSchemaValueException('' + (name_prefix or 'data') + '.environments.{data__environments_key}.approvals'.format(**locals()) + ' must be integer', value=data__environments_value__approvals, name='' + (name_prefix or 'data') + '.environments.{data__environments_key}.approvals'.format(**locals()) + '', rule='type')
-                                if isinstance(data__environments_value__approvals, (int, float, Decimal)):
+                                if isinstance(data__environments_value__approvals, (int, float)):
                                     if data__environments_value__approvals < 0:
                                         raise JsonSchemaValueException('' + (name_prefix or 'data') + '.environments.{data__environments_key}.approvals'.format(**locals()) + ' must be bigger than or equal to 0', value=data__environments_value__approvals, name='' + (name_prefix or 'data') + '.environments.{data__environments_key}.approvals'.format(**locals()) + '', rule='minimum')
                             if 'approvers' in data__environments_value_keys:
@@ -876,7 +875,7 @@ def validate(data, custom_formats={}, name_prefix=None):
                     data__policychanges__approvals = data__policychanges['approvals']
                     if not isinstance(data__policychanges__approvals, int) and (not (isinstance(data__policychanges__approvals, float) and data__policychanges__approvals.is_integer())) or isinstance(data__policychanges__approvals, bool):
                         raise JsonSchemaValueException('' + (name_prefix or 'data') + '.policy_changes.approvals must be integer', value=data__policychanges__approvals, name='' + (name_prefix or 'data') + '.policy_changes.approvals', rule='type')
-                    if isinstance(data__policychanges__approvals, (int, float, Decimal)):
+                    if isinstance(data__policychanges__approvals, (int, float)):
                         if data__policychanges__approvals < 0:
                             raise JsonSchemaValueException('' + (name_prefix or 'data') + '.policy_changes.approvals must be bigger than or equal to 0', value=data__policychanges__approvals, name='' + (name_prefix or 'data') + '.policy_changes.approvals', rule='minimum')
                 if 'approvers' in data__policychanges_keys:

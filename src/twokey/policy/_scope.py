@@ -1,4 +1,4 @@
-"""Typed readers over ruamel.yaml nodes, and the approval rule every section shares."""
+"""Typed readers over the YAML nodes, and the approval rule every section shares."""
 
 from __future__ import annotations
 
