@@ -8,20 +8,21 @@ memory does not grow with the length of history.
 
 from __future__ import annotations
 
-__all__ = ["Progress", "run_audit"]
+__all__ = ["Progress", "run_audit", "walk_audit"]
 
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from twokey.audit._changes import counts_applied
+from twokey.audit._early import StartReads, run_audit
 from twokey.audit._exceptions import landed_in_history
 from twokey.audit._fast import FastLane
+from twokey.audit._options import AuditOptions
 from twokey.audit._report import AuditReport, Spool
 from twokey.audit._signals import risk_signals
 from twokey.audit._sources import LedgerRecords
-from twokey.audit._walk import AuditOptions, Brought, Walk
-from twokey.errors import UsageError
+from twokey.audit._walk import Brought, Walk
 from twokey.evidence import repository_id
 from twokey.git import GitRunner as Git
 from twokey.git import MergeRuns, Record, brought_commits, commit_of, first_parent_batches
@@ -118,24 +119,23 @@ class _Prefetch:
             yield self.window.popleft()
 
 
-def run_audit(
-    options: AuditOptions, *, progress: Progress | None = None, memo: bool = True
+def walk_audit(
+    git: Git,
+    options: AuditOptions,
+    reads: StartReads | None = None,
+    *,
+    progress: Progress | None = None,
+    memo: bool = True,
 ) -> AuditReport:
-    """Judge every change that landed on ``options.ref`` in the period.
-
-    ``memo=False`` sends every change to the engine and writes every row the slow way
-    (``twokey.audit._fast`` explains the fast lane; the tests compare).
+    """Judge every change that landed on ``options.ref`` in the period, in ``git`` (whose
+    ref ``run_audit`` checked), with the start-up ``reads`` begun (None: read them here).
 
     Raises:
-        UsageError: the ref does not exist.
         ConfigError: the policy file is invalid.
         InfrastructureError: git or the ledger failed.
     """
-    git = Git.discover(options.repo)
     ref = options.full_ref
-    if not git.ok("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"):
-        raise UsageError(f"{ref} does not exist in {options.repo}", hint="pass --ref REF")
-    walk = Walk(git, options, repository_id(git.git_dir))
+    walk = Walk(git, options, repository_id(git.git_dir), reads)
     lane = (
         FastLane(walk.special(), walk.policy, walk.totals, walk.stats, walk.repository, ref)
         if memo
