@@ -19,7 +19,7 @@ the walk. ``tests/integration/audit`` compares whole reports with the fast lane 
 
 from __future__ import annotations
 
-__all__ = ["FastLane", "Shape", "Template"]
+__all__ = ["FastLane", "Shape", "Template", "kept_trailers", "unkept"]
 
 import re
 from collections import Counter
@@ -63,6 +63,11 @@ _NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)  # shapes hold no times; a broken da
 _ISO_LENGTH = 25
 # From the "T" on: a time of day and a UTC offset under a day, not git's -00:00 ("unknown").
 _ISO_TIME = re.compile(r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?!-00:00)[+-](?:[01]\d|2[0-3]):[0-5]\d")
+# A line that is a trailer ("Key:" at the start of a line as str.splitlines cuts them: after
+# "\n" or at the start; up to the next line boundary), for `_unkept`.
+_LINE_TRAILER = re.compile(
+    r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*", re.MULTILINE
+)
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # compared and hashed by identity: fast
@@ -236,18 +241,45 @@ class FastLane:
         return ok
 
     def _trailers(self, message: str) -> tuple[tuple[str, str], ...]:
-        """The review and co-author trailers of ``message`` (what a row depends on)."""
+        """The review and co-author trailers of ``message`` (what a row depends on).
+
+        Remembered per last paragraph with the values of its other trailers left out
+        (:func:`unkept`): a Gerrit paragraph names its change (``Change-Id``,
+        ``Reviewed-on``), so no two are alike, but its reviewers repeat.
+        """
         paragraph = last_paragraph(message) if ":" in message else None
         if paragraph is None or ":" not in paragraph:
             return ()
-        kept = self.paragraphs.get(paragraph)
+        key = unkept(paragraph)
+        kept = self.paragraphs.get(key)
         if kept is None:
-            trailers = paragraph_trailers(paragraph)
-            kept = tuple((k, v) for k, v in trailers if k.lower() in _KEPT)
+            kept = kept_trailers(paragraph)
             if len(self.paragraphs) >= MAX_CACHED:
                 self.paragraphs.clear()
-            self.paragraphs[paragraph] = kept
+            self.paragraphs[key] = kept
         return kept
+
+
+def kept_trailers(paragraph: str) -> tuple[tuple[str, str], ...]:
+    """The review and co-author trailers of a message's last paragraph."""
+    return tuple((k, v) for k, v in paragraph_trailers(paragraph) if k.lower() in _KEPT)
+
+
+def _unkept_line(match: re.Match[str]) -> str:
+    key = match.group(1)
+    return match.group(0) if key.lower() in _KEPT else f"{key}:"
+
+
+def unkept(paragraph: str) -> str:
+    """``paragraph`` with the value of every trailer that is not kept (_KEPT) left out.
+
+    :func:`kept_trailers` is the same for both (property-tested): the line stays a trailer
+    line (a key, a colon), so the paragraph's trailer count, its other lines and the lines
+    continuing a trailer are unchanged, and a kept trailer's line is not touched. Only lines
+    that start where ``str.splitlines`` starts one (after ``\\n``) and end at its next
+    boundary are rewritten; any other is left as it is (it is then only remembered apart).
+    """
+    return _LINE_TRAILER.sub(_unkept_line, paragraph)
 
 
 def _template(row: AuditChange, values: tuple[str, ...]) -> Template | None:
