@@ -19,7 +19,7 @@ the walk. ``tests/integration/audit`` compares whole reports with the fast lane 
 
 from __future__ import annotations
 
-__all__ = ["FastLane", "Shape", "Template", "kept_trailers", "unkept"]
+__all__ = ["FastLane", "Shape", "Template"]
 
 import re
 from collections import Counter
@@ -38,7 +38,7 @@ from twokey.audit._report import Spool, row_lines
 from twokey.audit._signals import SignalShape, SignalStats
 from twokey.engine import ChangeShape, shape_of
 from twokey.git import Record, commit_of, last_paragraph, paragraph_trailers
-from twokey.model import ZERO_SHA, RefUpdateFacts
+from twokey.model import ZERO_SHA, Commit, RefUpdateFacts
 from twokey.policy import Policy
 
 MAX_TEMPLATES = 4096  # shapes remembered (memory bounded whatever the history)
@@ -63,11 +63,6 @@ _NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)  # shapes hold no times; a broken da
 _ISO_LENGTH = 25
 # From the "T" on: a time of day and a UTC offset under a day, not git's -00:00 ("unknown").
 _ISO_TIME = re.compile(r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?!-00:00)[+-](?:[01]\d|2[0-3]):[0-5]\d")
-# A line that is a trailer ("Key:" at the start of a line as str.splitlines cuts them: after
-# "\n" or at the start; up to the next line boundary), for `_unkept`.
-_LINE_TRAILER = re.compile(
-    r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*", re.MULTILINE
-)
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # compared and hashed by identity: fast
@@ -109,6 +104,7 @@ class FastLane:
         self.days: dict[str, bool] = {}  # day and offset -> a valid date
         self.hits = 0
         self.missed: Shape | None = None  # the shape write() found no template for
+        self.read: tuple[Record, Commit] | None = None  # the last record _shape read
 
     def write(self, record: Record, extra: object, policy: Policy, spool: Spool) -> bool:
         """Write the row of a simple change from its shape's template.
@@ -148,8 +144,11 @@ class FastLane:
             self.flush()
         return True
 
-    def learn(self, record: Record, row: AuditChange, policy: Policy) -> None:
-        """Make a template from the row the slow way judged for ``record``.
+    def learn(
+        self, record: Record, row: AuditChange, policy: Policy, lines: tuple[str, str]
+    ) -> None:
+        """Make a template from the row the slow way judged for ``record`` and wrote as
+        ``lines`` (``row_lines(row)``).
 
         Only after :meth:`write` returned False for ``record`` as the first of its shape.
         """
@@ -161,13 +160,19 @@ class FastLane:
         values = self._values(record)
         if values is None or len({v[:_SHORT] for v in (values[0], values[3], values[4])}) != 3:
             return  # a broken date, or two ids alike in short: the slow way stays
-        template = _template(row, values)
+        template = _template(row, values, lines)
         if template is None:
             return
         if len(self.templates) >= MAX_TEMPLATES:
             self.templates.clear()
         self.templates[shape] = template
         self.examples.add(template)
+
+    def commit(self, record: Record) -> Commit:
+        """``commit_of(record)``: the one :meth:`write` just read the shape from, when it did
+        (a record whose shape is read for the first time is then judged the slow way)."""
+        read = self.read
+        return read[1] if read is not None and read[0] is record else commit_of(record)
 
     def flush(self) -> None:
         """Add the tallied rows to the totals and signal counters (call once the walk ends)."""
@@ -199,6 +204,7 @@ class FastLane:
     def _shape(self, reading: _Reading, record: Record) -> ChangeShape | None:
         """What the engine reads of ``record``'s change, built as the walk builds its facts."""
         commit = commit_of(record)
+        self.read = (record, commit)
         change, _ = build_change(None, commit, self.repository, self.ref, None)
         when = commit.committer.time or _NO_TIME
         approvals = claimed_approvals(commit, self.repository, self.ref, when, applied=self.applied)
@@ -241,49 +247,23 @@ class FastLane:
         return ok
 
     def _trailers(self, message: str) -> tuple[tuple[str, str], ...]:
-        """The review and co-author trailers of ``message`` (what a row depends on).
-
-        Remembered per last paragraph with the values of its other trailers left out
-        (:func:`unkept`): a Gerrit paragraph names its change (``Change-Id``,
-        ``Reviewed-on``), so no two are alike, but its reviewers repeat.
-        """
+        """The review and co-author trailers of ``message`` (what a row depends on)."""
         paragraph = last_paragraph(message) if ":" in message else None
         if paragraph is None or ":" not in paragraph:
             return ()
-        key = unkept(paragraph)
-        kept = self.paragraphs.get(key)
+        kept = self.paragraphs.get(paragraph)
         if kept is None:
-            kept = kept_trailers(paragraph)
+            trailers = paragraph_trailers(paragraph)
+            kept = tuple((k, v) for k, v in trailers if k.lower() in _KEPT)
             if len(self.paragraphs) >= MAX_CACHED:
                 self.paragraphs.clear()
-            self.paragraphs[key] = kept
+            self.paragraphs[paragraph] = kept
         return kept
 
 
-def kept_trailers(paragraph: str) -> tuple[tuple[str, str], ...]:
-    """The review and co-author trailers of a message's last paragraph."""
-    return tuple((k, v) for k, v in paragraph_trailers(paragraph) if k.lower() in _KEPT)
-
-
-def _unkept_line(match: re.Match[str]) -> str:
-    key = match.group(1)
-    return match.group(0) if key.lower() in _KEPT else f"{key}:"
-
-
-def unkept(paragraph: str) -> str:
-    """``paragraph`` with the value of every trailer that is not kept (_KEPT) left out.
-
-    :func:`kept_trailers` is the same for both (property-tested): the line stays a trailer
-    line (a key, a colon), so the paragraph's trailer count, its other lines and the lines
-    continuing a trailer are unchanged, and a kept trailer's line is not touched. Only lines
-    that start where ``str.splitlines`` starts one (after ``\\n``) and end at its next
-    boundary are rewritten; any other is left as it is (it is then only remembered apart).
-    """
-    return _LINE_TRAILER.sub(_unkept_line, paragraph)
-
-
-def _template(row: AuditChange, values: tuple[str, ...]) -> Template | None:
-    """The template of ``row``, or None when it does not give back ``row``'s own lines."""
+def _template(row: AuditChange, values: tuple[str, ...], lines: tuple[str, str]) -> Template | None:
+    """The template of ``row``, or None when it does not give back ``row``'s own ``lines``
+    (``row_lines(row)``, as the slow way wrote them)."""
     commit, _, _, old, tree, commit7, old7, tree7 = values
     # full ids first: a short id is the start of its full one
     ids = (commit, old, tree, commit7, old7, tree7)
@@ -303,7 +283,7 @@ def _template(row: AuditChange, values: tuple[str, ...]) -> Template | None:
     )
     marked_public, extras = row_lines(marked)
     public = _pattern(marked_public)
-    if (public.format(*values), extras) != row_lines(row):
+    if (public.format(*values), extras) != lines:
         return None
     return Template(row.section, public, extras, RowCounts.of(row), SignalShape.of(row))
 

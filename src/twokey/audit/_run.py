@@ -19,7 +19,7 @@ from twokey.audit._early import StartReads, run_audit
 from twokey.audit._exceptions import landed_in_history
 from twokey.audit._fast import FastLane
 from twokey.audit._options import AuditOptions
-from twokey.audit._report import AuditReport, Spool
+from twokey.audit._report import AuditReport, Spool, row_lines
 from twokey.audit._signals import risk_signals
 from twokey.audit._sources import LedgerRecords
 from twokey.audit._walk import Brought, Walk
@@ -236,10 +236,12 @@ def _judge(
     brought: Future[Brought] | None,
 ) -> None:
     """The slow way: the engine judges the change; the fast lane learns the shape's template."""
-    row = walk.judge(commit_of(record), brought.result() if brought else None)
-    spool.add(row)
+    commit = lane.commit(record) if lane is not None else commit_of(record)
+    row = walk.judge(commit, brought.result() if brought else None)
+    lines = row_lines(row)
+    spool.write(row.section, *lines)
     if lane is not None and brought is None:
-        lane.learn(record, row, walk.policy)
+        lane.learn(record, row, walk.policy, lines)
 
 
 def _policy_info(walk: Walk) -> dict[str, object]:
