@@ -19,7 +19,7 @@ read is then wasted on the other core, never waited for).
 
 from __future__ import annotations
 
-__all__ = ["StartReads", "run_audit"]
+__all__ = ["EARLY_COMMITS", "FIRST_RUN", "RUN_MERGES", "RunRead", "StartReads", "run_audit"]
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,10 +29,18 @@ from twokey.audit._gated import Version, policy_versions
 from twokey.audit._identities import history_idents
 from twokey.audit._options import AuditOptions
 from twokey.errors import UsageError
+from twokey.git import GitReader, MergeRuns
 from twokey.git import GitRunner as Git
 
 if TYPE_CHECKING:
     from twokey.audit._report import AuditReport
+    from twokey.model import Commit
+
+RUN_MERGES = 64  # merges of one batch whose commits one git log reads (twokey.git._merges)
+FIRST_RUN = 8  # the walk's first run: read first, so the walk starts sooner
+EARLY_COMMITS = 256  # first-parent commits whose merges are read during the imports
+EARLY_WORKERS = 4  # their runs read at once (git processes: they wait on each other's start)
+RunRead = dict[str, list["Commit"]]
 
 
 class StartReads:
@@ -46,15 +54,50 @@ class StartReads:
     def __init__(self, git: Git, options: AuditOptions) -> None:
         self.versions: Future[list[Version] | None] | None = None
         self.idents: Future[set[tuple[str, str]]] | None = None
-        if options.policy is not None:
-            return
+        self.reader = GitReader(git.git_dir, git.env)  # the walk's: merge-trees cached in it
         ref = options.full_ref
-        pool = ThreadPoolExecutor(2, thread_name_prefix="twokey-start")
+        self._runs_pool = ThreadPoolExecutor(EARLY_WORKERS, thread_name_prefix="twokey-early")
+        pool = ThreadPoolExecutor(3, thread_name_prefix="twokey-start")
         try:
-            self.versions = pool.submit(policy_versions, git, options.default_ref or ref)
-            self.idents = pool.submit(history_idents, git, ref, options.since, options.until)
+            self._runs = pool.submit(self._begin_runs, git, options)
+            if options.policy is None:
+                self.versions = pool.submit(policy_versions, git, options.default_ref or ref)
+                self.idents = pool.submit(history_idents, git, ref, options.since, options.until)
         finally:
             pool.shutdown(wait=False)  # the threads end with their read
+
+    def _begin_runs(self, git: Git, options: AuditOptions) -> dict[str, Future[RunRead]]:
+        """The runs of merges among the newest ``EARLY_COMMITS`` first-parent commits, begun
+        as the walk begins its own (``twokey.audit._run._runs``): ``FIRST_RUN`` merges first,
+        then ``RUN_MERGES`` a run; merge id -> the read of its run (``MergeRuns.read``)."""
+        args = ["log", "--first-parent", "--no-color", "--format=%H %P"]
+        args += [f"--since={options.since}"] if options.since else []
+        args += [f"--until={options.until}"] if options.until else []
+        out = git.run(*args, f"--max-count={EARLY_COMMITS}", options.full_ref, "--")
+        links = [(line[0], tuple(line[1:])) for line in map(str.split, out.decode().splitlines())]
+        at = [i for i, (_, parents) in enumerate(links) if len(parents) > 1]
+        merges = MergeRuns(self.reader, options.full_ref)
+        found: dict[str, Future[RunRead]] = {}
+        start = 0
+        try:
+            while start < len(at):
+                group = at[start : start + (FIRST_RUN if start == 0 else RUN_MERGES)]
+                run = links[group[0] : group[-1] + 1]
+                future = self._runs_pool.submit(merges.read, run)
+                found.update((links[i][0], future) for i in group)
+                start += len(group)
+        finally:
+            self._runs_pool.shutdown(wait=False)  # its threads end with the runs submitted
+        return found
+
+    def runs(self) -> dict[str, Future[RunRead]]:
+        """Merge id -> the read of its run (not yet measured: ``Walk.measure``), for the
+        merges of the newest first-parent commits; empty when that listing failed (the walk
+        then reads them itself, and meets the failure in its own read of the history)."""
+        try:
+            return self._runs.result()
+        except Exception:
+            return {}
 
 
 def start(options: AuditOptions) -> tuple[Git, StartReads]:

@@ -80,7 +80,9 @@ class Walk:
         self, git: Git, options: AuditOptions, repository: str, reads: StartReads | None = None
     ) -> None:
         self.git = git
-        self.reader = GitReader(git.git_dir, git.env)
+        # The reader the runs begun before the walk read with (their merge-trees are cached
+        # in it), or a new one.
+        self.reader = reads.reader if reads is not None else GitReader(git.git_dir, git.env)
         self.options = options
         self.ref = options.full_ref
         self.repository = repository

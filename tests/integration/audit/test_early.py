@@ -19,6 +19,7 @@ from tests.integration.audit.test_gated_default import gated  # noqa: F401 - the
 from tests.integration.git._harness import Server
 from tests.support.gitrepo import ALICE, GitRepo
 from twokey.audit import AuditOptions, ReportFormat, render, run_audit
+from twokey.audit import _early as early_module
 from twokey.audit._early import StartReads, start
 from twokey.audit._run import walk_audit
 from twokey.errors import UsageError
@@ -57,12 +58,34 @@ def test_the_inferred_default_reports_the_same_with_its_reads_begun_early(
             assert early == inline
 
 
-def test_with_a_policy_file_nothing_is_read_ahead(tmp_path: Path) -> None:
+@pytest.mark.parametrize("newest", [1, 2, 3, 5, 256])
+def test_runs_of_merges_begun_early_give_the_same_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newest: int
+) -> None:
+    """The merges of the newest ``EARLY_COMMITS`` first-parent commits are read before the
+    walk; the others by the walk: wherever the line falls, the report is the same."""
+    monkeypatch.setattr(early_module, "EARLY_COMMITS", newest)
+    monkeypatch.setattr(early_module, "FIRST_RUN", 1)
+    repo = GitRepo.init(tmp_path / "repo")
+    build_history(repo)
+    options = AuditOptions(repo.path)
+    reads = StartReads(GitRunner.discover(repo.path), options)
+    chain = repo.git("log", "--first-parent", "--format=%H %P", f"-n{newest}").splitlines()
+    merges = {line.split()[0] for line in chain if len(line.split()) > 2}
+    begun = reads.runs()
+    assert set(begun) == merges
+    assert len(set(begun.values())) == len(merges)  # FIRST_RUN 1, then one run for the rest
+    for early, inline in _reports(options):
+        assert early == inline
+
+
+def test_with_a_policy_file_the_policy_and_people_are_not_read_ahead(tmp_path: Path) -> None:
     repo = GitRepo.init(tmp_path / "repo")
     repo.commit({"a": "1\n"}, "one", ALICE)
     reads = StartReads(GitRunner.discover(repo.path), AuditOptions(repo.path, policy=tmp_path))
     assert reads.versions is None
     assert reads.idents is None
+    assert reads.runs() == {}  # no merges
 
 
 def test_a_missing_ref_is_refused_before_anything_is_read(tmp_path: Path) -> None:
