@@ -106,9 +106,18 @@ __all__ = [
 
 # mypy sees only the typed imports above; at run time the names load on first use (PEP 562).
 if not TYPE_CHECKING:
-    from twokey._lazy import lazy_names
 
-    __getattr__ = lazy_names(__name__, _LAZY, globals())
+    def __getattr__(name: str) -> object:
+        """Import ``_LAZY[name]``'s module once and keep the value (as ``twokey._lazy`` does
+        for ``twokey.git``; the layering rules keep the audit to its own helpers)."""
+        from importlib import import_module  # noqa: PLC0415
+
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(import_module(module), name)
+        globals()[name] = value  # later look-ups never come back here
+        return value
 
 
 def __dir__() -> list[str]:
