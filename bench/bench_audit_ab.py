@@ -7,14 +7,21 @@ at start and end.
 
     git archive main src/twokey | tar -x -C /tmp/base
     .venv/bin/python bench/bench_audit_ab.py /tmp/audit-flask.git --before /tmp/base/src --rounds 3
+
+``--instructions`` also counts each side's instructions once (valgrind's callgrind, the audit's
+own Python process, not its git children): the same on every run whatever the load, ~1 min a
+side.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 from bench_audit import run
@@ -26,6 +33,26 @@ def _uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
+def _instructions(src: str, repo: Path, ref: str, fmt: str) -> int:
+    """callgrind's instruction count (Ir) of one audit's own process with ``src`` first."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = src
+    audit = [sys.executable, "-m", "twokey", "audit", "--repo", str(repo), "--ref", ref]
+    audit += ["--format", fmt, "--output", os.devnull]
+    with tempfile.TemporaryDirectory() as out:
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg", *audit],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise SystemExit(f"valgrind failed: {done.stderr[-500:]}")
+    return int(found.group(1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("repo", type=Path)
@@ -33,6 +60,9 @@ def main() -> None:
     parser.add_argument("--format", default="json", choices=["text", "json", "html", "csv"])
     parser.add_argument("--before", required=True, help="the other side's src directory")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count each side's instructions"
+    )
     args = parser.parse_args()
     sides = {"before": args.before, "after": str(HERE)}
     print("start", _uptime())
@@ -51,6 +81,14 @@ def main() -> None:
             f"{min(r['floor'] for r in rows):.2f} s; min/min {min(audit) / script:.1f}x; peak "
             f"RSS audit {max(r['own_rss'] for r in rows) / 1024:.0f} MiB, largest "
             f"{max(r['rss'] for r in rows) / 1024:.0f} MiB; {rows[0]['count']:,} changes"
+        )
+    if args.instructions:
+        repo, ref, fmt = args.repo, args.ref, args.format
+        counted = {side: _instructions(src, repo, ref, fmt) for side, src in sides.items()}
+        print(
+            f"{args.repo.name} {args.format} instructions (the audit's own process): before "
+            f"{counted['before'] / 1e9:.2f} G, after {counted['after'] / 1e9:.2f} G "
+            f"({counted['after'] / counted['before'] - 1:+.1%})"
         )
 
 

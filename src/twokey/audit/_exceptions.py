@@ -34,32 +34,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twokey.engine import evaluate_review
 from twokey.errors import InfrastructureError, TwokeyError, UsageError
 from twokey.evidence import EvidenceError, StoredEnvelope, verify_envelope
 from twokey.git import GitRunner as Git
-from twokey.ledger import (
-    Assurance,
-    DecisionRecord,
-    DeployRecord,
-    Entry,
-    LandedRecord,
-    Ledger,
-    LedgerCorruptError,
-    NoteError,
-    NoteSigner,
-    NoteVerifier,
-    ReviewRecord,
-    VerifyReport,
-    assess,
-    open_ledger,
-    parse_entry,
-    read_record,
-)
 from twokey.model import Alias, BreakGlassReview
 from twokey.policy import Policy
+
+if TYPE_CHECKING:  # the ledger is imported where one is read (--ledger): ~50 ms otherwise
+    from twokey.ledger import (
+        Assurance,
+        DecisionRecord,
+        DeployRecord,
+        Entry,
+        Ledger,
+        NoteVerifier,
+        VerifyReport,
+    )
 
 # Doors whose decision moves a ref: their records are the gate's. ``twokey check`` in CI
 # ("ci-check") only advises, so its records are not the gate's verdict.
@@ -149,6 +142,14 @@ class Exceptions:
         Raises:
             RecordError: the entry's body is not the record its kind promises.
         """
+        from twokey.ledger import (  # noqa: PLC0415
+            DecisionRecord,
+            DeployRecord,
+            LandedRecord,
+            ReviewRecord,
+            read_record,
+        )
+
         record = read_record(entry)
         if isinstance(record, ReviewRecord):
             self.reviews.append((index, record.envelope, record.entry))
@@ -202,6 +203,8 @@ def exception_of(
     index: int, data: bytes, time: datetime, record: DecisionRecord | DeployRecord
 ) -> GlassException | None:
     """The break-glass that ledger entry ``index`` records, if it records an allowed one."""
+    from twokey.ledger import DecisionRecord, DeployRecord  # noqa: PLC0415
+
     decision = record.decision
     if decision is None or decision.get("verdict") != "allow":
         return None
@@ -268,6 +271,8 @@ def read_exceptions(url: str, policy: Policy, key: str | None = None) -> Excepti
         LedgerCorruptError: the ledger does not verify (nothing of it is listed).
         InfrastructureError: the ledger cannot be read.
     """
+    from twokey.ledger import parse_entry  # noqa: PLC0415
+
     found = Exceptions()
     entries = VerifiedEntries(url, key)
     for index, data in entries:
@@ -287,6 +292,8 @@ def trusted_verifier(key: str | None = None) -> NoteVerifier | None:
     Raises:
         UsageError: the file cannot be read or holds no signed-note key.
     """
+    from twokey.ledger import NoteError, NoteSigner, NoteVerifier  # noqa: PLC0415
+
     path = key or os.environ.get("TWOKEY_LEDGER_KEY", "")
     if not path:
         return None
@@ -314,6 +321,8 @@ class VerifiedEntries:
         self.assurance: Assurance | None = None
 
     def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        from twokey.ledger import assess, open_ledger  # noqa: PLC0415
+
         require_ledger(self.url)
         try:
             with open_ledger(self.url) as ledger, ledger.store.snapshot():
@@ -330,6 +339,8 @@ class VerifiedEntries:
             ) from exc
 
     def _verify(self, ledger: Ledger) -> VerifyReport:
+        from twokey.ledger import LedgerCorruptError  # noqa: PLC0415
+
         try:
             return ledger.verify(self.verifier)
         except LedgerCorruptError as exc:

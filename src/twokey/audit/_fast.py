@@ -38,7 +38,7 @@ from twokey.audit._report import Spool, row_lines
 from twokey.audit._signals import SignalShape, SignalStats
 from twokey.engine import ChangeShape, shape_of
 from twokey.git import Record, commit_of, last_paragraph, paragraph_trailers
-from twokey.model import ZERO_SHA, RefUpdateFacts
+from twokey.model import ZERO_SHA, Commit, RefUpdateFacts
 from twokey.policy import Policy
 
 MAX_TEMPLATES = 4096  # shapes remembered (memory bounded whatever the history)
@@ -104,6 +104,7 @@ class FastLane:
         self.days: dict[str, bool] = {}  # day and offset -> a valid date
         self.hits = 0
         self.missed: Shape | None = None  # the shape write() found no template for
+        self.read: tuple[Record, Commit] | None = None  # the last record _shape read
 
     def write(self, record: Record, extra: object, policy: Policy, spool: Spool) -> bool:
         """Write the row of a simple change from its shape's template.
@@ -143,8 +144,11 @@ class FastLane:
             self.flush()
         return True
 
-    def learn(self, record: Record, row: AuditChange, policy: Policy) -> None:
-        """Make a template from the row the slow way judged for ``record``.
+    def learn(
+        self, record: Record, row: AuditChange, policy: Policy, lines: tuple[str, str]
+    ) -> None:
+        """Make a template from the row the slow way judged for ``record`` and wrote as
+        ``lines`` (``row_lines(row)``).
 
         Only after :meth:`write` returned False for ``record`` as the first of its shape.
         """
@@ -156,13 +160,19 @@ class FastLane:
         values = self._values(record)
         if values is None or len({v[:_SHORT] for v in (values[0], values[3], values[4])}) != 3:
             return  # a broken date, or two ids alike in short: the slow way stays
-        template = _template(row, values)
+        template = _template(row, values, lines)
         if template is None:
             return
         if len(self.templates) >= MAX_TEMPLATES:
             self.templates.clear()
         self.templates[shape] = template
         self.examples.add(template)
+
+    def commit(self, record: Record) -> Commit:
+        """``commit_of(record)``: the one :meth:`write` just read the shape from, when it did
+        (a record whose shape is read for the first time is then judged the slow way)."""
+        read = self.read
+        return read[1] if read is not None and read[0] is record else commit_of(record)
 
     def flush(self) -> None:
         """Add the tallied rows to the totals and signal counters (call once the walk ends)."""
@@ -194,6 +204,7 @@ class FastLane:
     def _shape(self, reading: _Reading, record: Record) -> ChangeShape | None:
         """What the engine reads of ``record``'s change, built as the walk builds its facts."""
         commit = commit_of(record)
+        self.read = (record, commit)
         change, _ = build_change(None, commit, self.repository, self.ref, None)
         when = commit.committer.time or _NO_TIME
         approvals = claimed_approvals(commit, self.repository, self.ref, when, applied=self.applied)
@@ -250,8 +261,9 @@ class FastLane:
         return kept
 
 
-def _template(row: AuditChange, values: tuple[str, ...]) -> Template | None:
-    """The template of ``row``, or None when it does not give back ``row``'s own lines."""
+def _template(row: AuditChange, values: tuple[str, ...], lines: tuple[str, str]) -> Template | None:
+    """The template of ``row``, or None when it does not give back ``row``'s own ``lines``
+    (``row_lines(row)``, as the slow way wrote them)."""
     commit, _, _, old, tree, commit7, old7, tree7 = values
     # full ids first: a short id is the start of its full one
     ids = (commit, old, tree, commit7, old7, tree7)
@@ -271,7 +283,7 @@ def _template(row: AuditChange, values: tuple[str, ...]) -> Template | None:
     )
     marked_public, extras = row_lines(marked)
     public = _pattern(marked_public)
-    if (public.format(*values), extras) != row_lines(row):
+    if (public.format(*values), extras) != lines:
         return None
     return Template(row.section, public, extras, RowCounts.of(row), SignalShape.of(row))
 

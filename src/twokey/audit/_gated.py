@@ -19,10 +19,11 @@ judged by the inferred default, and the report counts them apart.
 
 from __future__ import annotations
 
-__all__ = ["GatedPolicies", "Version"]
+__all__ = ["GatedPolicies", "Version", "policy_versions"]
 
 import bisect
 from collections import Counter
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from twokey.errors import ConfigError
@@ -66,6 +67,18 @@ def _versions(git: Git, default_ref: str) -> list[Version]:
     return found
 
 
+def policy_versions(git: Git, default_ref: str) -> list[Version] | None:
+    """:func:`_versions`, or None when ``default_ref`` does not exist or never had the file.
+
+    Raises:
+        GitError: git failed.
+    """
+    if not git.ok("rev-parse", "--verify", "--quiet", f"{default_ref}^{{commit}}"):
+        return None
+    versions = _versions(git, default_ref)
+    return versions if any(v.blob for v in versions) else None
+
+
 class GatedPolicies:
     """The versions of a repository's policy, and which one judged each change."""
 
@@ -84,18 +97,25 @@ class GatedPolicies:
         self.used: Counter[str] = Counter()  # origin -> changes judged by it ("" the default)
 
     @classmethod
-    def find(cls, git: Git, default_ref: str, audited_ref: str) -> GatedPolicies | None:
+    def find(
+        cls,
+        git: Git,
+        default_ref: str,
+        audited_ref: str,
+        versions: Future[list[Version] | None] | None = None,
+    ) -> GatedPolicies | None:
         """The repository's policy history, or None when its default branch never had one.
+
+        ``versions``: :func:`policy_versions` of ``git`` and ``default_ref``, begun earlier
+        (``twokey.audit._early``); None reads them now.
 
         Raises:
             GitError: git failed.
         """
-        if not git.ok("rev-parse", "--verify", "--quiet", f"{default_ref}^{{commit}}"):
+        found = versions.result() if versions is not None else policy_versions(git, default_ref)
+        if found is None:
             return None
-        versions = _versions(git, default_ref)
-        if not any(v.blob for v in versions):
-            return None
-        return cls(git, default_ref, versions, audited_ref == default_ref)
+        return cls(git, default_ref, found, audited_ref == default_ref)
 
     def at(self, commit: str, parent: str, when: int) -> Policy | None:
         """The policy the gate read for the change ``commit`` (first parent ``parent``,

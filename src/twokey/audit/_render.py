@@ -27,7 +27,7 @@ from typing import Any, TextIO, assert_never
 
 from twokey._text import printable
 from twokey.audit._charts import bar_chart, line_chart
-from twokey.audit._model import ApproverRow
+from twokey.audit._model import ApproverRow, AuditChange
 from twokey.audit._phrases import (
     exception_text,
     gate_text,
@@ -191,7 +191,7 @@ def _html(report: AuditReport, out: TextIO) -> None:
     stream = env.get_template("report.html.j2").generate(
         report=report,
         summary=summary,
-        changes=report.ordered(),
+        changes=html_rows(report.ordered()),
         rate_chart=line_chart(rate_points, "Reviewed-change rate by month"),
         finding_chart=bar_chart(
             sorted(summary["violations_by_finding"].items(), key=lambda kv: (-kv[1], kv[0])),
@@ -200,3 +200,49 @@ def _html(report: AuditReport, out: TextIO) -> None:
     )
     for piece in stream:
         out.write(piece)
+
+
+def html_rows(changes: Iterable[AuditChange]) -> Iterator[str]:
+    """The rows of the HTML report's table of changes, each as the report's template wrote it
+    with Jinja (autoescape: every value through ``markupsafe.escape``), as ``Markup``.
+
+    Jinja's loop took ~40 % of an HTML report of 10,000 changes (~30 pieces and attribute
+    look-ups a row); the markup is the template's, byte for byte (a hypothesis test renders
+    random rows both ways: ``tests/unit/audit/test_html_rows.py``).
+    """
+    from markupsafe import Markup, escape  # noqa: PLC0415 - only for HTML
+
+    def e(value: object) -> str:
+        return str(escape(value))
+
+    for c in changes:
+        approvers = "<br>".join(
+            f"{e(a.who)} <small>({e(a.trust)}, {e(a.source)}"
+            f"{f', {e(a.time[:16])}' if a.time else ''}"
+            f"{'' if a.counted else ', not counted'})</small>"
+            for a in c.approvers
+        )
+        findings = "".join(
+            f"<li><b>{e(code)}</b>: {e(message)}</li>" for code, message in c.findings
+        )
+        if findings:
+            findings = f'<ul class="findings">{findings}</ul>'
+        resolutions = "".join(
+            f'<p class="resolution" data-lines="{e(r.lines)}" data-outside="{e(len(r.outside))}">'
+            f"{e(r.describe())}</p>"
+            for r in c.resolutions
+        )
+        glass = " glass" if c.break_glass else ""
+        yield Markup(  # noqa: S704 - every value in it went through escape() above
+            f'\n<tr class="{"deny" if c.violation else "allow"}{glass}">\n'
+            f'  <td class="verdict">{"BREAK-GLASS " if c.break_glass else ""}{e(c.verdict)}</td>\n'
+            f"  <td><code>{e(c.commit[:10])}</code> {e(c.subject)}</td>\n"
+            f"  <td>{e(c.time[:16])}</td>\n"
+            f"  <td>{e(', '.join(c.authors))}</td>\n"
+            f"  <td>{approvers or 'none'}</td>\n"
+            f"  <td>{e(c.merger)}</td>\n"
+            f"  <td>{e(c.deployer or 'unknown')}</td>\n"
+            f"  <td>{e(c.gate or 'not recorded')}</td>\n"
+            f"  <td>{findings}{resolutions}</td>\n"
+            "</tr>\n"
+        )

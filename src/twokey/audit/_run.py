@@ -8,20 +8,21 @@ memory does not grow with the length of history.
 
 from __future__ import annotations
 
-__all__ = ["Progress", "run_audit"]
+__all__ = ["Progress", "run_audit", "walk_audit"]
 
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from twokey.audit._changes import counts_applied
+from twokey.audit._early import FIRST_RUN, RUN_MERGES, RunRead, StartReads, run_audit
 from twokey.audit._exceptions import landed_in_history
 from twokey.audit._fast import FastLane
-from twokey.audit._report import AuditReport, Spool
+from twokey.audit._options import AuditOptions
+from twokey.audit._report import AuditReport, Spool, row_lines
 from twokey.audit._signals import risk_signals
 from twokey.audit._sources import LedgerRecords
-from twokey.audit._walk import AuditOptions, Brought, Walk
-from twokey.errors import UsageError
+from twokey.audit._walk import Brought, Walk
 from twokey.evidence import repository_id
 from twokey.git import GitRunner as Git
 from twokey.git import MergeRuns, Record, brought_commits, commit_of, first_parent_batches
@@ -31,10 +32,7 @@ Progress = Callable[[int], None]
 PROGRESS_EVERY = 1000
 PREFETCH = 64  # commits read ahead of the one being judged
 WORKERS = 4  # concurrent git processes for merges (they mostly wait on process start-up)
-RUN_MERGES = 64  # merges of one batch whose commits one git log reads (twokey.git._merges)
-FIRST_RUN = 8  # the walk's first run: read first, so the walk starts sooner
 Ready = tuple[Record, "Future[Brought] | None"]
-RunRead = dict[str, list[Commit]]
 Runs = dict[str, "Future[RunRead]"]
 
 
@@ -57,14 +55,22 @@ def _merged(walk: Walk, record: Record, run: Future[dict[str, list[Commit]]] | N
 
 
 def _runs(
-    walk: Walk, merges: MergeRuns, batch: list[Record], pool: ThreadPoolExecutor, *, first: bool
+    walk: Walk,
+    merges: MergeRuns,
+    batch: list[Record],
+    pool: ThreadPoolExecutor,
+    *,
+    first: bool,
+    early: Runs,
 ) -> Runs:
     """The merges of ``batch``, up to ``RUN_MERGES`` a run, each run read in the pool. The
     ``first`` batch of the walk starts with a run of ``FIRST_RUN`` merges: the walk waits for
-    its first merge, and a short run is read sooner (the others are read meanwhile)."""
+    its first merge, and a short run is read sooner (the others are read meanwhile). Merges
+    whose runs were begun before the walk (``early``, ``twokey.audit._early``) take those
+    (and leave ``early``)."""
     links = [(r[0][0][1:], tuple(r[0][2].split())) for r in batch]
-    at = [i for i, (_, parents) in enumerate(links) if len(parents) > 1]
-    found: Runs = {}
+    found: Runs = {sha: early.pop(sha) for sha, _ in links if sha in early}
+    at = [i for i, (sha, parents) in enumerate(links) if len(parents) > 1 and sha not in found]
     start = 0
     while start < len(at):
         size = FIRST_RUN if first and start == 0 else RUN_MERGES
@@ -80,6 +86,23 @@ def _read_run(walk: Walk, merges: MergeRuns, run: list[tuple[str, tuple[str, ...
     found = merges.read(run)
     walk.measure([c for commits in found.values() for c in commits])
     return found
+
+
+def _measured(walk: Walk, read: Future[RunRead]) -> RunRead:
+    """A run begun before the walk (``twokey.audit._early``), measured as :func:`_read_run`
+    measures its own."""
+    found = read.result()
+    walk.measure([c for commits in found.values() for c in commits])
+    return found
+
+
+def _early_runs(walk: Walk, reads: StartReads | None, pool: ThreadPoolExecutor) -> Runs:
+    """The runs begun before the walk, each measured in ``pool`` once it is read."""
+    if reads is None:
+        return {}
+    begun = reads.runs()
+    measured = {id(f): pool.submit(_measured, walk, f) for f in dict.fromkeys(begun.values())}
+    return {sha: measured[id(f)] for sha, f in begun.items()}
 
 
 class _Prefetch:
@@ -118,24 +141,23 @@ class _Prefetch:
             yield self.window.popleft()
 
 
-def run_audit(
-    options: AuditOptions, *, progress: Progress | None = None, memo: bool = True
+def walk_audit(
+    git: Git,
+    options: AuditOptions,
+    reads: StartReads | None = None,
+    *,
+    progress: Progress | None = None,
+    memo: bool = True,
 ) -> AuditReport:
-    """Judge every change that landed on ``options.ref`` in the period.
-
-    ``memo=False`` sends every change to the engine and writes every row the slow way
-    (``twokey.audit._fast`` explains the fast lane; the tests compare).
+    """Judge every change that landed on ``options.ref`` in the period, in ``git`` (whose
+    ref ``run_audit`` checked), with the start-up ``reads`` begun (None: read them here).
 
     Raises:
-        UsageError: the ref does not exist.
         ConfigError: the policy file is invalid.
         InfrastructureError: git or the ledger failed.
     """
-    git = Git.discover(options.repo)
     ref = options.full_ref
-    if not git.ok("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"):
-        raise UsageError(f"{ref} does not exist in {options.repo}", hint="pass --ref REF")
-    walk = Walk(git, options, repository_id(git.git_dir))
+    walk = Walk(git, options, repository_id(git.git_dir), reads)
     lane = (
         FastLane(walk.special(), walk.policy, walk.totals, walk.stats, walk.repository, ref)
         if memo
@@ -143,7 +165,7 @@ def run_audit(
     )
     spool = Spool()
     try:
-        _walk_history(walk, lane, spool, progress)
+        _walk_history(walk, lane, spool, progress, reads)
     except BaseException:
         spool.close()
         raise
@@ -168,7 +190,11 @@ def run_audit(
 
 
 def _walk_history(
-    walk: Walk, lane: FastLane | None, spool: Spool, progress: Progress | None
+    walk: Walk,
+    lane: FastLane | None,
+    spool: Spool,
+    progress: Progress | None,
+    begun: StartReads | None = None,
 ) -> None:
     options = walk.options
     batches = first_parent_batches(
@@ -187,10 +213,11 @@ def _walk_history(
         waiting, covered = ahead.window, walk.covered
         recorded = walk.ledger.decisions if walk.ledger is not None else {}
         merges = MergeRuns(walk.reader, walk.ref)
+        early = _early_runs(walk, begun, reads)  # bounded: the newest EARLY_COMMITS' merges
         started = False  # a run of merges was asked for
         for batch in batches:  # the hot loop: one batch per chunk of git's output
             if ahead.runs or any(" " in record[0][2] for record in batch):
-                ahead.runs = _runs(walk, merges, batch, reads, first=not started)
+                ahead.runs = _runs(walk, merges, batch, reads, first=not started, early=early)
                 started = True
             for record in batch:
                 head = record[0][0]
@@ -236,10 +263,12 @@ def _judge(
     brought: Future[Brought] | None,
 ) -> None:
     """The slow way: the engine judges the change; the fast lane learns the shape's template."""
-    row = walk.judge(commit_of(record), brought.result() if brought else None)
-    spool.add(row)
+    commit = lane.commit(record) if lane is not None else commit_of(record)
+    row = walk.judge(commit, brought.result() if brought else None)
+    lines = row_lines(row)
+    spool.write(row.section, *lines)
     if lane is not None and brought is None:
-        lane.learn(record, row, walk.policy)
+        lane.learn(record, row, walk.policy, lines)
 
 
 def _policy_info(walk: Walk) -> dict[str, object]:

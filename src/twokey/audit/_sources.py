@@ -32,7 +32,7 @@ __all__ = [
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from twokey.audit._exceptions import (
     GATE_DOORS,
@@ -50,16 +50,16 @@ from twokey.evidence import (
     verify_envelopes,
 )
 from twokey.git import GitRunner as Git
-from twokey.ledger import (
-    Assurance,
-    DecisionRecord,
-    DeployRecord,
-    EvidenceRecord,
-    parse_entry,
-    read_record,
-)
 from twokey.model import Alias, Approval, Change, CheckResult, DeployRequest
 from twokey.policy import Policy
+
+if TYPE_CHECKING:  # the ledger is imported where one is read (--ledger): ~50 ms otherwise
+    from twokey.ledger import (
+        Assurance,
+        DecisionRecord,
+        DeployRecord,
+        EvidenceRecord,
+    )
 
 
 class RefEvidence:
@@ -277,6 +277,14 @@ def _read_entry(
     trust: tuple[Policy | None, GatewayTrust],
 ) -> None:
     """Read one entry through its typed record (the only way the audit reads the ledger)."""
+    from twokey.ledger import (  # noqa: PLC0415
+        DecisionRecord,
+        DeployRecord,
+        EvidenceRecord,
+        parse_entry,
+        read_record,
+    )
+
     records.entries += 1
     try:
         entry = parse_entry(data)

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 __all__ = ["CACHE_LIMIT", "AuditOptions", "Brought", "Walk"]
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 from twokey.audit._changes import (
     approver_row,
@@ -23,14 +22,15 @@ from twokey.audit._changes import (
     trailer_idents,
 )
 from twokey.audit._default_policy import DefaultPolicy
+from twokey.audit._early import StartReads
 from twokey.audit._forge import ForgeEvidence
 from twokey.audit._gated import GatedPolicies
 from twokey.audit._identities import history_idents
 from twokey.audit._judgement import Judgement, judge
 from twokey.audit._model import ApproverRow, AuditChange, Deployment, Totals
+from twokey.audit._options import AuditOptions
 from twokey.audit._signals import SignalStats, TimedApproval
 from twokey.audit._sources import Deploys, RefEvidence, read_ledger
-from twokey.errors import UsageError
 from twokey.git import (
     GitReader,
     MergeResolution,
@@ -60,67 +60,43 @@ _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree (SH
 Brought = list[Commit] | Change  # a merge's commits, or a recorded push's whole change
 
 
-@dataclass(frozen=True)
-class AuditOptions:
-    """What to audit, and with what.
-
-    Attributes:
-        repo: a work tree or bare repository.
-        ref: the audited ref (``main`` means ``refs/heads/main``).
-        since: only changes committed after this (any date git's ``--since`` reads).
-        until: only changes committed before this.
-        policy: a policy file; None applies the default (docs/audit.md).
-        identities: confirmed aliases, email -> the person's canonical email (default policy).
-        ledger: a ledger URL whose decisions, forge approvals and deploys are used.
-        ledger_key: the ledger's public key file its checkpoints must be signed with.
-        default_ref: the repository's default branch, whose ``.twokey/policy.yml`` judges
-            each change when no ``policy`` is given (None: the audited ref).
-    """
-
-    repo: Path
-    ref: str = "refs/heads/main"
-    since: str | None = None
-    until: str | None = None
-    policy: Path | None = None
-    identities: dict[str, str] | None = None
-    ledger: str | None = None
-    ledger_key: str | None = None  # the ledger's public key file (default $TWOKEY_LEDGER_KEY)
-    default_ref: str | None = None
-
-    def __post_init__(self) -> None:
-        if not self.ref.strip():
-            raise UsageError("--ref must name a ref, e.g. refs/heads/main")
-
-    @property
-    def full_ref(self) -> str:
-        """The ref with its namespace."""
-        return self.ref if self.ref.startswith("refs/") else f"refs/heads/{self.ref}"
-
-
-def _range_emails(git: Git, ref: str, options: AuditOptions) -> list[str]:
+def _range_emails(
+    git: Git, ref: str, options: AuditOptions, idents: set[tuple[str, str]] | None = None
+) -> list[str]:
     """Every email of the audited range, read up front by one ``git log`` (in C, ~1/10 of
     the walk): the default policy then holds the history's people from the start, and the
     caches keyed on it (templates, the engine's index) are not dropped per new person.
-    Emails it misses (a merged commit older than ``--since``) are added as they appear."""
-    return sorted({email for _, email in history_idents(git, ref, options.since, options.until)})
+    Emails it misses (a merged commit older than ``--since``) are added as they appear.
+    ``idents``: that read's answer when it was begun earlier (``twokey.audit._early``)."""
+    if idents is None:
+        idents = history_idents(git, ref, options.since, options.until)
+    return sorted({email for _, email in idents})
 
 
 class Walk:
     """State of one audit walk: sources, policy, totals, signals, deploys in effect."""
 
-    def __init__(self, git: Git, options: AuditOptions, repository: str) -> None:
+    def __init__(
+        self, git: Git, options: AuditOptions, repository: str, reads: StartReads | None = None
+    ) -> None:
         self.git = git
-        self.reader = GitReader(git.git_dir, git.env)
+        # The reader the runs begun before the walk read with (their merge-trees are cached
+        # in it), or a new one.
+        self.reader = reads.reader if reads is not None else GitReader(git.git_dir, git.env)
         self.options = options
         self.ref = options.full_ref
         self.repository = repository
         self.default: DefaultPolicy | None = None
         self.gated: GatedPolicies | None = None
         self._seeded = False
+        self._idents = reads.idents if reads is not None else None  # begun ahead, or None
         if options.policy is not None:
             self.policy = load(options.policy)
         else:
-            self.gated = GatedPolicies.find(git, options.default_ref or self.ref, self.ref)
+            versions = reads.versions if reads is not None else None
+            self.gated = GatedPolicies.find(
+                git, options.default_ref or self.ref, self.ref, versions
+            )
             self.default = DefaultPolicy(self.ref, options.identities)
             self.policy = self.default.policy
         latest = self.gated.latest() if self.gated is not None else None
@@ -160,7 +136,8 @@ class Walk:
         assert self.default is not None
         if not self._seeded:
             self._seeded = True
-            self.default.seed(_range_emails(self.git, self.ref, self.options))
+            idents = self._idents.result() if self._idents is not None else None
+            self.default.seed(_range_emails(self.git, self.ref, self.options, idents))
         return self.default.policy
 
     def use(self, record: Record) -> None:
