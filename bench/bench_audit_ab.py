@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
+from _bench_env import instructions  # the bench directory: scripts run from it
 from bench_audit import run
 
 HERE = Path(__file__).resolve().parent.parent / "src"
@@ -39,18 +38,7 @@ def _instructions(src: str, repo: Path, ref: str, fmt: str) -> int:
     env["PYTHONPATH"] = src
     audit = [sys.executable, "-m", "twokey", "audit", "--repo", str(repo), "--ref", ref]
     audit += ["--format", fmt, "--output", os.devnull]
-    with tempfile.TemporaryDirectory() as out:
-        done = subprocess.run(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg", *audit],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    if found is None:
-        raise SystemExit(f"valgrind failed: {done.stderr[-500:]}")
-    return int(found.group(1))
+    return instructions(audit, env)
 
 
 def main() -> None:

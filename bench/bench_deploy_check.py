@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from _bench_env import ENV  # the bench directory: scripts run from it
+from _bench_env import ENV, instructions  # the bench directory: scripts run from it
 from twokey.evidence import (
     Ed25519Signer,
     GitEvidenceStore,
@@ -126,30 +125,13 @@ def _git_processes(check: list[str], job: Path, root: Path) -> int:
     return len(log.read_text().splitlines())
 
 
-def _callgrind(args: list[str], cwd: Path, env: dict[str, str]) -> int:
-    """Instructions (callgrind's Ir) of one run of ``args`` (its own process, not git's)."""
-    with tempfile.TemporaryDirectory() as out:
-        done = subprocess.run(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg", *args],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    if found is None:
-        raise SystemExit(f"valgrind failed: {done.stderr[-500:]}")
-    return int(found.group(1))
-
-
 def _instructions(
     module: list[str], job: Path, base_env: dict[str, str], args: argparse.Namespace
 ) -> list[tuple[str, int]]:
-    counted = [("python -c pass", _callgrind([sys.executable, "-c", "pass"], job, ENV))]
-    counted.append(("python -m twokey deploy", _callgrind(module, job, ENV)))
+    counted = [("python -c pass", instructions([sys.executable, "-c", "pass"], ENV, job))]
+    counted.append(("python -m twokey deploy", instructions(module, ENV, job)))
     if args.baseline:
-        counted.append(("baseline", _callgrind(module, job, base_env)))
+        counted.append(("baseline", instructions(module, base_env, job)))
     return counted
 
 

@@ -24,7 +24,6 @@ import importlib
 import io
 import json
 import pickle
-import re
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from ruamel.yaml import YAML
 
-from _bench_env import ENV  # the bench directory: scripts run from it
+from _bench_env import ENV, instructions  # the bench directory: scripts run from it
 from twokey.demo._policy import policy_text
 from twokey.doors._policy_json import decode, encode
 from twokey.policy import _yaml, loads
@@ -61,22 +60,6 @@ def _process(args: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(args, check=True, env=ENV)
     return (time.perf_counter() - start) * 1000
-
-
-def _callgrind(args: list[str]) -> int:
-    """Instructions (callgrind's Ir) of one run of ``args``."""
-    with tempfile.TemporaryDirectory() as out:
-        done = subprocess.run(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg", *args],
-            env=ENV,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    if found is None:
-        raise SystemExit(f"valgrind failed: {done.stderr[-500:]}")
-    return int(found.group(1))
 
 
 def _ms(call: Any) -> float:
@@ -148,7 +131,7 @@ def main() -> None:
                 ("import + compile (twokey's YAML reader)", compile_cmd),
                 ("import + compile (ruamel alone)", ruamel_cmd),
             ]:
-                counted.append((label, _callgrind(cmd)))
+                counted.append((label, instructions(cmd, ENV)))
     timings: dict[str, list[float]] = {}
     parse = _yaml.parse
     for _ in range(rounds * 4):
