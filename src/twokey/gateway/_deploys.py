@@ -399,7 +399,10 @@ class DeployService:
         view = self.get(deploy_id)
         ok, why = self.may_act(view, person)
         if not ok:
-            raise DeployRefused(409 if view.state != "pending" else 403, why)
+            # Having approved already is a conflict with the request's state, not a refusal of
+            # the person: a second approval racing the first (another process) sees it so.
+            mine = any(a.person == person for a in view.approvals)
+            raise DeployRefused(409 if view.state != "pending" or mine else 403, why)
         with self._claimed(view):
             now = self.gateway.now()
             given = ApprovalView(person, now.isoformat(), -1)

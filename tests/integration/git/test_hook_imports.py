@@ -96,6 +96,5 @@ def test_the_hooks_first_reads_start_early_and_run_once(server: Server, tmp_path
     assert len(settings) == 1, ran
     assert len(snapshot) == 1, ran
     assert policy, ran
-    # Started in that order, before the door asks: the snapshot before the policy's read (the
-    # door itself reads the policy first, the refs later).
-    assert ran.index(snapshot[0]) < ran.index(policy[0])
+    # Started early and taken by the door: each ran once. (Their order in the trace is not
+    # asserted: processes started together log in whichever order they run.)
