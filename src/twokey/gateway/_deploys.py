@@ -399,10 +399,13 @@ class DeployService:
         view = self.get(deploy_id)
         ok, why = self.may_act(view, person)
         if not ok:
-            # Having approved already is a conflict with the request's state, not a refusal of
-            # the person: a second approval racing the first (another process) sees it so.
-            mine = any(a.person == person for a in view.approvals)
-            raise DeployRefused(409 if view.state != "pending" or mine else 403, why)
+            if view.state == "pending" and any(a.person == person for a in view.approvals):
+                # Read while another process records this person's approval (state and
+                # approvals are two reads)? Then the row is claimed or has moved on: 409, as
+                # for any approval racing a decision. A settled second approval stays 403.
+                with self._claimed(view):
+                    pass
+            raise DeployRefused(409 if view.state != "pending" else 403, why)
         with self._claimed(view):
             now = self.gateway.now()
             given = ApprovalView(person, now.isoformat(), -1)
