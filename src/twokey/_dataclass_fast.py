@@ -15,13 +15,18 @@ table it defines ``__create_fn__`` from the precompiled code (moved to ``<string
 where ``exec`` would have put it: a unit test asserts the code is equal to what ``compile``
 makes of the text); for any other text, or another Python, it compiles as ``exec`` does. So
 the methods are the same code whichever way they were made; only the parsing is skipped.
+
+``dataclasses`` is imported here with a deferred ``inspect`` (ADR 0036): on CPython 3.11 it
+imports ``inspect`` (with ``ast``, ``dis``, ``tokenize``, ``linecache``: ~6 ms) only to call
+``inspect.signature`` for a record without a docstring. Its ``inspect`` is a stand-in that
+imports the real module on the first attribute asked of it and answers from it.
 """
 
 __all__ = ["install"]
 
 import builtins
 import sys
-from types import CodeType, FunctionType
+from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
 _FILE = "<string>"
@@ -54,9 +59,37 @@ def _made_exec(table: dict[str, CodeType], home: dict[str, Any]) -> Any:
     return exec
 
 
+class Deferred(ModuleType):
+    """A module imported on the first attribute asked of it; every attribute is the real
+    module's (looked up each time, so nothing can differ from it)."""
+
+    def __getattr__(self, attr: str) -> Any:
+        if sys.modules.get(self.__name__) is self:  # asked while standing in: step aside
+            del sys.modules[self.__name__]
+        return getattr(__import__(self.__name__), attr)
+
+
+def _import_dataclasses() -> ModuleType:
+    """``dataclasses``, imported (when neither it nor ``inspect`` is yet) with a deferred
+    ``inspect``: the stand-in is in ``sys.modules`` only while ``dataclasses`` executes, so any
+    later ``import inspect`` loads the real module."""
+    if "dataclasses" in sys.modules or "inspect" in sys.modules:
+        import dataclasses  # noqa: PLC0415
+
+        return dataclasses
+    stand_in = Deferred("inspect")
+    sys.modules["inspect"] = stand_in
+    try:
+        import dataclasses  # noqa: PLC0415
+    finally:
+        if sys.modules.get("inspect") is stand_in:
+            del sys.modules["inspect"]
+    return dataclasses
+
+
 def install() -> None:
     """Give ``dataclasses`` the precompiled code (once; nothing on another Python)."""
-    import dataclasses  # noqa: PLC0415
+    dataclasses = _import_dataclasses()
 
     if "exec" in vars(dataclasses):
         return

@@ -20,7 +20,7 @@ from types import CodeType
 import pytest
 
 from twokey import _dataclass_code
-from twokey._dataclass_fast import relocated
+from twokey._dataclass_fast import Deferred, relocated
 
 ROOT = Path(__file__).resolve().parents[2]
 _SAME_PYTHON = sys.version_info[:2] == _dataclass_code.PYTHON
@@ -172,3 +172,61 @@ def test_a_text_the_table_does_not_know_is_compiled_as_before() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         rare.a_field_no_record_has = 2  # type: ignore[misc]
     assert Rare.__init__.__code__.co_filename == "<string>"
+
+
+_RECORD_WITHOUT_DOCSTRING = textwrap.dedent(
+    """
+    import sys
+    {first}
+    import dataclasses
+    before = "inspect" in sys.modules
+
+    @dataclasses.dataclass(frozen=True)
+    class Point:
+        x: int
+        tags: "list[str]" = dataclasses.field(default_factory=list)
+
+    import inspect
+    real = type(sys.modules["inspect"]) is type(sys)
+    print(before, real, dataclasses.inspect.signature is inspect.signature, Point.__doc__)
+    """
+)
+
+
+def _record_without_docstring(first: str) -> str:
+    source = _RECORD_WITHOUT_DOCSTRING.replace("{first}", first)
+    done = subprocess.run(
+        [sys.executable, "-c", source], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_dataclasses_imports_inspect_when_a_record_needs_it() -> None:
+    """Imported through the fast path, ``dataclasses`` leaves ``inspect`` out (ADR 0036) until a
+    record without a docstring needs its signature; that record's ``__doc__`` is the one plain
+    ``dataclasses`` writes, and ``sys.modules`` then holds the real ``inspect``."""
+    deferred = _record_without_docstring("import twokey._dataclass_fast")
+    plain = _record_without_docstring("")
+    assert deferred.startswith("False True True ")
+    assert plain.startswith("True True True ")
+    assert (
+        deferred.split(" ", 3)[3]
+        == plain.split(" ", 3)[3]
+        == ("Point(x: int, tags: 'list[str]' = <factory>)")
+    )
+
+
+def test_a_deferred_module_answers_from_the_real_module() -> None:
+    stand_in = Deferred("colorsys")
+    sys.modules.pop("colorsys", None)
+    sys.modules["colorsys"] = stand_in
+    rgb_to_hsv = stand_in.rgb_to_hsv  # asked while standing in: steps aside, imports it
+    import colorsys  # noqa: PLC0415
+
+    assert sys.modules["colorsys"] is colorsys
+    assert colorsys is not stand_in
+    assert rgb_to_hsv is colorsys.rgb_to_hsv
+    assert stand_in.hls_to_rgb is colorsys.hls_to_rgb
+    with pytest.raises(AttributeError):
+        stand_in.no_such_name  # noqa: B018
