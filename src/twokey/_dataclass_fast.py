@@ -16,10 +16,11 @@ where ``exec`` would have put it: a unit test asserts the code is equal to what 
 makes of the text); for any other text, or another Python, it compiles as ``exec`` does. So
 the methods are the same code whichever way they were made; only the parsing is skipped.
 
-``dataclasses`` is imported here with a deferred ``inspect`` (ADR 0036): on CPython 3.11 it
-imports ``inspect`` (with ``ast``, ``dis``, ``tokenize``, ``linecache``: ~6 ms) only to call
-``inspect.signature`` for a record without a docstring. Its ``inspect`` is a stand-in that
-imports the real module on the first attribute asked of it and answers from it.
+``dataclasses`` is imported here with ``inspect`` and ``copy`` deferred (ADR 0036): on CPython
+3.11 it imports ``inspect`` (with ``ast``, ``dis``, ``tokenize``, ``linecache``: ~6 ms) only to
+call ``inspect.signature`` for a record without a docstring, and ``copy`` (with ``weakref``)
+only for ``asdict``/``astuple``. Its ``inspect`` and ``copy`` are stand-ins that import the real
+module on the first attribute asked of them and answer from it.
 """
 
 __all__ = ["install"]
@@ -69,21 +70,27 @@ class Deferred(ModuleType):
         return getattr(__import__(self.__name__), attr)
 
 
+# What dataclasses imports only for functions a door never calls: inspect (a record without a
+# docstring: its signature), copy (asdict, astuple: deep copies).
+_DEFERRED = ("inspect", "copy")
+
+
 def _import_dataclasses() -> ModuleType:
-    """``dataclasses``, imported (when neither it nor ``inspect`` is yet) with a deferred
-    ``inspect``: the stand-in is in ``sys.modules`` only while ``dataclasses`` executes, so any
-    later ``import inspect`` loads the real module."""
-    if "dataclasses" in sys.modules or "inspect" in sys.modules:
+    """``dataclasses``, imported (when neither it nor a module of ``_DEFERRED`` is yet) with
+    those modules deferred: each stand-in is in ``sys.modules`` only while ``dataclasses``
+    executes, so any later import of the module loads the real one."""
+    if any(name in sys.modules for name in ("dataclasses", *_DEFERRED)):
         import dataclasses  # noqa: PLC0415
 
         return dataclasses
-    stand_in = Deferred("inspect")
-    sys.modules["inspect"] = stand_in
+    stand_ins = {name: Deferred(name) for name in _DEFERRED}
+    sys.modules.update(stand_ins)
     try:
         import dataclasses  # noqa: PLC0415
     finally:
-        if sys.modules.get("inspect") is stand_in:
-            del sys.modules["inspect"]
+        for name, stand_in in stand_ins.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
     return dataclasses
 
 

@@ -179,7 +179,17 @@ _RECORD_WITHOUT_DOCSTRING = textwrap.dedent(
     import sys
     {first}
     import dataclasses
-    before = "inspect" in sys.modules
+    before = "inspect" in sys.modules or "copy" in sys.modules
+
+    @dataclasses.dataclass
+    class Box:
+        'A record with a docstring: its signature is not needed.'
+
+        items: list
+
+    copied = dataclasses.asdict(Box([{"a": [1]}]))  # deep copies: copy is imported
+    assert copied == {"items": [{"a": [1]}]}, copied
+    assert type(sys.modules["copy"]) is type(sys) and dataclasses.copy.deepcopy
 
     @dataclasses.dataclass(frozen=True)
     class Point:
@@ -202,10 +212,11 @@ def _record_without_docstring(first: str) -> str:
     return done.stdout.strip()
 
 
-def test_dataclasses_imports_inspect_when_a_record_needs_it() -> None:
-    """Imported through the fast path, ``dataclasses`` leaves ``inspect`` out (ADR 0036) until a
-    record without a docstring needs its signature; that record's ``__doc__`` is the one plain
-    ``dataclasses`` writes, and ``sys.modules`` then holds the real ``inspect``."""
+def test_dataclasses_imports_inspect_and_copy_when_a_record_needs_them() -> None:
+    """Imported through the fast path, ``dataclasses`` leaves ``inspect`` and ``copy`` out (ADR
+    0036) until a record without a docstring needs its signature (or ``asdict`` a deep copy);
+    that record's ``__doc__`` is the one plain ``dataclasses`` writes, ``asdict`` copies as it
+    does, and ``sys.modules`` then holds the real modules."""
     deferred = _record_without_docstring("import twokey._dataclass_fast")
     plain = _record_without_docstring("")
     assert deferred.startswith("False True True ")
