@@ -16,19 +16,20 @@ where ``exec`` would have put it: a unit test asserts the code is equal to what 
 makes of the text); for any other text, or another Python, it compiles as ``exec`` does. So
 the methods are the same code whichever way they were made; only the parsing is skipped.
 
-``dataclasses`` is imported here with ``inspect`` and ``copy`` deferred (ADR 0036): on CPython
-3.11 it imports ``inspect`` (with ``ast``, ``dis``, ``tokenize``, ``linecache``: ~6 ms) only to
-call ``inspect.signature`` for a record without a docstring, and ``copy`` (with ``weakref``)
-only for ``asdict``/``astuple``. Its ``inspect`` and ``copy`` are stand-ins that import the real
-module on the first attribute asked of them and answer from it.
+``dataclasses`` is imported here with ``inspect`` and ``copy`` deferred (``twokey._deferred``,
+ADR 0036): on CPython 3.11 it imports ``inspect`` (with ``ast``, ``dis``, ``tokenize``,
+``linecache``: ~6 ms) only to call ``inspect.signature`` for a record without a docstring, and
+``copy`` (with ``weakref``) only for ``asdict``/``astuple``.
 """
 
 __all__ = ["install"]
 
 import builtins
 import sys
-from types import CodeType, FunctionType, ModuleType
+from types import CodeType, FunctionType
 from typing import Any
+
+from twokey._deferred import import_deferring
 
 _FILE = "<string>"
 
@@ -60,43 +61,14 @@ def _made_exec(table: dict[str, CodeType], home: dict[str, Any]) -> Any:
     return exec
 
 
-class Deferred(ModuleType):
-    """A module imported on the first attribute asked of it; every attribute is the real
-    module's (looked up each time, so nothing can differ from it)."""
-
-    def __getattr__(self, attr: str) -> Any:
-        if sys.modules.get(self.__name__) is self:  # asked while standing in: step aside
-            del sys.modules[self.__name__]
-        return getattr(__import__(self.__name__), attr)
-
-
 # What dataclasses imports only for functions a door never calls: inspect (a record without a
 # docstring: its signature), copy (asdict, astuple: deep copies).
 _DEFERRED = ("inspect", "copy")
 
 
-def _import_dataclasses() -> ModuleType:
-    """``dataclasses``, imported (when neither it nor a module of ``_DEFERRED`` is yet) with
-    those modules deferred: each stand-in is in ``sys.modules`` only while ``dataclasses``
-    executes, so any later import of the module loads the real one."""
-    if any(name in sys.modules for name in ("dataclasses", *_DEFERRED)):
-        import dataclasses  # noqa: PLC0415
-
-        return dataclasses
-    stand_ins = {name: Deferred(name) for name in _DEFERRED}
-    sys.modules.update(stand_ins)
-    try:
-        import dataclasses  # noqa: PLC0415
-    finally:
-        for name, stand_in in stand_ins.items():
-            if sys.modules.get(name) is stand_in:
-                del sys.modules[name]
-    return dataclasses
-
-
 def install() -> None:
     """Give ``dataclasses`` the precompiled code (once; nothing on another Python)."""
-    dataclasses = _import_dataclasses()
+    dataclasses = import_deferring("dataclasses", _DEFERRED)
 
     if "exec" in vars(dataclasses):
         return

@@ -20,7 +20,7 @@ from types import CodeType
 import pytest
 
 from twokey import _dataclass_code
-from twokey._dataclass_fast import Deferred, relocated
+from twokey._dataclass_fast import relocated
 
 ROOT = Path(__file__).resolve().parents[2]
 _SAME_PYTHON = sys.version_info[:2] == _dataclass_code.PYTHON
@@ -226,18 +226,3 @@ def test_dataclasses_imports_inspect_and_copy_when_a_record_needs_them() -> None
         == plain.split(" ", 3)[3]
         == ("Point(x: int, tags: 'list[str]' = <factory>)")
     )
-
-
-def test_a_deferred_module_answers_from_the_real_module() -> None:
-    stand_in = Deferred("colorsys")
-    sys.modules.pop("colorsys", None)
-    sys.modules["colorsys"] = stand_in
-    rgb_to_hsv = stand_in.rgb_to_hsv  # asked while standing in: steps aside, imports it
-    import colorsys  # noqa: PLC0415
-
-    assert sys.modules["colorsys"] is colorsys
-    assert colorsys is not stand_in
-    assert rgb_to_hsv is colorsys.rgb_to_hsv
-    assert stand_in.hls_to_rgb is colorsys.hls_to_rgb
-    with pytest.raises(AttributeError):
-        stand_in.no_such_name  # noqa: B018

@@ -20,10 +20,15 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
-from typing import Any
 
 from twokey import __version__
+from twokey._deferred import import_deferring
 from twokey.errors import ExitCode, TwokeyError
+
+# Not ``typing.TYPE_CHECKING``: ``twokey --help`` imports no typing (start-up time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Order here is the order of `twokey --help`: command, its module, its one-line help. Only the
 # module of the command being run is imported (start-up time: a command's module imports its
@@ -189,6 +194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     words = sys.argv[1:] if argv is None else argv
     command, subcommand = _command_of(words)
+    short = (command, "" if command == "check" else subcommand) in _SHORT_LIVED
+    if short:  # a door never checks a bracketed host name: no ipaddress (ADR 0036)
+        import_deferring("pathlib", ("ipaddress",))
     collecting = gc.isenabled()
     # Start-up makes no cyclic garbage: every object made while importing lives as long as the
     # process, and each collection would only walk them again (ADR 0035).
@@ -203,7 +211,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if handler is None:
             parser.print_help(sys.stderr)
             return ExitCode.USAGE
-        short = (command, "" if command == "check" else subcommand) in _SHORT_LIVED
         if collecting and not short:
             gc.enable()
         code = _run(handler, args)
