@@ -15,6 +15,11 @@ table it defines ``__create_fn__`` from the precompiled code (moved to ``<string
 where ``exec`` would have put it: a unit test asserts the code is equal to what ``compile``
 makes of the text); for any other text, or another Python, it compiles as ``exec`` does. So
 the methods are the same code whichever way they were made; only the parsing is skipped.
+
+``dataclasses`` is imported here with ``inspect`` and ``copy`` deferred (``twokey._deferred``,
+ADR 0036): on CPython 3.11 it imports ``inspect`` (with ``ast``, ``dis``, ``tokenize``,
+``linecache``: ~6 ms) only to call ``inspect.signature`` for a record without a docstring, and
+``copy`` (with ``weakref``) only for ``asdict``/``astuple``.
 """
 
 __all__ = ["install"]
@@ -23,6 +28,8 @@ import builtins
 import sys
 from types import CodeType, FunctionType
 from typing import Any
+
+from twokey._deferred import import_deferring
 
 _FILE = "<string>"
 
@@ -54,9 +61,14 @@ def _made_exec(table: dict[str, CodeType], home: dict[str, Any]) -> Any:
     return exec
 
 
+# What dataclasses imports only for functions a door never calls: inspect (a record without a
+# docstring: its signature), copy (asdict, astuple: deep copies).
+_DEFERRED = ("inspect", "copy")
+
+
 def install() -> None:
     """Give ``dataclasses`` the precompiled code (once; nothing on another Python)."""
-    import dataclasses  # noqa: PLC0415
+    dataclasses = import_deferring("dataclasses", _DEFERRED)
 
     if "exec" in vars(dataclasses):
         return

@@ -26,13 +26,15 @@ __all__ = [
     "ref_shape_problem",
 ]
 
+# Before dataclasses: it imports dataclasses with a deferred inspect (ADR 0036).
+import twokey._dataclass_fast  # noqa: F401 - records from precompiled code (ADR 0031)
+
+# isort: split
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import twokey._dataclass_fast  # noqa: F401 - records from precompiled code (ADR 0031)
 
 NAMESPACE = "refs/twokey/"
 EVIDENCE_PREFIX = "refs/twokey/evidence/"

@@ -17,6 +17,10 @@ from __future__ import annotations
 
 __all__ = ["GitConfig", "GitError", "GitResult", "GitRunner"]
 
+# Before dataclasses: it imports dataclasses with a deferred inspect (ADR 0036).
+import twokey._dataclass_fast  # noqa: F401 - records from precompiled code (ADR 0031)
+
+# isort: split
 import enum
 import errno
 import os
@@ -25,7 +29,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import twokey._dataclass_fast  # noqa: F401 - records from precompiled code (ADR 0031)
 from twokey.errors import InfrastructureError
 
 _ISOLATED_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "LC_ALL": "C"}
@@ -176,6 +179,8 @@ class GitRunner:
 # with, which a later run must all equal to take its answer.
 @dataclass(frozen=True, slots=True)
 class _Started:
+    """A process started early, with the call that may take it (ADR 0035)."""
+
     args: tuple[str, ...]
     env: Mapping[str, str] | None
     stdin: bytes | None

@@ -172,3 +172,57 @@ def test_a_text_the_table_does_not_know_is_compiled_as_before() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         rare.a_field_no_record_has = 2  # type: ignore[misc]
     assert Rare.__init__.__code__.co_filename == "<string>"
+
+
+_RECORD_WITHOUT_DOCSTRING = textwrap.dedent(
+    """
+    import sys
+    {first}
+    import dataclasses
+    before = "inspect" in sys.modules or "copy" in sys.modules
+
+    @dataclasses.dataclass
+    class Box:
+        'A record with a docstring: its signature is not needed.'
+
+        items: list
+
+    copied = dataclasses.asdict(Box([{"a": [1]}]))  # deep copies: copy is imported
+    assert copied == {"items": [{"a": [1]}]}, copied
+    assert type(sys.modules["copy"]) is type(sys) and dataclasses.copy.deepcopy
+
+    @dataclasses.dataclass(frozen=True)
+    class Point:
+        x: int
+        tags: "list[str]" = dataclasses.field(default_factory=list)
+
+    import inspect
+    real = type(sys.modules["inspect"]) is type(sys)
+    print(before, real, dataclasses.inspect.signature is inspect.signature, Point.__doc__)
+    """
+)
+
+
+def _record_without_docstring(first: str) -> str:
+    source = _RECORD_WITHOUT_DOCSTRING.replace("{first}", first)
+    done = subprocess.run(
+        [sys.executable, "-c", source], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_dataclasses_imports_inspect_and_copy_when_a_record_needs_them() -> None:
+    """Imported through the fast path, ``dataclasses`` leaves ``inspect`` and ``copy`` out (ADR
+    0036) until a record without a docstring needs its signature (or ``asdict`` a deep copy);
+    that record's ``__doc__`` is the one plain ``dataclasses`` writes, ``asdict`` copies as it
+    does, and ``sys.modules`` then holds the real modules."""
+    deferred = _record_without_docstring("import twokey._dataclass_fast")
+    plain = _record_without_docstring("")
+    assert deferred.startswith("False True True ")
+    assert plain.startswith("True True True ")
+    assert (
+        deferred.split(" ", 3)[3]
+        == plain.split(" ", 3)[3]
+        == ("Point(x: int, tags: 'list[str]' = <factory>)")
+    )

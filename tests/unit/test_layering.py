@@ -23,6 +23,7 @@ _ALL = {
     "_ed25519",
     "_dataclass_fast",
     "_dataclass_code",
+    "_deferred",
     "_sha2",
     "model",
     "policy",
@@ -41,8 +42,10 @@ ALLOWED: dict[str, set[str]] = {
     # the evidence ref layout and limits, shared by git and evidence
     "_evidence_refs": {"_dataclass_fast"},
     # records made from code compiled ahead of time (ADR 0031), and its generated table
-    "_dataclass_fast": {"_dataclass_code"},
+    "_dataclass_fast": {"_dataclass_code", "_deferred"},
     "_dataclass_code": set(),
+    # standard modules imported with the imports a door never uses deferred (ADR 0036)
+    "_deferred": set(),
     "_sha2": set(),  # SHA-256/512 without loading OpenSSL
     "_files": {"errors"},  # key files: created 0600 with O_EXCL|O_NOFOLLOW
     "_text": set(),  # escaping control characters for terminals (pure)
@@ -67,9 +70,11 @@ ALLOWED: dict[str, set[str]] = {
     # Git facts only: no engine, no policy, no ledger (those are the doors' business).
     "git": {"evidence", "model", "errors", "_gitrunner", "_evidence_refs", "_lazy", "_sha2"},
     # ``python -m twokey.git hook-run``, what installed hooks run: a shim over the hook door.
-    "git.__main__": {"git", "doors"},
+    "git.__main__": {"git", "doors", "_deferred"},
     # The doors sit between git facts (and evidence, ledger) and the command line.
     "doors": {
+        "_dataclass_fast",
+        "_deferred",
         "_lazy",
         "engine",
         "evidence",

@@ -11,7 +11,7 @@ Exit codes (every gate treats 3 as deny):
 
 from __future__ import annotations
 
-__all__ = ["HelpFormatter", "main"]
+__all__ = ["HelpFormatter", "add_placeholder", "main"]
 
 import argparse
 import gc
@@ -22,7 +22,13 @@ from collections.abc import Callable, Sequence
 from importlib import import_module
 
 from twokey import __version__
+from twokey._deferred import import_deferring
 from twokey.errors import ExitCode, TwokeyError
+
+# Not ``typing.TYPE_CHECKING``: ``twokey --help`` imports no typing (start-up time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Order here is the order of `twokey --help`: command, its module, its one-line help. Only the
 # module of the command being run is imported (start-up time: a command's module imports its
@@ -117,6 +123,33 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, indent_increment, max_help_position, width)
 
 
+class _Placeholder(argparse.ArgumentParser):
+    """A command that is not being run: ``twokey --help`` and "invalid choice" list its name and
+    one-line help, and argparse never hands it words (``build_parser`` registers in full the
+    command the words name). It is built on first use, as the parser it stands for (no
+    options, no handler): building ~24 unused parsers was ~2 ms of every door (ADR 0036)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._made_with = kwargs
+
+    def __getattr__(self, name: str) -> Any:
+        made_with = self.__dict__.pop("_made_with", None)
+        if made_with is None:  # built (or being built): a missing attribute is missing
+            raise AttributeError(name)
+        argparse.ArgumentParser.__init__(self, **made_with)
+        return getattr(self, name)
+
+
+def add_placeholder(subparsers: argparse._SubParsersAction[Any], name: str, text: str) -> None:
+    """Register command ``name`` with its one-line help ``text`` and nothing else."""
+    made = subparsers._parser_class
+    subparsers._parser_class = _Placeholder
+    try:
+        subparsers.add_parser(name, help=text, add_help=False, formatter_class=HelpFormatter)
+    finally:
+        subparsers._parser_class = made
+
+
 def build_parser(command: str | None = None, subcommand: str = "") -> argparse.ArgumentParser:
     """The argument parser; with ``command``, only that command is registered in full.
 
@@ -139,7 +172,7 @@ def build_parser(command: str | None = None, subcommand: str = "") -> argparse.A
             register = import_module(f"twokey.cli.{module}").register
             register(subparsers, subcommand) if name in _NARROWED else register(subparsers)
         else:
-            subparsers.add_parser(name, help=text, add_help=False, formatter_class=HelpFormatter)
+            add_placeholder(subparsers, name, text)
     return parser
 
 
@@ -161,6 +194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     words = sys.argv[1:] if argv is None else argv
     command, subcommand = _command_of(words)
+    short = (command, "" if command == "check" else subcommand) in _SHORT_LIVED
+    if short:  # a door never checks a bracketed host name: no ipaddress (ADR 0036)
+        import_deferring("pathlib", ("ipaddress",))
     collecting = gc.isenabled()
     # Start-up makes no cyclic garbage: every object made while importing lives as long as the
     # process, and each collection would only walk them again (ADR 0035).
@@ -175,7 +211,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if handler is None:
             parser.print_help(sys.stderr)
             return ExitCode.USAGE
-        short = (command, "" if command == "check" else subcommand) in _SHORT_LIVED
         if collecting and not short:
             gc.enable()
         code = _run(handler, args)

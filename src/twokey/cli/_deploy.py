@@ -12,7 +12,7 @@ import argparse
 from datetime import datetime
 from pathlib import Path
 
-from twokey.cli import HelpFormatter
+from twokey.cli import add_placeholder
 from twokey.cli._digest import artifact_digest
 from twokey.cli._output import Subparsers, add_command, help_handler
 from twokey.errors import UsageError
@@ -71,7 +71,7 @@ def register(subparsers: Subparsers, subcommand: str = "") -> None:
     check.set_defaults(handler=_check)
     if subcommand == "check":
         for name, text in GATEWAY_COMMANDS:
-            commands.add_parser(name, help=text, add_help=False, formatter_class=HelpFormatter)
+            add_placeholder(commands, name, text)
     else:
         from twokey.cli._deploy_gateway import register_gateway  # noqa: PLC0415
 

@@ -36,6 +36,9 @@ def hook_main(
     stdin = stdin or sys.stdin
     out = out or sys.stdout
     try:
+        # First: every record after it comes from precompiled code, without inspect (ADR 0036).
+        import twokey._dataclass_fast  # noqa: F401, PLC0415
+
         git_dir = Path(os.environ.get("GIT_DIR", ".")).resolve()
         if start_early:
             _start_reads(git_dir)

@@ -55,6 +55,9 @@ def test_an_allowed_deploy_check_imports_only_what_it_uses(world: World) -> None
     # The gateway's deploy commands are placeholders: neither their parsers nor the client.
     assert cli == {"twokey.cli._deploy", "twokey.cli._digest", "twokey.cli._output"}
     assert "httpx" not in tops
+    # Records are made without inspect (every door record has a docstring) and copy, paths
+    # without ipaddress (ADR 0036).
+    assert not tops & {"inspect", "ast", "dis", "tokenize", "copy", "ipaddress"}
 
 
 def test_with_a_ledger_the_decision_is_recorded(world: World) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from twokey.cli import build_parser, main
+from twokey.cli import HelpFormatter, add_placeholder, build_parser, main
 from twokey.cli._deploy import GATEWAY_COMMANDS
 
 
@@ -83,3 +83,49 @@ def test_deploy_check_lists_the_gateway_commands_it_does_not_build() -> None:
     full = listed(build_parser("deploy"))
     assert full == [("check", full[0][1]), *GATEWAY_COMMANDS]
     assert listed(build_parser("deploy", "check")) == full
+
+
+def _with_thing(placeholder: bool) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="twokey", formatter_class=HelpFormatter)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    if placeholder:
+        add_placeholder(commands, "thing", "does a thing")
+    else:  # what a placeholder was before ADR 0036, built at once
+        commands.add_parser(
+            "thing", help="does a thing", add_help=False, formatter_class=HelpFormatter
+        )
+    return parser
+
+
+def _outcome(
+    parser: argparse.ArgumentParser, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> tuple[object, str, str]:
+    try:
+        result: object = vars(parser.parse_args(argv))
+    except SystemExit as exc:
+        result = exc.code
+    out, err = capsys.readouterr()
+    return result, out, err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["thing"], ["thing", "--x"], ["thing", "word"], ["thing", "-h"], ["--help"], ["thin"]],
+    ids=["none", "thing", "option", "word", "thing-help", "help", "typo"],
+)
+def test_a_placeholder_handed_words_is_the_parser_it_stands_for(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A placeholder is built only when used (ADR 0036); used, it answers, prints and exits
+    exactly as the parser it stands for."""
+    built = _outcome(_with_thing(placeholder=False), argv, capsys)
+    assert _outcome(_with_thing(placeholder=True), argv, capsys) == built
+
+
+def test_a_placeholder_is_not_built_until_used() -> None:
+    parser = _with_thing(placeholder=True)
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    thing = commands.choices["thing"]
+    assert "_actions" not in vars(thing)
+    assert thing.prog == "twokey thing"  # built on first use
+    assert "_actions" in vars(thing)
