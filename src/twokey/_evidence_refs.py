@@ -181,12 +181,19 @@ def read_bounded(
 
 
 def start_read_bounded(start: Callable[[str, bytes], None], oids: Iterable[str]) -> None:
-    """Start the first pass of :func:`read_bounded` of ``oids`` (no sizes known) now, with
-    ``start`` (``GitRunner.start`` of ``git cat-file <mode>``, ADR 0037): the read of the same
-    ids takes its answer. The second pass needs the first's answer: it is never started."""
+    """Start :func:`read_bounded` of ``oids`` (no sizes known) now, with ``start``
+    (``GitRunner.start`` of ``git cat-file <mode>``, ADR 0037): its first pass, and its second
+    as it is when every id names a blob within the limit (a push's evidence, as a rule).
+
+    The read of the same ids takes both. When an id names anything else, the second pass asks
+    for fewer ids and runs its own process; the one started here is then never read but ended
+    (``GitRunner.discard_started`` kills it and drains at most what the pipe holds), so no
+    oversized blob is ever read into memory.
+    """
     wanted = _wanted(oids)
     if wanted:
         start("--batch-check", _lines(wanted))
+        start("--batch", _lines(wanted))
 
 
 def _wanted(oids: Iterable[str]) -> list[str]:

@@ -77,8 +77,9 @@ class EnvelopeSource:
     def start_pending(reader: GitReader, shas: Iterable[str]) -> None:
         """Start the first read of a push's evidence objects (``shas``: what its new evidence
         refs point at) now, as :meth:`objects` of a source on ``reader`` asks for it when the
-        tree index knows every existing evidence ref (a usual push): one ``git cat-file
-        --batch-check`` of them, sorted (``GitRunner.start``, ADR 0037)."""
+        tree index knows every existing evidence ref (a usual push): ``git cat-file
+        --batch-check`` of them, sorted, and ``--batch`` of them as it is when all are blobs
+        within the limit (``start_read_bounded``; ``GitRunner.start``, ADR 0037)."""
         git = reader.git
         start_read_bounded(
             lambda mode, stdin: git.start("cat-file", mode, stdin=stdin), sorted(set(shas))
