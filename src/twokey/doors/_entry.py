@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from twokey._evidence_refs import NAMESPACE
 from twokey.errors import ExitCode, TwokeyError
 
 _ZERO = "0" * 40  # model.ZERO_SHA: a ref that does not exist (yet)
@@ -81,6 +80,9 @@ def _start_reads(git_dir: Path, updates: str) -> None:
 def _new_evidence(updates: str) -> list[str]:
     """What the evidence refs a push creates point at, from git's ``<old> <new> <ref>`` lines
     (``parse_updates`` reads them for the judgement; a line it refuses starts nothing)."""
+    # Imported here, not with this module: process_main turns the collector off first.
+    from twokey._evidence_refs import NAMESPACE  # noqa: PLC0415
+
     found = []
     for line in updates.splitlines():
         old, _, rest = line.partition(" ")
