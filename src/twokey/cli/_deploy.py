@@ -144,7 +144,7 @@ def _options(check: argparse.ArgumentParser) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from twokey.git._remote import start_first_reads  # noqa: PLC0415
+    from twokey.git import start_first_reads  # noqa: PLC0415
 
     artifact = artifact_digest(args.artifact)  # the request's own errors first
     simulate_at = _when(args.now)  # the door refuses it whenever a ledger records

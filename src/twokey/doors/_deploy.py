@@ -90,8 +90,7 @@ def run_deploy_check(request: DeployCheck, *, git_dir: Path | None = None) -> tu
         ConfigError: the trusted policy is missing or invalid.
         InfrastructureError: git, the remote or the ledger failed.
     """
-    from twokey.git import repository_settings  # noqa: PLC0415
-    from twokey.git._remote import start_first_reads  # noqa: PLC0415
+    from twokey.git import repository_settings, start_first_reads  # noqa: PLC0415
 
     # The remote answers while git config reads (and, from the CLI, while Python imports).
     reader = GitReader(git_dir or start_first_reads(request.repo, request.remote))

@@ -26,8 +26,7 @@ from dataclasses import dataclass
 
 from twokey.doors._policy_source import NoPolicyError, TrustedPolicy, load_blob
 from twokey.errors import UsageError
-from twokey.git import GitReader
-from twokey.git._remote import ls_remote_args, start_ls_remote
+from twokey.git import GitReader, ls_remote_args, start_ls_remote
 from twokey.policy import DEFAULT_POLICY_PATH
 
 _GLOB = re.compile(r"[*?\[]")
