@@ -174,6 +174,29 @@ def squashed(work: Path, bob: Ed25519Signer, i: int) -> tuple[str, ...]:
     return ("main", branch, f"{ref}:{ref}")
 
 
+def git_processes(work: Path, server: Path, bob: Ed25519Signer) -> list[str]:
+    """The git commands the in-process hook runs for one approved commit pushed with its
+    approval (``GIT_TRACE`` of the push, between the pre-receive hook's start and its end)."""
+    (work / "change.txt").write_text("counted\n")
+    git("add", "change.txt", cwd=work)
+    git("commit", "-qm", "counted", cwd=work)
+    ref = approve(work, bob)
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = Path(tmp) / "trace"
+        subprocess.run(
+            ["git", "push", "-q", str(server), "main", f"{ref}:{ref}"],
+            cwd=work,
+            env={**ENV, "GIT_TRACE": str(trace)},
+            capture_output=True,
+            check=True,
+        )
+        lines = trace.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if "hooks/pre-receive" in line)
+    end = next((i for i, line in enumerate(lines) if "hooks/post-receive" in line), len(lines))
+    hooked = (line.split("built-in: git ", 1) for line in lines[start:end])
+    return [parts[1].split()[0] for parts in hooked if len(parts) == 2]
+
+
 def python_floor() -> float:
     """One ``python -c pass``: the interpreter's own start-up, the floor of any hook."""
     start = time.perf_counter()
@@ -273,6 +296,8 @@ def scenario(
         times = one_commit_rounds(work, targets, bob, rounds, floor=floor)
         squash = one_commit_rounds(work, targets, bob, rounds, squash=True, floor=floor)
         bulk_times = many_commits(work, targets[:3], bob, bulk) if bulk else []
+        processes = git_processes(work, targets[1], bob)
+        print(f"{commits:,} commits: the in-process hook's git processes: {' '.join(processes)}")
         counted = instructions(root, targets[0], work, bob, baseline) if INSTRUCTIONS[0] else {}
     finally:
         for proc in procs:
@@ -289,6 +314,7 @@ def scenario(
         "cold_adds_ms": ms[1] - ms[0],
         "warm_adds_ms": ms[2] - ms[0],
         "python_ms": statistics.median(floor) * 1000,
+        "git_processes": len(processes),
     }
     sq = [statistics.median(t) * 1000 for t in squash]
     if baseline is not None:
@@ -370,6 +396,8 @@ def main() -> int:
                     f"{r[p + 'cold_ms']:.0f} ms | {r[p + 'base_warm_ms']:.0f} ms | "
                     f"{r[p + 'warm_ms']:.0f} ms |"
                 )
+    for r in rows:
+        print(f"{r['commits']:,} commits: {r['git_processes']:.0f} git processes in the hook")
     for r in rows:
         for key in ("this", "baseline"):
             if f"instructions_{key}" in r:

@@ -16,14 +16,17 @@ from __future__ import annotations
 __all__ = [
     "ARTIFACT_PREFIX",
     "EVIDENCE_PREFIX",
+    "LISTING_FORMAT",
     "MAX_ENVELOPE_BYTES",
     "MAX_JSON_DEPTH",
     "NAMESPACE",
     "BlobInfo",
     "filed_parts",
+    "listing_args",
     "loads_bounded",
     "read_bounded",
     "ref_shape_problem",
+    "start_read_bounded",
 ]
 
 # Before dataclasses: it imports dataclasses with a deferred inspect (ADR 0036).
@@ -47,6 +50,28 @@ MAX_JSON_DEPTH = 32
 _GIT_OID = r"[0-9a-f]{40}(?:[0-9a-f]{24})?"
 _EVIDENCE_REF = re.compile(rf"refs/twokey/evidence/({_GIT_OID})/([0-9a-f]{{64}})")
 _ARTIFACT_REF = re.compile(r"refs/twokey/artifacts/([0-9a-f]{64})/([0-9a-f]{64})")
+
+
+# git-for-each-ref(1) format of a listing: each ref's blob id, type and size come with its name,
+# so reading the blobs needs one ``cat-file`` only.
+LISTING_FORMAT = "--format=%(objectname) %(objecttype) %(objectsize) %(refname)"
+
+
+def listing_args(subjects: Iterable[str]) -> tuple[str, ...]:
+    """The ``git for-each-ref`` that lists the evidence filed under ``subjects`` (commits,
+    trees, ``sha256:<hex>`` artifacts), each subject once, in first-seen order; no patterns
+    (nothing to list) when there are no subjects.
+
+    The one command line of that listing: the evidence store runs it, and a door that knows its
+    subjects before it imports the store starts it (``GitRunner.start``, ADR 0037).
+    """
+    patterns = []
+    for subject in dict.fromkeys(subjects):
+        if subject.startswith("sha256:"):
+            patterns.append(f"{ARTIFACT_PREFIX}{subject.removeprefix('sha256:')}/")
+        else:
+            patterns.append(f"{EVIDENCE_PREFIX}{subject}/")
+    return ("for-each-ref", LISTING_FORMAT, *patterns) if patterns else ()
 
 
 def ref_shape_problem(ref: str) -> str:
@@ -136,14 +161,14 @@ def read_bounded(
     Two passes (git-cat-file(1)): ``--batch-check`` for every type and size, then ``--batch``
     for the small blobs only. An oversized object comes back with its size and no bytes.
     """
-    wanted = [o for o in dict.fromkeys(oids) if _OID.fullmatch(o)]
+    wanted = _wanted(oids)
     if not wanted:
         return {}
     known = blob_sizes or {}
     out = {o: BlobInfo("blob", known[o], b"") for o in wanted if o in known}
     unknown = [o for o in wanted if o not in known]
     if unknown:  # one git process less for a door that listed its refs (issue 10 item 9)
-        checked = cat_file("--batch-check", "".join(f"{o}\n" for o in unknown).encode())
+        checked = cat_file("--batch-check", _lines(unknown))
         lines = checked.decode(errors="replace").splitlines()
         for oid, line in zip(unknown, lines, strict=False):
             header = line.split()
@@ -151,10 +176,34 @@ def read_bounded(
                 out[oid] = BlobInfo(header[1], int(header[2]), b"")
     small = [o for o, i in out.items() if i.kind == "blob" and not i.oversized]
     if small:
-        data = cat_file("--batch", "".join(f"{o}\n" for o in small).encode())
+        data = cat_file("--batch", _lines(small))
         for oid, info in _parse_batch(data, small).items():
             out[oid] = info
     return out
+
+
+def start_read_bounded(start: Callable[[str, bytes], None], oids: Iterable[str]) -> None:
+    """Start :func:`read_bounded` of ``oids`` (no sizes known) now, with ``start``
+    (``GitRunner.start`` of ``git cat-file <mode>``, ADR 0037): its first pass, and its second
+    as it is when every id names a blob within the limit (a push's evidence, as a rule).
+
+    The read of the same ids takes both. When an id names anything else, the second pass asks
+    for fewer ids and runs its own process; the one started here is then never read but ended
+    (``GitRunner.discard_started`` kills it and drains at most what the pipe holds), so no
+    oversized blob is ever read into memory.
+    """
+    wanted = _wanted(oids)
+    if wanted:
+        start("--batch-check", _lines(wanted))
+        start("--batch", _lines(wanted))
+
+
+def _wanted(oids: Iterable[str]) -> list[str]:
+    return [o for o in dict.fromkeys(oids) if _OID.fullmatch(o)]
+
+
+def _lines(oids: list[str]) -> bytes:
+    return "".join(f"{o}\n" for o in oids).encode()
 
 
 _OID = re.compile(_GIT_OID)

@@ -144,12 +144,12 @@ def _options(check: argparse.ArgumentParser) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from twokey._gitrunner import GitRunner  # noqa: PLC0415
+    from twokey.git import start_first_reads  # noqa: PLC0415
 
     artifact = artifact_digest(args.artifact)  # the request's own errors first
     simulate_at = _when(args.now)  # the door refuses it whenever a ledger records
-    # git finds the repository while the door's modules are imported (ADR 0035).
-    GitRunner.start_discover(Path(args.repo))
+    # The remote and git config answer while the door's modules are imported (ADR 0037).
+    git_dir = start_first_reads(Path(args.repo), args.remote)
     from twokey.doors import DeployCheck, answer, exit_code, run_deploy_check  # noqa: PLC0415
 
     request = DeployCheck(
@@ -167,7 +167,7 @@ def _check(args: argparse.Namespace) -> int:
         policy_file=args.policy,
         repository=args.repository or "",
     )
-    decision, origin = run_deploy_check(request)
+    decision, origin = run_deploy_check(request, git_dir=git_dir)
     print(answer([decision], args.format, origin))
     return int(exit_code([decision]))
 

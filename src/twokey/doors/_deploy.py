@@ -30,7 +30,7 @@ from twokey.doors._trusted import (
     policy_name,
     read_objects,
     remote_refs,
-    start_remote_refs,
+    start_objects,
 )
 from twokey.errors import InfrastructureError, UsageError
 from twokey.git import GitReader
@@ -79,19 +79,22 @@ class DeployCheck:
     repository: str = ""  # "" : git config twokey.repository, else the origin URL
 
 
-def run_deploy_check(request: DeployCheck) -> tuple[Decision, str]:
+def run_deploy_check(request: DeployCheck, *, git_dir: Path | None = None) -> tuple[Decision, str]:
     """The decision (recorded when there is a ledger) and the policy's origin.
+
+    ``git_dir``: the repository, when the caller found it and started the door's first reads
+    there (``start_first_reads``, before it imported this module); None: found here.
 
     Raises:
         UsageError: a revision, an identity or ``--since`` is wrong; the remote lacks a ref.
         ConfigError: the trusted policy is missing or invalid.
         InfrastructureError: git, the remote or the ledger failed.
     """
-    from twokey.git import GitRunner, repository_settings  # noqa: PLC0415
+    from twokey.git import repository_settings, start_first_reads  # noqa: PLC0415
 
-    reader = GitReader(GitRunner.discover(request.repo).git_dir)
+    # The remote answers while git config reads (and, from the CLI, while Python imports).
+    reader = GitReader(git_dir or start_first_reads(request.repo, request.remote))
     try:
-        start_remote_refs(reader, request.remote)  # the remote answers while git config reads
         settings = repository_settings(reader.git, os.environ)
         ledger = settings.ledger if request.ledger is None else request.ledger
         now = _clock(request, ledger)
@@ -99,6 +102,7 @@ def run_deploy_check(request: DeployCheck) -> tuple[Decision, str]:
         repository = request.repository or settings.repository
         door = DeployDoor(reader, repository, request.now, start_early=True)
         request = replace(request, ledger=ledger, now=now)
+        door.begin(request)  # the remote's refs read, the commit's and policy's read begun
         decision = decide(door, request, now, ledger, settings.ledger_key or None)
     finally:
         reader.git.discard_started()
@@ -153,12 +157,22 @@ class DeployDoor:
         self.door = door
         self.deploy_approvals = tuple(deploy_approvals)
         self.start_early = start_early
+        self._refs: RemoteRefs | None = None
+
+    def begin(self, request: DeployCheck) -> None:
+        """Step 1 now, before the pipeline imports the engine: the remote's refs, with the read
+        of steps 2 and 3 (the commit, the default branch's policy) started when ``start_early``
+        (ADR 0037). :meth:`gather` then uses these refs: the remote is asked once."""
+        self._refs = refs = remote_refs(self.reader, request.remote)
+        if self.start_early:
+            start_objects(self.reader, _object_names(refs, request))
 
     def gather(self, request: DeployCheck) -> Gathered:
         """Steps: (1) the remote's refs; (2) the trusted policy; (3) the commit and the refs
         holding it; (4) the release since the last recorded deploy; (5) verified evidence."""
         reader, repository = self.reader, self.repository
-        refs = remote_refs(reader, request.remote)  # step 1
+        refs = self._refs or remote_refs(reader, request.remote)  # step 1 (or begin's)
+        self._refs = None
         early = self.start_early and not request.ledger and not request.since
         # Without a ledger the release is every commit up to this one (_base: no exclusion).
         then = (lambda sha: reader.start_commits(sha, ())) if early else None
@@ -167,6 +181,8 @@ class DeployDoor:
         policy = trusted.policy
         base = _base(reader, request, repository)  # step 4
         release = reader.commits(commit, base)
+        if self.start_early:  # the evidence is listed while its verifier is imported
+            _start_evidence_listing(reader, request.artifact, release)
         deploy = _request(policy, request, repository, commit)
         # Step 5: keys are judged at the door's clock (ADR 0013), never the statement's.
         clock = self.clock or datetime.now(UTC)
@@ -220,10 +236,7 @@ def _commit_and_policy(
     """The commit to deploy and the trusted policy; one ``git cat-file --batch`` resolves the
     commit and reads the default branch's policy (start-up time, issue 10 item 9). ``then`` is
     told the commit before the policy is compiled."""
-    names = [f"{request.commit}^{{commit}}"]
-    if request.policy_file is None and refs.head in refs.tips:
-        names.append(policy_name(refs, refs.head))
-    commit, *policy = read_objects(reader, names)
+    commit, *policy = read_objects(reader, _object_names(refs, request))
     if commit is None or commit.kind != "commit":
         raise UsageError(
             f"unknown commit {request.commit!r}", hint="fetch it first (git fetch origin)"
@@ -231,6 +244,15 @@ def _commit_and_policy(
     if then is not None:
         then(commit.sha)
     return commit.sha, _trusted(reader, refs, request, policy[0] if policy else None)
+
+
+def _object_names(refs: RemoteRefs, request: DeployCheck) -> list[str]:
+    """What :func:`_commit_and_policy` reads: the commit, and the policy on the remote's default
+    branch unless ``--policy`` overrides it."""
+    names = [f"{request.commit}^{{commit}}"]
+    if request.policy_file is None and refs.head in refs.tips:
+        names.append(policy_name(refs, refs.head))
+    return names
 
 
 def _trusted(
@@ -307,6 +329,23 @@ def _holding(
     return tuple(out)
 
 
+def _subjects(artifact: str, release: Sequence[Commit]) -> list[str]:
+    """What the evidence of a deploy is filed under: the artifact, the release's commits and
+    their trees."""
+    return [artifact, *(c.sha for c in release), *(c.tree for c in release)]
+
+
+def _start_evidence_listing(reader: GitReader, artifact: str, release: Sequence[Commit]) -> None:
+    """Start the evidence store's listing (``GitEvidenceStore.for_subjects``: the user's
+    configuration, this process's environment) of :func:`_subjects` (ADR 0037)."""
+    from twokey._evidence_refs import listing_args  # noqa: PLC0415
+    from twokey._gitrunner import GitConfig, GitRunner  # noqa: PLC0415
+
+    args = listing_args(_subjects(artifact, release))
+    if args:
+        GitRunner(reader.git.git_dir, config=GitConfig.USER).start(*args)
+
+
 def _verified(
     reader: GitReader,
     policy: Policy,
@@ -318,9 +357,8 @@ def _verified(
     from twokey.evidence import GitEvidenceStore, verify_envelopes  # noqa: PLC0415
 
     store = GitEvidenceStore(reader.git.git_dir)
-    subjects = [artifact, *(c.sha for c in release), *(c.tree for c in release)]
     return verify_envelopes(
-        store.for_subjects(subjects),
+        store.for_subjects(_subjects(artifact, release)),
         policy,
         repository=repository,
         commit_trees={c.sha: c.tree for c in release},

@@ -18,6 +18,8 @@ from typing import TextIO
 
 from twokey.errors import ExitCode, TwokeyError
 
+_ZERO = "0" * 40  # model.ZERO_SHA: a ref that does not exist (yet)
+
 
 def hook_main(
     stdin: TextIO | None = None,
@@ -40,14 +42,15 @@ def hook_main(
         import twokey._dataclass_fast  # noqa: F401, PLC0415
 
         git_dir = Path(os.environ.get("GIT_DIR", ".")).resolve()
+        updates = stdin.read()
         if start_early:
-            _start_reads(git_dir)
+            _start_reads(git_dir, updates)
         from twokey.doors._formats._report import Report  # noqa: PLC0415
         from twokey.doors._formats._text import render_text  # noqa: PLC0415
         from twokey.doors._hook import run_hook  # noqa: PLC0415
 
         when = now or datetime.now(UTC)
-        outcome = run_hook(git_dir, stdin.read(), dict(os.environ), when)
+        outcome = run_hook(git_dir, updates, dict(os.environ), when, start_early=start_early)
         print(render_text(Report(outcome.judgements)), file=out)
         return outcome.exit_code
     except TwokeyError as exc:
@@ -63,16 +66,33 @@ def hook_main(
             GitRunner.discard_started()
 
 
-def _start_reads(git_dir: Path) -> None:
-    """Start the hook's first git reads (its settings, the refs, the policy) with exactly the
-    reader ``run_hook`` builds (the same directory and environment), which then takes them."""
+def _start_reads(git_dir: Path, updates: str) -> None:
+    """Start the hook's first git reads (its settings, the refs, the policy, the evidence
+    objects the push brings) with exactly the reader ``run_hook`` builds (the same directory
+    and environment), which then takes them."""
     from twokey.doors._hookenv import hook_env  # noqa: PLC0415
     from twokey.doors._policy_source import POLICY_PATH  # noqa: PLC0415
-    from twokey.git import GitReader, start_settings  # noqa: PLC0415
+    from twokey.git import EnvelopeSource, GitReader, start_settings  # noqa: PLC0415
 
     reader = GitReader(git_dir, hook_env(dict(os.environ)))
     start_settings(reader.git)
     reader.start_reads(POLICY_PATH)
+    EnvelopeSource.start_pending(reader, _new_evidence(updates))
+
+
+def _new_evidence(updates: str) -> list[str]:
+    """What the evidence refs a push creates point at, from git's ``<old> <new> <ref>`` lines
+    (``parse_updates`` reads them for the judgement; a line it refuses starts nothing)."""
+    # Imported here, not with this module: process_main turns the collector off first.
+    from twokey._evidence_refs import NAMESPACE  # noqa: PLC0415
+
+    found = []
+    for line in updates.splitlines():
+        old, _, rest = line.partition(" ")
+        new, _, ref = rest.partition(" ")
+        if ref.startswith(NAMESPACE) and old == _ZERO and new != _ZERO:
+            found.append(new)
+    return found
 
 
 _USAGE = "usage: python -m twokey.git hook-run [--socket PATH]  (git runs this as pre-receive)"

@@ -92,6 +92,9 @@ class Gate:
             refs are whatever an ungated remote holds (a PR author's tag), never trusted.
         recorded: approvals a door recorded itself (trust ``forge``: reviews that arrived over
             an authenticated webhook), with the ones it refused as (who, reason) pairs.
+        start_early: the reader is this process's alone, whose owner discards what is left
+            (the installed hook's process): a change's git reads start together, and the
+            evidence verifier is imported while they run (ADR 0037).
     """
 
     reader: GitReader
@@ -107,6 +110,7 @@ class Gate:
     receipts: Callable[[Sequence[str]], Mapping[str, datetime]] | None = None
     reviewed_only: str | None = None
     recorded: tuple[Sequence[Approval], Sequence[tuple[str, str]]] = ((), ())
+    start_early: bool = False
     _protected: list[tuple[str, str, RefRule]] | None = field(default=None, init=False)
 
     def judge(self, update: RefUpdate) -> Judgement:
@@ -138,6 +142,9 @@ class Gate:
             facts = RefUpdateFacts(change)
             return Judgement(update, evaluate_safely(policy, facts, self.now), (), change)
         reviewed = self._already_reviewed(update)
+        if self.start_early:
+            self.reader.start_change(update.old, update.new, reviewed)
+            from twokey.evidence import verify_envelopes  # noqa: F401, PLC0415 - while git reads
         change = self.reader.change(
             update.ref,
             update.old,

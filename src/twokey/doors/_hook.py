@@ -71,7 +71,14 @@ def push_options(env: Mapping[str, str]) -> dict[str, str]:
     return options
 
 
-def run_hook(git_dir: Path, stdin: str, env: Mapping[str, str], now: datetime) -> HookOutcome:
+def run_hook(
+    git_dir: Path,
+    stdin: str,
+    env: Mapping[str, str],
+    now: datetime,
+    *,
+    start_early: bool = False,
+) -> HookOutcome:
     """Judge a push. Never raises for a bad push: every problem is a deny with its reason.
 
     Steps: (1) parse the updates, each renamed to the ref it really moves (through a
@@ -79,6 +86,9 @@ def run_hook(git_dir: Path, stdin: str, env: Mapping[str, str], now: datetime) -
     before the push (or the bootstrap policy); (3) judge each update, evidence refs created by
     this push visible to the others; (4) append every decision to the ledger, if one is
     configured, before answering; a ledger failure denies everything.
+
+    ``start_early``: this process judges this one push only (``hook_main`` of the installed
+    hook, never the warm server's threads), so the gate may start git early (ADR 0037).
     """
     env = hook_env(env)  # configuration only from the repository's git config (ADR 0013)
     reader = GitReader(git_dir, env)
@@ -110,6 +120,7 @@ def run_hook(git_dir: Path, stdin: str, env: Mapping[str, str], now: datetime) -
         break_glass=push_options(env).get(BREAK_GLASS_OPTION),
         default_ref=default_ref,
         receipts=partial(ledger_receipts, settings.ledger) if settings.ledger else None,
+        start_early=start_early,
     )
     judgements = tuple(gate.judge(u) for u in updates)  # step 3
     entries = _entries(judgements, settings.repository, pusher, now) if settings.ledger else []

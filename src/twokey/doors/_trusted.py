@@ -16,6 +16,7 @@ __all__ = [
     "policy_name",
     "read_objects",
     "remote_refs",
+    "start_objects",
     "start_remote_refs",
 ]
 
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 
 from twokey.doors._policy_source import NoPolicyError, TrustedPolicy, load_blob
 from twokey.errors import UsageError
-from twokey.git import GitReader
+from twokey.git import GitReader, ls_remote_args, start_ls_remote
 from twokey.policy import DEFAULT_POLICY_PATH
 
 _GLOB = re.compile(r"[*?\[]")
@@ -51,11 +52,7 @@ def read_objects(reader: GitReader, names: Sequence[str]) -> list[GitObject | No
     Raises:
         UsageError: a name holds a line break (it would be read as two names).
     """
-    for name in names:
-        if not name or "\n" in name or "\r" in name:
-            raise UsageError(f"not a revision: {name!r}")
-    stdin = "".join(f"{name}\n" for name in names).encode()
-    out = reader.git.run("cat-file", "--batch", stdin=stdin)
+    out = reader.git.run("cat-file", "--batch", stdin=_batch_input(names))
     found: list[GitObject | None] = []
     at = 0
     for _ in names:
@@ -69,6 +66,24 @@ def read_objects(reader: GitReader, names: Sequence[str]) -> list[GitObject | No
         found.append(GitObject(header[1].decode(), header[2].decode(), out[at : at + size]))
         at += size + 1
     return found
+
+
+def start_objects(reader: GitReader, names: Sequence[str]) -> None:
+    """Start :func:`read_objects`' ``git cat-file --batch`` of ``names`` now
+    (``GitRunner.start``, ADR 0037): the read of the same names takes its answer. Names it
+    refuses are not started (the read says why)."""
+    try:
+        stdin = _batch_input(names)
+    except UsageError:
+        return
+    reader.git.start("cat-file", "--batch", stdin=stdin)
+
+
+def _batch_input(names: Sequence[str]) -> bytes:
+    for name in names:
+        if not name or "\n" in name or "\r" in name:
+            raise UsageError(f"not a revision: {name!r}")
+    return "".join(f"{name}\n" for name in names).encode()
 
 
 def policy_name(refs: RemoteRefs, ref: str) -> str:
@@ -112,7 +127,7 @@ def remote_refs(reader: GitReader, remote: str) -> RemoteRefs:
             "repository), never in a checkout",
             hint="name the remote the protected branches live on (default: origin)",
         )
-    out = reader.git.text(*_ls_remote(reader, remote))
+    out = reader.git.text(*ls_remote_args(reader.git.git_dir, remote))
     head, tips = "", {}
     for line in out.splitlines():
         left, _, name = line.partition("\t")
@@ -126,22 +141,7 @@ def remote_refs(reader: GitReader, remote: str) -> RemoteRefs:
 def start_remote_refs(reader: GitReader, remote: str) -> None:
     """Start :func:`remote_refs`' ``git ls-remote`` now (``GitRunner.start``, ADR 0035): the
     remote answers while the door does other work. Not for ``.`` (checked first)."""
-    if remote != ".":
-        reader.git.start(*_ls_remote(reader, remote))
-
-
-def _ls_remote(reader: GitReader, remote: str) -> tuple[str, ...]:
-    # "." is this repository, wherever the process runs (git would read "." as the cwd).
-    target = str(reader.git.git_dir) if remote == "." else remote
-    return (
-        "ls-remote",
-        "--symref",
-        "--end-of-options",
-        target,
-        "HEAD",
-        "refs/heads/*",
-        "refs/tags/*",
-    )
+    start_ls_remote(reader.git, remote)
 
 
 def fetched(reader: GitReader, refs: RemoteRefs, ref: str) -> str:

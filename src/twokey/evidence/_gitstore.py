@@ -20,7 +20,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from twokey import _sha2
-from twokey._evidence_refs import ARTIFACT_PREFIX, EVIDENCE_PREFIX, BlobInfo, read_bounded
+from twokey._evidence_refs import (
+    ARTIFACT_PREFIX,
+    EVIDENCE_PREFIX,
+    LISTING_FORMAT,
+    BlobInfo,
+    listing_args,
+    read_bounded,
+)
 from twokey._gitrunner import GitConfig, GitRunner
 from twokey.errors import InfrastructureError
 from twokey.evidence._verify import StoredEnvelope
@@ -73,14 +80,11 @@ class GitEvidenceStore:
                 raise
         return ref
 
-    def _refs(self, patterns: list[str]) -> tuple[list[tuple[str, str]], dict[str, int]]:
+    def _refs(self, args: tuple[str, ...]) -> tuple[list[tuple[str, str]], dict[str, int]]:
         """``(refname, blob id)`` pairs (no id for a ref that names no blob), and each blob's
-        size: git names them with the refs, so reading them needs one ``cat-file`` only."""
-        out = self._git.run(
-            "for-each-ref",
-            "--format=%(objectname) %(objecttype) %(objectsize) %(refname)",
-            *patterns,
-        ).decode()
+        size, from the listing ``args`` (``for-each-ref`` in ``LISTING_FORMAT``): git names
+        them with the refs, so reading them needs one ``cat-file`` only."""
+        out = self._git.run(*args).decode()
         refs, sizes = [], {}
         for line in out.splitlines():
             oid, kind, size, name = line.split(" ", 3)
@@ -134,14 +138,10 @@ class GitEvidenceStore:
         return self.read_blobs([oid]).get(oid)
 
     def for_subjects(self, subjects: Iterable[str]) -> list[StoredEnvelope]:
-        """Every envelope about the given commits, trees or artifact digests."""
-        patterns = []
-        for subject in dict.fromkeys(subjects):
-            if subject.startswith("sha256:"):
-                patterns.append(f"{ARTIFACT_PREFIX}{subject.removeprefix('sha256:')}/")
-            else:
-                patterns.append(f"{EVIDENCE_PREFIX}{subject}/")
-        return self.read(*self._refs(patterns)) if patterns else []
+        """Every envelope about the given commits, trees or artifact digests (one
+        ``for-each-ref``, ``listing_args``, and one ``cat-file``)."""
+        args = listing_args(subjects)
+        return self.read(*self._refs(args)) if args else []
 
     def for_commits(self, shas: Iterable[str]) -> list[StoredEnvelope]:
         """Every envelope filed under the given commits (or trees)."""
@@ -155,7 +155,9 @@ class GitEvidenceStore:
 
     def all(self) -> Iterator[StoredEnvelope]:
         """Every envelope in the namespace."""
-        yield from self.read(*self._refs([EVIDENCE_PREFIX, ARTIFACT_PREFIX]))
+        yield from self.read(
+            *self._refs(("for-each-ref", LISTING_FORMAT, EVIDENCE_PREFIX, ARTIFACT_PREFIX))
+        )
 
 
 def repository_id(git_dir: Path) -> str:

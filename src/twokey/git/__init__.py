@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     )
     from twokey.git._merges import MergeRuns
     from twokey.git._reader import GitReader, RefTip
+    from twokey.git._remote import ls_remote_args, start_first_reads, start_ls_remote
     from twokey.git._repository import RepositorySettings, repository_settings, start_settings
     from twokey.git._resolution import (
         MergeResolution,
@@ -86,6 +87,9 @@ _LAZY = {
     "plain_diff_config": "twokey.git._resolution",
     "repository_settings": "twokey.git._repository",
     "start_settings": "twokey.git._repository",
+    "ls_remote_args": "twokey.git._remote",
+    "start_first_reads": "twokey.git._remote",
+    "start_ls_remote": "twokey.git._remote",
     "trailer_approvals": "twokey.git._reviews",
     "trailer_idents": "twokey.git._reviews",
 }
@@ -116,6 +120,7 @@ __all__ = [
     "first_parent_records",
     "landing_heads",
     "last_paragraph",
+    "ls_remote_args",
     "merge_resolution",
     "merge_resolutions",
     "paragraph_trailers",
@@ -125,6 +130,8 @@ __all__ = [
     "parse_updates",
     "plain_diff_config",
     "repository_settings",
+    "start_first_reads",
+    "start_ls_remote",
     "start_settings",
     "trailer_approvals",
     "trailer_idents",

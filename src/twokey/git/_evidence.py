@@ -32,6 +32,7 @@ from twokey._evidence_refs import (
     filed_parts,
     loads_bounded,
     ref_shape_problem,
+    start_read_bounded,
 )
 from twokey.git._reader import GitReader, RefTip
 
@@ -71,6 +72,18 @@ class EnvelopeSource:
         self._trees: dict[str, list[str]] | None = None
         self._objects: dict[str, BlobInfo] = {}
         self._namespace: set[str] | None = None
+
+    @staticmethod
+    def start_pending(reader: GitReader, shas: Iterable[str]) -> None:
+        """Start the first read of a push's evidence objects (``shas``: what its new evidence
+        refs point at) now, as :meth:`objects` of a source on ``reader`` asks for it when the
+        tree index knows every existing evidence ref (a usual push): ``git cat-file
+        --batch-check`` of them, sorted, and ``--batch`` of them as it is when all are blobs
+        within the limit (``start_read_bounded``; ``GitRunner.start``, ADR 0037)."""
+        git = reader.git
+        start_read_bounded(
+            lambda mode, stdin: git.start("cat-file", mode, stdin=stdin), sorted(set(shas))
+        )
 
     def tips(self) -> list[RefTip]:
         """Every evidence ref (existing and pending), read once."""

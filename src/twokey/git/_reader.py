@@ -18,14 +18,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from twokey._evidence_refs import EVIDENCE_PREFIX
+from twokey._evidence_refs import NAMESPACE
 from twokey._gitrunner import GitConfig, GitRunner
 from twokey.errors import InfrastructureError
 from twokey.git._commits import LOG_ARGS, parse_log
 from twokey.git._order import reachable_within
 from twokey.model import ZERO_SHA, Alias, Change, Commit, Landing
 
-SNAPSHOT_PREFIXES = ("refs/heads/", "refs/tags/", EVIDENCE_PREFIX)
+# The whole of twokey's namespace, not only its evidence: a push that creates evidence refs
+# needs every ref there (a squatter of a new ref's directory), once (ADR 0037).
+SNAPSHOT_PREFIXES = ("refs/heads/", "refs/tags/", NAMESPACE)
 _SNAPSHOT_ARGS = ("for-each-ref", "--format=%(objectname) %(refname)", *SNAPSHOT_PREFIXES)
 _MERGES_KEPT = 4096  # merge-tree results remembered (an audit reads many merges)
 _OID = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?")
@@ -93,7 +95,8 @@ class GitReader:
         self._trees: dict[str, str] = {}  # commit id -> its tree, as git log read it
 
     def refs(self, *prefixes: str) -> list[RefTip]:
-        """Refs under ``prefixes``, from one ``for-each-ref`` of branches, tags and evidence.
+        """Refs under ``prefixes``, from one ``for-each-ref`` of branches, tags and twokey's
+        namespace (evidence and artifacts).
 
         The snapshot is read once per reader: within one push, refs do not move (git updates
         them only after the pre-receive hook answered).
@@ -188,7 +191,7 @@ class GitReader:
             raise failed or InfrastructureError(f"cannot read the commits of {new[:12]}")
         if signatures:
             commits = self.with_signatures(commits)
-        fast_forward = old == ZERO_SHA or self.is_ancestor(old, new)
+        fast_forward = old == ZERO_SHA or _has_parent(commits, old) or self.is_ancestor(old, new)
         if old == ZERO_SHA:
             paths = sorted({p for c in commits for p in c.paths})
         else:
@@ -378,6 +381,16 @@ class GitReader:
         if text.startswith("ref: refs/"):
             self.git.start("cat-file", "--batch", stdin=_blob_input(text[5:], policy_path))
 
+    def start_change(self, old: str, new: str, exclude: Iterable[str]) -> None:
+        """Start what :meth:`change` of ``old -> new`` (with the same ``exclude``) asks git
+        first, together, now (``GitRunner.start``, ADR 0037): the ``git log`` of its commits
+        and, for an update of an existing ref, the ``git diff`` of its paths."""
+        if new == ZERO_SHA:
+            return
+        self.start_commits(new, [old, *exclude] if old != ZERO_SHA else list(exclude))
+        if old != ZERO_SHA:
+            self.git.start(*_diff_args(old, new))
+
     def start_commits(self, new: str, exclude: Iterable[str]) -> None:
         """Start the ``git log`` of :meth:`commits` now (``GitRunner.start``, ADR 0035): the
         same call later takes its answer."""
@@ -433,7 +446,7 @@ class GitReader:
 
     def diff_paths(self, old: str, new: str) -> list[str]:
         """Paths whose content differs between the trees of ``old`` and ``new``."""
-        out = self.git.call(["diff", "--name-only", "--no-renames", "-z", old, new, "--"]).out
+        out = self.git.call([*_diff_args(old, new)]).out
         return sorted(p for p in out.decode("utf-8", errors="surrogateescape").split("\0") if p)
 
     def tree_of(self, rev: str) -> str:
@@ -442,6 +455,17 @@ class GitReader:
         if tree is None:
             raise InfrastructureError(f"{rev[:12]} names no commit or tree in this repository")
         return tree
+
+
+def _diff_args(old: str, new: str) -> tuple[str, ...]:
+    return ("diff", "--name-only", "--no-renames", "-z", old, new, "--")
+
+
+def _has_parent(commits: Sequence[Commit], old: str) -> bool:
+    """True when one of ``commits`` (read from ``new``: each is reachable from it) has ``old``
+    as a parent: then ``old`` is an ancestor of ``new``, and ``merge-base --is-ancestor`` need
+    not be asked (ADR 0037). False says nothing (the commit above ``old`` may be excluded)."""
+    return any(old in c.parents for c in commits)
 
 
 def _log_input(new: str, exclude: Iterable[str]) -> bytes:
