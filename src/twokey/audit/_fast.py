@@ -39,7 +39,7 @@ from twokey.audit._report import Spool, dict_lines
 from twokey.audit._signals import SignalShape, SignalStats
 from twokey.engine import ChangeShape, shape_of
 from twokey.git import Record, commit_of, last_paragraph, paragraph_trailers
-from twokey.model import ZERO_SHA, Commit, RefUpdateFacts
+from twokey.model import ZERO_SHA, Approval, Commit, RefUpdateFacts
 from twokey.policy import Policy
 
 if TYPE_CHECKING:
@@ -110,7 +110,9 @@ class FastLane:
         self.days: dict[str, bool] = {}  # day and offset -> a valid date
         self.hits = 0
         self.missed: Shape | None = None  # the shape write() found no template for
-        self.read: tuple[Record, Commit] | None = None  # the last record _shape read
+        # The last record _shape read: its commit, and its claims of review as read with
+        # counts_applied() ``applied`` (then ``claimed_approvals`` of the commit).
+        self.read: tuple[Record, Commit, bool, list[Approval]] | None = None
 
     def write(self, record: Record, extra: object, policy: Policy, spool: Spool) -> bool:
         """Write the row of a simple change from its shape's template.
@@ -186,6 +188,15 @@ class FastLane:
         read = self.read
         return read[1] if read is not None and read[0] is record else commit_of(record)
 
+    def claimed(self, record: Record) -> tuple[bool, list[Approval]] | None:
+        """``(applied, claimed_approvals(commit, ..., applied=applied))`` of the commit
+        :meth:`commit` gives for ``record``, as :meth:`write` just read them, when its
+        committer time is known (the walk's time of the claims then); else None."""
+        read = self.read
+        if read is None or read[0] is not record or read[1].committer.time is None:
+            return None
+        return read[2], read[3]
+
     def flush(self) -> None:
         """Add the tallied rows to the totals and signal counters (call once the walk ends)."""
         for (template, month), times in self.tally.items():
@@ -218,10 +229,10 @@ class FastLane:
         """What the engine reads of ``record``'s change (whose message's trailers are
         ``trailers``), built as the walk builds its facts."""
         commit = commit_of(record, trailers)
-        self.read = (record, commit)
         change, _ = build_change(None, commit, self.repository, self.ref, None)
         when = commit.committer.time or _NO_TIME
         approvals = claimed_approvals(commit, self.repository, self.ref, when, applied=self.applied)
+        self.read = (record, commit, self.applied, approvals)
         found = shape_of(RefUpdateFacts(change, tuple(approvals)))
         if len(self.shapes) >= MAX_CACHED:
             self.shapes.clear()
@@ -269,7 +280,7 @@ class FastLane:
         found = self.paragraphs.get(paragraph)
         if found is None:
             trailers = paragraph_trailers(paragraph)
-            found = trailers, tuple((k, v) for k, v in trailers if k.lower() in _KEPT)
+            found = trailers, tuple(t for t in trailers if t[0].lower() in _KEPT)
             if len(self.paragraphs) >= MAX_CACHED:
                 self.paragraphs.clear()
             self.paragraphs[paragraph] = found

@@ -264,7 +264,8 @@ def _judge(
 ) -> None:
     """The slow way: the engine judges the change; the fast lane learns the shape's template."""
     commit = lane.commit(record) if lane is not None else commit_of(record)
-    judged = walk.judge(commit, brought.result() if brought else None)
+    claimed = lane.claimed(record) if lane is not None and brought is None else None
+    judged = walk.judge(commit, brought.result() if brought else None, claimed)
     row = judged.row
     public = row.to_dict()
     lines = dict_lines(public, row.spool_extras())

@@ -198,11 +198,19 @@ class Walk:
             found.update(self.ledger.decisions, self.ledger.approvals)
         return found
 
-    def judge(self, commit: Commit, brought: Brought | None) -> Judged:
+    def judge(
+        self,
+        commit: Commit,
+        brought: Brought | None,
+        claimed: tuple[bool, list[Approval]] | None = None,
+    ) -> Judged:
         """Judge one first-parent commit: its row, counted in the totals and signals.
 
         ``brought``: a merge's commits, or the whole :class:`Change` of a recorded push of
         several first-parent commits (:meth:`recorded_push`); None for one plain commit.
+        ``claimed``: for one plain commit, ``(applied, claimed_approvals(commit, ...,
+        applied=applied))`` at its committer time, when the fast lane read them
+        (``FastLane.claimed``).
         """
         recorded = self.ledger.decisions.get(commit.sha) if self.ledger else None
         pusher = recorded.pusher if recorded else None
@@ -211,7 +219,7 @@ class Walk:
         else:
             change, kind = build_change(brought, commit, self.repository, self.ref, pusher)
         when = commit.committer.time or commit.author.time or datetime.now(UTC)
-        approvals, checks = self._approvals(change, when)
+        approvals, checks = self._approvals(change, when, claimed if brought is None else None)
         self._learn(change)
         glass = None
         if recorded is not None and recorded.break_glass and pusher is not None:
@@ -226,7 +234,7 @@ class Walk:
         return judged
 
     def _approvals(
-        self, change: Change, when: datetime
+        self, change: Change, when: datetime, claimed: tuple[bool, list[Approval]] | None = None
     ) -> tuple[list[Approval], list[CheckResult]]:
         signed, checks = self.evidence.for_change(change)
         approvals = list(signed)
@@ -236,10 +244,16 @@ class Walk:
                 seen = {id(a): a for k in keys for a in source.get(k, ())}
                 approvals += seen.values()
         applied = self._counts_applied()
+        if claimed is not None and claimed[0] != applied:
+            claimed = None  # read under another policy: read again
         for c in change.commits:
             if c.trailers or applied:
-                approvals += claimed_approvals(
-                    c, self.repository, self.ref, c.committer.time or when, applied=applied
+                approvals += (
+                    claimed[1]
+                    if claimed is not None
+                    else claimed_approvals(
+                        c, self.repository, self.ref, c.committer.time or when, applied=applied
+                    )
                 )
         return approvals, checks
 
