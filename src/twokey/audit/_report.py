@@ -123,7 +123,9 @@ class Spool:
     def rows(self, sections: int = _SECTIONS) -> Generator[AuditChange, None, None]:
         """The spooled rows, exceptions and violations first (``sections``: as in lines)."""
         for public, extras in self.lines(sections):
-            yield AuditChange.from_spool({**json.loads(public), **json.loads(extras)})
+            # One JSON object of both lines' members (their keys differ: to_dict's and
+            # spool_extras'), decoded at once: {**json.loads(public), **json.loads(extras)}.
+            yield AuditChange.from_spool(json.loads(f"{public[:-1]},{extras[1:]}"))
 
     def close(self) -> None:
         """Delete the temporary files."""
