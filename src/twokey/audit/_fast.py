@@ -23,9 +23,10 @@ __all__ = ["FastLane", "Shape", "Template"]
 
 import re
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring  # a JSON string as json.dumps writes it
+from typing import TYPE_CHECKING, Any
 
 from twokey.audit._changes import (
     REVIEW_TRAILERS,
@@ -33,13 +34,16 @@ from twokey.audit._changes import (
     claimed_approvals,
     counts_applied,
 )
-from twokey.audit._model import AuditChange, RowCounts, Totals
-from twokey.audit._report import Spool, row_lines
+from twokey.audit._model import RowCounts, Totals
+from twokey.audit._report import Spool, dict_lines
 from twokey.audit._signals import SignalShape, SignalStats
 from twokey.engine import ChangeShape, shape_of
 from twokey.git import Record, commit_of, last_paragraph, paragraph_trailers
-from twokey.model import ZERO_SHA, Commit, RefUpdateFacts
+from twokey.model import ZERO_SHA, Approval, Commit, RefUpdateFacts
 from twokey.policy import Policy
+
+if TYPE_CHECKING:
+    from twokey.audit._walk import Judged
 
 MAX_TEMPLATES = 4096  # shapes remembered (memory bounded whatever the history)
 MAX_TALLY = 65536  # (template, month) counts held before they are added to the totals
@@ -59,6 +63,7 @@ Shape = tuple[ChangeShape, object]
 # A record's author, email, committer name, committer email, review and co-author trailers,
 # root-ness and paths: everything its ChangeShape is read from.
 _Reading = tuple[object, ...]
+_Trailers = tuple[tuple[str, str], ...]
 _NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)  # shapes hold no times; a broken date is fine
 _ISO_LENGTH = 25
 # From the "T" on: a time of day and a UTC offset under a day, not git's -00:00 ("unknown").
@@ -99,12 +104,15 @@ class FastLane:
         self.templates: dict[Shape, Template] = {}
         self.tally: Counter[tuple[Template, str]] = Counter()
         self.examples: set[Template] = set()  # templates whose signals still want examples
-        self.paragraphs: dict[str, tuple[tuple[str, str], ...]] = {}
+        # paragraph -> (its trailers, those a row depends on)
+        self.paragraphs: dict[str, tuple[_Trailers, _Trailers]] = {}
         self.shapes: dict[_Reading, ChangeShape | None] = {}  # how records read
         self.days: dict[str, bool] = {}  # day and offset -> a valid date
         self.hits = 0
         self.missed: Shape | None = None  # the shape write() found no template for
-        self.read: tuple[Record, Commit] | None = None  # the last record _shape read
+        # The last record _shape read: its commit, and its claims of review as read with
+        # counts_applied() ``applied`` (then ``claimed_approvals`` of the commit).
+        self.read: tuple[Record, Commit, bool, list[Approval]] | None = None
 
     def write(self, record: Record, extra: object, policy: Policy, spool: Spool) -> bool:
         """Write the row of a simple change from its shape's template.
@@ -145,10 +153,16 @@ class FastLane:
         return True
 
     def learn(
-        self, record: Record, row: AuditChange, policy: Policy, lines: tuple[str, str]
+        self,
+        record: Record,
+        judged: Judged,
+        public: dict[str, Any],
+        policy: Policy,
+        lines: tuple[str, str],
     ) -> None:
-        """Make a template from the row the slow way judged for ``record`` and wrote as
-        ``lines`` (``row_lines(row)``).
+        """Make a template from the row the slow way judged for ``record`` (``judged``) and
+        wrote as ``lines`` (``dict_lines(public, row.spool_extras())``, ``public`` the row's
+        ``to_dict()``).
 
         Only after :meth:`write` returned False for ``record`` as the first of its shape.
         """
@@ -160,7 +174,7 @@ class FastLane:
         values = self._values(record)
         if values is None or len({v[:_SHORT] for v in (values[0], values[3], values[4])}) != 3:
             return  # a broken date, or two ids alike in short: the slow way stays
-        template = _template(row, values, lines)
+        template = _template(judged, public, values, lines)
         if template is None:
             return
         if len(self.templates) >= MAX_TEMPLATES:
@@ -173,6 +187,15 @@ class FastLane:
         (a record whose shape is read for the first time is then judged the slow way)."""
         read = self.read
         return read[1] if read is not None and read[0] is record else commit_of(record)
+
+    def claimed(self, record: Record) -> tuple[bool, list[Approval]] | None:
+        """``(applied, claimed_approvals(commit, ..., applied=applied))`` of the commit
+        :meth:`commit` gives for ``record``, as :meth:`write` just read them, when its
+        committer time is known (the walk's time of the claims then); else None."""
+        read = self.read
+        if read is None or read[0] is not record or read[1].committer.time is None:
+            return None
+        return read[2], read[3]
 
     def flush(self) -> None:
         """Add the tallied rows to the totals and signal counters (call once the walk ends)."""
@@ -195,19 +218,21 @@ class FastLane:
         it is not simple. Read once per distinct reading of a record (see the module)."""
         fields, paths = record
         _, _, parent, author, email, _, name, address, _, message = fields
-        reading = (author, email, name, address, self._trailers(message), not parent, *paths)
+        trailers, kept = self._trailers(message)
+        reading = (author, email, name, address, kept, not parent, *paths)
         found = self.shapes.get(reading)
         if found is None and reading not in self.shapes:
-            found = self._shape(reading, record)
+            found = self._shape(reading, record, trailers)
         return found
 
-    def _shape(self, reading: _Reading, record: Record) -> ChangeShape | None:
-        """What the engine reads of ``record``'s change, built as the walk builds its facts."""
-        commit = commit_of(record)
-        self.read = (record, commit)
+    def _shape(self, reading: _Reading, record: Record, trailers: _Trailers) -> ChangeShape | None:
+        """What the engine reads of ``record``'s change (whose message's trailers are
+        ``trailers``), built as the walk builds its facts."""
+        commit = commit_of(record, trailers)
         change, _ = build_change(None, commit, self.repository, self.ref, None)
         when = commit.committer.time or _NO_TIME
         approvals = claimed_approvals(commit, self.repository, self.ref, when, applied=self.applied)
+        self.read = (record, commit, self.applied, approvals)
         found = shape_of(RefUpdateFacts(change, tuple(approvals)))
         if len(self.shapes) >= MAX_CACHED:
             self.shapes.clear()
@@ -246,24 +271,28 @@ class FastLane:
             self.days[day] = ok
         return ok
 
-    def _trailers(self, message: str) -> tuple[tuple[str, str], ...]:
-        """The review and co-author trailers of ``message`` (what a row depends on)."""
+    def _trailers(self, message: str) -> tuple[_Trailers, _Trailers]:
+        """The trailers of ``message`` (``parse_trailers``), and its review and co-author
+        trailers among them (what a row depends on)."""
         paragraph = last_paragraph(message) if ":" in message else None
         if paragraph is None or ":" not in paragraph:
-            return ()
-        kept = self.paragraphs.get(paragraph)
-        if kept is None:
+            return (), ()  # parse_trailers: no paragraph, or no line of it a trailer
+        found = self.paragraphs.get(paragraph)
+        if found is None:
             trailers = paragraph_trailers(paragraph)
-            kept = tuple((k, v) for k, v in trailers if k.lower() in _KEPT)
+            found = trailers, tuple(t for t in trailers if t[0].lower() in _KEPT)
             if len(self.paragraphs) >= MAX_CACHED:
                 self.paragraphs.clear()
-            self.paragraphs[paragraph] = kept
-        return kept
+            self.paragraphs[paragraph] = found
+        return found
 
 
-def _template(row: AuditChange, values: tuple[str, ...], lines: tuple[str, str]) -> Template | None:
-    """The template of ``row``, or None when it does not give back ``row``'s own ``lines``
-    (``row_lines(row)``, as the slow way wrote them)."""
+def _template(
+    judged: Judged, public: dict[str, Any], values: tuple[str, ...], lines: tuple[str, str]
+) -> Template | None:
+    """The template of ``judged``'s row, or None when it does not give back the row's own
+    ``lines`` (as the slow way wrote them from ``public``, the row's ``to_dict()``)."""
+    row = judged.row
     commit, _, _, old, tree, commit7, old7, tree7 = values
     # full ids first: a short id is the start of its full one
     ids = (commit, old, tree, commit7, old7, tree7)
@@ -273,19 +302,21 @@ def _template(row: AuditChange, values: tuple[str, ...], lines: tuple[str, str])
         marked_message = message
         for value, name in zip(ids, names, strict=True):
             marked_message = marked_message.replace(value, _MARKS[name])
-        findings.append((code, marked_message))
-    marked = replace(
-        row,
-        commit=_MARKS["commit"],
-        subject=_MARKS["subject"],
-        time=_MARKS["time"],
-        findings=tuple(findings),
-    )
-    marked_public, extras = row_lines(marked)
-    public = _pattern(marked_public)
-    if (public.format(*values), extras) != lines:
+        findings.append({"code": code, "message": marked_message})
+    # The row's to_dict() with its own values marked: what row_lines writes of the row
+    # with those fields replaced (its extras hold none of them).
+    marked = {
+        **public,
+        "commit": _MARKS["commit"],
+        "subject": _MARKS["subject"],
+        "time": _MARKS["time"],
+        "findings": findings,
+    }
+    marked_public, _ = dict_lines(marked, {})
+    public_pattern = _pattern(marked_public)
+    if public_pattern.format(*values) != lines[0]:
         return None
-    return Template(row.section, public, extras, RowCounts.of(row), SignalShape.of(row))
+    return Template(row.section, public_pattern, lines[1], judged.counts, judged.signals)
 
 
 def _pattern(line: str) -> str:

@@ -202,6 +202,9 @@ def _html(report: AuditReport, out: TextIO) -> None:
         out.write(piece)
 
 
+_HTML_CACHED = 4096  # escaped fragments remembered per report (memory stays bounded)
+
+
 def html_rows(changes: Iterable[AuditChange]) -> Iterator[str]:
     """The rows of the HTML report's table of changes, each as the report's template wrote it
     with Jinja (autoescape: every value through ``markupsafe.escape``), as ``Markup``.
@@ -215,34 +218,52 @@ def html_rows(changes: Iterable[AuditChange]) -> Iterator[str]:
     def e(value: object) -> str:
         return str(escape(value))
 
-    for c in changes:
-        approvers = "<br>".join(
+    def approvers_html(approvers: tuple[ApproverRow, ...]) -> str:
+        return "<br>".join(
             f"{e(a.who)} <small>({e(a.trust)}, {e(a.source)}"
             f"{f', {e(a.time[:16])}' if a.time else ''}"
             f"{'' if a.counted else ', not counted'})</small>"
-            for a in c.approvers
+            for a in approvers
         )
-        findings = "".join(
-            f"<li><b>{e(code)}</b>: {e(message)}</li>" for code, message in c.findings
-        )
-        if findings:
-            findings = f'<ul class="findings">{findings}</ul>'
+
+    def findings_html(findings: tuple[tuple[str, str], ...]) -> str:
+        found = "".join(f"<li><b>{e(code)}</b>: {e(message)}</li>" for code, message in findings)
+        return f'<ul class="findings">{found}</ul>' if found else ""
+
+    # Rows repeat their people and findings: each fragment escaped once (bounded caches).
+    names: dict[str, str] = {}
+    authors_of: dict[tuple[str, ...], str] = {}
+    approvers_of: dict[tuple[ApproverRow, ...], str] = {}
+    findings_of: dict[tuple[tuple[str, str], ...], str] = {}
+
+    def cached(cache: dict[Any, str], key: Any, make: Callable[[Any], str]) -> str:
+        found = cache.get(key)
+        if found is None:
+            if len(cache) >= _HTML_CACHED:
+                cache.clear()
+            found = cache[key] = make(key)
+        return found
+
+    for c in changes:
+        approvers = cached(approvers_of, c.approvers, approvers_html)
+        findings = cached(findings_of, c.findings, findings_html)
         resolutions = "".join(
             f'<p class="resolution" data-lines="{e(r.lines)}" data-outside="{e(len(r.outside))}">'
             f"{e(r.describe())}</p>"
             for r in c.resolutions
         )
         glass = " glass" if c.break_glass else ""
+        verdict = cached(names, c.verdict, e)
         yield Markup(  # noqa: S704 - every value in it went through escape() above
             f'\n<tr class="{"deny" if c.violation else "allow"}{glass}">\n'
-            f'  <td class="verdict">{"BREAK-GLASS " if c.break_glass else ""}{e(c.verdict)}</td>\n'
+            f'  <td class="verdict">{"BREAK-GLASS " if c.break_glass else ""}{verdict}</td>\n'
             f"  <td><code>{e(c.commit[:10])}</code> {e(c.subject)}</td>\n"
             f"  <td>{e(c.time[:16])}</td>\n"
-            f"  <td>{e(', '.join(c.authors))}</td>\n"
+            f"  <td>{cached(authors_of, c.authors, lambda a: e(', '.join(a)))}</td>\n"
             f"  <td>{approvers or 'none'}</td>\n"
-            f"  <td>{e(c.merger)}</td>\n"
-            f"  <td>{e(c.deployer or 'unknown')}</td>\n"
-            f"  <td>{e(c.gate or 'not recorded')}</td>\n"
+            f"  <td>{cached(names, c.merger, e)}</td>\n"
+            f"  <td>{cached(names, c.deployer or 'unknown', e)}</td>\n"
+            f"  <td>{cached(names, c.gate or 'not recorded', e)}</td>\n"
             f"  <td>{findings}{resolutions}</td>\n"
             "</tr>\n"
         )

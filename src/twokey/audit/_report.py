@@ -7,7 +7,15 @@ holding the history in memory.
 
 from __future__ import annotations
 
-__all__ = ["CANONICAL", "TEXT_ERRORS", "AuditReport", "Spool", "row_lines", "text_errors"]
+__all__ = [
+    "CANONICAL",
+    "TEXT_ERRORS",
+    "AuditReport",
+    "Spool",
+    "dict_lines",
+    "row_lines",
+    "text_errors",
+]
 
 import codecs
 import functools
@@ -115,7 +123,9 @@ class Spool:
     def rows(self, sections: int = _SECTIONS) -> Generator[AuditChange, None, None]:
         """The spooled rows, exceptions and violations first (``sections``: as in lines)."""
         for public, extras in self.lines(sections):
-            yield AuditChange.from_spool({**json.loads(public), **json.loads(extras)})
+            # One JSON object of both lines' members (their keys differ: to_dict's and
+            # spool_extras'), decoded at once: {**json.loads(public), **json.loads(extras)}.
+            yield AuditChange.from_spool(json.loads(f"{public[:-1]},{extras[1:]}"))
 
     def close(self) -> None:
         """Delete the temporary files."""
@@ -131,9 +141,12 @@ _EXTRAS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 def row_lines(change: AuditChange) -> tuple[str, str]:
     """The spool's two lines for one row: canonical JSON and extras, each ending in a newline."""
-    public = _CANONICAL.encode(change.to_dict())
-    extras = _EXTRAS.encode(change.spool_extras())
-    return f"{public}\n", f"{extras}\n"
+    return dict_lines(change.to_dict(), change.spool_extras())
+
+
+def dict_lines(public: dict[str, Any], extras: dict[str, Any]) -> tuple[str, str]:
+    """:func:`row_lines` of a row's ``to_dict()`` and ``spool_extras()``."""
+    return f"{_CANONICAL.encode(public)}\n", f"{_EXTRAS.encode(extras)}\n"
 
 
 def _temporary() -> IO[str]:

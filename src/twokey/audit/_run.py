@@ -19,7 +19,7 @@ from twokey.audit._early import FIRST_RUN, RUN_MERGES, RunRead, StartReads, run_
 from twokey.audit._exceptions import landed_in_history
 from twokey.audit._fast import FastLane
 from twokey.audit._options import AuditOptions
-from twokey.audit._report import AuditReport, Spool, row_lines
+from twokey.audit._report import AuditReport, Spool, dict_lines
 from twokey.audit._signals import risk_signals
 from twokey.audit._sources import LedgerRecords
 from twokey.audit._walk import Brought, Walk
@@ -264,11 +264,14 @@ def _judge(
 ) -> None:
     """The slow way: the engine judges the change; the fast lane learns the shape's template."""
     commit = lane.commit(record) if lane is not None else commit_of(record)
-    row = walk.judge(commit, brought.result() if brought else None)
-    lines = row_lines(row)
+    claimed = lane.claimed(record) if lane is not None and brought is None else None
+    judged = walk.judge(commit, brought.result() if brought else None, claimed)
+    row = judged.row
+    public = row.to_dict()
+    lines = dict_lines(public, row.spool_extras())
     spool.write(row.section, *lines)
     if lane is not None and brought is None:
-        lane.learn(record, row, walk.policy, lines)
+        lane.learn(record, judged, public, walk.policy, lines)
 
 
 def _policy_info(walk: Walk) -> dict[str, object]:

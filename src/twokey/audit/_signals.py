@@ -75,9 +75,15 @@ class SignalStats:
     self_claims: list[str] = field(default_factory=list)
     self_claim_count: int = 0
 
-    def add(self, change: AuditChange, timed: Iterable[TimedApproval] = ()) -> None:
-        """Count one judged change (and its counted approvals with known times)."""
-        shape = SignalShape.of(change)
+    def add(
+        self,
+        change: AuditChange,
+        timed: Iterable[TimedApproval] = (),
+        shape: SignalShape | None = None,
+    ) -> None:
+        """Count one judged change (and its counted approvals with known times); ``shape``:
+        ``SignalShape.of(change)`` when the caller has it."""
+        shape = SignalShape.of(change) if shape is None else shape
         self.count(shape)
         self.example(change.commit, shape)
         for approval in timed:

@@ -8,9 +8,9 @@ engine judge it (``twokey.audit._judgement``), and makes the report row.
 
 from __future__ import annotations
 
-__all__ = ["CACHE_LIMIT", "AuditOptions", "Brought", "Walk"]
+__all__ = ["CACHE_LIMIT", "AuditOptions", "Brought", "Judged", "Walk"]
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from twokey.audit._changes import (
@@ -27,9 +27,9 @@ from twokey.audit._forge import ForgeEvidence
 from twokey.audit._gated import GatedPolicies
 from twokey.audit._identities import history_idents
 from twokey.audit._judgement import Judgement, judge
-from twokey.audit._model import ApproverRow, AuditChange, Deployment, Totals
+from twokey.audit._model import ApproverRow, AuditChange, Deployment, RowCounts, Totals
 from twokey.audit._options import AuditOptions
-from twokey.audit._signals import SignalStats, TimedApproval
+from twokey.audit._signals import SignalShape, SignalStats, TimedApproval
 from twokey.audit._sources import Deploys, RefEvidence, read_ledger
 from twokey.git import (
     GitReader,
@@ -71,6 +71,16 @@ def _range_emails(
     if idents is None:
         idents = history_idents(git, ref, options.since, options.until)
     return sorted({email for _, email in idents})
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """One change the engine judged: its row, and what the totals and signals counted of it
+    (the fast lane's template keeps both rather than reading the row again)."""
+
+    row: AuditChange
+    counts: RowCounts
+    signals: SignalShape
 
 
 class Walk:
@@ -188,11 +198,19 @@ class Walk:
             found.update(self.ledger.decisions, self.ledger.approvals)
         return found
 
-    def judge(self, commit: Commit, brought: Brought | None) -> AuditChange:
-        """Judge one first-parent commit.
+    def judge(
+        self,
+        commit: Commit,
+        brought: Brought | None,
+        claimed: tuple[bool, list[Approval]] | None = None,
+    ) -> Judged:
+        """Judge one first-parent commit: its row, counted in the totals and signals.
 
         ``brought``: a merge's commits, or the whole :class:`Change` of a recorded push of
         several first-parent commits (:meth:`recorded_push`); None for one plain commit.
+        ``claimed``: for one plain commit, ``(applied, claimed_approvals(commit, ...,
+        applied=applied))`` at its committer time, when the fast lane read them
+        (``FastLane.claimed``).
         """
         recorded = self.ledger.decisions.get(commit.sha) if self.ledger else None
         pusher = recorded.pusher if recorded else None
@@ -201,7 +219,7 @@ class Walk:
         else:
             change, kind = build_change(brought, commit, self.repository, self.ref, pusher)
         when = commit.committer.time or commit.author.time or datetime.now(UTC)
-        approvals, checks = self._approvals(change, when)
+        approvals, checks = self._approvals(change, when, claimed if brought is None else None)
         self._learn(change)
         glass = None
         if recorded is not None and recorded.break_glass and pusher is not None:
@@ -210,12 +228,13 @@ class Walk:
         facts = RefUpdateFacts(change, tuple(approvals), tuple(checks), (), glass, landings)
         decision = judge(self.policy, facts, when)
         row = self._row(change, kind, decision, approvals, recorded.verdict if recorded else None)
-        self.totals.add(row)
-        self.stats.add(row, self._timed(change, approvals, decision))
-        return row
+        judged = Judged(row, RowCounts.of(row), SignalShape.of(row))
+        self.totals.count(row.month, judged.counts)
+        self.stats.add(row, self._timed(change, approvals, decision), judged.signals)
+        return judged
 
     def _approvals(
-        self, change: Change, when: datetime
+        self, change: Change, when: datetime, claimed: tuple[bool, list[Approval]] | None = None
     ) -> tuple[list[Approval], list[CheckResult]]:
         signed, checks = self.evidence.for_change(change)
         approvals = list(signed)
@@ -225,10 +244,16 @@ class Walk:
                 seen = {id(a): a for k in keys for a in source.get(k, ())}
                 approvals += seen.values()
         applied = self._counts_applied()
+        if claimed is not None and claimed[0] != applied:
+            claimed = None  # read under another policy: read again
         for c in change.commits:
             if c.trailers or applied:
-                approvals += claimed_approvals(
-                    c, self.repository, self.ref, c.committer.time or when, applied=applied
+                approvals += (
+                    claimed[1]
+                    if claimed is not None
+                    else claimed_approvals(
+                        c, self.repository, self.ref, c.committer.time or when, applied=applied
+                    )
                 )
         return approvals, checks
 

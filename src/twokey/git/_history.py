@@ -61,11 +61,13 @@ def _when(text: str) -> datetime | None:
 Record = tuple[Sequence[str], Sequence[str]]
 
 
-def commit_of(record: Record) -> Commit:
-    """The :class:`Commit` of one record of :func:`first_parent_records`."""
+def commit_of(record: Record, trailers: tuple[tuple[str, str], ...] | None = None) -> Commit:
+    """The :class:`Commit` of one record of :func:`first_parent_records`; ``trailers``: its
+    message's ``parse_trailers``, when the caller has read them."""
     fields, paths = record
     sha, tree, parents, an, ae, ad, cn, ce, cd, message = fields
-    trailers = parse_trailers(message) if ":" in message else ()
+    if trailers is None:
+        trailers = parse_trailers(message) if ":" in message else ()
     return Commit(
         sha=sha[1:],
         tree=tree,

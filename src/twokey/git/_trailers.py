@@ -45,19 +45,22 @@ def last_paragraph(message: str) -> str | None:
 
 def paragraph_trailers(paragraph: str) -> tuple[tuple[str, str], ...]:
     """The trailers of a message's last paragraph (see :func:`parse_trailers`)."""
-    trailers: list[list[str]] = []
+    trailers: list[tuple[str, str]] = []
     other = 0
+    match = _TRAILER.match
     for line in paragraph.splitlines():
-        match = _TRAILER.match(line)
-        if match:
-            trailers.append([match.group(1), match.group(2).strip()])
-        elif line[:1].isspace() and trailers:
-            trailers[-1][1] = f"{trailers[-1][1]} {line.strip()}"
+        found = match(line)
+        if found:
+            key, value = found.groups()
+            trailers.append((key, value.strip()))
+        elif trailers and line[:1].isspace():  # a continuation of the trailer above
+            key, value = trailers[-1]
+            trailers[-1] = (key, f"{value} {line.strip()}")
         else:
             other += 1
     if not trailers or len(trailers) * 3 < other:
         return ()
-    return tuple((key, value) for key, value in trailers)
+    return tuple(trailers)
 
 
 def parse_trailers(message: str) -> tuple[tuple[str, str], ...]:

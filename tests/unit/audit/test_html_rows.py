@@ -4,12 +4,15 @@ template's loop as it was, rendered by Jinja with autoescape for random rows."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jinja2 import Environment
 
 from twokey.audit._model import KINDS, VERDICTS, ApproverRow, AuditChange, Deployment
 from twokey.audit._render import html_rows
+from twokey.audit._report import Spool, row_lines
 from twokey.git import MergeResolution
 
 # The report template's table rows before html_rows (report.html.j2 at 981192d), verbatim.
@@ -73,3 +76,28 @@ changes = st.builds(
 @given(st.lists(changes, max_size=4))
 def test_rows_are_the_templates_markup(rows: list[AuditChange]) -> None:
     assert "".join(html_rows(rows)) == TEMPLATE.render(changes=rows)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(changes, min_size=1, max_size=3), st.lists(st.integers(0, 2), max_size=8))
+def test_rows_that_repeat_people_and_findings_are_the_templates_markup(
+    rows: list[AuditChange], picks: list[int]
+) -> None:
+    """html_rows escapes a person, an approver list or findings once: rows that repeat them
+    (and rows that share them in part: another commit, the same approvers) read the same."""
+    again = [replace(rows[i % len(rows)], commit=f"c{n}") for n, i in enumerate(picks)]
+    assert "".join(html_rows([*rows, *again])) == TEMPLATE.render(changes=[*rows, *again])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(changes, max_size=4))
+def test_spooled_rows_come_back_as_they_were_written(rows: list[AuditChange]) -> None:
+    """The spool's two lines of a row are read back as one JSON object (issue 13)."""
+    spool = Spool()
+    try:
+        for row in rows:
+            spool.write(row.section, *row_lines(row))
+        back = list(spool.rows())
+    finally:
+        spool.close()
+    assert back == sorted(rows, key=lambda r: r.section)

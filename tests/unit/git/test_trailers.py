@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from twokey.git import co_authors, parse_ident, parse_trailers
-from twokey.git._trailers import last_paragraph
+from twokey.git._trailers import last_paragraph, paragraph_trailers
 from twokey.model import Ident
 
 
@@ -55,3 +55,35 @@ def test_last_paragraph_fast_path_agrees_with_the_definition(message: str) -> No
 )
 def test_last_paragraph_edge_shapes(message: str) -> None:
     assert last_paragraph(message) == _reference_last_paragraph(message)
+
+
+def _reference_paragraph_trailers(paragraph: str) -> tuple[tuple[str, str], ...]:
+    """paragraph_trailers as it was written before issue 13 (lists, then tuples)."""
+    trailers: list[list[str]] = []
+    other = 0
+    for line in paragraph.splitlines():
+        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9-]*)\s*:\s?(.*)$", line)
+        if match:
+            trailers.append([match.group(1), match.group(2).strip()])
+        elif line[:1].isspace() and trailers:
+            trailers[-1][1] = f"{trailers[-1][1]} {line.strip()}"
+        else:
+            other += 1
+    if not trailers or len(trailers) * 3 < other:
+        return ()
+    return tuple((key, value) for key, value in trailers)
+
+
+_LINES = st.sampled_from(
+    ["Reviewed-by: A <a@x>", "Change-Id: I1", "  more", "\tcont", "prose here", "", "K:v", "x :"]
+)
+
+
+@given(
+    st.one_of(
+        st.lists(_LINES, max_size=8).map("\n".join),
+        st.text(alphabet="Kab-: \t\n\r\x0b\x1c\u2028", max_size=40),
+    )
+)
+def test_paragraph_trailers_agrees_with_its_first_form(paragraph: str) -> None:
+    assert paragraph_trailers(paragraph) == _reference_paragraph_trailers(paragraph)
