@@ -32,12 +32,18 @@ _RECORDED_ORIGIN = "https://api.github.com"
 
 @dataclass(frozen=True)
 class Answer:
-    """One answer: status, JSON (or raw bytes) body, headers, and a delay before it."""
+    """One answer: status, JSON (or raw bytes) body, headers, and a delay before it; ``hold``:
+    an event the answer waits for (at most ``HOLD_LIMIT`` seconds), so a test decides when the
+    forge answers instead of guessing how long the code under test takes."""
 
     status: int = 200
     body: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    hold: threading.Event | None = field(default=None, compare=False)
+
+
+HOLD_LIMIT = 30.0  # seconds a held answer waits at most (a test that forgets to release it)
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,8 @@ def _handler(forge: FakeForge) -> type[BaseHTTPRequestHandler]:
             answer = forge._find(self.command, self.path, body)
             if answer.delay:
                 time.sleep(answer.delay)
+            if answer.hold is not None:
+                answer.hold.wait(HOLD_LIMIT)
             self._reply(answer)
 
         def _reply(self, answer: Answer) -> None:
