@@ -6,8 +6,15 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Property tests judge answers, never time: no per-example deadline and no "too slow" health
+# check, which a loaded 2-core CI machine trips without any fault in the code (a test's own
+# @settings still sets what it names). Speed is measured by the benchmarks under bench/.
+settings.register_profile("twokey", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("twokey")
 
 
 def shared_dir() -> Path:
