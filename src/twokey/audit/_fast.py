@@ -19,10 +19,11 @@ the walk. ``tests/integration/audit`` compares whole reports with the fast lane 
 
 from __future__ import annotations
 
-__all__ = ["FastLane", "Shape", "Template"]
+__all__ = ["FastLane", "Shape", "Template", "kept_key"]
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring  # a JSON string as json.dumps writes it
@@ -35,6 +36,7 @@ from twokey.audit._changes import (
     counts_applied,
 )
 from twokey.audit._model import RowCounts, Totals
+from twokey.audit._recast import Casting, Parts, Recast
 from twokey.audit._report import Spool, dict_lines
 from twokey.audit._signals import SignalShape, SignalStats
 from twokey.engine import ChangeShape, shape_of
@@ -50,6 +52,19 @@ MAX_TALLY = 65536  # (template, month) counts held before they are added to the 
 MAX_CACHED = 4096  # trailer paragraphs, and days, remembered
 _SHORT = 7  # the engine's short ids
 _KEPT = REVIEW_TRAILERS | {"co-authored-by"}  # the trailers a row depends on
+# A trailer line (``paragraph_trailers``' pattern, one line of a paragraph) whose key is none
+# of _KEPT: one trailer line that is none either stands for it in a paragraph's cache key.
+# Keys are matched letter by letter in ASCII (a case-insensitive pattern would fold U+212A
+# into "k").
+_KEPT_KEYS = "|".join(
+    "".join(f"[{c.upper()}{c}]" if c.isalpha() else re.escape(c) for c in key)
+    for key in sorted(_KEPT)
+)
+_OTHER_TRAILER = re.compile(
+    rf"^(?!(?:{_KEPT_KEYS})[^\S\n]*:)[A-Za-z0-9][A-Za-z0-9-]*[^\S\n]*:.*$", re.MULTILINE
+)
+# Line breaks str.splitlines knows besides "\n" (the non-ASCII ones are ruled out apart).
+_OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e]")
 
 # A template's fields, in the order Template.fill takes them.
 _FIELDS = ("commit", "subject", "time", "old", "tree", "commit7", "old7", "tree7")
@@ -93,6 +108,7 @@ class FastLane:
         stats: SignalStats,
         repository: str,
         ref: str,
+        people: Callable[[Commit], Policy] | None = None,
     ) -> None:
         self.special = special  # ids and trees some evidence, record or deploy names
         self.repository = repository  # the walk's: a change's shape names them
@@ -102,10 +118,15 @@ class FastLane:
         self.totals = totals  # where tallied rows are counted (at flush)
         self.stats = stats  # and their signals (examples are named as rows are written)
         self.templates: dict[Shape, Template] = {}
+        # Templates by cast (``_recast``), when ``people`` learns a change's people as the
+        # walk's judging would (then returns the policy): None sends every new shape the slow way.
+        self.people = people
+        self.casts: dict[tuple[object, ...], Recast] = {}
+        self.casting = Casting(policy)
+        self.recast = 0  # shapes whose template was filled in from their cast's
         self.tally: Counter[tuple[Template, str]] = Counter()
         self.examples: set[Template] = set()  # templates whose signals still want examples
-        # paragraph -> (its trailers, those a row depends on)
-        self.paragraphs: dict[str, tuple[_Trailers, _Trailers]] = {}
+        self.paragraphs: dict[str, _Trailers] = {}  # kept_key(paragraph) -> kept trailers
         self.shapes: dict[_Reading, ChangeShape | None] = {}  # how records read
         self.days: dict[str, bool] = {}  # day and offset -> a valid date
         self.hits = 0
@@ -134,8 +155,10 @@ class FastLane:
         shape = (change, extra)
         template = self.templates.get(shape)
         if template is None:
-            self.missed = shape
-            return False
+            template = self._from_cast(shape, record)
+            if template is None:
+                self.missed = shape
+                return False
         if not self._iso(committed):
             return False
         old = parent or ZERO_SHA
@@ -177,10 +200,45 @@ class FastLane:
         template = _template(judged, public, values, lines)
         if template is None:
             return
+        self._keep(shape, template)
+        cast = self.casting.cast(*shape) if self.people is not None else None
+        if cast is not None:
+            t = template
+            parts = Parts(t.section, t.public, t.extras, t.counts, t.signals)
+            known = self.casts.get(cast.key)
+            if known is not None:
+                known.study(parts, cast.values)
+            else:
+                if len(self.casts) >= MAX_TEMPLATES:
+                    self.casts.clear()
+                self.casts[cast.key] = Recast(parts, cast.values)
+
+    def _keep(self, shape: Shape, template: Template) -> None:
         if len(self.templates) >= MAX_TEMPLATES:
             self.templates.clear()
         self.templates[shape] = template
         self.examples.add(template)
+
+    def _from_cast(self, shape: Shape, record: Record) -> Template | None:
+        """The template of a new ``shape`` filled in from its cast's, when that is confirmed
+        (``_recast``), once the change's people are learnt as judging it would learn them."""
+        if self.people is None or not self.casts:
+            return None
+        cast = self.casting.cast(*shape)
+        known = self.casts.get(cast.key) if cast is not None else None
+        if cast is None or known is None or not known.usable:
+            return None
+        parts = known.fill(cast.values)
+        if parts is None:
+            return None
+        policy = self.people(self.commit(record))
+        if policy is not self.policy:  # someone new: the default policy grew
+            self._forget(policy)
+            return None
+        template = Template(parts.section, parts.public, parts.extras, parts.counts, parts.signals)
+        self._keep(shape, template)
+        self.recast += 1
+        return template
 
     def commit(self, record: Record) -> Commit:
         """``commit_of(record)``: the one :meth:`write` just read the shape from, when it did
@@ -206,6 +264,8 @@ class FastLane:
 
     def _forget(self, policy: Policy) -> None:
         self.templates.clear()
+        self.casts.clear()
+        self.casting = Casting(policy)
         self.examples.clear()
         self.policy = policy
         applied = counts_applied(policy, self.ref)
@@ -218,16 +278,19 @@ class FastLane:
         it is not simple. Read once per distinct reading of a record (see the module)."""
         fields, paths = record
         _, _, parent, author, email, _, name, address, _, message = fields
-        trailers, kept = self._trailers(message)
+        paragraph, kept = self._kept(message)
         reading = (author, email, name, address, kept, not parent, *paths)
         found = self.shapes.get(reading)
         if found is None and reading not in self.shapes:
-            found = self._shape(reading, record, trailers)
+            found = self._shape(reading, record, paragraph)
         return found
 
-    def _shape(self, reading: _Reading, record: Record, trailers: _Trailers) -> ChangeShape | None:
-        """What the engine reads of ``record``'s change (whose message's trailers are
-        ``trailers``), built as the walk builds its facts."""
+    def _shape(
+        self, reading: _Reading, record: Record, paragraph: str | None
+    ) -> ChangeShape | None:
+        """What the engine reads of ``record``'s change (whose message's last paragraph is
+        ``paragraph``), built as the walk builds its facts."""
+        trailers = paragraph_trailers(paragraph) if paragraph is not None else ()
         commit = commit_of(record, trailers)
         change, _ = build_change(None, commit, self.repository, self.ref, None)
         when = commit.committer.time or _NO_TIME
@@ -271,20 +334,36 @@ class FastLane:
             self.days[day] = ok
         return ok
 
-    def _trailers(self, message: str) -> tuple[_Trailers, _Trailers]:
-        """The trailers of ``message`` (``parse_trailers``), and its review and co-author
-        trailers among them (what a row depends on)."""
+    def _kept(self, message: str) -> tuple[str | None, _Trailers]:
+        """The last paragraph of ``message`` when it may hold trailers (``parse_trailers``
+        reads it), and its review and co-author trailers (what a row depends on).
+
+        Remembered by the paragraph with its other trailers made alike
+        (:func:`kept_key`): every Gerrit paragraph is unique by its ``Change-Id`` and
+        ``Reviewed-on``, and neither is one a row depends on.
+        """
         paragraph = last_paragraph(message) if ":" in message else None
         if paragraph is None or ":" not in paragraph:
-            return (), ()  # parse_trailers: no paragraph, or no line of it a trailer
-        found = self.paragraphs.get(paragraph)
-        if found is None:
-            trailers = paragraph_trailers(paragraph)
-            found = trailers, tuple(t for t in trailers if t[0].lower() in _KEPT)
+            return None, ()  # parse_trailers: no paragraph, or no line of it a trailer
+        key = kept_key(paragraph)
+        kept = self.paragraphs.get(key)
+        if kept is None:
+            kept = tuple(t for t in paragraph_trailers(paragraph) if t[0].lower() in _KEPT)
             if len(self.paragraphs) >= MAX_CACHED:
                 self.paragraphs.clear()
-            self.paragraphs[paragraph] = found
-        return found
+            self.paragraphs[key] = kept
+        return paragraph, kept
+
+
+def kept_key(paragraph: str) -> str:
+    """``paragraph`` with each trailer line whose key is not one a row depends on replaced by
+    ``X:`` (``Change-Id: I12`` -> ``X:``), another such trailer line: the same lines, the same
+    trailer lines and continuation lines, so ``paragraph_trailers`` keeps the same review and
+    co-author trailers from it as from ``paragraph`` (hypothesis-tested). A paragraph that is not
+    ASCII, or that ``str.splitlines`` would cut elsewhere than at ``\n``, is its own key."""
+    if not paragraph.isascii() or _OTHER_BREAKS.search(paragraph):
+        return paragraph
+    return _OTHER_TRAILER.sub("X:", paragraph)  # no group in the replacement: C all the way
 
 
 def _template(

@@ -182,6 +182,8 @@ class AuditReport:
         exceptions: open exceptions besides break-glass changes: deploys by break-glass.
         fast_rows: rows written from a template (``twokey.audit._fast``), for tests and
             benchmarks; the report is the same either way.
+        recast_shapes: shapes whose template was filled in from their cast's without the
+            engine (``twokey.audit._recast``), for tests and benchmarks.
         path: the repository audited, as a path on this machine (``repository`` is its id,
             often the origin URL, which does not say which copy was read).
     """
@@ -197,6 +199,7 @@ class AuditReport:
     signals: list[Signal] = field(default_factory=list)
     exceptions: list[dict[str, Any]] = field(default_factory=list)
     fast_rows: int = 0
+    recast_shapes: int = 0
     path: str = ""
 
     def ordered(self) -> Iterator[AuditChange]:

@@ -159,7 +159,15 @@ def walk_audit(
     ref = options.full_ref
     walk = Walk(git, options, repository_id(git.git_dir), reads)
     lane = (
-        FastLane(walk.special(), walk.policy, walk.totals, walk.stats, walk.repository, ref)
+        FastLane(
+            walk.special(),
+            walk.policy,
+            walk.totals,
+            walk.stats,
+            walk.repository,
+            ref,
+            walk.learn_commit,
+        )
         if memo
         else None
     )
@@ -182,6 +190,7 @@ def walk_audit(
     report.path = str(options.repo.resolve())
     report.signals = risk_signals(walk.stats, walk.idents)
     report.fast_rows = lane.hits if lane is not None else 0
+    report.recast_shapes = lane.recast if lane is not None else 0
     if walk.ledger is not None:
         trusted = walk.trusted if walk.gated is not None else walk.policy  # the default grows
         found = landed_in_history(walk.git, walk.ref, walk.ledger.glass.resolve(trusted))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = ["CACHE_LIMIT", "AuditOptions", "Brought", "Judged", "Walk"]
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -283,10 +284,19 @@ class Walk:
         )
         return change, tuple(found)
 
+    def learn_commit(self, commit: Commit) -> Policy:
+        """Learn the people of one plain commit as judging it learns them; the policy then
+        (the fast lane's, when it fills in a template without the engine: ``_recast``)."""
+        self._learn_commits((commit,))
+        return self.policy
+
     def _learn(self, change: Change) -> None:
         """Identities seen (for probable aliases) and, by default policy, new people."""
+        self._learn_commits(change.commits)
+
+    def _learn_commits(self, commits: Iterable[Commit]) -> None:
         emails = []
-        for c in change.commits:
+        for c in commits:
             seen = (c.author.name, c.author.email, c.committer.name, c.committer.email, c.trailers)
             if seen in self.learnt:
                 continue  # most commits: people (and trailers' people) already known
