@@ -226,9 +226,7 @@ class FastLane:
             return None
         cast = self.casting.cast(*shape)
         known = self.casts.get(cast.key) if cast is not None else None
-        if cast is None or known is None or not known.usable:
-            return None
-        parts = known.fill(cast.values)
+        parts = known.fill(cast.values) if cast is not None and known is not None else None
         if parts is None:
             return None
         policy = self.people(self.commit(record))

@@ -2,19 +2,22 @@
 
 The fast lane (``_fast``) keeps a template per shape, and a shape names its people: on a
 history with 600 people, 10,703 changes had 2,228 shapes, each judged by the engine the first
-time, yet only 34 *casts*. A cast is a shape with its people and emails replaced by slot
+time, yet only 92 *casts*. A cast is a shape with its people and emails replaced by slot
 numbers, kept with the order of its ids and of its emails (every list a row holds is sorted by
 one of them). Under the inferred policy every person is alike (the same group, the same rule,
 no keys, no agents), so a change's row depends on its people only through these slots.
 
 That is the claim; it is not trusted, it is tried. The first row of a cast gives a candidate:
 its lines and signal counters with each person id and email replaced by its slot's mark. The
-candidate is used only after it gave, filled with other people (every slot a different value),
-exactly the rows the engine gave for :data:`CONFIRMATIONS` further shapes of the cast. A
-candidate that fails is replaced by one made from the shape that showed it wrong, at most
-:data:`ATTEMPTS` times; then the cast goes the slow way, one shape at a time, as before. A
-mark caught in text that is not a person (an id ``deny`` in a verdict) is such a failure: the
-text stays in the engine's row while the fill changes it.
+candidate is used only after it gave exactly the rows the engine gave for further shapes of the
+cast, filled in with their people, until every slot has held another value than the
+candidate's own in :data:`CONFIRMATIONS` of them (a shared value would not show a mark caught
+in fixed text). Before that, it fills in a shape whose people differ from its own only in
+slots already confirmed (a slot holding the candidate's own value gives back its own text).
+A candidate that fails is replaced by one made from the shape that showed it
+wrong, at most :data:`ATTEMPTS` times; then the cast goes the slow way, one shape at a time,
+as before. A mark caught in text that is not a person (an id ``deny`` in a verdict) is such
+a failure: the text stays in the engine's row while the fill changes it.
 
 Only the inferred policy (``SOURCE``) is recast, and only people it knows by exactly their
 email, written in lower case (what the row writes back); anyone else sends the shape the slow
@@ -38,7 +41,7 @@ from twokey.model import Alias
 if TYPE_CHECKING:
     from twokey.policy import Policy
 
-CONFIRMATIONS = 2  # shapes a candidate must give back exactly before it is used
+CONFIRMATIONS = 2  # rows given back exactly, with another value in each slot, before use
 ATTEMPTS = 4  # candidates made for one cast before it goes the slow way for good
 _EMAIL = "email:"
 
@@ -139,14 +142,14 @@ class Recast:
 
     def _start(self, parts: Parts, values: tuple[str, ...]) -> None:
         self.values = values  # the cast it was made from
-        self.confirmed = 0
+        self.confirmed = [0] * len(values)  # per slot: rows given back with another value in it
         self.attempts += 1
         self.marked = _marked(parts, values)  # None: its values could not be marked
 
     @property
     def usable(self) -> bool:
-        """Confirmed often enough to fill in without asking the engine."""
-        return self.marked is not None and self.confirmed >= CONFIRMATIONS
+        """Confirmed often enough in every slot: any cast of it may be filled in."""
+        return self.marked is not None and min(self.confirmed, default=0) >= CONFIRMATIONS
 
     @property
     def spent(self) -> bool:
@@ -154,21 +157,29 @@ class Recast:
         return self.attempts >= ATTEMPTS and not self.usable
 
     def fill(self, values: tuple[str, ...]) -> Parts | None:
-        """The template of the shape whose cast has ``values``."""
-        return None if self.marked is None else _filled(self.marked, values)
+        """The template of the shape whose cast has ``values``, when every slot whose value
+        differs from the candidate's own is confirmed (a slot with the candidate's own value
+        gives back its own text, a mark caught in fixed text included); else None."""
+        if self.marked is None or self.spent:
+            return None
+        for mine, theirs, confirmed in zip(self.values, values, self.confirmed, strict=True):
+            if mine != theirs and confirmed < CONFIRMATIONS:
+                return None
+        return _filled(self.marked, values)
 
     def study(self, parts: Parts, values: tuple[str, ...]) -> None:
         """Compare with the engine's template ``parts`` for another shape of the cast
-        (``values``): a confirmation when every slot differs and the fill is exact; else a
-        new candidate from this shape."""
+        (``values``): when the fill is exact, a confirmation of each slot whose value differs
+        (a shared value would not show a mark caught in fixed text); else a new candidate
+        from this shape."""
         if self.usable or self.spent:
             return
-        if any(a == b for a, b in zip(self.values, values, strict=True)):
-            return  # someone in the same slot: it would not show a mark caught in fixed text
-        if self.fill(values) == parts:
-            self.confirmed += 1
-        else:
+        if self.marked is None or _filled(self.marked, values) != parts:
             self._start(parts, values)
+            return
+        for slot, (mine, theirs) in enumerate(zip(self.values, values, strict=True)):
+            if mine != theirs:
+                self.confirmed[slot] += 1
 
 
 def _plain(text: str) -> bool:

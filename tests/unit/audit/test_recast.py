@@ -40,18 +40,24 @@ def test_a_candidate_is_used_only_after_other_peoples_rows_confirmed_it() -> Non
     assert recast.fill(_values("erin", "frank")) == _row("erin", "frank")
 
 
-def test_a_sample_sharing_someone_with_the_candidate_confirms_nothing() -> None:
+def test_a_slot_is_confirmed_only_by_rows_with_another_value_in_it() -> None:
     recast = Recast(_row("alice", "bob"), _values("alice", "bob"))
     for n in range(CONFIRMATIONS + 1):
         recast.study(_row("alice", f"dave{n}"), _values("alice", f"dave{n}"))
-    assert not recast.usable
+    assert not recast.usable  # alice's slot never held anyone else
+    assert recast.fill(_values("alice", "frank")) == _row("alice", "frank")  # as confirmed
+    assert recast.fill(_values("erin", "frank")) is None  # alice's slot filled in: not yet
+    for n in range(CONFIRMATIONS):
+        recast.study(_row(f"erin{n}", "bob"), _values(f"erin{n}", "bob"))
+    assert recast.usable
 
 
 def test_a_mark_caught_in_fixed_text_is_never_used() -> None:
     """A person whose id is ``deny`` is marked in the verdict too: other people show it."""
     recast = Recast(_row("deny", "bob"), _values("deny", "bob"))
+    assert recast.fill(_values("carol", "dave")) is None
     recast.study(_row("carol", "dave"), _values("carol", "dave"))
-    assert recast.confirmed == 0  # replaced by a candidate made from carol's row
+    assert recast.confirmed == [0, 0, 0, 0]  # replaced by a candidate made from carol's row
     assert recast.attempts == 2
     recast.study(_row("erin", "frank"), _values("erin", "frank"))
     recast.study(_row("gina", "hugo"), _values("gina", "hugo"))
