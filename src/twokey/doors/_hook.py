@@ -66,7 +66,9 @@ def push_options(env: Mapping[str, str]) -> dict[str, str]:
     except ValueError:
         count = 0
     options: dict[str, str] = {}
-    for i in range(count):
+    # No more options than variables: a count set by a pusher's environment (an sshd with
+    # AcceptEnv, where git sets none because none was sent) must not keep the hook counting.
+    for i in range(min(count, len(env))):
         key, _, value = env.get(f"GIT_PUSH_OPTION_{i}", "").partition("=")
         options[key.strip()] = value.strip()
     return options
