@@ -10,10 +10,12 @@ one reason when either passes its limit (``twokey.maxPushEvidence``,
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 
 from tests.integration.git._harness import Pushed, Server, push
 from tests.support.gitrepo import ALICE, GitRepo
-from twokey._evidence_refs import MAX_PUSH_EVIDENCE_REFS
+from twokey._evidence_refs import MAX_PUSH_EVIDENCE_BYTES, MAX_PUSH_EVIDENCE_REFS
 
 EVIDENCE = "refs/twokey/*:refs/twokey/*"
 
@@ -91,3 +93,15 @@ def test_a_limit_that_is_not_a_number_refuses_the_push_naming_it(server: Server)
     assert "git config twokey.maxPushEvidence is 'lots', not a positive whole number" in (
         result.output
     )
+
+
+def test_the_install_help_names_the_limits_the_hook_applies() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "twokey", "hook", "install", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    help_text = " ".join(done.stdout.split())
+    assert f"at most {MAX_PUSH_EVIDENCE_REFS} refs under refs/twokey/" in help_text
+    assert f"at most {MAX_PUSH_EVIDENCE_BYTES // 2**20} MiB of envelopes" in help_text
