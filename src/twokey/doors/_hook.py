@@ -66,9 +66,7 @@ def push_options(env: Mapping[str, str]) -> dict[str, str]:
     except ValueError:
         count = 0
     options: dict[str, str] = {}
-    # No more options than variables: a count set by a pusher's environment (an sshd with
-    # AcceptEnv, where git sets none because none was sent) must not keep the hook counting.
-    for i in range(min(count, len(env))):
+    for i in range(count):
         key, _, value = env.get(f"GIT_PUSH_OPTION_{i}", "").partition("=")
         options[key.strip()] = value.strip()
     return options

@@ -4,14 +4,12 @@ The known classes are proven elsewhere (``test_attacks.py``, ``test_hook_scenari
 are the variants no test tried yet: evidence made for another repository, ref or tree, a
 revoked key, a co-author approving, a policy loosened in the very push it would let through,
 a merge whose tree is the approved one, break-glass on a force-push or a deletion, and the
-server's refs packed or pushed to through ``HEAD``, and a push option count the pusher's
-environment sets. Each asserts the deny, its finding and
+server's refs packed or pushed to through ``HEAD``. Each asserts the deny, its finding and
 that the server's ref did not move.
 """
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -25,7 +23,7 @@ from tests.integration.git._harness import (
     policy_text,
     push,
 )
-from tests.support.gitrepo import ALICE, BOB, ERIN, GitRepo, git_env
+from tests.support.gitrepo import ALICE, BOB, ERIN, GitRepo
 from twokey.doors import install_hook
 from twokey.evidence import GitEvidenceStore, sign_approval
 
@@ -188,26 +186,3 @@ def test_packed_refs_and_a_push_to_head_are_judged_as_main(server: Server) -> No
     assert named_head.accepted == (
         server.bare.git("rev-parse", "-q", "--verify", "refs/heads/HEAD", check=False) != ""
     )
-
-
-def test_a_push_option_count_from_the_pushers_environment_does_not_hang_the_hook(
-    server: Server,
-) -> None:
-    """Where the transport passes the pusher's environment (an sshd with ``AcceptEnv GIT_*``)
-    and the push sends no options, git sets no ``GIT_PUSH_OPTION_COUNT``: the pusher's stays.
-    The hook is run as git runs it, with that variable; it must still answer at once."""
-    alice = server.clone(ALICE)
-    head = alice.commit({"app.py": "x\n"}, "Unreviewed", ALICE)
-    assert push(alice, "HEAD:refs/heads/topic").accepted
-    env = {**git_env(), "GIT_DIR": str(server.bare.path), "GIT_PUSH_OPTION_COUNT": "10" * 9}
-    done = subprocess.run(
-        [str(server.bare.path / "hooks" / "pre-receive")],
-        input=f"{server.head()} {head} refs/heads/main\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert "INSUFFICIENT_APPROVALS" in done.stdout
