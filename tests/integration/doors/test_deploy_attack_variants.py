@@ -2,7 +2,8 @@
 
 Carol wrote X, alice Y and Z on top (``_deploys.World``); carol deploying Z deploys her own X.
 Each variant tries to make carol someone else, or X someone else's, in the deploy job's clone
-or environment, and must still end in ``DEPLOYER_IS_AUTHOR``.
+or environment, and must still end in ``DEPLOYER_IS_AUTHOR``; a deploy approval given for
+another environment or commit must not count.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.doors._deploys import World, findings
+from tests.integration.doors._deploys import ARTIFACT, SIGNED, World, findings
+from tests.integration.git._harness import REPOSITORY
 from tests.support.gitrepo import ALICE, DAVE, ERIN, Person
+from twokey.evidence import GitEvidenceStore, sign_deploy_approval
 
 
 def _release_with(world: World, author: Person, co_authors: tuple[Person, ...] = ()) -> str:
@@ -83,3 +86,24 @@ def test_a_graft_does_not_cut_the_deployers_commit_out_of_the_release(
     world.attest("Z")
     assert world.deploy("--deployer", "carol@example.com") == 1
     assert "DEPLOYER_IS_AUTHOR" in findings(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("other", ["environment", "commit"])
+def test_a_deploy_approval_for_another_environment_or_commit_does_not_count(
+    world: World, capsys: pytest.CaptureFixture[str], other: str
+) -> None:
+    """Dave approved deploying the artifact to ``frozen``, or of commit Y; ci deploys Z to
+    production. Provenance is there (the artifact was built from Z)."""
+    world.attest("Z", approvers=())
+    store = GitEvidenceStore(world.job.path / ".git")
+    envelope = sign_deploy_approval(
+        world.keys.signers["dave"],
+        artifact=ARTIFACT,
+        environment="frozen" if other == "environment" else "production",
+        repository=REPOSITORY,
+        commit=world.commits["Y" if other == "commit" else "Z"],
+        when=SIGNED,
+    )
+    store.put(envelope, ARTIFACT)
+    assert world.deploy("--deployer", "ci") == 1
+    assert "INSUFFICIENT_DEPLOY_APPROVALS" in findings(capsys.readouterr().out)
