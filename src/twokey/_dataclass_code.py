@@ -2833,61 +2833,63 @@ def __create_fn__():
 
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.ref,self.sha,))\n return __hash__'] = __create_fn__.__code__
 
-def __create_fn__(_type_repository, _type_ledger, _type_ledger_key, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_ledger, _dflt_ledger_key, _return_type):
- def __init__(self,repository:_type_repository,ledger:_type_ledger=_dflt_ledger,ledger_key:_type_ledger_key=_dflt_ledger_key)->_return_type:
+def __create_fn__(_type_repository, _type_ledger, _type_ledger_key, _type_max_push_evidence, _type_max_push_evidence_bytes, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_ledger, _dflt_ledger_key, _dflt_max_push_evidence, _dflt_max_push_evidence_bytes, _return_type):
+ def __init__(self,repository:_type_repository,ledger:_type_ledger=_dflt_ledger,ledger_key:_type_ledger_key=_dflt_ledger_key,max_push_evidence:_type_max_push_evidence=_dflt_max_push_evidence,max_push_evidence_bytes:_type_max_push_evidence_bytes=_dflt_max_push_evidence_bytes)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'repository',repository)
   __dataclass_builtins_object__.__setattr__(self,'ledger',ledger)
   __dataclass_builtins_object__.__setattr__(self,'ledger_key',ledger_key)
+  __dataclass_builtins_object__.__setattr__(self,'max_push_evidence',max_push_evidence)
+  __dataclass_builtins_object__.__setattr__(self,'max_push_evidence_bytes',max_push_evidence_bytes)
  return __init__
 
 
-CODE["def __create_fn__(_type_repository, _type_ledger, _type_ledger_key, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_ledger, _dflt_ledger_key, _return_type):\n def __init__(self,repository:_type_repository,ledger:_type_ledger=_dflt_ledger,ledger_key:_type_ledger_key=_dflt_ledger_key)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'repository',repository)\n  __dataclass_builtins_object__.__setattr__(self,'ledger',ledger)\n  __dataclass_builtins_object__.__setattr__(self,'ledger_key',ledger_key)\n return __init__"] = __create_fn__.__code__
+CODE["def __create_fn__(_type_repository, _type_ledger, _type_ledger_key, _type_max_push_evidence, _type_max_push_evidence_bytes, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_ledger, _dflt_ledger_key, _dflt_max_push_evidence, _dflt_max_push_evidence_bytes, _return_type):\n def __init__(self,repository:_type_repository,ledger:_type_ledger=_dflt_ledger,ledger_key:_type_ledger_key=_dflt_ledger_key,max_push_evidence:_type_max_push_evidence=_dflt_max_push_evidence,max_push_evidence_bytes:_type_max_push_evidence_bytes=_dflt_max_push_evidence_bytes)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'repository',repository)\n  __dataclass_builtins_object__.__setattr__(self,'ledger',ledger)\n  __dataclass_builtins_object__.__setattr__(self,'ledger_key',ledger_key)\n  __dataclass_builtins_object__.__setattr__(self,'max_push_evidence',max_push_evidence)\n  __dataclass_builtins_object__.__setattr__(self,'max_push_evidence_bytes',max_push_evidence_bytes)\n return __init__"] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
-  return self.__class__.__qualname__ + f"(repository={self.repository!r}, ledger={self.ledger!r}, ledger_key={self.ledger_key!r})"
+  return self.__class__.__qualname__ + f"(repository={self.repository!r}, ledger={self.ledger!r}, ledger_key={self.ledger_key!r}, max_push_evidence={self.max_push_evidence!r}, max_push_evidence_bytes={self.max_push_evidence_bytes!r})"
  return __repr__
 
 
-CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(repository={self.repository!r}, ledger={self.ledger!r}, ledger_key={self.ledger_key!r})"\n return __repr__'] = __create_fn__.__code__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(repository={self.repository!r}, ledger={self.ledger!r}, ledger_key={self.ledger_key!r}, max_push_evidence={self.max_push_evidence!r}, max_push_evidence_bytes={self.max_push_evidence_bytes!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
-   return (self.repository,self.ledger,self.ledger_key,)==(other.repository,other.ledger,other.ledger_key,)
+   return (self.repository,self.ledger,self.ledger_key,self.max_push_evidence,self.max_push_evidence_bytes,)==(other.repository,other.ledger,other.ledger_key,other.max_push_evidence,other.max_push_evidence_bytes,)
   return NotImplemented
  return __eq__
 
 
-CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.repository,self.ledger,self.ledger_key,)==(other.repository,other.ledger,other.ledger_key,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.repository,self.ledger,self.ledger_key,self.max_push_evidence,self.max_push_evidence_bytes,)==(other.repository,other.ledger,other.ledger_key,other.max_push_evidence,other.max_push_evidence_bytes,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
-  if type(self) is cls or name in ('repository','ledger','ledger_key',):
+  if type(self) is cls or name in ('repository','ledger','ledger_key','max_push_evidence','max_push_evidence_bytes',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
  return __setattr__
 
 
-CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'repository\',\'ledger\',\'ledger_key\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'repository\',\'ledger\',\'ledger_key\',\'max_push_evidence\',\'max_push_evidence_bytes\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('repository','ledger','ledger_key',):
+  if type(self) is cls or name in ('repository','ledger','ledger_key','max_push_evidence','max_push_evidence_bytes',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
 
 
-CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'repository\',\'ledger\',\'ledger_key\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'repository\',\'ledger\',\'ledger_key\',\'max_push_evidence\',\'max_push_evidence_bytes\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
-  return hash((self.repository,self.ledger,self.ledger_key,))
+  return hash((self.repository,self.ledger,self.ledger_key,self.max_push_evidence,self.max_push_evidence_bytes,))
  return __hash__
 
 
-CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.repository,self.ledger,self.ledger_key,))\n return __hash__'] = __create_fn__.__code__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.repository,self.ledger,self.ledger_key,self.max_push_evidence,self.max_push_evidence_bytes,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__(_type_commit, _type_conflicted, _type_files, _type_added, _type_removed, _type_measured, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_conflicted, _dflt_files, _dflt_added, _dflt_removed, _dflt_measured, _return_type):
  def __init__(self,commit:_type_commit,conflicted:_type_conflicted=_dflt_conflicted,files:_type_files=_dflt_files,added:_type_added=_dflt_added,removed:_type_removed=_dflt_removed,measured:_type_measured=_dflt_measured)->_return_type:

@@ -19,12 +19,15 @@ __all__ = [
     "LISTING_FORMAT",
     "MAX_ENVELOPE_BYTES",
     "MAX_JSON_DEPTH",
+    "MAX_PUSH_EVIDENCE_BYTES",
+    "MAX_PUSH_EVIDENCE_REFS",
     "NAMESPACE",
     "BlobInfo",
     "filed_parts",
     "listing_args",
     "loads_bounded",
     "read_bounded",
+    "read_sizes",
     "ref_shape_problem",
     "start_read_bounded",
 ]
@@ -44,6 +47,12 @@ EVIDENCE_PREFIX = "refs/twokey/evidence/"
 ARTIFACT_PREFIX = "refs/twokey/artifacts/"
 # An approval is ~1-2 KiB; 16 signatures of RSA-4096 SSHSIG stay far below this.
 MAX_ENVELOPE_BYTES = 64 * 1024
+# What one push may bring under refs/twokey/ (ADR 0041): the hook refuses a push over either
+# limit before it reads one envelope, so that one push (10,000 refs of 64 KiB: 640 MB) cannot
+# take the server's memory. An approval is ~1-2 KiB: 16 MiB is eight times 1,000 of them.
+# git config twokey.maxPushEvidence and twokey.maxPushEvidenceBytes change them per repository.
+MAX_PUSH_EVIDENCE_REFS = 1000
+MAX_PUSH_EVIDENCE_BYTES = 16 * 1024 * 1024
 # An envelope is 3 levels deep, a statement ~6; json's recursion must never be the limit.
 MAX_JSON_DEPTH = 32
 
@@ -168,17 +177,28 @@ def read_bounded(
     out = {o: BlobInfo("blob", known[o], b"") for o in wanted if o in known}
     unknown = [o for o in wanted if o not in known]
     if unknown:  # one git process less for a door that listed its refs (issue 10 item 9)
-        checked = cat_file("--batch-check", _lines(unknown))
-        lines = checked.decode(errors="replace").splitlines()
-        for oid, line in zip(unknown, lines, strict=False):
-            header = line.split()
-            if len(header) == 3 and header[0] == oid:
-                out[oid] = BlobInfo(header[1], int(header[2]), b"")
+        out.update(read_sizes(cat_file, unknown))
     small = [o for o, i in out.items() if i.kind == "blob" and not i.oversized]
     if small:
         data = cat_file("--batch", _lines(small))
         for oid, info in _parse_batch(data, small).items():
             out[oid] = info
+    return out
+
+
+def read_sizes(cat_file: Callable[[str, bytes], bytes], oids: Iterable[str]) -> dict[str, BlobInfo]:
+    """Each object's type and size, no bytes: the first pass of :func:`read_bounded`
+    (``git cat-file --batch-check``, the same input), for a caller that must know how much
+    there is before it reads any of it (the hook's evidence limits, ADR 0041)."""
+    wanted = _wanted(oids)
+    if not wanted:
+        return {}
+    out: dict[str, BlobInfo] = {}
+    checked = cat_file("--batch-check", _lines(wanted))
+    for oid, line in zip(wanted, checked.decode(errors="replace").splitlines(), strict=False):
+        header = line.split()
+        if len(header) == 3 and header[0] == oid:
+            out[oid] = BlobInfo(header[1], int(header[2]), b"")
     return out
 
 

@@ -31,7 +31,22 @@ from pathlib import Path
 
 from twokey.errors import InfrastructureError
 
-_ISOLATED_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "LC_ALL": "C"}
+# The gate judges the objects git stores, as they are (ADR 0041): git-replace(1) objects are
+# refs (``refs/replace/<id>``) anyone with push access creates, and grafts rewrite a commit's
+# parents; honoured, they would make the gate judge another commit, tree or blob (the policy
+# file too) than the one the ref moves to, or hide commits (and their authors) from a change.
+# So replacements are off, grafts are read from a file that cannot exist (never
+# ``info/grafts``, which an earlier step of a CI job can write), and the variables that point
+# git at other replacements or a shallow file (git(1), "ENVIRONMENT"; a pusher's over an sshd
+# with AcceptEnv, a CI job's) are dropped.
+_ISOLATED_ENV = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_GRAFT_FILE": f"{os.devnull}/no-grafts",  # missing: no grafts, and no deprecation hint
+    "GIT_NO_REPLACE_OBJECTS": "1",
+    "LC_ALL": "C",
+}
+_ISOLATED_DROPPED = ("GIT_REPLACE_REF_BASE", "GIT_SHALLOW_FILE")
 _USER_ENV = {"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
 _ISOLATED_TIMEOUT = 300.0
 
@@ -72,6 +87,8 @@ class GitRunner:
         self.config = config
         base = dict(os.environ if env is None else env)
         if config is GitConfig.ISOLATED:
+            for name in _ISOLATED_DROPPED:
+                base.pop(name, None)
             base.update(_ISOLATED_ENV)
             base["GIT_DIR"] = str(git_dir)
             self._prefix: tuple[str, ...] = ()

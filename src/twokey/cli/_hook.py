@@ -35,6 +35,10 @@ id git config twokey.repository gives, else the origin URL, else the directory n
 /srv/git/shop.git); install prints it. Clones compute theirs from their origin URL, so give the
 server the id its clones compute (--repository git.example.com/org/shop), or let each clone
 name the server's id once: git config twokey.repository ID.
+
+One push may update at most 1000 refs under refs/twokey/, holding at most 16 MiB of
+envelopes; the hook refuses a bigger one before reading it. To change that for this server:
+git config twokey.maxPushEvidence 5000 (and twokey.maxPushEvidenceBytes 64m).
 {exit_codes("installed")}"""
 
 _UNINSTALL = f"""\

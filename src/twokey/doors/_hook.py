@@ -32,6 +32,7 @@ from twokey.git import (
     GitReader,
     RefTip,
     RefUpdate,
+    RepositorySettings,
     parse_updates,
     repository_settings,
 )
@@ -98,6 +99,11 @@ def run_hook(
         updates, default_ref = through_symrefs(reader.git, updates, reader.head_ref())
     except TwokeyError as exc:
         return _all_denied(updates, exc, FindingCode.INTERNAL_ERROR)
+    pending = [RefTip(u.ref, u.new) for u in updates if u.is_evidence and u.is_creation]
+    envelopes = EnvelopeSource(reader, pending)
+    overload = _too_much_evidence(updates, envelopes, settings)  # before any envelope is read
+    if overload:
+        return _refused(updates, FindingCode.MALFORMED_INPUT, *overload)
     try:
         trusted = trusted_policy(reader, default_ref)  # step 2
     except TwokeyError as exc:
@@ -109,13 +115,12 @@ def run_hook(
         hint = "push again without --signed, or sign with your own key for this push"
         return _refused(updates, code, who.problem, hint, policy.digest)
     pusher = who.pusher
-    pending = [RefTip(u.ref, u.new) for u in updates if u.is_evidence and u.is_creation]
     gate = Gate(
         reader=reader,
         trusted=trusted,
         repository=settings.repository,
         now=now,
-        envelopes=EnvelopeSource(reader, pending),
+        envelopes=envelopes,
         pusher=pusher,
         break_glass=push_options(env).get(BREAK_GLASS_OPTION),
         default_ref=default_ref,
@@ -133,6 +138,37 @@ def run_hook(
     )
     judgements = with_decisions(judgements, decisions)
     return HookOutcome(judgements, exit_code(decisions), indices)
+
+
+def _too_much_evidence(
+    updates: Sequence[RefUpdate], envelopes: EnvelopeSource, settings: RepositorySettings
+) -> tuple[str, str] | None:
+    """``(why, what would satisfy it)`` when the push updates more refs under
+    ``refs/twokey/`` than ``twokey.maxPushEvidence`` allows, or its new evidence holds more
+    bytes of envelopes than ``twokey.maxPushEvidenceBytes`` (ADR 0041); else None.
+
+    Counted from git's input, then sized by ``git cat-file --batch-check``: nothing is read
+    into memory before both hold, so one push cannot take the server's memory (invariant 8).
+    """
+    count = sum(1 for u in updates if u.is_evidence)
+    if count > settings.max_push_evidence:
+        limit = settings.max_push_evidence
+        return (
+            f"evidence refused: the push updates {count} refs under refs/twokey/; one push may "
+            f"update at most {limit} (git config twokey.maxPushEvidence)",
+            f"push the evidence in several pushes of at most {limit} refs each, or ask the "
+            "server's admin to raise git config twokey.maxPushEvidence",
+        )
+    size = envelopes.pending_bytes() if envelopes.pending else 0
+    if size > settings.max_push_evidence_bytes:
+        limit = settings.max_push_evidence_bytes
+        return (
+            f"evidence refused: the push brings {size} bytes of evidence envelopes; one push "
+            f"may bring at most {limit} (git config twokey.maxPushEvidenceBytes)",
+            "push the evidence in several smaller pushes, or ask the server's admin to raise "
+            "git config twokey.maxPushEvidenceBytes",
+        )
+    return None
 
 
 def _entries(
@@ -168,7 +204,7 @@ def _pusher(
 
 
 def _refused(
-    updates: Sequence[RefUpdate], code: FindingCode, message: str, hint: str, digest: str
+    updates: Sequence[RefUpdate], code: FindingCode, message: str, hint: str, digest: str = ""
 ) -> HookOutcome:
     judgements = tuple(
         Judgement(u, door_deny(u.subject, code, message, hint, digest)) for u in updates

@@ -27,6 +27,7 @@ from twokey._evidence_refs import (
     BlobInfo,
     listing_args,
     read_bounded,
+    read_sizes,
 )
 from twokey._gitrunner import GitConfig, GitRunner
 from twokey.errors import InfrastructureError
@@ -124,6 +125,10 @@ class GitEvidenceStore:
         return read_bounded(
             lambda mode, stdin: self._git.run("cat-file", mode, stdin=stdin), oids, blob_sizes
         )
+
+    def sizes(self, oids: Iterable[str]) -> dict[str, BlobInfo]:
+        """Objects' types and sizes by id, without reading any (``read_sizes``)."""
+        return read_sizes(lambda mode, stdin: self._git.run("cat-file", mode, stdin=stdin), oids)
 
     def read_blobs(self, oids: Iterable[str]) -> dict[str, bytes]:
         """Blob contents by id (at most the envelope size limit); others are absent."""

@@ -71,6 +71,7 @@ class EnvelopeSource:
         self._tips: list[RefTip] | None = None
         self._trees: dict[str, list[str]] | None = None
         self._objects: dict[str, BlobInfo] = {}
+        self._sizes: dict[str, int] = {}  # blobs' sizes known before their bytes are read
         self._namespace: set[str] | None = None
 
     @staticmethod
@@ -84,6 +85,16 @@ class EnvelopeSource:
         start_read_bounded(
             lambda mode, stdin: git.start("cat-file", mode, stdin=stdin), sorted(set(shas))
         )
+
+    def pending_bytes(self) -> int:
+        """How many bytes of envelopes the push's new evidence refs would have the gate read:
+        the blobs they name within the envelope limit, as ``git cat-file --batch-check`` sizes
+        them (the first read ``start_pending`` began). Nothing is read yet; the sizes are kept,
+        so that the read of the same objects later needs only its second pass (ADR 0041)."""
+        found = self._store().sizes(sorted({t.sha for t in self.pending}))
+        blobs = {oid: info.size for oid, info in found.items() if info.kind == "blob"}
+        self._sizes.update(blobs)
+        return sum(size for size in blobs.values() if size <= MAX_ENVELOPE_BYTES)
 
     def tips(self) -> list[RefTip]:
         """Every evidence ref (existing and pending), read once."""
@@ -131,7 +142,7 @@ class EnvelopeSource:
         wanted = set(shas)
         order = sorted(wanted - self._objects.keys())
         if order:
-            self._objects.update(self._store().objects(order))
+            self._objects.update(self._store().objects(order, self._sizes))
         return {s: self._objects[s] for s in wanted if s in self._objects}
 
     def _store(self) -> GitEvidenceStore:

@@ -7,7 +7,9 @@ __all__ = ["RepositorySettings", "repository_settings", "start_settings"]
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from twokey._evidence_refs import MAX_PUSH_EVIDENCE_BYTES, MAX_PUSH_EVIDENCE_REFS
 from twokey._gitrunner import GitRunner
+from twokey.errors import ConfigError
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,11 +18,17 @@ class RepositorySettings:
 
     ``ledger_key``: the private key file that signs a checkpoint after each recorded batch
     (``twokey.ledgerKey``, ``$TWOKEY_LEDGER_SIGNING_KEY`` overrides; "" for none).
+    ``max_push_evidence`` and ``max_push_evidence_bytes``: how many refs under
+    ``refs/twokey/`` one push may update, and how many bytes of envelopes it may bring
+    (``twokey.maxPushEvidence``, ``twokey.maxPushEvidenceBytes``; ADR 0041). Only the
+    repository's git config sets them, never the environment.
     """
 
     repository: str
     ledger: str = ""
     ledger_key: str = ""
+    max_push_evidence: int = MAX_PUSH_EVIDENCE_REFS
+    max_push_evidence_bytes: int = MAX_PUSH_EVIDENCE_BYTES
 
 
 _SETTINGS_ARGS = ("config", "--get-regexp", r"^(twokey\.|remote\.origin\.url$)")
@@ -49,7 +57,31 @@ def repository_settings(git: GitRunner, env: Mapping[str, str]) -> RepositorySet
     repository = values.get("twokey.repository") or _from_origin(values) or directory_id(git)
     ledger = env.get("TWOKEY_LEDGER", "").strip() or values.get("twokey.ledger", "")
     key = env.get("TWOKEY_LEDGER_SIGNING_KEY", "").strip() or values.get("twokey.ledgerkey", "")
-    return RepositorySettings(repository, ledger, key)
+    refs = _limit(values, "twokey.maxPushEvidence", MAX_PUSH_EVIDENCE_REFS)
+    size = _limit(values, "twokey.maxPushEvidenceBytes", MAX_PUSH_EVIDENCE_BYTES)
+    return RepositorySettings(repository, ledger, key, refs, size)
+
+
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}  # git-config(1) --type=int suffixes
+
+
+def _limit(values: Mapping[str, str], key: str, default: int) -> int:
+    """A positive whole number from git config (``1000``, ``16m``), ``default`` when unset.
+
+    Raises:
+        ConfigError: set to anything else (a typo must not lift a limit, nor lock everyone out
+            without saying why).
+    """
+    text = values.get(key.lower())
+    if text is None:
+        return default
+    digits, unit = (text[:-1], text[-1:].lower()) if text[-1:].isalpha() else (text, "")
+    if digits.isdecimal() and digits.isascii() and unit in _UNITS and int(digits) > 0:
+        return int(digits) * _UNITS[unit]
+    raise ConfigError(
+        f"git config {key} is {text!r}, not a positive whole number",
+        hint=f"git config {key} {default}  (or unset it for that default)",
+    )
 
 
 def _from_origin(values: Mapping[str, str]) -> str:
