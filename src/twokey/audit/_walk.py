@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from twokey.audit._changes import (
+    REVIEW_TRAILERS,
     approver_row,
     build_change,
     claimed_approvals,
@@ -297,7 +298,11 @@ class Walk:
     def _learn_commits(self, commits: Iterable[Commit]) -> None:
         emails = []
         for c in commits:
-            seen = (c.author.name, c.author.email, c.committer.name, c.committer.email, c.trailers)
+            # Everything read below: names, emails, co-authors and review trailers (a Gerrit
+            # message's other trailers, Change-Id and Reviewed-on, make every message new).
+            review = tuple(t for t in c.trailers if t[0].lower() in REVIEW_TRAILERS)
+            a, m = c.author, c.committer
+            seen = (a.name, a.email, m.name, m.email, c.co_authors, review)
             if seen in self.learnt:
                 continue  # most commits: people (and trailers' people) already known
             if len(self.learnt) < CACHE_LIMIT:
