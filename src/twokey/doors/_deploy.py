@@ -181,6 +181,7 @@ class DeployDoor:
         policy = trusted.policy
         base = _base(reader, request, repository)  # step 4
         release = reader.commits(commit, base)
+        _require_whole(reader, release)
         if self.start_early:  # the evidence is listed while its verifier is imported
             _start_evidence_listing(reader, request.artifact, release)
         deploy = _request(policy, request, repository, commit)
@@ -308,6 +309,40 @@ def _base(reader: GitReader, request: DeployCheck, repository: str) -> list[str]
                 hint="fetch the full history (actions/checkout: fetch-depth: 0)",
             )
     return base
+
+
+def _require_whole(reader: GitReader, release: Sequence[Commit]) -> None:
+    """Refuse a release that reaches a commit without parents in a shallow clone.
+
+    A shallow clone's history stops at the commits its ``shallow`` file names, which git shows
+    without parents; an earlier step of the deploy job can write that file and cut the
+    deployer's own commits out of the release. A release that stays above the cut is whole
+    (CI's shallow clones deploy, given a ledger's last deploy); one that reaches a parentless
+    commit is whole only when that is the repository's real root, i.e. when the clone is not
+    shallow.
+
+    Raises:
+        InfrastructureError: the clone is shallow and the release reaches the cut.
+    """
+    if all(c.parents for c in release) or not _shallow(reader.git.git_dir):
+        return
+    raise InfrastructureError(
+        "this is a shallow clone and the release reaches where its history is cut: "
+        "the commits before the cut, and who wrote them, cannot be read",
+        hint="fetch the full history (actions/checkout: fetch-depth: 0; or git fetch --unshallow)",
+    )
+
+
+def _shallow(git_dir: Path) -> bool:
+    """git's own test (``is_repository_shallow``: a ``shallow`` file in the common directory
+    that opens; the gate's git reads no other, ``_gitrunner``), without starting git. A
+    ``commondir`` that cannot be read counts as shallow: refused, not guessed."""
+    try:
+        pointer = git_dir / "commondir"
+        common = git_dir / pointer.read_text().strip() if pointer.is_file() else git_dir
+        return (common / "shallow").exists()
+    except OSError:
+        return True
 
 
 def _holding(

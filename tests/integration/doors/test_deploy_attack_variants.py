@@ -15,6 +15,7 @@ import pytest
 from tests.integration.doors._deploys import ARTIFACT, SIGNED, World, findings
 from tests.integration.git._harness import REPOSITORY
 from tests.support.gitrepo import ALICE, DAVE, ERIN, Person
+from twokey.doors._deploy import _shallow
 from twokey.evidence import GitEvidenceStore, sign_deploy_approval
 
 
@@ -107,3 +108,43 @@ def test_a_deploy_approval_for_another_environment_or_commit_does_not_count(
     store.put(envelope, ARTIFACT)
     assert world.deploy("--deployer", "ci") == 1
     assert "INSUFFICIENT_DEPLOY_APPROVALS" in findings(capsys.readouterr().out)
+
+
+def test_a_shallow_file_does_not_cut_the_deployers_commit_out_of_the_release(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An earlier step of the job writes ``.git/shallow`` naming Y: git shows Y without
+    parents, and X (carol's) would vanish from the history the door walks. Refused."""
+    (world.job.path / ".git" / "shallow").write_text(f"{world.commits['Y']}\n")
+    world.attest("Z")
+    assert world.deploy("--deployer", "carol@example.com") == 3
+    captured = capsys.readouterr()
+    assert "ALLOW" not in captured.out
+    assert "this is a shallow clone and the release reaches where its history is cut" in (
+        captured.err
+    )
+    assert "fetch-depth: 0" in captured.err
+
+
+def test_a_shallow_clone_is_judged_once_unshallowed(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same job with its history whole again (git fetch --unshallow): carol is the
+    author she is."""
+    (world.job.path / ".git" / "shallow").write_text(f"{world.commits['Y']}\n")
+    world.attest("Z")
+    (world.job.path / ".git" / "shallow").unlink()
+    assert world.deploy("--deployer", "carol@example.com") == 1
+    assert "DEPLOYER_IS_AUTHOR" in findings(capsys.readouterr().out)
+
+
+def test_a_linked_worktrees_shallow_file_is_its_common_directorys(world: World) -> None:
+    """A job in a linked worktree (``git worktree add``): git reads the common directory's
+    ``shallow`` file, and so does the door."""
+    linked = world.root / "linked"
+    world.job.git("worktree", "add", "-q", "--detach", str(linked))
+    git_dir = Path(world.job.git("-C", str(linked), "rev-parse", "--absolute-git-dir"))
+    assert git_dir != world.job.path / ".git"
+    assert not _shallow(git_dir)
+    (world.job.path / ".git" / "shallow").write_text(f"{world.commits['Y']}\n")
+    assert _shallow(git_dir)
