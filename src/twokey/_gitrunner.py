@@ -47,6 +47,11 @@ _ISOLATED_ENV = {
     "LC_ALL": "C",
 }
 _ISOLATED_DROPPED = ("GIT_REPLACE_REF_BASE", "GIT_SHALLOW_FILE")
+# A commit-graph file (``objects/info/commit-graph``) is a cache git trusts for a commit's
+# parents without reading the commit: one forged by an earlier step of a CI or deploy job
+# makes git show another history (a commit's parent moved past the deployer's own commit,
+# which then leaves the release). The gate reads parents from the commits themselves.
+_ISOLATED_ARGS = ("-c", "core.commitGraph=false")
 _USER_ENV = {"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
 _ISOLATED_TIMEOUT = 300.0
 
@@ -78,10 +83,18 @@ class GitRunner:
         git_dir: the repository's git directory.
         config: whose configuration git reads.
         env: the environment git runs in (default: this process's).
+        commit_graph: an isolated git may read parents from the repository's commit-graph
+            (the audit, in the repository its auditor names; never a gate: see
+            ``_ISOLATED_ARGS``).
     """
 
     def __init__(
-        self, git_dir: Path, *, config: GitConfig, env: Mapping[str, str] | None = None
+        self,
+        git_dir: Path,
+        *,
+        config: GitConfig,
+        env: Mapping[str, str] | None = None,
+        commit_graph: bool = False,
     ) -> None:
         self.git_dir = git_dir
         self.config = config
@@ -91,7 +104,7 @@ class GitRunner:
                 base.pop(name, None)
             base.update(_ISOLATED_ENV)
             base["GIT_DIR"] = str(git_dir)
-            self._prefix: tuple[str, ...] = ()
+            self._prefix: tuple[str, ...] = () if commit_graph else _ISOLATED_ARGS
             self._timeout: float | None = _ISOLATED_TIMEOUT
         else:
             base.update(_USER_ENV)

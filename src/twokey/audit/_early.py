@@ -54,7 +54,9 @@ class StartReads:
     def __init__(self, git: Git, options: AuditOptions) -> None:
         self.versions: Future[list[Version] | None] | None = None
         self.idents: Future[set[tuple[str, str]]] | None = None
-        self.reader = GitReader(git.git_dir, git.env)  # the walk's: merge-trees cached in it
+        # The walk's reader (merge-trees cached in it). The audit reads the repository its
+        # auditor names, commit-graph included (a large merge-heavy history: docs/audit.md).
+        self.reader = GitReader(git.git_dir, git.env, commit_graph=True)
         ref = options.full_ref
         self._runs_pool = ThreadPoolExecutor(EARLY_WORKERS, thread_name_prefix="twokey-early")
         pool = ThreadPoolExecutor(3, thread_name_prefix="twokey-start")

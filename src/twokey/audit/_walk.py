@@ -94,7 +94,11 @@ class Walk:
         self.git = git
         # The reader the runs begun before the walk read with (their merge-trees are cached
         # in it), or a new one.
-        self.reader = reads.reader if reads is not None else GitReader(git.git_dir, git.env)
+        self.reader = (
+            reads.reader
+            if reads is not None
+            else GitReader(git.git_dir, git.env, commit_graph=True)  # as _early's
+        )
         self.options = options
         self.ref = options.full_ref
         self.repository = repository

@@ -85,10 +85,14 @@ class GitReader:
     Args:
         git_dir: the repository's git directory (a bare repository, or ``.git``).
         env: the environment for git (the hook's, so that quarantined objects are visible).
+        commit_graph: read parents from the repository's commit-graph (the audit only: a gate
+            reads them from the commits, as a forged commit-graph could hide some).
     """
 
-    def __init__(self, git_dir: Path, env: Mapping[str, str] | None = None) -> None:
-        self.git = GitRunner(git_dir, config=GitConfig.ISOLATED, env=env)
+    def __init__(
+        self, git_dir: Path, env: Mapping[str, str] | None = None, *, commit_graph: bool = False
+    ) -> None:
+        self.git = GitRunner(git_dir, config=GitConfig.ISOLATED, env=env, commit_graph=commit_graph)
         self._snapshot: list[RefTip] | None = None
         self._merges: dict[tuple[str, str], str] = {}  # (ours, theirs) -> clean merge tree
         self._auto: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}  # see auto_merge
