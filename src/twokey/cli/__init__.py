@@ -16,13 +16,12 @@ __all__ = ["HelpFormatter", "add_placeholder", "main"]
 import argparse
 import gc
 import os
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
 
 from twokey import __version__
-from twokey._deferred import import_deferring
+from twokey._deferred import import_pathlib, import_subprocess
 from twokey.errors import ExitCode, TwokeyError
 
 # Not ``typing.TYPE_CHECKING``: ``twokey --help`` imports no typing (start-up time).
@@ -195,8 +194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
     command, subcommand = _command_of(words)
     short = (command, "" if command == "check" else subcommand) in _SHORT_LIVED
-    if short:  # a door never checks a bracketed host name: no ipaddress (ADR 0036)
-        import_deferring("pathlib", ("ipaddress",))
+    if short:  # a door never makes a URI of a path, nor sends a signal (ADR 0036, 0040)
+        import_pathlib()
+        import_subprocess()
     collecting = gc.isenabled()
     # Start-up makes no cyclic garbage: every object made while importing lives as long as the
     # process, and each collection would only walk them again (ADR 0035).
@@ -249,6 +249,8 @@ def _reader_gone() -> int:
     never read as an allow. Standard output is pointed at /dev/null first, so that Python's
     final flush of what is still buffered does not fail a second time.
     """
+    import signal  # noqa: PLC0415 - only here: a door's start-up imports no signal (ADR 0040)
+
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from twokey._deferred import import_deferring
+from twokey._deferred import import_pathlib, import_subprocess
 
-# The hook never checks a bracketed host name: pathlib without ipaddress (ADR 0036).
-import_deferring("pathlib", ("ipaddress",))
+# The hook never makes a URI of a path, nor sends a signal to git: pathlib without urllib.parse,
+# subprocess without signal (ADR 0036, 0040).
+import_pathlib()
+import_subprocess()
 
 from twokey.doors._entry import process_main  # noqa: E402
 

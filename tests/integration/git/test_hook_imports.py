@@ -21,8 +21,10 @@ from tests.support.gitrepo import ALICE
 
 _IMPORTED = re.compile(r"remote: import time:\s+\d+ \|\s+\d+ \|\s*([\w.]+)")
 # inspect (with ast, dis, tokenize) and copy: records are made without them; ipaddress: paths
-# are (ADR 0036).
+# are (ADR 0036); urllib.parse, textwrap and signal: paths, help texts and git's processes are
+# made without them too (ADR 0040).
 _NEVER = {"rich", "jinja2", "psycopg", "inspect", "ast", "dis", "tokenize", "copy", "ipaddress"}
+_NEVER |= {"urllib.parse", "textwrap", "signal"}
 
 
 def _pushed_imports(server: Server, name: str) -> set[str]:
