@@ -184,24 +184,26 @@ def _command_of(argv: Sequence[str]) -> tuple[str, str]:
     return command, subcommand
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, collecting: bool | None = None) -> int:
     """Run the command line and return its exit code (see the module docstring).
 
     Without ``argv`` it runs this process's own command line (the ``twokey`` script, ``python
     -m twokey``): a door run once per process (``deploy check``, ``check``) then ends the
     process itself once its answer is written, without the interpreter's teardown (ADR 0035).
+    ``collecting``: whether the cyclic collector was on before the process's entry
+    (``twokey.__main__.run``) turned it off to import this module (ADR 0040); None: as it is.
     """
-    words = sys.argv[1:] if argv is None else argv
-    command, subcommand = _command_of(words)
-    short = (command, "" if command == "check" else subcommand) in _SHORT_LIVED
-    if short:  # a door never makes a URI of a path, nor sends a signal (ADR 0036, 0040)
-        import_pathlib()
-        import_subprocess()
-    collecting = gc.isenabled()
+    if collecting is None:
+        collecting = gc.isenabled()
     # Start-up makes no cyclic garbage: every object made while importing lives as long as the
     # process, and each collection would only walk them again (ADR 0035).
     gc.disable()
     try:
+        command, subcommand = _command_of(sys.argv[1:] if argv is None else argv)
+        short = (command, "" if command == "check" else subcommand) in _SHORT_LIVED
+        if short:  # a door never makes a URI of a path, nor sends a signal (ADR 0036, 0040)
+            import_pathlib()
+            import_subprocess()
         parser = build_parser(command, subcommand)
         try:
             args = parser.parse_args(argv)
