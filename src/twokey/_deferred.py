@@ -112,6 +112,7 @@ def import_pathlib() -> ModuleType:
 
 def import_subprocess() -> ModuleType:
     """``subprocess``, with ``signal`` (its enums of signals, handlers and masks) imported only
-    when a process is killed or a signal is named: a door that runs git to its end never does
-    (ADR 0040)."""
-    return import_deferring("subprocess", ("signal",))
+    when a process is killed or a signal is named, and ``locale`` only when a text-mode process
+    is given no encoding: a door that runs git to its end, reading bytes, does neither (ADR
+    0040)."""
+    return import_deferring("subprocess", ("signal", "locale"))

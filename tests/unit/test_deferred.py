@@ -166,8 +166,10 @@ _PROCESSES = textwrap.dedent(
     import sys
     {first}
     import subprocess
-    before = "signal" in sys.modules
+    before = sorted({{"signal", "locale"}} & set(sys.modules))
     answers = [subprocess.run(["git", "--version"], capture_output=True).returncode]
+    text = subprocess.run(["echo", "caf\u00e9"], capture_output=True, text=True).stdout
+    answers.append(repr(text))
     sleeper = subprocess.Popen(["sleep", "30"])
     sleeper.kill()
     answers.append(sleeper.wait())
@@ -184,7 +186,8 @@ _PROCESSES = textwrap.dedent(
 
 def test_subprocess_imported_without_signal_runs_and_kills_as_before() -> None:
     """``import_subprocess`` (ADR 0040): ``signal`` is imported when a process is killed or a
-    signal named, and every answer is the one plain ``subprocess`` gives."""
+    signal named, ``locale`` when a text-mode process has no encoding, and every answer is the
+    one plain ``subprocess`` gives."""
 
     def run(first: str) -> list[str]:
         source = _PROCESSES.format(first=first)
@@ -196,7 +199,7 @@ def test_subprocess_imported_without_signal_runs_and_kills_as_before() -> None:
 
     deferred = run("from twokey._deferred import import_subprocess\nimport_subprocess()")
     plain = run("")
-    assert deferred[0] == "False"
-    assert plain[0] == "True"
+    assert deferred[0] == "[]"
+    assert plain[0] == "['locale', 'signal']"
     assert deferred[1:] == plain[1:]
-    assert "died with <Signals.SIGKILL: 9>." in plain[3]
+    assert "died with <Signals.SIGKILL: 9>." in plain[4]

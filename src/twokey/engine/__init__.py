@@ -60,6 +60,7 @@ def preload() -> None:
     from twokey.engine import _evaluate, _render, _review, _shape, _strictness  # noqa: F401, PLC0415
 
     _evaluate.loaded_ref_rules()
+    _evaluate.loaded_deploy_rules()
 
 
 def __dir__() -> list[str]:

@@ -8,7 +8,6 @@ import operator
 from datetime import datetime
 from typing import assert_never
 
-from twokey.engine._deploy import evaluate_deploy, short_digest
 from twokey.engine._people import short
 from twokey.engine._tally import Tally
 from twokey.model import (
@@ -58,7 +57,20 @@ class _RefRules:
         self.authorship_findings = authorship_findings
 
 
+class _DeployRules:
+    """The deploy rules, imported on the first deploy: the hook never needs them (as above)."""
+
+    __slots__ = ("evaluate_deploy", "short_digest")
+
+    def __init__(self) -> None:
+        from twokey.engine._deploy import evaluate_deploy, short_digest  # noqa: PLC0415
+
+        self.evaluate_deploy = evaluate_deploy
+        self.short_digest = short_digest
+
+
 _ref_rules: _RefRules | None = None
+_deploy_rules: _DeployRules | None = None
 
 
 def loaded_ref_rules() -> _RefRules:
@@ -66,6 +78,13 @@ def loaded_ref_rules() -> _RefRules:
     if _ref_rules is None:
         _ref_rules = _RefRules()
     return _ref_rules
+
+
+def loaded_deploy_rules() -> _DeployRules:
+    global _deploy_rules  # noqa: PLW0603 - loaded once, then read by every deploy
+    if _deploy_rules is None:
+        _deploy_rules = _DeployRules()
+    return _deploy_rules
 
 
 def evaluate(policy: Policy, facts: RefUpdateFacts | DeployFacts, now: datetime) -> Decision:
@@ -89,9 +108,10 @@ def evaluate(policy: Policy, facts: RefUpdateFacts | DeployFacts, now: datetime)
         allowed_glass = rule.break_glass if rule is not None else frozenset()
         where = rule.rule if rule is not None else None
     elif isinstance(facts, DeployFacts):
-        tally, env = evaluate_deploy(policy, facts, now)
+        deploys = _deploy_rules or loaded_deploy_rules()
+        tally, env = deploys.evaluate_deploy(policy, facts, now)
         request = facts.request
-        subject = f"deploy {short_digest(request.artifact)} to {request.environment}"
+        subject = f"deploy {deploys.short_digest(request.artifact)} to {request.environment}"
         glass = request.break_glass
         allowed_glass = env.break_glass if env is not None else frozenset()
         where = env.rule if env is not None else None
@@ -230,7 +250,8 @@ def _subject_of(facts: object) -> str:
             return f"{facts.change.ref} {short(facts.change.old)}..{short(facts.change.new)}"
         if isinstance(facts, DeployFacts):
             request = facts.request
-            return f"deploy {short_digest(request.artifact)} to {request.environment}"
+            digest = loaded_deploy_rules().short_digest(request.artifact)
+            return f"deploy {digest} to {request.environment}"
     except Exception:  # best effort only: the decision is a deny anyway
         return "unreadable facts"
     return f"unreadable facts ({type(facts).__name__})"

@@ -44,6 +44,8 @@ def test_a_push_with_the_compiled_policy_cached_imports_no_yaml_parser(server: S
     assert "ruamel" not in first  # ... that twokey reads itself (ADR 0034)
     assert "jsonschema" not in first  # confirmed by the generated validator
     assert not first & _NEVER
+    # A push is no deploy; git's processes read bytes (ADR 0040).
+    assert not first & {"twokey.engine._deploy", "locale"}
     later = _pushed_imports(server, "later")
     assert not later & ({"ruamel", "jsonschema", "twokey.policy._loader"} | _NEVER)
 
