@@ -42,6 +42,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from twokey._lazy import lazy_pattern
+
 NAMESPACE = "refs/twokey/"
 EVIDENCE_PREFIX = "refs/twokey/evidence/"
 ARTIFACT_PREFIX = "refs/twokey/artifacts/"
@@ -57,8 +59,9 @@ MAX_PUSH_EVIDENCE_BYTES = 16 * 1024 * 1024
 MAX_JSON_DEPTH = 32
 
 _GIT_OID = r"[0-9a-f]{40}(?:[0-9a-f]{24})?"
-_EVIDENCE_REF = re.compile(rf"refs/twokey/evidence/({_GIT_OID})/([0-9a-f]{{64}})")
-_ARTIFACT_REF = re.compile(r"refs/twokey/artifacts/([0-9a-f]{64})/([0-9a-f]{64})")
+# Compiled when first used (a deploy check never names a ref by them: ADR 0040).
+_EVIDENCE_REF = lazy_pattern(rf"refs/twokey/evidence/({_GIT_OID})/([0-9a-f]{{64}})", globals())
+_ARTIFACT_REF = lazy_pattern(r"refs/twokey/artifacts/([0-9a-f]{64})/([0-9a-f]{64})", globals())
 
 
 # git-for-each-ref(1) format of a listing: each ref's blob id, type and size come with its name,

@@ -78,3 +78,128 @@ def test_nothing_is_deferred_once_the_module_is_imported() -> None:
 
     assert import_deferring("pathlib", ("ipaddress",)) is pathlib
     assert not isinstance(sys.modules.get("ipaddress"), Deferred)
+
+
+def test_pathlib_imported_without_urllib_parse_parses_urls_as_before() -> None:
+    """``import_pathlib`` (ADR 0040): the probe's own ``import urllib.parse`` then loads the real
+    module (with ``ipaddress``), which answers as always."""
+    deferred = _urls("from twokey._deferred import import_pathlib\nimport_pathlib()")
+    plain = _urls("")
+    assert deferred[:2] == ["True", "True"]
+    assert deferred[2:] == plain[2:]
+
+
+_URIS = textwrap.dedent(
+    """
+    import sys
+    {first}
+    import pathlib
+    before = sorted({{"urllib.parse", "ipaddress"}} & set(sys.modules))
+    answers = []
+    for path in ["/tmp/a b", "/t%20/x", "/caf\\u00e9/\\u00fc", "/x?#[]", "/"]:
+        answers.append(pathlib.PurePosixPath(path).as_uri())
+    try:
+        pathlib.PurePosixPath("relative").as_uri()
+    except ValueError as exc:
+        answers.append(f"ValueError: {{exc}}")
+    try:
+        pathlib._PosixFlavour().make_uri(pathlib.PurePosixPath("/a"))  # the forwarder's own use
+        pathlib.urlquote_from_bytes("not bytes")
+    except TypeError as exc:
+        answers.append(f"TypeError: {{exc}}")
+    real = type(sys.modules["urllib.parse"]) is type(sys)
+    print(before, real, *answers, sep="\\n")
+    """
+)
+
+
+def test_paths_made_into_uris_without_urllib_parse_are_the_same() -> None:
+    """``pathlib`` takes ``quote_from_bytes`` by name: the stand-in holds a forwarder, which
+    imports ``urllib.parse`` when a path is made into a URI and answers (or fails) the same."""
+
+    def run(first: str) -> list[str]:
+        source = _URIS.format(first=first)
+        done = subprocess.run(
+            [sys.executable, "-c", source], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.splitlines()
+
+    deferred = run("from twokey._deferred import import_pathlib\nimport_pathlib()")
+    plain = run("")
+    assert deferred[:2] == ["[]", "True"]  # not imported at first, the real module once used
+    assert plain[:2] == ["['ipaddress', 'urllib.parse']", "True"]
+    assert deferred[2:] == plain[2:]
+    assert any(line.startswith("TypeError") for line in plain)
+
+
+def test_a_forwarder_answers_and_fails_as_the_function() -> None:
+    import colorsys  # noqa: PLC0415
+
+    from twokey._deferred import forwarder  # noqa: PLC0415
+
+    forward = forwarder("colorsys", "rgb_to_hsv")
+    assert forward.__name__ == "rgb_to_hsv"
+    assert forward(0.2, 0.4, 0.4) == colorsys.rgb_to_hsv(0.2, 0.4, 0.4)
+    with pytest.raises(TypeError) as plain:
+        colorsys.rgb_to_hsv(1, 2)  # type: ignore[call-arg]
+    with pytest.raises(TypeError) as forwarded:
+        forward(1, 2)
+    assert str(forwarded.value) == str(plain.value)
+
+
+def test_a_module_stand_in_has_no_path_and_answers_the_rest() -> None:
+    """``from module import name`` asks the stand-in for ``__path__`` first: answered as by the
+    real module (no package), without importing it."""
+    from twokey._deferred import DeferredModule  # noqa: PLC0415
+
+    sys.modules.pop("colorsys", None)
+    stand_in = DeferredModule("colorsys")
+    with pytest.raises(AttributeError):
+        stand_in.__path__  # noqa: B018
+    assert "colorsys" not in sys.modules
+    assert stand_in.rgb_to_hsv(0.2, 0.4, 0.4) == sys.modules["colorsys"].rgb_to_hsv(0.2, 0.4, 0.4)
+
+
+_PROCESSES = textwrap.dedent(
+    """
+    import sys
+    {first}
+    import subprocess
+    before = sorted({{"signal", "locale"}} & set(sys.modules))
+    answers = [subprocess.run(["git", "--version"], capture_output=True).returncode]
+    text = subprocess.run(["echo", "caf\u00e9"], capture_output=True, text=True).stdout
+    answers.append(repr(text))
+    sleeper = subprocess.Popen(["sleep", "30"])
+    sleeper.kill()
+    answers.append(sleeper.wait())
+    answers.append(str(subprocess.CalledProcessError(-9, ["sleep"])))
+    answers.append(str(subprocess.CalledProcessError(-200, ["sleep"])))
+    try:
+        subprocess.run(["sleep", "5"], timeout=0.05)
+    except subprocess.TimeoutExpired as exc:  # killed on its time limit
+        answers.append(exc.cmd)
+    print(before, *answers, sep="\\n")
+    """
+)
+
+
+def test_subprocess_imported_without_signal_runs_and_kills_as_before() -> None:
+    """``import_subprocess`` (ADR 0040): ``signal`` is imported when a process is killed or a
+    signal named, ``locale`` when a text-mode process has no encoding, and every answer is the
+    one plain ``subprocess`` gives."""
+
+    def run(first: str) -> list[str]:
+        source = _PROCESSES.format(first=first)
+        done = subprocess.run(
+            [sys.executable, "-c", source], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.splitlines()
+
+    deferred = run("from twokey._deferred import import_subprocess\nimport_subprocess()")
+    plain = run("")
+    assert deferred[0] == "[]"
+    assert plain[0] == "['locale', 'signal']"
+    assert deferred[1:] == plain[1:]
+    assert "died with <Signals.SIGKILL: 9>." in plain[4]

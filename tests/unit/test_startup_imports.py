@@ -160,3 +160,38 @@ def test_help_still_follows_the_terminal_width() -> None:
     usage = narrow.split("\n\n")[0].splitlines()  # the usage block: wrapped by argparse
     assert max(map(len, usage)) <= 50
     assert len(narrow.splitlines()) > len(wide.splitlines())
+
+
+def test_a_deploy_s_engine_loads_no_ref_update_rules() -> None:
+    """``twokey.engine`` loads its names on first use; the ref-update rules load on the first
+    ref update (ADR 0040): a deploy check imports neither them nor review, shape, strictness."""
+    modules = _modules_after("from twokey.engine import evaluate_safely, explain")
+    engine = {m for m in modules if m.startswith("twokey.engine.")}
+    assert "twokey.engine._evaluate" in engine
+    assert not engine & {
+        "twokey.engine._refs",
+        "twokey.engine._authorship",
+        "twokey.engine._review",
+        "twokey.engine._shape",
+        "twokey.engine._strictness",
+    }
+    preloaded = _modules_after("import twokey.engine\ntwokey.engine.preload()")
+    assert {"twokey.engine._refs", "twokey.engine._authorship"} <= set(preloaded)
+
+
+def test_the_engine_s_named_tuples_hold_evaluated_annotations() -> None:
+    """A string annotation on a ``typing.NamedTuple`` field becomes a ForwardRef, which
+    compiles it, and a process's first ``compile()`` builds every AST type (~9 M instructions of
+    a deploy check, ADR 0040): these modules evaluate their annotations."""
+    from twokey.engine._people import Why  # noqa: PLC0415
+    from twokey.engine._tally import Candidate  # noqa: PLC0415
+    from twokey.model import Alias, TrustLevel  # noqa: PLC0415
+    from twokey.policy import Exclusion  # noqa: PLC0415
+
+    assert Why.__annotations__ == {"kind": Exclusion, "commit": str, "role": str}
+    assert Candidate.__annotations__ == {
+        "signer": Alias,
+        "trust": TrustLevel,
+        "evidence": str,
+        "person": str | None,
+    }

@@ -16,13 +16,12 @@ __all__ = ["HelpFormatter", "add_placeholder", "main"]
 import argparse
 import gc
 import os
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
 
 from twokey import __version__
-from twokey._deferred import import_deferring
+from twokey._deferred import import_pathlib, import_subprocess
 from twokey.errors import ExitCode, TwokeyError
 
 # Not ``typing.TYPE_CHECKING``: ``twokey --help`` imports no typing (start-up time).
@@ -185,23 +184,26 @@ def _command_of(argv: Sequence[str]) -> tuple[str, str]:
     return command, subcommand
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, collecting: bool | None = None) -> int:
     """Run the command line and return its exit code (see the module docstring).
 
     Without ``argv`` it runs this process's own command line (the ``twokey`` script, ``python
     -m twokey``): a door run once per process (``deploy check``, ``check``) then ends the
     process itself once its answer is written, without the interpreter's teardown (ADR 0035).
+    ``collecting``: whether the cyclic collector was on before the process's entry
+    (``twokey.__main__.run``) turned it off to import this module (ADR 0040); None: as it is.
     """
-    words = sys.argv[1:] if argv is None else argv
-    command, subcommand = _command_of(words)
-    short = (command, "" if command == "check" else subcommand) in _SHORT_LIVED
-    if short:  # a door never checks a bracketed host name: no ipaddress (ADR 0036)
-        import_deferring("pathlib", ("ipaddress",))
-    collecting = gc.isenabled()
+    if collecting is None:
+        collecting = gc.isenabled()
     # Start-up makes no cyclic garbage: every object made while importing lives as long as the
     # process, and each collection would only walk them again (ADR 0035).
     gc.disable()
     try:
+        command, subcommand = _command_of(sys.argv[1:] if argv is None else argv)
+        short = (command, "" if command == "check" else subcommand) in _SHORT_LIVED
+        if short:  # a door never makes a URI of a path, nor sends a signal (ADR 0036, 0040)
+            import_pathlib()
+            import_subprocess()
         parser = build_parser(command, subcommand)
         try:
             args = parser.parse_args(argv)
@@ -249,6 +251,8 @@ def _reader_gone() -> int:
     never read as an allow. Standard output is pointed at /dev/null first, so that Python's
     final flush of what is still buffered does not fail a second time.
     """
+    import signal  # noqa: PLC0415 - only here: a door's start-up imports no signal (ADR 0040)
+
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

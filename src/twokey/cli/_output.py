@@ -18,7 +18,6 @@ import argparse
 import enum
 import json
 import sys
-import textwrap
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
@@ -37,18 +36,44 @@ class OutputFormat(enum.StrEnum):
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
+class CommandParser(argparse.ArgumentParser):
+    """A command's parser whose description ``add_command`` fills to 79 columns when it is
+    read (by ``--help``), not when the parser is built: ``textwrap`` is ~0.7 ms of a door's
+    start-up (ADR 0040). Read, the description is what ``textwrap.fill`` makes of it, as
+    before; one set any other way is kept as given, as by ``argparse.ArgumentParser``."""
+
+    _unfilled = ""
+
+    @property
+    def description(self) -> str | None:
+        if self._unfilled:
+            import textwrap  # noqa: PLC0415 - only --help reads a description
+
+            return textwrap.fill(self._unfilled, 79)
+        return self._description
+
+    @description.setter
+    def description(self, text: str | None) -> None:
+        self._unfilled = ""
+        self._description = text
+
+
 def add_command(
     subparsers: Subparsers, name: str, text: str, epilog: str, description: str | None = None
 ) -> argparse.ArgumentParser:
     """A command or subcommand: ``text`` its one-line help, ``epilog`` its examples (kept as
     written), ``description`` the paragraph its own ``--help`` starts with."""
-    return subparsers.add_parser(
-        name,
-        help=text,
-        description=textwrap.fill(description, 79) if description else None,
-        epilog=epilog,
-        formatter_class=HelpFormatter,
-    )
+    made = subparsers._parser_class
+    subparsers._parser_class = CommandParser
+    try:
+        parser = subparsers.add_parser(
+            name, help=text, description=None, epilog=epilog, formatter_class=HelpFormatter
+        )
+    finally:
+        subparsers._parser_class = made
+    assert isinstance(parser, CommandParser)
+    parser._unfilled = description or ""
+    return parser
 
 
 def exit_codes(ok: str = "done", deny: str | None = None, bad: str = "") -> str:

@@ -98,15 +98,20 @@ def _new_evidence(updates: str) -> list[str]:
 _USAGE = "usage: python -m twokey.git hook-run [--socket PATH]  (git runs this as pre-receive)"
 
 
-def process_main(args: list[str]) -> int:
+def process_main(args: list[str], *, collecting: bool | None = None) -> int:
     """The installed hook's process: ``hook-run [--socket PATH]`` or ``post-receive-run``.
 
     It skips the full command line (which imports every command group) so that the hook starts
     fast; with ``--socket PATH`` (written into the hook by ``hook install --server-socket``,
     never taken from the environment) it first hands the push to a warm ``twokey hook serve``
     process and only judges in-process when none answers. ``twokey hook run`` does the same.
+
+    ``collecting``: whether the cyclic collector was on before the process's entry module turned
+    it off for its imports (``python -m twokey.doors``, ADR 0040); None: as it is now.
     """
     if args == ["post-receive-run"]:  # what landed (docs/hook.md, ADR 0015)
+        if collecting:
+            gc.enable()
         from twokey.doors._landed import post_receive_main  # noqa: PLC0415
 
         return post_receive_main()

@@ -57,7 +57,9 @@ def _preload() -> None:
     import twokey.engine  # noqa: PLC0415
     import twokey.evidence  # noqa: PLC0415
     import twokey.ledger  # noqa: PLC0415
-    import twokey.policy  # noqa: PLC0415, F401
+    import twokey.policy  # noqa: PLC0415
+
+    twokey.engine.preload()  # its names load on first use (ADR 0040)
 
 
 def _listen(path: Path) -> socket.socket:

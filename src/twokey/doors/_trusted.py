@@ -24,12 +24,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from twokey._lazy import lazy_pattern
 from twokey.doors._policy_source import NoPolicyError, TrustedPolicy, load_blob
 from twokey.errors import UsageError
 from twokey.git import GitReader, ls_remote_args, start_ls_remote
 from twokey.policy import DEFAULT_POLICY_PATH
 
-_GLOB = re.compile(r"[*?\[]")
+_GLOB = lazy_pattern(r"[*?\[]", globals())  # compiled when first used (ADR 0040)
 # git-cat-file(1), BATCH OUTPUT: "<oid> SP <type> SP <size> LF <contents> LF" for an object,
 # "<name> SP missing LF" (or "ambiguous") for none; the name is the caller's, so it is never
 # parsed as a header: only a line of exactly this shape is one.

@@ -30,11 +30,13 @@ from twokey._evidence_refs import (
     read_sizes,
 )
 from twokey._gitrunner import GitConfig, GitRunner
+from twokey._lazy import lazy_pattern
 from twokey.errors import InfrastructureError
 from twokey.evidence._verify import StoredEnvelope
 
 _OID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
-_SUBJECT = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$|^sha256:[0-9a-f]{64}$")
+# Compiled when first used: a deploy check names no subject by it (ADR 0040).
+_SUBJECT = lazy_pattern(r"^[0-9a-f]{40}([0-9a-f]{24})?$|^sha256:[0-9a-f]{64}$", globals())
 
 
 def _git(git_dir: Path, *args: str, stdin: bytes | None = None) -> bytes:

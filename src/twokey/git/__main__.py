@@ -6,14 +6,24 @@ install`` still writes this line) call this module, which hands over at once.
 
 from __future__ import annotations
 
+import gc
 import sys
 
-from twokey._deferred import import_deferring
+# Importing the hook makes no cyclic garbage (every object lives as long as the process): the
+# collector stays off while it runs, and process_main decides what follows (ADR 0035, 0040).
+_COLLECTING = gc.isenabled()
+gc.disable()
 
-# The hook never checks a bracketed host name: pathlib without ipaddress (ADR 0036).
-import_deferring("pathlib", ("ipaddress",))
+from twokey._deferred import import_pathlib, import_subprocess  # noqa: E402
+
+# The hook never makes a URI of a path, nor sends a signal to git: pathlib without urllib.parse,
+# subprocess without signal (ADR 0036, 0040).
+import_pathlib()
+import_subprocess()
 
 from twokey.doors import process_main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(process_main(sys.argv[1:]))
+    sys.exit(process_main(sys.argv[1:], collecting=_COLLECTING))
+elif _COLLECTING:  # imported, not run: the collector as it was
+    gc.enable()

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 __all__ = ["GitReader", "RefTip"]
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from twokey._evidence_refs import NAMESPACE
 from twokey._gitrunner import GitConfig, GitRunner
+from twokey._lazy import lazy_pattern
 from twokey.errors import InfrastructureError
 from twokey.git._commits import LOG_ARGS, parse_log
 from twokey.git._order import reachable_within
@@ -30,7 +30,7 @@ from twokey.model import ZERO_SHA, Alias, Change, Commit, Landing
 SNAPSHOT_PREFIXES = ("refs/heads/", "refs/tags/", NAMESPACE)
 _SNAPSHOT_ARGS = ("for-each-ref", "--format=%(objectname) %(refname)", *SNAPSHOT_PREFIXES)
 _MERGES_KEPT = 4096  # merge-tree results remembered (an audit reads many merges)
-_OID = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+_OID = lazy_pattern(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?", globals())  # when first used (ADR 0040)
 
 
 def _pairs(out: str) -> list[tuple[str, str, str]]:

@@ -17,10 +17,12 @@ __all__ = [
 
 import re
 
+from twokey._lazy import lazy_pattern
 from twokey.model import Ident
 
-_TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)\s*:\s?(.*)$")
-_NAME_EMAIL = re.compile(r"^\s*(.*?)\s*<([^<>\s]+)>\s*$")
+# Compiled when first used: a deploy check reads no trailers (ADR 0040).
+_TRAILER = lazy_pattern(r"^([A-Za-z0-9][A-Za-z0-9-]*)\s*:\s?(.*)$", globals())
+_NAME_EMAIL = lazy_pattern(r"^\s*(.*?)\s*<([^<>\s]+)>\s*$", globals())
 
 
 _SEPARATOR = re.compile(r"\n\s*\n")

@@ -8,6 +8,7 @@ import re
 from datetime import time
 from typing import Any
 
+from twokey._lazy import lazy_pattern
 from twokey.model import RuleRef
 from twokey.policy._model import EnvironmentRule, FreezeWindow
 from twokey.policy._problems import item_position
@@ -36,9 +37,10 @@ _ENV_KEYS = (
 )
 _ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # used with fullmatch
 _DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
-_FREEZE = re.compile(
+_FREEZE = lazy_pattern(  # compiled when first used: most policies freeze nothing (ADR 0040)
     r"^(?P<d1>[A-Za-z]{3})\s+(?P<h1>\d{2}):(?P<m1>\d{2})\s*-\s*"
-    r"(?P<d2>[A-Za-z]{3})\s+(?P<h2>\d{2}):(?P<m2>\d{2})\s+(?P<tz>\S+)$"
+    r"(?P<d2>[A-Za-z]{3})\s+(?P<h2>\d{2}):(?P<m2>\d{2})\s+(?P<tz>\S+)$",
+    globals(),
 )
 _FREEZE_HINT = "format: 'Ddd HH:MM - Ddd HH:MM Zone', e.g. 'Fri 16:00 - Mon 08:00 Europe/Berlin'"
 

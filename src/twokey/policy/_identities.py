@@ -27,15 +27,16 @@ from __future__ import annotations
 
 __all__ = ["Lookalikes", "derived_aliases", "skeleton"]
 
-import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import cache, lru_cache
 
+from twokey._lazy import lazy_pattern
 from twokey.model import Alias, AliasKind
 
-_GITHUB_NOREPLY = re.compile(r"(?:[0-9]+\+)?(.+)")
-_GITLAB_NOREPLY = re.compile(r"(?:[0-9]+-)?(.+)")
+# Compiled when first used: most releases have no forge no-reply address (ADR 0040).
+_GITHUB_NOREPLY = lazy_pattern(r"(?:[0-9]+\+)?(.+)", globals())
+_GITLAB_NOREPLY = lazy_pattern(r"(?:[0-9]+-)?(.+)", globals())
 _NOREPLY = {
     "users.noreply.github.com": (AliasKind.GITHUB, _GITHUB_NOREPLY),
     "users.noreply.gitlab.com": (AliasKind.GITLAB, _GITLAB_NOREPLY),

@@ -58,6 +58,20 @@ def test_an_allowed_deploy_check_imports_only_what_it_uses(world: World) -> None
     # Records are made without inspect (every door record has a docstring) and copy, paths
     # without ipaddress (ADR 0036).
     assert not tops & {"inspect", "ast", "dis", "tokenize", "copy", "ipaddress"}
+    # Paths without urllib.parse, help texts filled only for --help (textwrap), git run without
+    # signal's enums; the engine's ref-update, review, shape and strictness modules are not a
+    # deploy's (ADR 0040).
+    assert not modules & {"urllib.parse", "textwrap", "signal"}
+    engine = {m for m in modules if m.startswith("twokey.engine.")}
+    assert engine == {
+        "twokey.engine._cache",
+        "twokey.engine._checks",
+        "twokey.engine._deploy",
+        "twokey.engine._evaluate",
+        "twokey.engine._people",
+        "twokey.engine._render",
+        "twokey.engine._tally",
+    }
 
 
 def test_with_a_ledger_the_decision_is_recorded(world: World) -> None:

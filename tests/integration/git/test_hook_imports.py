@@ -21,8 +21,10 @@ from tests.support.gitrepo import ALICE
 
 _IMPORTED = re.compile(r"remote: import time:\s+\d+ \|\s+\d+ \|\s*([\w.]+)")
 # inspect (with ast, dis, tokenize) and copy: records are made without them; ipaddress: paths
-# are (ADR 0036).
+# are (ADR 0036); urllib.parse, textwrap and signal: paths, help texts and git's processes are
+# made without them too (ADR 0040).
 _NEVER = {"rich", "jinja2", "psycopg", "inspect", "ast", "dis", "tokenize", "copy", "ipaddress"}
+_NEVER |= {"urllib.parse", "textwrap", "signal"}
 
 
 def _pushed_imports(server: Server, name: str) -> set[str]:
@@ -42,6 +44,8 @@ def test_a_push_with_the_compiled_policy_cached_imports_no_yaml_parser(server: S
     assert "ruamel" not in first  # ... that twokey reads itself (ADR 0034)
     assert "jsonschema" not in first  # confirmed by the generated validator
     assert not first & _NEVER
+    # A push is no deploy; git's processes read bytes (ADR 0040).
+    assert not first & {"twokey.engine._deploy", "locale"}
     later = _pushed_imports(server, "later")
     assert not later & ({"ruamel", "jsonschema", "twokey.policy._loader"} | _NEVER)
 

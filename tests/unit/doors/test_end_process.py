@@ -63,3 +63,56 @@ def test_main_in_process_leaves_the_collector_as_it_found_it() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+_ENTRY_PROBE = """\
+import gc, sys
+{entry}
+import twokey.cli
+seen = []
+def probe(handler, args, _run=twokey.cli._run):
+    seen.append(gc.isenabled())
+    return _run(handler, args)
+twokey.cli._run = probe
+sys.argv = ["twokey", *{argv!r}]
+code = run()
+print(seen, gc.isenabled(), code)
+"""
+
+
+@pytest.mark.parametrize(
+    ("entry", "argv", "seen"),
+    [
+        ("from twokey.__main__ import run", ["policy", "schema"], "[True] True 0"),
+        (
+            "import gc\ngc.disable()\nfrom twokey.__main__ import run",
+            ["policy", "schema"],
+            "[False] False 0",
+        ),
+        ("from twokey.__main__ import run", ["check", "--help"], "[] True 0"),
+    ],
+    ids=["collecting", "off-before", "help"],
+)
+def test_the_process_entry_imports_the_command_line_without_the_collector(
+    entry: str, argv: list[str], seen: str
+) -> None:
+    """``twokey`` (``twokey.__main__.run``) imports the command line with the collector off
+    (ADR 0040) and tells ``main`` whether it was on: a command that is no door then runs with
+    it on, as before; one started with it off keeps it off."""
+    probe = _ENTRY_PROBE.format(entry=entry, argv=argv)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == seen
+
+
+def test_the_hook_entry_imports_without_the_collector_and_restores_it_when_imported() -> None:
+    """``python -m twokey.doors`` imports the hook with the collector off (ADR 0040); a program
+    that imports the module (not runs it) gets the collector back as it was."""
+    probe = "import gc\nimport twokey.doors.__main__\nprint(gc.isenabled())"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True"
+    off = "import gc\ngc.disable()\nimport twokey.git.__main__\nprint(gc.isenabled())"
+    done = subprocess.run([sys.executable, "-c", off], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
