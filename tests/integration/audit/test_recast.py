@@ -3,9 +3,10 @@
 A seeded random history with many people, made with ``git fast-import``: people whose ids and
 emails are also words of a row (``deny``, ``trailer``, ``refs``, ``1``, ``a``, ``everyone``
 ...), ids that hold each other (``bob``, ``bob-2``), upper-case and ``+tag`` emails (never
-recast), self-reviews, maintainers committing others' work, co-authors. Each report is
-rendered with the fast lane and without it (every change judged by the engine); they must be
-equal to the byte, and many shapes must have been filled in from their cast's.
+recast), the same emails under other names, self-reviews, maintainers committing others' work,
+co-authors. Each report is rendered with the fast lane and without it (every change judged by
+the engine); they must be equal to the byte, and many shapes must have been filled in from
+their cast's.
 """
 
 from __future__ import annotations
@@ -48,9 +49,14 @@ def _message(rng: random.Random, n: int, author: tuple[str, str]) -> bytes:
     return (body + "\n").encode()
 
 
+def _renamed(rng: random.Random, person: tuple[str, str]) -> tuple[str, str]:
+    """Now and then the same email under another name (a shape the engine reads the same)."""
+    return (f"{person[0]} Jr", person[1]) if rng.random() < 0.2 else person
+
+
 def _commit(rng: random.Random, n: int, parent: int) -> bytes:
-    author = rng.choice(PEOPLE)
-    committer = author if rng.random() < 0.5 else rng.choice(MAINTAINERS)
+    author = _renamed(rng, rng.choice(PEOPLE))
+    committer = author if rng.random() < 0.5 else _renamed(rng, rng.choice(MAINTAINERS))
     stamp = 1_700_000_000 + n * 3_600
     message = _message(rng, n, author)
     out = [
