@@ -8,15 +8,13 @@ another environment or commit must not count.
 
 from __future__ import annotations
 
-import hashlib
-import struct
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.integration.doors._deploys import ARTIFACT, SIGNED, World, findings
 from tests.integration.git._harness import REPOSITORY
+from tests.support.commitgraph import forge_commit_graph
 from tests.support.gitrepo import ALICE, DAVE, ERIN, Person
 from twokey.doors._deploy import _shallow
 from twokey.evidence import GitEvidenceStore, sign_deploy_approval
@@ -153,30 +151,13 @@ def test_a_linked_worktrees_shallow_file_is_its_common_directorys(world: World) 
     assert _shallow(git_dir)
 
 
-def _forge_commit_graph(repo: Path, commit: str, parent: str) -> None:
-    """Write the clone's commit-graph, then move ``commit``'s first parent to ``parent`` in it
-    (its CDAT record) and seal the file's checksum again, as an earlier job step could."""
-    subprocess.run(["git", "-C", str(repo), "commit-graph", "write", "--reachable"], check=True)
-    path = repo / ".git" / "objects" / "info" / "commit-graph"
-    data = bytearray(path.read_bytes())
-    chunks = {}
-    for n in range(data[6] + 1):  # the table of contents: id, offset; a terminating entry
-        at = 8 + n * 12
-        chunks[bytes(data[at : at + 4])] = struct.unpack(">Q", data[at + 4 : at + 12])[0]
-    oids, cdat = chunks[b"OIDL"], chunks[b"CDAT"]
-    ids = [data[at : at + 20].hex() for at in range(oids, cdat, 20)]
-    struct.pack_into(">I", data, cdat + ids.index(commit) * 36 + 20, ids.index(parent))
-    data[-20:] = hashlib.sha1(bytes(data[:-20])).digest()  # the file checksum git verifies
-    path.write_bytes(bytes(data))
-
-
 def test_a_forged_commit_graph_does_not_cut_the_deployers_commit_out_of_the_release(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Y's parent moved from X to P in a commit-graph an earlier job step wrote: plain git
     then shows no X; the gate reads parents from the commits themselves."""
     job, commits = world.job, world.commits
-    _forge_commit_graph(job.path, commits["Y"], commits["P"])
+    forge_commit_graph(job.path, commits["Y"], commits["P"])
     shown = job.git("log", "--format=%H", commits["Z"]).split()
     assert commits["X"] not in shown  # the forgery works on git as a job would run it
     world.attest("Z")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.git._harness import REPOSITORY, Server, policy_text, push
+from tests.support.commitgraph import forge_commit_graph
 from tests.support.gitrepo import ALICE, BOB, GitRepo, git_env
 
 EVIDENCE = "refs/twokey/*:refs/twokey/*"
@@ -119,6 +120,30 @@ def test_twokey_check_judges_a_clones_objects_not_their_replacements(server: Ser
     fake = _look_alike(alice, head, {"lib.py": "", "app.py": "alice's\n"})
     alice.git("replace", head, fake)
     (alice.path / ".git" / "info" / "grafts").write_text(graft)
+    alice.git("config", "twokey.repository", REPOSITORY)
+    args = ["check", "--base", base, "--head", head, "--ref", "refs/heads/main"]
+    done = subprocess.run(
+        [sys.executable, "-m", "twokey", *args],
+        cwd=alice.path,
+        capture_output=True,
+        text=True,
+        env=git_env(),
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "SELF_APPROVAL: approval by bob" in done.stdout
+
+
+def test_twokey_check_reads_parents_from_commits_not_a_forged_commit_graph(
+    server: Server,
+) -> None:
+    """An earlier step of the CI job writes a commit-graph in which alice's commit has the
+    base for its parent: plain git then shows no commit of bob's, and ``twokey check`` still
+    finds bob among the authors (parents read from the commits, ``_gitrunner``)."""
+    alice, base, head, _ = _bob_wrote_half(server)
+    forge_commit_graph(alice.path, head, base)
+    shown = alice.git("log", "-2", "--format=%H", head).split()
+    assert shown == [head, base]  # plain git reads the forged parent
     alice.git("config", "twokey.repository", REPOSITORY)
     args = ["check", "--base", base, "--head", head, "--ref", "refs/heads/main"]
     done = subprocess.run(
