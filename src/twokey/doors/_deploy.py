@@ -324,25 +324,13 @@ def _require_whole(reader: GitReader, release: Sequence[Commit]) -> None:
     Raises:
         InfrastructureError: the clone is shallow and the release reaches the cut.
     """
-    if all(c.parents for c in release) or not _shallow(reader.git.git_dir):
+    if all(c.parents for c in release) or not reader.is_shallow():
         return
     raise InfrastructureError(
         "this is a shallow clone and the release reaches where its history is cut: "
         "the commits before the cut, and who wrote them, cannot be read",
         hint="fetch the full history (actions/checkout: fetch-depth: 0; or git fetch --unshallow)",
     )
-
-
-def _shallow(git_dir: Path) -> bool:
-    """git's own test (``is_repository_shallow``: a ``shallow`` file in the common directory
-    that opens; the gate's git reads no other, ``_gitrunner``), without starting git. A
-    ``commondir`` that cannot be read counts as shallow: refused, not guessed."""
-    try:
-        pointer = git_dir / "commondir"
-        common = git_dir / pointer.read_text().strip() if pointer.is_file() else git_dir
-        return (common / "shallow").exists()
-    except OSError:
-        return True
 
 
 def _holding(

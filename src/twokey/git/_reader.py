@@ -145,8 +145,19 @@ class GitReader:
         return fields[0], rest[: int(fields[2])]
 
     def is_shallow(self) -> bool:
-        """True for a shallow clone, whose history is cut and cannot be judged."""
-        return self.git.text("rev-parse", "--is-shallow-repository") == "true"
+        """True for a shallow clone, whose history is cut and cannot be judged.
+
+        git's own test (``is_repository_shallow``: a ``shallow`` file in the common directory
+        that opens; the gate's git reads no other, ``_gitrunner``), without starting git. A
+        ``commondir`` that cannot be read counts as shallow: refused, not guessed.
+        """
+        git_dir = self.git.git_dir
+        try:
+            pointer = git_dir / "commondir"
+            common = git_dir / pointer.read_text().strip() if pointer.is_file() else git_dir
+            return (common / "shallow").exists()
+        except OSError:
+            return True
 
     def change(
         self,

@@ -16,8 +16,8 @@ from tests.integration.doors._deploys import ARTIFACT, SIGNED, World, findings
 from tests.integration.git._harness import REPOSITORY
 from tests.support.commitgraph import forge_commit_graph
 from tests.support.gitrepo import ALICE, DAVE, ERIN, Person
-from twokey.doors._deploy import _shallow
 from twokey.evidence import GitEvidenceStore, sign_deploy_approval
+from twokey.git import GitReader
 
 
 def _release_with(world: World, author: Person, co_authors: tuple[Person, ...] = ()) -> str:
@@ -146,9 +146,9 @@ def test_a_linked_worktrees_shallow_file_is_its_common_directorys(world: World) 
     world.job.git("worktree", "add", "-q", "--detach", str(linked))
     git_dir = Path(world.job.git("-C", str(linked), "rev-parse", "--absolute-git-dir"))
     assert git_dir != world.job.path / ".git"
-    assert not _shallow(git_dir)
+    assert not GitReader(git_dir).is_shallow()
     (world.job.path / ".git" / "shallow").write_text(f"{world.commits['Y']}\n")
-    assert _shallow(git_dir)
+    assert GitReader(git_dir).is_shallow()
 
 
 def test_a_forged_commit_graph_does_not_cut_the_deployers_commit_out_of_the_release(
