@@ -113,20 +113,24 @@ _URIS = textwrap.dedent(
 )
 
 
+def _lines(template: str, first: str) -> list[str]:
+    """What a fresh interpreter prints running ``template`` with ``first`` as its first lines."""
+    done = subprocess.run(
+        [sys.executable, "-c", template.format(first=first)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
 def test_paths_made_into_uris_without_urllib_parse_are_the_same() -> None:
     """``pathlib`` takes ``quote_from_bytes`` by name: the stand-in holds a forwarder, which
     imports ``urllib.parse`` when a path is made into a URI and answers (or fails) the same."""
 
-    def run(first: str) -> list[str]:
-        source = _URIS.format(first=first)
-        done = subprocess.run(
-            [sys.executable, "-c", source], capture_output=True, text=True, check=False
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout.splitlines()
-
-    deferred = run("from twokey._deferred import import_pathlib\nimport_pathlib()")
-    plain = run("")
+    deferred = _lines(_URIS, "from twokey._deferred import import_pathlib\nimport_pathlib()")
+    plain = _lines(_URIS, "")
     assert deferred[:2] == ["[]", "True"]  # not imported at first, the real module once used
     assert plain[:2] == ["['ipaddress', 'urllib.parse']", "True"]
     assert deferred[2:] == plain[2:]
@@ -189,16 +193,10 @@ def test_subprocess_imported_without_signal_runs_and_kills_as_before() -> None:
     signal named, ``locale`` when a text-mode process has no encoding, and every answer is the
     one plain ``subprocess`` gives."""
 
-    def run(first: str) -> list[str]:
-        source = _PROCESSES.format(first=first)
-        done = subprocess.run(
-            [sys.executable, "-c", source], capture_output=True, text=True, check=False
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout.splitlines()
-
-    deferred = run("from twokey._deferred import import_subprocess\nimport_subprocess()")
-    plain = run("")
+    deferred = _lines(
+        _PROCESSES, "from twokey._deferred import import_subprocess\nimport_subprocess()"
+    )
+    plain = _lines(_PROCESSES, "")
     assert deferred[0] == "[]"
     assert plain[0] == "['locale', 'signal']"
     assert deferred[1:] == plain[1:]
